@@ -1,0 +1,114 @@
+"""Training helpers: tf.data input pipelines and the callbacks the assignments need.
+
+Keras' own ``Model.fit`` does the training and prints its progress bars; these callbacks add
+evaluation on a schedule of *training samples* (assignment C: every 20 000 samples), stopping
+once a validation metric reaches a target, and wall-clock time in the logs. History goes to
+CSV with Keras' ``CSVLogger`` (see ``standard_callbacks``).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Mapping
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def dataset(x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 128, shuffle: bool = False,
+            seed: int = 0, augment: Callable | None = None, drop_remainder: bool = False) -> tf.data.Dataset:
+    """A batched, prefetched tf.data pipeline over in-memory arrays.
+
+    Augmentation runs per batch (vectorised) after batching, which is far cheaper on a CPU
+    than per-example maps.
+    """
+    ds = tf.data.Dataset.from_tensor_slices((x, y) if y is not None else x)
+    if shuffle:
+        ds = ds.shuffle(min(len(x), 60000), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if augment is not None:
+        ds = ds.map(lambda a, b: (augment(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+class EvaluateEverySamples(keras.callbacks.Callback):
+    """Evaluate on named splits every ``every_samples`` training samples.
+
+    ``samples_per_batch`` is the training batch size (Keras' batch logs do not carry it).
+    Results accumulate in ``self.records``: one dict per evaluation with ``samples`` and
+    ``<split>_<metric>`` entries, e.g. ``{"samples": 20000, "test_accuracy": 0.91}``.
+    Evaluation on the test set here is for *monitoring* curves only; nothing is chosen from it.
+    """
+
+    def __init__(self, every_samples: int, splits: Mapping[str, tuple], samples_per_batch: int,
+                 batch_size: int = 1000):
+        super().__init__()
+        if every_samples % samples_per_batch:
+            raise ValueError("every_samples must be a multiple of the training batch size")
+        self.every_steps = every_samples // samples_per_batch
+        self.every_samples = every_samples
+        self.splits = dict(splits)
+        self.batch_size = batch_size
+        self.records: list[dict] = []
+        self._steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps += 1
+        if self._steps % self.every_steps == 0:
+            record = {"samples": self._steps // self.every_steps * self.every_samples}
+            for name, (x, y) in self.splits.items():
+                results = self.model.evaluate(x, y, batch_size=self.batch_size, verbose=0, return_dict=True)
+                record.update({f"{name}_{k}": float(v) for k, v in results.items()})
+            self.records.append(record)
+
+    def series(self, key: str) -> list[float]:
+        return [r[key] for r in self.records]
+
+
+class StopAtTarget(keras.callbacks.Callback):
+    """Stop training at the end of the first epoch whose ``monitor`` reaches ``target``.
+
+    Monitor a *validation* metric (``val_accuracy``): the test set never decides when to stop.
+    ``reached_epoch`` (1-based) and ``reached_after_s`` tell when it happened.
+    """
+
+    def __init__(self, monitor: str = "val_accuracy", target: float = 0.99, mode: str = "max"):
+        super().__init__()
+        if not monitor.startswith("val_"):
+            raise ValueError("StopAtTarget must monitor a validation metric (val_*)")
+        self.monitor, self.target, self.mode = monitor, target, mode
+        self.reached_epoch: int | None = None
+        self.reached_after_s: float | None = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        hit = value >= self.target if self.mode == "max" else value <= self.target
+        if hit and self.reached_epoch is None:
+            self.reached_epoch = epoch + 1
+            self.reached_after_s = time.perf_counter() - self._start
+            self.model.stop_training = True
+
+
+class WallClock(keras.callbacks.Callback):
+    """Add ``time_s`` (seconds since training began) to each epoch's logs, so CSVLogger records it.
+
+    Place it before CSVLogger in the callback list.
+    """
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["time_s"] = time.perf_counter() - self._start
+
+
+def standard_callbacks(run_dir: Path | str) -> list[keras.callbacks.Callback]:
+    """Wall-clock time + per-epoch history written to ``<run>/history.csv``."""
+    return [WallClock(), keras.callbacks.CSVLogger(str(Path(run_dir) / "history.csv"))]

@@ -1,0 +1,23 @@
+"""hwkit: Keras 3 coursework toolkit. Install for development with: pip install -e '.[test]'."""
+from setuptools import find_packages, setup
+
+setup(
+    name="hwkit",
+    version="0.1.0",
+    description="Runnable, tuned, reproducible deep-learning coursework with PDF reports (Keras 3)",
+    packages=find_packages(include=["hwkit", "hwkit.*", "tasks", "tasks.*"]),
+    python_requires=">=3.10",
+    # Versions tested together on Python 3.11 / 2 CPU cores. tensorflow-cpu is the same TensorFlow
+    # without the CUDA wheels; on a GPU machine replace it with tensorflow[and-cuda]==2.21.0.
+    install_requires=[
+        "tensorflow-cpu==2.21.0",
+        "tensorboard==2.21.0",   # KerasTuner imports it on the TensorFlow backend
+        "keras==3.15.1",
+        "keras-tuner==1.4.8",
+        "numpy>=1.26,<3",
+        "matplotlib==3.11.2",
+        "jinja2==3.1.6",
+        "weasyprint==70.0",
+    ],
+    extras_require={"test": ["pytest>=8", "pypdf==7.1.0"]},
+)

@@ -1,0 +1,94 @@
+"""B1: MNIST CNN trained from mnist_train.csv / mnist_test.csv, tuned on a validation split (>98%, aim 99.5%).
+
+Homework 5, task 1: (a) implement a CNN, (b) train it on ``mnist_train.csv``, (c) test it on
+``mnist_test.csv`` and check the accuracy during training, (d) tune the hyperparameters to
+>98% test accuracy, (e) report the final accuracy and how it was achieved.
+
+How: KerasTuner random search over width, head size, dropout and peak learning rate, each trial
+one epoch on a subset, scored on a held-out validation split of the *training* CSV and stopped
+as soon as a trial reaches the validation target. The best setting is then trained for longer
+with shift augmentation and a warm-up + cosine learning-rate schedule. Test accuracy is logged
+every 25 600 training samples for the curve only; nothing is chosen or stopped on it.
+"""
+from __future__ import annotations
+
+import time
+
+from hwkit import data, models, plots, training, tuning
+from hwkit.cli import positive_int, task_main
+
+BATCH_SIZE = 128
+EPOCHS = 8                       # final training; the cosine schedule ends at 0 after these
+VALIDATION_FRACTION = 1 / 12     # 5 000 of the 60 000 training rows
+TUNE_SUBSET = 15_000             # training rows per search trial (one epoch each)
+TUNE_TRIALS = 6
+TUNE_TARGET = 0.985              # stop the search once a 1-epoch trial reaches this validation accuracy
+TUNE_BUDGET_S = 300
+TEST_LOG_EVERY = 25_600          # samples between test-accuracy checks (200 batches)
+
+QUICK = dict(train=2_000, test=1_000, tune_subset=1_000, trials=2, epochs=1)
+
+
+def add_arguments(parser):
+    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {TUNE_TRIALS})")
+    parser.add_argument("--tune-budget", type=positive_int, help=f"search budget in s (default {TUNE_BUDGET_S})")
+
+
+def run(args, run):
+    # (b, c) The assignment's CSV files, pixels scaled to [0, 1] and reshaped to 28x28x1 images.
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data_dir, formats=("csv",))
+    if args.quick:
+        x_train, y_train = data.subset(x_train, y_train, QUICK["train"], seed=args.seed)
+        x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=args.seed)
+    x_train, x_test = data.to_float(x_train), data.to_float(x_test)
+    (x_fit, y_fit), (x_val, y_val) = data.validation_split(x_train, y_train, VALIDATION_FRACTION, seed=args.seed)
+
+    # (d) Hyperparameter search on the validation split only.
+    x_tune, y_tune = data.subset(x_fit, y_fit, QUICK["tune_subset"] if args.quick else TUNE_SUBSET, seed=args.seed)
+    steps = -(-len(x_tune) // BATCH_SIZE)
+    result = tuning.search(
+        models.MnistCnnHyperModel(steps_per_epoch=steps, epochs=1),
+        training.dataset(x_tune, y_tune, BATCH_SIZE, shuffle=True, seed=args.seed),
+        validation_data=(x_val, y_val), directory=run.path / "tuner", target=TUNE_TARGET,
+        max_trials=args.trials or (QUICK["trials"] if args.quick else TUNE_TRIALS),
+        time_budget_s=args.tune_budget or TUNE_BUDGET_S, epochs=1, seed=args.seed, verbose=2)
+    run.save_table("trials", result.trials)
+    hp = result.best_hyperparameters.values
+    print(f"search: {len(result.trials)} trials in {result.seconds:.0f} s ({result.stop_reason}); best {hp}")
+
+    # (a, b) Final training of the chosen CNN on the full fit split, with shift augmentation.
+    epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
+    model = models.mnist_cnn(filters=hp["filters"], dense_units=hp["dense_units"], dropout=hp["dropout"])
+    steps_per_epoch = -(-len(x_fit) // BATCH_SIZE)
+    models.compile_classifier(model, hp["learning_rate"], total_steps=steps_per_epoch * epochs)
+    test_log = training.EvaluateEverySamples(TEST_LOG_EVERY, {"test": (x_test, y_test)}, BATCH_SIZE)
+    started = time.perf_counter()
+    history = model.fit(
+        training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed,
+                         augment=models.mnist_augmentation()),
+        validation_data=(x_val, y_val), epochs=epochs, verbose=2,
+        callbacks=[test_log, *training.standard_callbacks(run.path)])
+    train_seconds = time.perf_counter() - started
+
+    # (c, e) Final test accuracy, curves and the saved model.
+    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
+    print(f"test accuracy {test_accuracy:.4f} after {epochs} epochs ({train_seconds:.0f} s of training)")
+    model.save(run.model_path("b1_mnist_cnn.keras"))
+    curves = {k: v for k, v in history.history.items() if k != "time_s"}
+    run.save_figure(plots.learning_curves(curves, title="B1 training (validation = 5 000 held-out training rows)"),
+                    "curves")
+    if test_log.records:
+        run.save_figure(plots.learning_curves({"test_accuracy": test_log.series("test_accuracy")},
+                                              metrics=("accuracy",), x=test_log.series("samples"),
+                                              xlabel="training samples processed"), "test_accuracy")
+    run.save_table("test_log", test_log.records)
+    run.log(test_accuracy=test_accuracy, test_loss=test_loss, epochs=epochs, batch_size=BATCH_SIZE,
+            train_seconds=round(train_seconds, 1), search_seconds=result.seconds,
+            search_stop_reason=result.stop_reason, search_trials=len(result.trials),
+            best_hyperparameters=hp, parameters=model.count_params(),
+            final_val_accuracy=history.history["val_accuracy"][-1],
+            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test))
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))

@@ -1,0 +1,51 @@
+"""Shared fixtures: the real datasets (never copied), an isolated runs root, tasks run in-process."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from hwkit import runs
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real MNIST / CIFAR-10 folder ($HWKIT_DATA_DIR, else ../shared/datasets beside the repo)."""
+    d = Path(os.environ.get("HWKIT_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
+    if not (d / "mnist").is_dir():
+        pytest.fail(f"real datasets not found at {d}: set HWKIT_DATA_DIR")
+    return d
+
+
+@pytest.fixture(scope="session")
+def mnist_csv_dir(tmp_path_factory, data_dir) -> Path:
+    """mnist_train.csv / mnist_test.csv written once per session by the converter command."""
+    from hwkit import data
+    out = tmp_path_factory.mktemp("mnist-csv")
+    assert data.main(["export-csv", "--out", str(out), "--data-dir", str(data_dir)]) == 0
+    return out
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch) -> Path:
+    """Each test writes its runs under its own temporary folder."""
+    d = tmp_path / "runs"
+    monkeypatch.setenv("HWKIT_RUNS_DIR", str(d))
+    return d
+
+
+@pytest.fixture
+def run_task():
+    """Run ``python -m tasks.<name> <argv...>`` in-process; return the completed RunRecord."""
+    import keras
+    from hwkit.cli import task_main
+
+    def _run(name: str, *argv: str) -> runs.RunRecord:
+        keras.backend.clear_session()
+        assert task_main(f"tasks.{name}", list(argv)) == 0
+        record = runs.latest_run(name, include_quick=True)
+        assert record is not None, f"no completed run of {name}"
+        return record
+
+    return _run
