@@ -74,3 +74,34 @@ def series_grid(panels: Sequence[Sequence[dict]], col_titles: Sequence[str], row
         fig.suptitle(title, fontsize="x-large")
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- coursework C experiments
+# An "experiment list" is the coursework's own structure: one list per model of
+# ((num_epochs, learning_rate), train_accuracy_curve, test_accuracy_curve) tuples, where the
+# curves hold one value per evaluation (every ``log_period_samples`` training samples).
+
+def learning_curve_grid(experiments: Sequence[Sequence[tuple]], model_names: Sequence[str],
+                        log_period_samples: int = 20000, title: str = "Learning curves"):
+    """The coursework's ``plot_learning_curves``: models as columns, settings as rows."""
+    panels = [[{"x": [log_period_samples * (k + 1) for k in range(len(train))],
+                "series": {"train_accuracy": list(train), "test_accuracy": list(test)},
+                "setting": setting} for setting, train, test in model_runs]
+              for model_runs in experiments]
+    return series_grid(panels, list(model_names),
+                       row_label=lambda s: f"Epochs: {s[0]}, Learning rate: {s[1]}. Accuracy",
+                       xlabel="Number of samples processed", title=title)
+
+
+def summary_table(experiments: Sequence[Sequence[tuple]], model_names: Sequence[str]):
+    """The coursework's ``plot_summary_table``: final test accuracy per model (row) and setting (column)."""
+    ncols = max(len(m) for m in experiments)
+    cells = [[f"{runs_[j][2][-1]:.4f}\n(ep {runs_[j][0][0]}, lr {runs_[j][0][1]})" if j < len(runs_) and runs_[j][2]
+              else "missing" for j in range(ncols)] for runs_ in experiments]
+    fig = plt.figure(figsize=(2.2 * ncols + 1.5, 0.9 * len(experiments) + 0.6), frameon=False)
+    ax = plt.gca()
+    table = ax.table(cellText=cells, rowLabels=list(model_names),
+                     colLabels=[f"Setting {j + 1}" for j in range(ncols)], loc="center")
+    table.scale(1, 2.6)
+    ax.axis("off")
+    return fig
