@@ -101,6 +101,20 @@ def render(assignment: str, include_quick: bool = False, out_dir: Path | str = "
     return out
 
 
+def run_missing(assignment: str, data_dir: str | None = None) -> list[str]:
+    """Run (full mode, default flags) each task of the assignment that has no complete full run."""
+    import keras
+    from hwkit.cli import task_main
+    ran = []
+    for t in tasks_of(assignment):
+        if runs.latest_run(t.name) is None:
+            print(f"=== running tasks.{t.name}: {t.description}")
+            keras.backend.clear_session()
+            task_main(f"tasks.{t.name}", ["--data-dir", data_dir] if data_dir else [])
+            ran.append(t.name)
+    return ran
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from hwkit.cli import OneLineArgumentParser, report_errors
     parser = OneLineArgumentParser(prog="python -m hwkit.report", description=__doc__.splitlines()[0])
@@ -109,8 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--include-quick", action="store_true",
                         help="use quick (smoke) runs where no full run exists; they are labelled")
     parser.add_argument("--out-dir", default="reports", help="where the PDF goes (default reports/)")
+    parser.add_argument("--run", action="store_true",
+                        help="first run, in full, every task of the assignment that has no complete full run")
+    parser.add_argument("--data-dir", help="dataset directory passed to the tasks run by --run")
     args = parser.parse_args(argv)
     with report_errors():
+        if args.run:
+            run_missing(args.assignment.upper(), args.data_dir)
         print(render(args.assignment, args.include_quick, args.out_dir))
     return 0
 

@@ -36,7 +36,7 @@ def add_arguments(parser):
 
 def run(args, run):
     # (b, c) The assignment's CSV files, pixels scaled to [0, 1] and reshaped to 28x28x1 images.
-    (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data_dir, formats=("csv",))
+    (x_train, y_train), (x_test, y_test) = data.load_mnist_csv(args.data_dir)
     if args.quick:
         x_train, y_train = data.subset(x_train, y_train, QUICK["train"], seed=args.seed)
         x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=args.seed)
