@@ -48,7 +48,9 @@ def _budgeted(oracle_cls):
                 if reached:
                     self.stop_reason = f"target {self.objective.name} {self.target} reached ({best:.4f})"
                     return {"status": TrialStatus.STOPPED, "values": None}
-            if self.time_budget_s is not None and time.perf_counter() - self._started > self.time_budget_s:
+            # The budget is checked before each new trial; the first trial always runs.
+            if (self.time_budget_s is not None and self.trials
+                    and time.perf_counter() - self._started > self.time_budget_s):
                 self.stop_reason = f"wall-clock budget of {self.time_budget_s:.0f} s spent"
                 return {"status": TrialStatus.STOPPED, "values": None}
             return super().populate_space(trial_id)

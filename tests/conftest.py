@@ -49,3 +49,10 @@ def run_task():
         return record
 
     return _run
+
+
+def pytest_configure(config):
+    # Third-party deprecation notices that say nothing about hwkit (Keras' np.array(copy=...) call,
+    # WeasyPrint's future HarfBuzz-Subset requirement).
+    config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy keyword")
+    config.addinivalue_line("filterwarnings", "ignore:HarfBuzz-Subset will be required")

@@ -1,0 +1,77 @@
+"""hwkit.training callbacks on a tiny model: evaluation schedule, stop at target, CSV history."""
+import csv
+
+import keras
+import numpy as np
+import pytest
+
+from hwkit import training
+
+
+def tiny_problem(n=1000, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int64")
+    return x, y
+
+
+def tiny_model(lr=0.1):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.SGD(lr), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_evaluate_every_samples_fires_on_schedule():
+    x, y = tiny_problem(1000)
+    cb = training.EvaluateEverySamples(200, {"train": (x[:200], y[:200]), "test": (x[-100:], y[-100:])},
+                                       samples_per_batch=100)
+    tiny_model().fit(x, y, batch_size=100, epochs=3, verbose=0, callbacks=[cb])
+    # 3 epochs x 1000 samples = 3000 samples -> an evaluation after every 200: 15 of them.
+    assert [r["samples"] for r in cb.records] == list(range(200, 3001, 200))
+    assert {"train_accuracy", "test_accuracy", "train_loss", "test_loss"} <= set(cb.records[0])
+
+
+def test_evaluate_every_samples_coursework_schedule():
+    """Assignment C: 60 000 samples per epoch, batch 100, every 20 000 -> 3 evaluations per epoch."""
+    x, y = tiny_problem(6000)
+    cb = training.EvaluateEverySamples(2000, {"test": (x[:10], y[:10])}, samples_per_batch=100)
+    tiny_model().fit(x, y, batch_size=100, epochs=2, verbose=0, callbacks=[cb])
+    assert len(cb.records) == 6
+
+
+def test_evaluate_every_samples_rejects_ragged_schedule():
+    with pytest.raises(ValueError):
+        training.EvaluateEverySamples(250, {}, samples_per_batch=100)
+
+
+def test_stop_at_target_stops_early_on_validation():
+    x, y = tiny_problem(2000)
+    stop = training.StopAtTarget("val_accuracy", 0.9)
+    history = tiny_model(0.5).fit(x[:1500], y[:1500], validation_data=(x[1500:], y[1500:]),
+                                  epochs=50, batch_size=50, verbose=0, callbacks=[stop])
+    assert stop.reached_epoch is not None and len(history.history["loss"]) == stop.reached_epoch < 50
+    assert history.history["val_accuracy"][-1] >= 0.9
+
+
+def test_stop_at_target_refuses_non_validation_metric():
+    with pytest.raises(ValueError, match="validation"):
+        training.StopAtTarget("accuracy", 0.9)
+
+
+def test_standard_callbacks_write_history_with_time(tmp_path):
+    x, y = tiny_problem(300)
+    tiny_model().fit(x, y, epochs=2, verbose=0, callbacks=training.standard_callbacks(tmp_path))
+    rows = list(csv.DictReader((tmp_path / "history.csv").open()))
+    assert len(rows) == 2 and float(rows[1]["time_s"]) >= float(rows[0]["time_s"]) > 0
+
+
+def test_dataset_pipeline_batches_and_augments():
+    x, y = tiny_problem(250)
+    calls = []
+
+    def augment(batch, training):
+        calls.append(training)
+        return batch * 0
+
+    batches = list(training.dataset(x, y, batch_size=100, shuffle=True, augment=augment))
+    assert [len(b[0]) for b in batches] == [100, 100, 50] and float(np.abs(batches[0][0]).sum()) == 0
