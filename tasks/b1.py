@@ -26,7 +26,7 @@ TUNE_TARGET = 0.985              # stop the search once a 1-epoch trial reaches 
 TUNE_BUDGET_S = 300
 TEST_LOG_EVERY = 25_600          # samples between test-accuracy checks (200 batches)
 
-QUICK = dict(train=2_000, test=1_000, tune_subset=1_000, trials=2, epochs=1)
+QUICK = dict(train=2_000, test=1_000, tune_subset=1_000, trials=2, epochs=1, test_log_every=640)
 
 
 def add_arguments(parser):
@@ -61,7 +61,8 @@ def run(args, run):
     model = models.mnist_cnn(filters=hp["filters"], dense_units=hp["dense_units"], dropout=hp["dropout"])
     steps_per_epoch = -(-len(x_fit) // BATCH_SIZE)
     models.compile_classifier(model, hp["learning_rate"], total_steps=steps_per_epoch * epochs)
-    test_log = training.EvaluateEverySamples(TEST_LOG_EVERY, {"test": (x_test, y_test)}, BATCH_SIZE)
+    test_log = training.EvaluateEverySamples(QUICK["test_log_every"] if args.quick else TEST_LOG_EVERY,
+                                             {"test": (x_test, y_test)}, BATCH_SIZE)
     started = time.perf_counter()
     history = model.fit(
         training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed,
@@ -77,10 +78,9 @@ def run(args, run):
     curves = {k: v for k, v in history.history.items() if k != "time_s"}
     run.save_figure(plots.learning_curves(curves, title="B1 training (validation = 5 000 held-out training rows)"),
                     "curves")
-    if test_log.records:
-        run.save_figure(plots.learning_curves({"test_accuracy": test_log.series("test_accuracy")},
-                                              metrics=("accuracy",), x=test_log.series("samples"),
-                                              xlabel="training samples processed"), "test_accuracy")
+    run.save_figure(plots.learning_curves({"test_accuracy": test_log.series("test_accuracy")},
+                                          metrics=("accuracy",), x=test_log.series("samples"),
+                                          xlabel="training samples processed"), "test_accuracy")
     run.save_table("test_log", test_log.records)
     run.log(test_accuracy=test_accuracy, test_loss=test_loss, epochs=epochs, batch_size=BATCH_SIZE,
             train_seconds=round(train_seconds, 1), search_seconds=result.seconds,
