@@ -51,3 +51,35 @@ def load_model_from_run(task: str, filename: str, quick: bool) -> tuple[keras.Mo
         raise HwkitError(f"no {kind} of {task} with models/{filename} under {runs.runs_root() / task}: "
                          f"run python -m tasks.{task}{' --quick' if quick else ''} first")
     return keras.models.load_model(path), record
+
+
+def overfitting_summary(train_loss: list[float], test_loss: list[float], train_accuracy: list[float],
+                        test_accuracy: list[float], gap_threshold: float = 0.05, rise_threshold: float = 0.05) -> dict:
+    """Over-fitting read off per-epoch curves (E4/E5): the numbers and the verdict they imply.
+
+    Over-fitting is declared when both hold at the end of training:
+    * generalisation gap: train accuracy exceeds test accuracy by more than ``gap_threshold``;
+    * rising test loss: the final test loss is more than ``rise_threshold`` (relative) above its
+      minimum while the train loss kept falling after that epoch.
+    The test curves are monitoring only: nothing is stopped or chosen on them.
+    """
+    best = int(min(range(len(test_loss)), key=test_loss.__getitem__))
+    rise = test_loss[-1] / test_loss[best] - 1
+    gap = train_accuracy[-1] - test_accuracy[-1]
+    first_perfect = next((i + 1 for i, a in enumerate(train_accuracy) if a >= 1.0), None)
+    train_kept_falling = train_loss[-1] < train_loss[best]
+    return {
+        "final_train_loss": train_loss[-1], "final_test_loss": test_loss[-1],
+        "final_train_accuracy": train_accuracy[-1], "final_test_accuracy": test_accuracy[-1],
+        "accuracy_gap": gap, "loss_gap": test_loss[-1] - train_loss[-1],
+        "min_test_loss": test_loss[best], "min_test_loss_epoch": best + 1,
+        "test_loss_rise_after_min": rise, "train_loss_at_min_test_loss": train_loss[best],
+        "train_loss_kept_falling": bool(train_kept_falling),
+        "max_test_accuracy": max(test_accuracy),
+        "max_test_accuracy_epoch": int(max(range(len(test_accuracy)), key=test_accuracy.__getitem__)) + 1,
+        "first_epoch_train_accuracy_100": first_perfect,
+        "gap_exceeds_threshold": bool(gap > gap_threshold),
+        "test_loss_rising": bool(rise > rise_threshold and train_kept_falling),
+        "overfitting": bool(gap > gap_threshold and rise > rise_threshold and train_kept_falling),
+        "gap_threshold": gap_threshold, "rise_threshold": rise_threshold,
+    }
