@@ -20,15 +20,22 @@ def compile_classifier(model: keras.Model, learning_rate: float, total_steps: in
     A one-cycle-like schedule reaches a given accuracy in far fewer epochs than a constant
     rate, which matters on 2 CPU cores. ``total_steps=None`` keeps the rate constant.
     """
-    lr = learning_rate
-    if total_steps:
-        warmup = max(1, int(total_steps * warmup_fraction))
-        lr = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=learning_rate / 10, decay_steps=max(1, total_steps - warmup),
-            warmup_target=learning_rate, warmup_steps=warmup)
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(warmup_cosine(learning_rate, total_steps, warmup_fraction)),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
+
+
+def warmup_cosine(learning_rate: float, total_steps: int | None = None, warmup_fraction: float = 0.1):
+    """The learning rate of ``compile_classifier``: linear warm-up to ``learning_rate``, cosine decay to 0.
+
+    ``total_steps=None`` returns the constant rate.
+    """
+    if not total_steps:
+        return learning_rate
+    warmup = max(1, int(total_steps * warmup_fraction))
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=learning_rate / 10, decay_steps=max(1, total_steps - warmup),
+        warmup_target=learning_rate, warmup_steps=warmup)
 
 
 def conv_bn_relu(x, filters: int, kernel_size: int = 3, name: str | None = None):
@@ -94,3 +101,103 @@ def mnist_augmentation(shift: float = 0.08) -> keras.Sequential:
 
 
 # ----------------------------------------------------------------------------- Assignment E
+# One small convolutional trunk shared by the autoencoder (E1), the classifier (E2-E5) and the
+# classifier-decoding decoder (E3): three 3x3 stride-2 convolutions 28 -> 14 -> 7 -> 4 with ReLU.
+# Strided convolutions downsample with learned filters (no pooling layer to undo in the decoder);
+# 16/32/32 filters are plenty for MNIST strokes and keep a full epoch to seconds on 2 CPU cores.
+
+E_FILTERS = (16, 32, 32)
+E_LATENT_DIM = 12
+
+
+def conv_encoder(latent_dim: int = E_LATENT_DIM, filters: tuple = E_FILTERS, fc: bool = True,
+                 name: str = "encoder") -> keras.Model:
+    """E1/E2 encoder: image (28, 28, 1) -> latent vector (latent_dim,).
+
+    ``fc=True``: flatten the 4x4 coarsest map and reach ``latent_dim`` through one linear Dense layer.
+    ``fc=False``: stay convolutional: one more stride-2 conv to a 2x2 map of ``latent_dim / 4``
+    channels, flattened (same d, no fully-connected layer) - the comparison E1 asks for.
+    The latent layer is linear: the code may use any real value.
+    """
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = inputs
+    for width in filters:
+        x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
+    if fc:
+        x = layers.Flatten()(x)
+        z = layers.Dense(latent_dim, name="latent")(x)
+    else:
+        if latent_dim % 4:
+            raise ValueError("without the FC layer the latent is a 2x2 map: latent_dim must be a multiple of 4")
+        x = layers.Conv2D(latent_dim // 4, 3, strides=2, padding="same", name="latent_map")(x)
+        z = layers.Flatten(name="latent")(x)
+    return keras.Model(inputs, z, name=name)
+
+
+def conv_decoder(latent_dim: int = E_LATENT_DIM, filters: tuple = E_FILTERS, fc: bool = True,
+                 name: str = "decoder") -> keras.Model:
+    """Mirror of ``conv_encoder``: latent (latent_dim,) -> image (28, 28, 1) in [0, 1].
+
+    Transposed stride-2 convolutions 4 -> 7 -> 14 -> 28 (``output_padding=0`` gives 7 from 4);
+    a sigmoid output matches the pixel range.
+    """
+    inputs = keras.Input((latent_dim,), name="latent")
+    if fc:
+        x = layers.Dense(4 * 4 * filters[-1], activation="relu")(inputs)
+        x = layers.Reshape((4, 4, filters[-1]))(x)
+    else:
+        x = layers.Reshape((2, 2, latent_dim // 4))(inputs)
+        x = layers.Conv2DTranspose(filters[-1], 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2DTranspose(filters[-2], 3, strides=2, padding="same", output_padding=0, activation="relu")(x)
+    x = layers.Conv2DTranspose(filters[-3], 3, strides=2, padding="same", activation="relu")(x)
+    outputs = layers.Conv2DTranspose(1, 3, strides=2, padding="same", name="pixels")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def mlp_head(latent_dim: int = E_LATENT_DIM, hidden: int = 64, classes: int = 10,
+             name: str = "classifier_head") -> keras.Model:
+    """E2: the small two-layer MLP that maps a latent vector to class probabilities."""
+    inputs = keras.Input((latent_dim,), name="latent")
+    x = layers.Dense(hidden, activation="relu")(inputs)
+    outputs = layers.Dense(classes, activation="softmax", name="class_probabilities")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def chain(first: keras.Model, second: keras.Model, name: str) -> keras.Model:
+    """``second(first(x))`` as one model whose parts stay separate (saved/loaded/frozen on their own).
+
+    encoder + decoder = autoencoder; encoder + mlp_head = classifier.
+    """
+    inputs = keras.Input(first.input_shape[1:], name=first.inputs[0].name.split(":")[0])
+    return keras.Model(inputs, second(first(inputs)), name=name)
+
+
+def compile_autoencoder(model: keras.Model, learning_rate: float, total_steps: int | None = None) -> keras.Model:
+    """Adam + ``warmup_cosine`` + mean L1 (mean absolute error per pixel) reconstruction loss."""
+    model.compile(optimizer=keras.optimizers.Adam(warmup_cosine(learning_rate, total_steps)),
+                  loss="mean_absolute_error")
+    return model
+
+
+def architecture_rows(model: keras.Model) -> list[dict]:
+    """One row per layer of ``model`` (nested models expanded): type, output shape, filters/units,
+    kernel, stride, activation and parameter count, read from the layers themselves for the report."""
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            rows += [{**r, "part": layer.name} for r in architecture_rows(layer)]
+            continue
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        cfg = layer.get_config()
+        activation = cfg.get("activation")
+        rows.append({
+            "part": model.name, "layer": layer.name, "type": type(layer).__name__,
+            "output": "x".join(str(d) for d in layer.output.shape[1:]),
+            "filters/units": cfg.get("filters", cfg.get("units")),
+            "kernel": "x".join(map(str, cfg["kernel_size"])) if "kernel_size" in cfg else None,
+            "stride": "x".join(map(str, cfg["strides"])) if "strides" in cfg else None,
+            "activation": activation if activation not in (None, "linear") else None,
+            "params": layer.count_params(),
+        })
+    return rows

@@ -57,13 +57,22 @@ class EvaluateEverySamples(keras.callbacks.Callback):
         self._steps += 1
         if self._steps % self.every_steps == 0:
             record = {"samples": self._steps // self.every_steps * self.every_samples}
+            # evaluate() resets and reuses the model's metric trackers: keep the running training
+            # metrics of this epoch intact, or the epoch's train logs would report the last split.
+            state = [v.numpy() for v in _metric_variables(self.model)]
             for name, (x, y) in self.splits.items():
                 results = self.model.evaluate(x, y, batch_size=self.batch_size, verbose=0, return_dict=True)
                 record.update({f"{name}_{k}": float(v) for k, v in results.items()})
+            for v, value in zip(_metric_variables(self.model), state):
+                v.assign(value)
             self.records.append(record)
 
     def series(self, key: str) -> list[float]:
         return [r[key] for r in self.records]
+
+
+def _metric_variables(model: keras.Model) -> list:
+    return [v for m in model.metrics for v in m.variables]
 
 
 class StopAtTarget(keras.callbacks.Callback):

@@ -1,0 +1,107 @@
+"""Latent-space geometry: how tightly each class clusters and how far apart the classes are.
+
+Used by E3 to compare the autoencoder's and the classifier's embeddings. Two encoders place
+their codes at arbitrary scales, so every distance is also reported *normalised* by the total
+spread of the codes (root-mean-square distance to the global mean); the silhouette and the
+Fisher ratio are scale-free already. Distances are Euclidean.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def total_spread(z: np.ndarray) -> float:
+    """Root-mean-square distance of the codes to their global mean (the unit for normalising)."""
+    return float(np.sqrt(np.mean(np.sum((z - z.mean(0)) ** 2, axis=1))))
+
+
+def centroids(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(classes, centroid per class) in class order."""
+    classes = np.unique(y)
+    return classes, np.stack([z[y == c].mean(0) for c in classes])
+
+
+def within_class_distances(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per class: mean distance of its members to the class centroid (in-class variability)."""
+    classes, cents = centroids(z, y)
+    return np.array([np.linalg.norm(z[y == c] - cents[i], axis=1).mean() for i, c in enumerate(classes)])
+
+
+def centroid_distance_matrix(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(k, k) Euclidean distances between class centroids (between-class separation)."""
+    _, cents = centroids(z, y)
+    return np.linalg.norm(cents[:, None, :] - cents[None, :, :], axis=-1)
+
+
+def silhouette(z: np.ndarray, y: np.ndarray) -> float:
+    """Mean silhouette coefficient (b - a) / max(a, b) over all points.
+
+    a = mean distance to the other members of the own class, b = smallest mean distance to the
+    members of another class. +1: tight, well separated classes; 0: overlapping; <0: mixed up.
+    O(n^2) memory: pass a few thousand points.
+    """
+    d = np.sqrt(np.maximum(np.sum(z ** 2, 1)[:, None] + np.sum(z ** 2, 1)[None, :] - 2 * z @ z.T, 0.0))
+    classes = np.unique(y)
+    member = np.stack([y == c for c in classes], axis=1).astype(np.float64)   # (n, k)
+    counts = member.sum(0)
+    mean_to = d @ member / counts                                              # (n, k) mean distance to each class
+    own = np.searchsorted(classes, y)
+    n_own = counts[own]
+    a = mean_to[np.arange(len(y)), own] * n_own / np.maximum(n_own - 1, 1)      # exclude the point itself
+    mean_to[np.arange(len(y)), own] = np.inf
+    b = mean_to.min(1)
+    s = (b - a) / np.maximum(np.maximum(a, b), 1e-12)
+    s[n_own <= 1] = 0.0
+    return float(s.mean())
+
+
+def fisher_ratio(z: np.ndarray, y: np.ndarray) -> float:
+    """trace(between-class scatter) / trace(within-class scatter): large = classes far apart for their spread."""
+    classes, cents = centroids(z, y)
+    mu = z.mean(0)
+    between = sum(np.sum(y == c) * np.sum((cents[i] - mu) ** 2) for i, c in enumerate(classes))
+    within = sum(np.sum((z[y == c] - cents[i]) ** 2) for i, c in enumerate(classes))
+    return float(between / within)
+
+
+def nearest_centroid_accuracy(z: np.ndarray, y: np.ndarray, z_ref: np.ndarray, y_ref: np.ndarray) -> float:
+    """Accuracy of labelling ``z`` by the closest class centroid of (``z_ref``, ``y_ref``)."""
+    classes, cents = centroids(z_ref, y_ref)
+    pred = classes[np.argmin(np.linalg.norm(z[:, None, :] - cents[None], axis=-1), axis=1)]
+    return float(np.mean(pred == y))
+
+
+def class_geometry(z: np.ndarray, y: np.ndarray, silhouette_points: int = 2000, seed: int = 0) -> dict:
+    """All the numbers E3 compares, for one latent space.
+
+    Returns raw and spread-normalised in-class distances (per class and mean), centroid
+    distances (mean and smallest pair), their ratio, the Fisher ratio and the silhouette
+    (on a seeded sample of ``silhouette_points`` codes).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    spread = total_spread(z)
+    within = within_class_distances(z, y)
+    dist = centroid_distance_matrix(z, y)
+    off = dist[~np.eye(len(dist), dtype=bool)]
+    idx = np.random.default_rng(seed).permutation(len(z))[:silhouette_points]
+    return {
+        "total_spread": spread,
+        "within_per_class": within.tolist(),
+        "within_mean": float(within.mean()),
+        "within_mean_normalised": float(within.mean() / spread),
+        "centroid_distance_mean": float(off.mean()),
+        "centroid_distance_mean_normalised": float(off.mean() / spread),
+        "centroid_distance_min": float(off.min()),
+        "centroid_distance_min_normalised": float(off.min() / spread),
+        "separation_ratio": float(off.mean() / within.mean()),
+        "fisher_ratio": fisher_ratio(z, y),
+        "silhouette": silhouette(z[idx], y[idx]),
+        "silhouette_points": int(len(idx)),
+    }
+
+
+def pca_2d(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Projection of the codes on their two leading principal axes, and the variance fraction each explains."""
+    zc = np.asarray(z, dtype=np.float64) - np.mean(z, 0)
+    _, s, vt = np.linalg.svd(zc, full_matrices=False)
+    return zc @ vt[:2].T, (s[:2] ** 2) / np.sum(s ** 2)

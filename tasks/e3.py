@@ -1,0 +1,136 @@
+"""E3: classifier decoding - E2's frozen encoder + a new E1-architecture decoder; losses, 60-digit grid, latent geometry.
+
+Exercise 2, task 3: E2's trained classifier encoder is frozen (non-trainable) and a fresh decoder
+of E1's architecture (with FC) is trained on top of it to minimise the same mean L1 loss, with
+E1's exact recipe and number of epochs. Then, on the test set:
+
+* the test L1 of this classifier-decoding model against E1's autoencoder (overall and per digit);
+* a grid of 60 test digits (6 per class): inputs, E1 reconstructions, classifier-decoding ones;
+* in-class variability and between-class separation of both latent spaces (E1's encoder vs
+  E2's encoder): mean distance to the class centroid, centroid distances, Fisher ratio,
+  silhouette, all also normalised by the total spread of each space; and the in-class spread of
+  the *reconstructed images* against that of the inputs;
+* a 2-D PCA view of both latent spaces.
+
+The encoders come from the latest complete runs of e1 and e2 (recorded in metrics.json).
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from hwkit import latent, models, plots, training, transfer
+from hwkit.cli import task_main
+from tasks import e1
+
+GRID_PER_CLASS = 6               # 6 x 10 = 60 reconstructed digits per model (the text asks for > 50)
+GEOMETRY_SILHOUETTE_POINTS = 2000
+
+QUICK = dict(epochs=1)
+
+
+def predict(model, x: np.ndarray) -> np.ndarray:
+    return model.predict(x, batch_size=1000, verbose=0)
+
+
+def l1_per_image(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a - b).reshape(len(a), -1).mean(1)
+
+
+def latent_scatter(spaces: dict, y: np.ndarray):
+    """Both latent spaces projected on their two leading principal axes, coloured by digit."""
+    fig, axes = plt.subplots(1, len(spaces), figsize=(5.5 * len(spaces), 4.6), squeeze=False)
+    for ax, (title, z) in zip(axes[0], spaces.items()):
+        p, explained = latent.pca_2d(z)
+        sc = ax.scatter(p[:, 0], p[:, 1], c=y, cmap="tab10", s=3, alpha=0.6, vmin=-0.5, vmax=9.5)
+        ax.set_title(f"{title}\n(PC1+PC2 explain {100 * explained.sum():.0f}% of the variance)", fontsize=9)
+        ax.set_xlabel("PC1")
+        ax.set_ylabel("PC2")
+    fig.colorbar(sc, ax=axes[0].tolist(), ticks=range(10), label="digit")
+    return fig
+
+
+def run(args, run):
+    (x_fit, _), (x_val, _), (x_test, y_test) = e1.load_split(args)
+    epochs = args.epochs or (QUICK["epochs"] if args.quick else e1.EPOCHS)
+
+    # The two trained encoders: E1's autoencoder (with its decoder) and E2's classifier.
+    ae_encoder, e1_run = transfer.load_model_from_run("e1", "e1_encoder.keras", args.quick)
+    ae_decoder, _ = transfer.load_model_from_run("e1", "e1_decoder.keras", args.quick)
+    clf_encoder, e2_run = transfer.load_model_from_run("e2", "e2_encoder.keras", args.quick)
+
+    # Classifier decoding: frozen E2 encoder + fresh E1-architecture decoder, trained like E1.
+    clf_encoder.trainable = False
+    decoder = models.conv_decoder(models.E_LATENT_DIM, fc=True, name="decoder")
+    model = models.chain(clf_encoder, decoder, name="classifier_decoding")
+    history, seconds = e1.train_autoencoder(model, x_fit, x_val, epochs, args.seed,
+                                            training.standard_callbacks(run.path))
+    decoder.save(run.model_path("e3_decoder.keras"))
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+    # Losses: classifier decoding vs the E1 autoencoder on the same test images.
+    recon = {"autoencoder (E1)": predict(models.chain(ae_encoder, ae_decoder, name="e1_autoencoder"), x_test),
+             "classifier decoding (E3)": predict(model, x_test)}
+    l1 = {k: l1_per_image(x_test, v) for k, v in recon.items()}
+    ae_l1, cd_l1 = (float(v.mean()) for v in l1.values())
+    run.save_table("l1_per_digit", [{"digit": d, **{k: float(v[y_test == d].mean()) for k, v in l1.items()},
+                                     "ratio": float(l1["classifier decoding (E3)"][y_test == d].mean()
+                                                    / l1["autoencoder (E1)"][y_test == d].mean())}
+                                    for d in range(10)])
+    run.save_figure(plots.learning_curves({"classifier_decoding_loss": history["loss"],
+                                           "classifier_decoding_val_loss": history["val_loss"],
+                                           **{f"E1_autoencoder_{k}": [r[k] for r in e1_run.table("history_with_FC")]
+                                              for k in ("loss", "val_loss")}},
+                                          metrics=("loss",), title="Mean L1 per epoch: E3 decoder on the frozen "
+                                                                   "classifier encoder vs E1's autoencoder"), "curves")
+
+    # >50 reconstructions from both: 6 test digits per class, same digits in every panel.
+    shown = e1.per_class_examples(y_test, GRID_PER_CLASS)
+    order = np.argsort(np.tile(np.arange(GRID_PER_CLASS), 10), kind="stable")  # rows = repeats, columns = digits
+    run.save_figure(plots.image_grid(x_test[shown][order], ncols=10, size=0.8), "grid_inputs")
+    for key, name in (("autoencoder (E1)", "grid_autoencoder"), ("classifier decoding (E3)", "grid_classifier")):
+        run.save_figure(plots.image_grid(np.clip(recon[key][shown][order], 0, 1), ncols=10, size=0.8), name)
+
+    # Latent geometry of both encoders on the test set, plus pixel-space spread of the reconstructions.
+    spaces = {"autoencoder (E1)": predict(ae_encoder, x_test), "classifier (E2)": predict(clf_encoder, x_test)}
+    geometry = {k: latent.class_geometry(z, y_test, GEOMETRY_SILHOUETTE_POINTS, seed=args.seed)
+                for k, z in spaces.items()}
+    ae_g, clf_g = geometry["autoencoder (E1)"], geometry["classifier (E2)"]
+    run.save_table("geometry", [
+        {"measure": label, "autoencoder (E1)": ae_g[key], "classifier (E2)": clf_g[key],
+         "higher in": "classifier" if clf_g[key] > ae_g[key] else "autoencoder"}
+        for key, label in (("within_mean_normalised", "in-class: mean distance to centroid / total spread"),
+                           ("centroid_distance_mean_normalised", "between: mean centroid distance / total spread"),
+                           ("centroid_distance_min_normalised", "between: closest centroid pair / total spread"),
+                           ("separation_ratio", "mean centroid distance / mean in-class distance"),
+                           ("fisher_ratio", "Fisher ratio tr(S_between) / tr(S_within)"),
+                           ("silhouette", f"silhouette ({GEOMETRY_SILHOUETTE_POINTS} test codes)"),
+                           ("within_mean", "in-class: mean distance to centroid (raw units)"),
+                           ("centroid_distance_mean", "between: mean centroid distance (raw units)"),
+                           ("total_spread", "total spread (RMS distance to the mean, raw units)"))])
+    run.save_table("within_per_digit", [
+        {"digit": d, **{k: g["within_per_class"][d] / g["total_spread"] for k, g in geometry.items()}}
+        for d in range(10)])
+    pixel_spread = {"inputs": latent.within_class_distances(x_test.reshape(len(x_test), -1), y_test).mean(),
+                    **{k: latent.within_class_distances(v.reshape(len(v), -1), y_test).mean() for k, v in recon.items()}}
+    run.save_table("pixel_spread", [{"images": k, "mean distance to class-mean image": float(v),
+                                     "relative to inputs": float(v / pixel_spread["inputs"])}
+                                    for k, v in pixel_spread.items()])
+    run.save_figure(latent_scatter(spaces, y_test), "latent_pca")
+
+    run.log(test_l1_classifier_decoding=cd_l1, test_l1_autoencoder=ae_l1, l1_ratio=cd_l1 / ae_l1,
+            e1_reported_test_l1=e1_run.metrics.get("test_l1"), e1_run=str(e1_run.path), e2_run=str(e2_run.path),
+            e2_test_accuracy=e2_run.metrics.get("test_accuracy"),
+            val_l1=float(history["val_loss"][-1]), epochs=epochs, train_seconds=round(seconds, 1),
+            trainable_parameters=trainable, frozen_parameters=clf_encoder.count_params(),
+            geometry=geometry,
+            higher_in_class_variability="autoencoder" if ae_g["within_mean_normalised"] > clf_g["within_mean_normalised"]
+            else "classifier",
+            higher_separation_silhouette="classifier" if clf_g["silhouette"] > ae_g["silhouette"] else "autoencoder",
+            higher_separation_fisher="classifier" if clf_g["fisher_ratio"] > ae_g["fisher_ratio"] else "autoencoder",
+            pixel_spread={k: float(v) for k, v in pixel_spread.items()},
+            grid_test_indices=shown[order].tolist())
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))
