@@ -82,6 +82,36 @@ def mnist_augmentation(shift: float = 0.08) -> keras.Sequential:
 
 # ----------------------------------------------------------------------------- Assignment A
 
+def identity_mlp(hidden_layers: int = 6, units: int = 4, image_shape=(28, 28, 1)) -> keras.Model:
+    """A1: h: [0,1]^28x28 -> [0,1]^28x28, ``hidden_layers`` Dense(units, ReLU) then Dense(784, sigmoid).
+
+    7 trainable dense layers by default; the sigmoid keeps every output pixel in [0, 1] like the
+    targets, and the Reshape gives the prediction the input's shape.
+    """
+    inputs = keras.Input(image_shape, name="image")
+    x = layers.Flatten()(inputs)
+    for i in range(hidden_layers):
+        x = layers.Dense(units, activation="relu", name=f"hidden{i + 1}")(x)
+    height, width, channels = image_shape
+    x = layers.Dense(height * width * channels, activation="sigmoid", name="pixels")(x)
+    return keras.Model(inputs, layers.Reshape(image_shape)(x), name="identity_mlp")
+
+
+def identity_cnn(hidden_layers: int = 1, filters: int = 10, kernel_size: int = 5,
+                 image_shape=(28, 28, 1)) -> keras.Model:
+    """A2 (and the A5 depth sweep): ``hidden_layers`` x Conv(filters, k x k, "same", ReLU), then the output conv.
+
+    Output layer: 1 filter (one grey channel, like the input), the same k x k kernel with "same"
+    padding and stride 1 (so the output is 28x28 again), and a sigmoid so that g maps into [0,1].
+    """
+    inputs = keras.Input(image_shape, name="image")
+    x = inputs
+    for i in range(hidden_layers):
+        x = layers.Conv2D(filters, kernel_size, padding="same", activation="relu", name=f"conv{i + 1}")(x)
+    outputs = layers.Conv2D(image_shape[-1], kernel_size, padding="same", activation="sigmoid", name="pixels")(x)
+    return keras.Model(inputs, outputs, name=f"identity_cnn_{hidden_layers}")
+
+
 
 # ----------------------------------------------------------------------------- Assignment C
 
