@@ -310,3 +310,43 @@ def add_data_arguments(parser, default_digit: int = 7) -> None:
                         help=f"digit of the single training image (default {default_digit})")
     parser.add_argument("--occurrence", type=int, default=0,
                         help="use the k-th training image of that digit (default 0: the first)")
+
+
+# ----------------------------------------------------------------------------- A3 / A4: exact constructions
+# Weights for h(x) = W3 ReLU(W2 ReLU(W1 x + b1) + b2) + b3, in the formulas' (out x in) layout;
+# hwkit.models.two_hidden_relu_net turns them into a Keras model.
+
+TOLERANCE = 1e-6       # a construction is verified when its max |error| on random inputs is at most this
+
+
+def identity_weights(n: int, shift: float = 1.0) -> tuple[np.ndarray, ...]:
+    """W1 = W2 = W3 = I (a = n), b1 = shift*1, b2 = 0, b3 = -shift*1: h(x) = x on {x : x_i >= -shift}.
+
+    Both ReLUs see x + shift >= 0 there and pass it unchanged; the last layer removes the shift.
+    ``shift = 0`` gives the bias-free version, exact on the orthant x >= 0 (so on [0,1]^n).
+    """
+    eye, one = np.eye(n, dtype="float32"), np.ones(n, dtype="float32")
+    return eye, shift * one, eye, np.zeros(n, "float32"), eye, -shift * one
+
+
+def wide_identity_weights(n: int) -> tuple[np.ndarray, ...]:
+    """Identity on ALL of R^n, with the second hidden layer widened to 2n (b2 in R^2n, W3 in R^n x 2n).
+
+    W1 = [I; -I], W2 = I_2n, W3 = [I, -I], zero biases: W3 ReLU(ReLU([x; -x])) = ReLU(x) - ReLU(-x) = x.
+    """
+    eye = np.eye(n, dtype="float32")
+    zeros = np.zeros(2 * n, "float32")
+    return np.vstack([eye, -eye]), zeros, np.eye(2 * n, dtype="float32"), zeros, np.hstack([eye, -eye]), \
+        np.zeros(n, "float32")
+
+
+def constant_weights(x0: np.ndarray, a: int) -> tuple[np.ndarray, ...]:
+    """All weights 0 and b3 = x0 (b1, b2 anything; here 0): h(x) = x0 for every x in R^n."""
+    n = x0.size
+    zero = lambda *shape: np.zeros(shape, "float32")  # noqa: E731
+    return zero(a, n), zero(a), zero(n, a), zero(n), zero(n, n), np.asarray(x0, "float32").reshape(n)
+
+
+def max_error(model: keras.Model, x: np.ndarray, target: np.ndarray) -> float:
+    """max |model(x) - target| over all inputs and coordinates."""
+    return float(np.max(np.abs(np.asarray(model(x, training=False), dtype=np.float64) - target)))

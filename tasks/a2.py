@@ -1,13 +1,12 @@
 """A2: CNN g (conv 10 filters 5x5 "same" + ReLU, conv output 1 filter 5x5 sigmoid) on ONE image, 5 seeds: constant or identity?
 
-Assignment A, P2. Data: one MNIST training image (default the first "7" of the training set,
-``--digit``/``--occurrence`` to change it) and the first test image of each digit 0-9, all
-scaled to [0, 1]. P1.1 the MLP h: [0,1]^28x28 -> [0,1]^28x28: Flatten, 6 x Dense(4, ReLU),
-Dense(784, sigmoid), Reshape. P1.2 plain SGD on per-pixel binary cross-entropy, 1000 epochs of
-one step each (batch of 1), loss curve. P1.3 predictions on the training image and the test
-images for 5 seeds; for every run and test image the distances of the prediction to the
-training image and to the input decide the verdict (hwkit.identity), and the majority verdict
-gives the conjectured formula for h.
+Assignment A, P2. Same data and protocol as A1 (one MNIST training image, default the first "7";
+the first test image of each digit), with the CNN g: [0,1]^28x28 -> [0,1]^28x28 of P2.1:
+Conv2D(10 filters, 5x5, "same", ReLU), then the convolutional output layer Conv2D(1 filter, 5x5,
+"same", stride 1, sigmoid) — one filter because the output is one grey channel, "same" padding
+and stride 1 so it is 28x28 again, sigmoid so it stays in [0, 1] like the targets, and 5x5 like
+the first layer. P2.2 plain SGD on per-pixel binary cross-entropy, 1000 epochs of one step,
+loss curve. P2.3 predictions, distances, per-run verdicts and the conjectured formula for g.
 """
 from __future__ import annotations
 
@@ -16,8 +15,8 @@ from hwkit.cli import positive_int, task_main
 
 EPOCHS = 1000
 SEEDS = 5                 # runs with seeds --seed, --seed+1, ...
-LEARNING_RATE = 2.0       # plain SGD; from a scan of {0.5, 2, 5, 10} on the TRAINING loss (see README)
-HIDDEN_LAYERS, UNITS = 6, 4
+LEARNING_RATE = 0.5       # plain SGD; from a scan of {0.1, 0.5, 2, 5} on the TRAINING loss (see README)
+FILTERS, KERNEL = 10, 5
 
 QUICK = dict(epochs=300, seeds=2)
 
@@ -33,13 +32,13 @@ def run(args, run):
     print(f"training image: digit {d.train_digit}, MNIST training row {d.train_index}; "
           f"test rows {d.test_indices}")
 
-    # P1.1-P1.3: build, train with SGD for 1000 epochs, predict, measure, conjecture, once per seed.
+    # P2.1-P2.3: build, train with SGD for 1000 epochs, predict, measure, conjecture, once per seed.
     epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
     n_seeds = args.seeds or (QUICK["seeds"] if args.quick else SEEDS)
     identity.repeated_training(
-        run, lambda: models.identity_mlp(HIDDEN_LAYERS, UNITS), d,
+        run, lambda: models.identity_cnn(hidden_layers=1, filters=FILTERS, kernel_size=KERNEL), d,
         seeds=[args.seed + k for k in range(n_seeds)], epochs=epochs, learning_rate=LEARNING_RATE,
-        f="h", name="A1 MLP h")
+        f="g", name="A2 CNN g")
 
 
 if __name__ == "__main__":
