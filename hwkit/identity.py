@@ -182,7 +182,9 @@ def train_one_example(build: Callable[[], keras.Model], d: OneExampleData, seed:
                         train_prediction=train_pred, test_predictions=test_pred,
                         summary=summarise(test_pred, d.x_test, d.x_train),
                         train_mse=float(np.mean((train_pred - d.x_train) ** 2)), seconds=seconds)
-    result.extra["dead_units"] = dead_relu_units(model, d.x_test)
+    probe_inputs = np.concatenate([d.x_train, d.x_test])
+    result.extra["dead_units"] = dead_relu_units(model, probe_inputs)
+    result.extra["last_hidden_alive"] = dead_relu_units(model, probe_inputs, last_layer_alive=True)
     return result
 
 
@@ -195,19 +197,36 @@ def bce_floor(x: np.ndarray) -> float:
     return float(np.mean(-p * np.log(p) - (1 - p) * np.log(1 - p)))
 
 
-def dead_relu_units(model: keras.Model, x: np.ndarray) -> int:
-    """Hidden ReLU units (Dense units / conv channels) that output 0 on every input of ``x``."""
+def relu_units(model: keras.Model) -> list[int]:
+    """Width (units or channels) of each hidden ReLU layer, e.g. [4, 4, 4, 4, 4, 4] for the A1 MLP."""
+    return [int(l.output.shape[-1]) for l in model.layers if getattr(l, "activation", None) is keras.activations.relu]
+
+
+def dead_relu_units(model: keras.Model, x: np.ndarray, last_layer_alive: bool = False) -> int:
+    """Hidden ReLU units (Dense units / conv channels) that output 0 on every input of ``x``.
+
+    With ``last_layer_alive``: the number of units of the LAST hidden ReLU layer that are alive
+    (non-zero somewhere). 0 means the output no longer depends on the input at all: the network
+    is then exactly the constant map x -> output_activation(output bias).
+    """
     relu_layers = [l for l in model.layers if getattr(l, "activation", None) is keras.activations.relu]
     if not relu_layers:
         return 0
     probe = keras.Model(model.input, [l.output for l in relu_layers])
     outputs = [np.asarray(o) for o in probe(x, training=False)]
-    return int(sum(np.sum(np.all(o.reshape(-1, o.shape[-1]) <= 0, axis=0)) for o in outputs))
+    dead = [np.all(o.reshape(-1, o.shape[-1]) <= 0, axis=0) for o in outputs]
+    if last_layer_alive:
+        return int(np.sum(~dead[-1]))
+    return int(sum(np.sum(d_) for d_ in dead))
 
 
-def write_histories(path: Path, results: Sequence[SeedResult]) -> None:
-    """history.csv with one column per metric and seed: epoch, loss_s0, mse_s0, loss_s1, ..."""
-    keys = [(f"{k}_s{r.seed}", r.history[k]) for r in results for k in r.history]
+def write_histories(path: Path, results: Sequence[SeedResult], labels: Sequence[str] | None = None) -> None:
+    """history.csv with one column per metric and run: epoch, loss_s0, mse_s0, loss_s1, ...
+
+    ``labels`` name the runs (default ``s<seed>``), e.g. ``depth3_s0`` in the depth sweep.
+    """
+    labels = labels or [f"s{r.seed}" for r in results]
+    keys = [(f"{k}_{label}", r.history[k]) for r, label in zip(results, labels) for k in r.history]
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["epoch"] + [k for k, _ in keys])
@@ -295,10 +314,12 @@ def repeated_training(run, build: Callable[[], keras.Model], d: OneExampleData, 
     print(f"conjecture: {guess['formula']} ({guess['votes']}/{guess['runs']} runs)")
     run.log(conjecture=guess, verdicts=[r.summary["verdict"] for r in results], seeds=list(seeds), epochs=epochs,
             learning_rate=learning_rate, parameters=probe.count_params(), bce_floor=floor,
+            relu_units=relu_units(probe),
             mean_d_const=float(np.mean([r.summary["d_const"] for r in results])),
             mean_d_id=float(np.mean([r.summary["d_id"] for r in results])),
             final_losses=[r.history["loss"][-1] for r in results], train_mses=[r.train_mse for r in results],
-            dead_units=[r.extra["dead_units"] for r in results], train_digit=d.train_digit,
+            dead_units=[r.extra["dead_units"] for r in results],
+            last_hidden_alive=[r.extra["last_hidden_alive"] for r in results], train_digit=d.train_digit,
             train_index=d.train_index, test_indices=d.test_indices, ratio=RATIO,
             train_seconds=round(sum(r.seconds for r in results), 1))
     return results

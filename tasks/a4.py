@@ -24,6 +24,14 @@ SCALE = 10.0              # the R^{n x n} checks use N(0, SCALE^2) pixels (about
 QUICK = dict(samples=20)
 
 
+def _vector(v: np.ndarray) -> str:
+    return "(" + ", ".join(f"{x:g}" for x in np.ravel(v)) + ")"
+
+
+def _matrix(m: np.ndarray) -> str:
+    return "[" + "; ".join(" ".join(f"{x:g}" for x in row) for row in m) + "]"
+
+
 def run(args, run):
     rng = np.random.default_rng(args.seed)
     samples = QUICK["samples"] if args.quick else SAMPLES
@@ -37,7 +45,7 @@ def run(args, run):
 
     # (activation, c): the construction of the text and, for contrast, ReLU with a single filter.
     variants = [("identity", 1, False, None), ("relu", 2, True, None), ("relu, c = 1 (fails on x < 0)", 1, True, 1)]
-    rows = []
+    rows, weights = [], []
     for d in KERNELS:
         for name, c, relu, filters in variants:
             model = models.conv_identity_net(d, relu=relu, filters=filters)
@@ -50,12 +58,15 @@ def run(args, run):
                              "output_shape_ok": model(x[:1]).shape == x[:1].shape,
                              "parameters": model.count_params()})
                 print(f"d={d} {name:30s} on {domain:26s}: max |error| {err:.3g}")
-            if d == KERNELS[0]:
-                run.save_json(f"weights_{'relu' if relu else 'linear'}_c{c}.json", {
-                    "hidden_filters": [hidden.kernel.numpy()[:, :, 0, k] for k in range(c)],
-                    "hidden_bias": hidden.bias.numpy(), "output_weights": output.kernel.numpy().reshape(-1),
-                    "output_bias": output.bias.numpy(), "strides": hidden.strides, "padding": hidden.padding})
+            if d == KERNELS[0]:  # the filter values actually loaded into the model, for the report
+                weights.append({"activation": name, "c": c, "d": d,
+                                "hidden_filters": " | ".join(_matrix(hidden.kernel.numpy()[:, :, 0, k])
+                                                             for k in range(c)),
+                                "hidden_bias": _vector(hidden.bias.numpy()), "strides": str(hidden.strides),
+                                "padding": hidden.padding, "output": f"1x1, weights {_vector(output.kernel.numpy())}, "
+                                                                    f"bias {_vector(output.bias.numpy())}, linear"})
     run.save_table("checks", rows)
+    run.save_table("weights", weights)
 
     # The d x d filters of the ReLU construction (d = KERNELS[0]) as a figure.
     relu_model = models.conv_identity_net(KERNELS[0], relu=True)
