@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from hwkit import HwkitError, data
 
+FIT_MSE = 5e-3        # a run "fits" the training image when its final MSE on it is at most this
 RATIO = 0.25          # verdict: the winner must be at least 4x closer (in MSE) than the loser
 DIGITS = tuple(range(10))
 VERDICTS = ("constant", "identity", "neither")
@@ -247,6 +248,23 @@ def distance_rows(results: Sequence[SeedResult], d: OneExampleData) -> list[dict
     return rows
 
 
+def learning_rate_check(build: Callable[[], keras.Model], d: OneExampleData, rates: Sequence[float], epochs: int,
+                        seed: int) -> list[dict]:
+    """Train once per candidate SGD learning rate and report whether the TRAINING image is fitted.
+
+    This is how the tasks' learning rates were chosen: there is no validation set with one example,
+    and the test images must not choose anything, so the only criterion is the training fit.
+    """
+    rows = []
+    for lr in rates:
+        r = train_one_example(build, d, seed, epochs, lr)
+        rows.append({"learning_rate": lr, "final_loss": r.history["loss"][-1], "train_mse": r.train_mse,
+                     "fits_training_image": r.train_mse <= FIT_MSE, "dead_units": r.extra["dead_units"]})
+        print(f"learning-rate check: lr {lr:g}: final loss {rows[-1]['final_loss']:.4g}, "
+              f"MSE on x_train {r.train_mse:.3g}", flush=True)
+    return rows
+
+
 # ----------------------------------------------------------------------------- figures
 
 def prediction_figure(d: OneExampleData, rows: Sequence[tuple[str, np.ndarray, np.ndarray]], title: str = ""):
@@ -280,13 +298,17 @@ def loss_figure(results: Sequence[SeedResult], title: str = ""):
 # ----------------------------------------------------------------------------- the A1/A2 protocol
 
 def repeated_training(run, build: Callable[[], keras.Model], d: OneExampleData, seeds: Sequence[int], epochs: int,
-                      learning_rate: float, f: str, name: str) -> list[SeedResult]:
+                      learning_rate: float, f: str, name: str,
+                      lr_candidates: Sequence[float] = ()) -> list[SeedResult]:
     """Train ``build()`` once per seed on the single image and write everything the report needs.
 
     Writes history.csv (loss and MSE per epoch and seed), figures ``loss`` and ``predictions``,
     tables ``verdicts`` (one row per seed) and ``distances`` (one row per seed and test digit),
     and the metrics: the per-run verdicts and the conjectured formula for ``f`` they back.
+    With ``lr_candidates``, first records (table ``lr_check``) which rates fit the training image.
     """
+    if lr_candidates:
+        run.save_table("lr_check", learning_rate_check(build, d, lr_candidates, epochs, seeds[0]))
     probe = build()
     print(f"{name}: {probe.count_params()} parameters, {len(seeds)} runs x {epochs} epochs, "
           f"SGD learning rate {learning_rate}", flush=True)
@@ -320,7 +342,7 @@ def repeated_training(run, build: Callable[[], keras.Model], d: OneExampleData, 
             final_losses=[r.history["loss"][-1] for r in results], train_mses=[r.train_mse for r in results],
             dead_units=[r.extra["dead_units"] for r in results],
             last_hidden_alive=[r.extra["last_hidden_alive"] for r in results], train_digit=d.train_digit,
-            train_index=d.train_index, test_indices=d.test_indices, ratio=RATIO,
+            train_index=d.train_index, test_indices=d.test_indices, ratio=RATIO, fit_mse=FIT_MSE,
             train_seconds=round(sum(r.seconds for r in results), 1))
     return results
 

@@ -21,6 +21,7 @@ EPOCHS = 1000
 SEEDS = 1                            # runs per depth (--seeds to repeat)
 LEARNING_RATE = 0.1                  # plain SGD, the same for every depth: A2's 0.5 kills deep nets (dead ReLUs)
 FILTERS, KERNEL = 10, 5
+OTHER_RATES = (0.5,)                 # also tried on the deepest net (table lr_check); skipped with --quick
 
 QUICK = dict(depths=(1, 3), epochs=100, seeds=1)
 
@@ -37,7 +38,7 @@ def run(args, run):
     epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
     seeds = [args.seed + k for k in range(args.seeds or (QUICK["seeds"] if args.quick else SEEDS))]
 
-    # Train the CNN of every depth on the single image, exactly as in A2.
+    # Train the CNN of every depth on the single image, like A2.
     results, labels, rows = [], [], []
     for depth in depths:
         for seed in seeds:
@@ -51,6 +52,18 @@ def run(args, run):
                   f"-> {r.summary['verdict']} (train MSE {r.train_mse:.2g}, {r.seconds:.0f} s)", flush=True)
     identity.write_histories(run.path / "history.csv", results, labels)
     run.save_table("sweep", rows)
+
+    # The learning rate, judged by the training fit only: A2's 0.5 against the sweep's rate on the deepest net.
+    if not args.quick:
+        deepest = max(depths)
+        sweep_row = next(r for r in rows if r["depth"] == deepest and r["seed"] == seeds[0])
+        checked = identity.learning_rate_check(
+            lambda: models.identity_cnn(hidden_layers=deepest, filters=FILTERS, kernel_size=KERNEL), d,
+            OTHER_RATES, epochs, seeds[0])
+        checked.append({"learning_rate": LEARNING_RATE, "final_loss": sweep_row["final_loss"],
+                        "train_mse": sweep_row["train_mse"], "fits_training_image": sweep_row["train_mse"] <= identity.FIT_MSE,
+                        "dead_units": sweep_row["dead_units"]})
+        run.save_table("lr_check", [{"depth": deepest, **row} for row in checked])
 
     # Distances versus depth, and the predictions of each depth (first seed).
     fig = plots.learning_curves({"to_x_train_d": [r["d_const"] for r in rows], "to_input_d": [r["d_id"] for r in rows]},
