@@ -16,6 +16,10 @@ Verdict rule (per test image and per run, on the mean over the test images):
 otherwise ``"neither"``, with RATIO = 1/4: one candidate must be at least 4 times closer in
 mean squared error (2 times in RMS) than the other. A half-intensity copy 0.5 x still counts as
 identity-like (d_id ~ 0.13, d_const ~ 0.63), a 50/50 blend of x and x_train does not.
+
+A third number, the *spread* (how much the outputs vary across the test inputs relative to how
+much the inputs vary: 0 for any constant map, 1 for the identity), tells a "neither" that is a
+constant map not (yet) equal to x_train from one that really mixes input and training image.
 """
 from __future__ import annotations
 
@@ -94,12 +98,23 @@ def verdict(d_const: float, d_id: float, ratio: float = RATIO) -> str:
     return "neither"
 
 
+def spread(predictions: np.ndarray, inputs: np.ndarray) -> float:
+    """How much the output varies across the inputs, relative to how much the inputs vary.
+
+    sum_k mean((f(x_k) - mean_j f(x_j))^2) / sum_k mean((x_k - mean_j x_j)^2): 0 for any constant map
+    (whatever its constant), 1 for the identity. It separates "constant, but not (yet) x_train"
+    from a genuinely mixed output, which the two distances alone cannot.
+    """
+    p, x = (np.asarray(a, dtype=np.float64) for a in (predictions, inputs))
+    return float(np.sum((p - p.mean(axis=0)) ** 2) / np.sum((x - x.mean(axis=0)) ** 2))
+
+
 def summarise(predictions: np.ndarray, inputs: np.ndarray, x_train: np.ndarray) -> dict:
-    """Mean normalised distances over the test images, the run verdict and the per-image verdict counts."""
+    """Mean normalised distances over the test images, the run verdict, per-image verdict counts and the spread."""
     d = distances(predictions, inputs, x_train)
     per_image = [verdict(c, i) for c, i in zip(d["d_const"], d["d_id"])]
     d_const, d_id = float(np.mean(d["d_const"])), float(np.mean(d["d_id"]))
-    return {"d_const": d_const, "d_id": d_id, "verdict": verdict(d_const, d_id),
+    return {"d_const": d_const, "d_id": d_id, "verdict": verdict(d_const, d_id), "spread": spread(predictions, inputs),
             **{f"images_{v}": per_image.count(v) for v in VERDICTS}, "per_image": per_image, "distances": d}
 
 
@@ -158,7 +173,9 @@ class SeedResult:
         """This run's line of the verdict table."""
         s = self.summary
         return {"seed": self.seed, "final_loss": self.history["loss"][-1], "train_mse": self.train_mse,
-                "d_const": s["d_const"], "d_id": s["d_id"], "images_constant": s["images_constant"],
+                "d_const": s["d_const"], "d_id": s["d_id"], "spread": s["spread"],
+                "late_loss_drop": self.history["loss"][-min(100, len(self.history["loss"]))] - self.history["loss"][-1],
+                "images_constant": s["images_constant"],
                 "images_identity": s["images_identity"], "images_neither": s["images_neither"],
                 "verdict": s["verdict"], **self.extra, "seconds": round(self.seconds, 1)}
 
@@ -393,3 +410,25 @@ def constant_weights(x0: np.ndarray, a: int) -> tuple[np.ndarray, ...]:
 def max_error(model: keras.Model, x: np.ndarray, target: np.ndarray) -> float:
     """max |model(x) - target| over all inputs and coordinates."""
     return float(np.max(np.abs(np.asarray(model(x, training=False), dtype=np.float64) - target)))
+
+
+def distance_vs_depth_figure(rows: Sequence[dict], title: str = ""):
+    """A5: normalised distances to x_train and to the input against the number of hidden layers (one point per run)."""
+    import matplotlib.pyplot as plt
+    depths = sorted({r["depth"] for r in rows})
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for key, label, colour in (("d_const", "d(g(x), x_train): 0 = constant map", "tab:red"),
+                               ("d_id", "d(g(x), x): 0 = identity", "tab:blue")):
+        ax.scatter([r["depth"] for r in rows], [r[key] for r in rows], color=colour, s=14)
+        ax.plot(depths, [np.mean([r[key] for r in rows if r["depth"] == k]) for k in depths], color=colour,
+                label=label)
+    ax.set_xticks(depths)
+    ax.set_xlabel("hidden conv layers")
+    ax.set_ylabel("mean squared distance / gap")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

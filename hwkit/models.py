@@ -94,8 +94,12 @@ def identity_mlp(hidden_layers: int = 6, units: int = 4, image_shape=(28, 28, 1)
     for i in range(hidden_layers):
         x = layers.Dense(units, activation="relu", name=f"hidden{i + 1}")(x)
     height, width, channels = image_shape
-    x = layers.Dense(height * width * channels, activation="sigmoid", name="pixels")(x)
-    return keras.Model(inputs, layers.Reshape(image_shape)(x), name="identity_mlp")
+    x = layers.Reshape(image_shape)(layers.Dense(height * width * channels, name="pixels")(x))
+    # The sigmoid comes last, after the Reshape: Keras' binary cross-entropy then works on the logits it
+    # keeps on a sigmoid's output. Behind a Reshape it would clip probabilities instead, and a pixel
+    # saturated at the wrong end would get zero gradient and stay wrong for good.
+    outputs = layers.Activation("sigmoid", name="sigmoid")(x)
+    return keras.Model(inputs, outputs, name="identity_mlp")
 
 
 def identity_cnn(hidden_layers: int = 1, filters: int = 10, kernel_size: int = 5,

@@ -11,9 +11,8 @@ and depth <= 10 so that the whole sweep takes a few CPU minutes.
 """
 from __future__ import annotations
 
-import numpy as np
 
-from hwkit import identity, models, plots
+from hwkit import identity, models
 from hwkit.cli import positive_int, task_main
 
 DEPTHS = (1, 2, 3, 4, 6, 8, 10, 12, 15)   # hidden conv layers
@@ -61,17 +60,12 @@ def run(args, run):
             lambda: models.identity_cnn(hidden_layers=deepest, filters=FILTERS, kernel_size=KERNEL), d,
             OTHER_RATES, epochs, seeds[0])
         checked.append({"learning_rate": LEARNING_RATE, "final_loss": sweep_row["final_loss"],
-                        "train_mse": sweep_row["train_mse"], "fits_training_image": sweep_row["train_mse"] <= identity.FIT_MSE,
-                        "dead_units": sweep_row["dead_units"]})
+                        "train_mse": sweep_row["train_mse"], "dead_units": sweep_row["dead_units"],
+                        "fits_training_image": sweep_row["train_mse"] <= identity.FIT_MSE})
         run.save_table("lr_check", [{"depth": deepest, **row} for row in checked])
 
     # Distances versus depth, and the predictions of each depth (first seed).
-    fig = plots.learning_curves({"to_x_train_d": [r["d_const"] for r in rows], "to_input_d": [r["d_id"] for r in rows]},
-                                metrics=("d",), x=[r["depth"] for r in rows], xlabel="hidden conv layers",
-                                title="A5: normalised distance of the test predictions")
-    ax = fig.axes[0]
-    ax.set_ylabel("mean squared distance / gap")
-    ax.axhline(0, color="k", lw=0.5)
+    fig = identity.distance_vs_depth_figure(rows, title="A5: test predictions, mean over the 10 test digits")
     run.save_figure(fig, "distance_vs_depth")
     first = [(f"depth {row['depth']}: {r.summary['verdict']}", r.train_prediction, r.test_predictions)
              for row, r in zip(rows, results) if row["seed"] == seeds[0]]
@@ -84,7 +78,7 @@ def run(args, run):
     run.log(depths=list(depths), seeds=seeds, epochs=epochs, learning_rate=LEARNING_RATE, verdicts=verdicts,
             first_depth_not_identity=not_identity[0] if not_identity else None,
             first_depth_constant=constant[0] if constant else None, train_digit=d.train_digit,
-            train_index=d.train_index, ratio=identity.RATIO,
+            train_index=d.train_index, ratio=identity.RATIO, fit_mse=identity.FIT_MSE,
             train_seconds=round(sum(r.seconds for r in results), 1))
 
 

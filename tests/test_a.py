@@ -45,6 +45,14 @@ def test_blank_and_blend_predictions_are_neither():
     assert identity.summarise(0.5 * x + 0.5 * x_train, x, x_train)["verdict"] == "neither"
 
 
+def test_spread_separates_constant_maps_from_input_dependent_ones():
+    x_train, x = _images(1), _images(10)
+    assert identity.spread(np.repeat(x_train, 10, axis=0), x) == pytest.approx(0)
+    assert identity.spread(x, x) == pytest.approx(1)
+    grey = identity.summarise(np.full_like(x, 0.3), x, x_train)    # constant, but not x_train
+    assert grey["verdict"] == "neither" and grey["spread"] == pytest.approx(0)
+
+
 def test_verdict_threshold_rule():
     assert identity.verdict(0.1, 0.4) == "constant"        # exactly 4x closer
     assert identity.verdict(0.11, 0.4) == "neither"
