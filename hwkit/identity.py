@@ -150,7 +150,8 @@ def compile_one_example(model: keras.Model, learning_rate: float) -> keras.Model
     BCE is the log-likelihood of Bernoulli pixels with mean = the sigmoid output, and its gradient
     with respect to the output logit is simply (prediction - target): no sigmoid saturation slows
     it down, unlike MSE whose gradient carries an extra p(1-p) factor. MSE is logged as a metric:
-    BCE bottoms out at the pixels' entropy, MSE at 0.
+    BCE bottoms out at the pixels' entropy, MSE at 0. Keras evaluates BCE on the logits when the
+    sigmoid is the model's last op (both factories are built so), never on clipped probabilities.
     """
     model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="binary_crossentropy", metrics=["mse"])
     return model

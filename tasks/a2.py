@@ -1,4 +1,4 @@
-"""A2: CNN g (conv 10 filters 5x5 "same" + ReLU, conv output 1 filter 5x5 sigmoid) on ONE image, 5 seeds: constant or identity?
+"""A2: CNN g (conv 10 filters 5x5 "same" + ReLU, 5x5 sigmoid output conv) on ONE image, 5 seeds: constant or identity?
 
 Assignment A, P2. Same data and protocol as A1 (one MNIST training image, default the first "7";
 the first test image of each digit), with the CNN g: [0,1]^28x28 -> [0,1]^28x28 of P2.1:

@@ -1,4 +1,4 @@
-"""A4: a CNN g = output conv o hidden conv (c filters d x d) set to the identity, with identity and with ReLU activation.
+"""A4: a CNN g = output conv o hidden conv (c filters d x d) set to the identity, with identity and ReLU activation.
 
 Assignment A, P3.2. Hidden layer: c filters of size d x d (d > 1 odd), stride 1, "same" zero
 padding of (d-1)/2 pixels so the image keeps its n x n size; each filter is +-1 at the centre
