@@ -1,0 +1,435 @@
+"""Assignment A: what a network learns from one example — data, training protocol, distances, verdicts.
+
+A network f is trained to regress ONE image x_train onto itself. Two functions fit that single
+example perfectly: the *constant* map f(x) = x_train (memorisation) and the *identity* f(x) = x.
+Which one was learnt shows on unseen inputs x, so for every test image we measure
+
+    d_const = mean((f(x) - x_train)^2)      distance of the prediction to the training image
+    d_id    = mean((f(x) - x)^2)            distance of the prediction to the input itself
+
+each divided by gap = mean((x - x_train)^2), the distance between the two candidate answers.
+After this normalisation the constant map scores (0, 1) and the identity (1, 0); an output that
+is neither (e.g. a blank image) scores about (0.5, 0.5).
+
+Verdict rule (per test image and per run, on the mean over the test images):
+``"constant"`` if d_const <= RATIO * d_id, ``"identity"`` if d_id <= RATIO * d_const,
+otherwise ``"neither"``, with RATIO = 1/4: one candidate must be at least 4 times closer in
+mean squared error (2 times in RMS) than the other. A half-intensity copy 0.5 x still counts as
+identity-like (d_id ~ 0.13, d_const ~ 0.63), a 50/50 blend of x and x_train does not.
+
+A third number, the *spread* (how much the outputs vary across the test inputs relative to how
+much the inputs vary: 0 for any constant map, 1 for the identity), tells a "neither" that is a
+constant map not (yet) equal to x_train from one that really mixes input and training image.
+"""
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from hwkit import HwkitError, data
+
+FIT_MSE = 5e-3        # a run "fits" the training image when its final MSE on it is at most this
+RATIO = 0.25          # verdict: the winner must be at least 4x closer (in MSE) than the loser
+DIGITS = tuple(range(10))
+VERDICTS = ("constant", "identity", "neither")
+FORMULAS = {"constant": "{f}(x) ≈ x_train", "identity": "{f}(x) ≈ x", "neither": "no simple formula"}
+
+
+# ----------------------------------------------------------------------------- data
+
+@dataclass
+class OneExampleData:
+    """One training image and one test image per digit, as float32 (N, 28, 28, 1) in [0, 1]."""
+
+    x_train: np.ndarray          # (1, 28, 28, 1)
+    train_digit: int
+    train_index: int             # row in the MNIST training set
+    x_test: np.ndarray           # (10, 28, 28, 1): digit k at row k
+    test_indices: list[int]      # rows in the MNIST test set
+
+
+def one_example_data(data_dir=None, digit: int = 7, occurrence: int = 0) -> OneExampleData:
+    """The ``occurrence``-th training image of ``digit`` and the FIRST test image of every digit 0-9."""
+    if digit not in DIGITS:
+        raise HwkitError(f"--digit must be one of 0-9, got {digit}")
+    (x_tr, y_tr), (x_te, y_te) = data.load_mnist(data_dir)
+    rows = np.flatnonzero(y_tr == digit)
+    if not 0 <= occurrence < len(rows):
+        raise HwkitError(f"--occurrence must be in 0..{len(rows) - 1} for digit {digit}, got {occurrence}")
+    train_index = int(rows[occurrence])
+    test_indices = [int(np.flatnonzero(y_te == k)[0]) for k in DIGITS]
+    return OneExampleData(x_train=data.to_float(x_tr[train_index:train_index + 1]), train_digit=digit,
+                          train_index=train_index, x_test=data.to_float(x_te[test_indices]),
+                          test_indices=test_indices)
+
+
+# ----------------------------------------------------------------------------- distances and verdicts
+
+def distances(predictions: np.ndarray, inputs: np.ndarray, x_train: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-image mean squared distances of ``predictions`` to ``x_train`` and to their ``inputs``.
+
+    Returns arrays of shape (N,): ``d_const``, ``d_id`` (both normalised by ``gap``) and the raw
+    ``mse_const``, ``mse_id`` and ``gap`` = mean((input - x_train)^2).
+    """
+    axes = tuple(range(1, predictions.ndim))
+    p, x, t = (np.asarray(a, dtype=np.float64) for a in (predictions, inputs, x_train))
+    t = np.broadcast_to(t, p.shape)
+    mse_const = np.mean((p - t) ** 2, axis=axes)
+    mse_id = np.mean((p - x) ** 2, axis=axes)
+    gap = np.mean((x - t) ** 2, axis=axes)
+    if np.any(gap <= 0):
+        raise ValueError("an input equals the training image: constant and identity cannot be told apart")
+    return {"d_const": mse_const / gap, "d_id": mse_id / gap, "mse_const": mse_const, "mse_id": mse_id, "gap": gap}
+
+
+def verdict(d_const: float, d_id: float, ratio: float = RATIO) -> str:
+    """'constant', 'identity' or 'neither' from (normalised) distances, by the rule in the module doc."""
+    if d_const <= ratio * d_id:
+        return "constant"
+    if d_id <= ratio * d_const:
+        return "identity"
+    return "neither"
+
+
+def spread(predictions: np.ndarray, inputs: np.ndarray) -> float:
+    """How much the output varies across the inputs, relative to how much the inputs vary.
+
+    sum_k mean((f(x_k) - mean_j f(x_j))^2) / sum_k mean((x_k - mean_j x_j)^2): 0 for any constant map
+    (whatever its constant), 1 for the identity. It separates "constant, but not (yet) x_train"
+    from a genuinely mixed output, which the two distances alone cannot.
+    """
+    p, x = (np.asarray(a, dtype=np.float64) for a in (predictions, inputs))
+    return float(np.sum((p - p.mean(axis=0)) ** 2) / np.sum((x - x.mean(axis=0)) ** 2))
+
+
+def summarise(predictions: np.ndarray, inputs: np.ndarray, x_train: np.ndarray) -> dict:
+    """Mean normalised distances over the test images, the run verdict, per-image verdict counts and the spread."""
+    d = distances(predictions, inputs, x_train)
+    per_image = [verdict(c, i) for c, i in zip(d["d_const"], d["d_id"])]
+    d_const, d_id = float(np.mean(d["d_const"])), float(np.mean(d["d_id"]))
+    return {"d_const": d_const, "d_id": d_id, "verdict": verdict(d_const, d_id), "spread": spread(predictions, inputs),
+            **{f"images_{v}": per_image.count(v) for v in VERDICTS}, "per_image": per_image, "distances": d}
+
+
+def conjecture(verdicts: Sequence[str], f: str = "h") -> dict:
+    """The formula backed by the majority of the runs' verdicts, e.g. {'formula': 'h(x) ≈ x_train', 'votes': 5}."""
+    counts = {v: list(verdicts).count(v) for v in VERDICTS}
+    best = max(VERDICTS, key=lambda v: counts[v])
+    return {"verdict": best, "formula": FORMULAS[best].format(f=f), "votes": counts[best], "runs": len(verdicts),
+            "counts": counts}
+
+
+# ----------------------------------------------------------------------------- training on one image
+
+class EveryNEpochs(keras.callbacks.Callback):
+    """A compact progress line every ``every`` epochs (1000 one-step epochs make Keras' bars unreadable)."""
+
+    def __init__(self, every: int, prefix: str = ""):
+        super().__init__()
+        self.every, self.prefix = every, prefix
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            items = " ".join(f"{k} {v:.5g}" for k, v in (logs or {}).items())
+            print(f"{self.prefix}epoch {epoch + 1}: {items} ({time.perf_counter() - self._start:.1f} s)", flush=True)
+
+
+def compile_one_example(model: keras.Model, learning_rate: float) -> keras.Model:
+    """Plain SGD on per-pixel binary cross-entropy (targets and sigmoid outputs live in [0, 1]).
+
+    BCE is the log-likelihood of Bernoulli pixels with mean = the sigmoid output, and its gradient
+    with respect to the output logit is simply (prediction - target): no sigmoid saturation slows
+    it down, unlike MSE whose gradient carries an extra p(1-p) factor. MSE is logged as a metric:
+    BCE bottoms out at the pixels' entropy, MSE at 0. Keras evaluates BCE on the logits when the
+    sigmoid is the model's last op (both factories are built so), never on clipped probabilities.
+    """
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="binary_crossentropy", metrics=["mse"])
+    return model
+
+
+@dataclass
+class SeedResult:
+    """One training run on the single image: loss history, predictions and measured distances."""
+
+    seed: int
+    history: dict[str, list[float]]
+    train_prediction: np.ndarray       # (1, 28, 28, 1)
+    test_predictions: np.ndarray       # (10, 28, 28, 1)
+    summary: dict
+    train_mse: float
+    seconds: float
+    extra: dict = field(default_factory=dict)
+
+    def row(self) -> dict:
+        """This run's line of the verdict table."""
+        s = self.summary
+        return {"seed": self.seed, "final_loss": self.history["loss"][-1], "train_mse": self.train_mse,
+                "d_const": s["d_const"], "d_id": s["d_id"], "spread": s["spread"],
+                "late_loss_drop": self.history["loss"][-min(100, len(self.history["loss"]))] - self.history["loss"][-1],
+                "images_constant": s["images_constant"],
+                "images_identity": s["images_identity"], "images_neither": s["images_neither"],
+                "verdict": s["verdict"], **self.extra, "seconds": round(self.seconds, 1)}
+
+
+def train_one_example(build: Callable[[], keras.Model], d: OneExampleData, seed: int, epochs: int,
+                      learning_rate: float, progress_every: int = 0, label: str = "") -> SeedResult:
+    """Seed, build, train for ``epochs`` one-image epochs (batch of 1) with Model.fit, then measure."""
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = compile_one_example(build(), learning_rate)
+    callbacks = [EveryNEpochs(progress_every, f"{label}seed {seed} ")] if progress_every else []
+    started = time.perf_counter()
+    # An epoch is one SGD step on the single image (batch of 1). A repeated tf.data pipeline with
+    # steps_per_epoch=1 is the same training as fit(x, x, batch_size=1) but skips Keras' per-epoch
+    # re-slicing of numpy inputs, which dominates (5x) when an epoch is a single tiny step.
+    one_image = tf.data.Dataset.from_tensors((d.x_train, d.x_train)).repeat()
+    history = model.fit(one_image, steps_per_epoch=1, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
+    seconds = time.perf_counter() - started
+    train_pred = np.asarray(model(d.x_train, training=False))
+    test_pred = np.asarray(model(d.x_test, training=False))
+    result = SeedResult(seed=seed, history={k: [float(v) for v in vals] for k, vals in history.history.items()},
+                        train_prediction=train_pred, test_predictions=test_pred,
+                        summary=summarise(test_pred, d.x_test, d.x_train),
+                        train_mse=float(np.mean((train_pred - d.x_train) ** 2)), seconds=seconds)
+    probe_inputs = np.concatenate([d.x_train, d.x_test])
+    result.extra["dead_units"] = dead_relu_units(model, probe_inputs)
+    result.extra["last_hidden_alive"] = dead_relu_units(model, probe_inputs, last_layer_alive=True)
+    return result
+
+
+def bce_floor(x: np.ndarray) -> float:
+    """The smallest possible per-pixel binary cross-entropy on target ``x`` (its mean Bernoulli entropy).
+
+    Grey pixels (0 < x < 1) make BCE bottom out above 0; the loss curve is read against this floor.
+    """
+    p = np.clip(np.asarray(x, dtype=np.float64), 1e-12, 1 - 1e-12)
+    return float(np.mean(-p * np.log(p) - (1 - p) * np.log(1 - p)))
+
+
+def relu_units(model: keras.Model) -> list[int]:
+    """Width (units or channels) of each hidden ReLU layer, e.g. [4, 4, 4, 4, 4, 4] for the A1 MLP."""
+    return [int(l.output.shape[-1]) for l in model.layers if getattr(l, "activation", None) is keras.activations.relu]
+
+
+def dead_relu_units(model: keras.Model, x: np.ndarray, last_layer_alive: bool = False) -> int:
+    """Hidden ReLU units (Dense units / conv channels) that output 0 on every input of ``x``.
+
+    With ``last_layer_alive``: the number of units of the LAST hidden ReLU layer that are alive
+    (non-zero somewhere). 0 means the output no longer depends on the input at all: the network
+    is then exactly the constant map x -> output_activation(output bias).
+    """
+    relu_layers = [l for l in model.layers if getattr(l, "activation", None) is keras.activations.relu]
+    if not relu_layers:
+        return 0
+    probe = keras.Model(model.input, [l.output for l in relu_layers])
+    outputs = [np.asarray(o) for o in probe(x, training=False)]
+    dead = [np.all(o.reshape(-1, o.shape[-1]) <= 0, axis=0) for o in outputs]
+    if last_layer_alive:
+        return int(np.sum(~dead[-1]))
+    return int(sum(np.sum(d_) for d_ in dead))
+
+
+def write_histories(path: Path, results: Sequence[SeedResult], labels: Sequence[str] | None = None) -> None:
+    """history.csv with one column per metric and run: epoch, loss_s0, mse_s0, loss_s1, ...
+
+    ``labels`` name the runs (default ``s<seed>``), e.g. ``depth3_s0`` in the depth sweep.
+    """
+    labels = labels or [f"s{r.seed}" for r in results]
+    keys = [(f"{k}_{label}", r.history[k]) for r, label in zip(results, labels) for k in r.history]
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["epoch"] + [k for k, _ in keys])
+        for e in range(max(len(v) for _, v in keys)):
+            w.writerow([e + 1] + [v[e] if e < len(v) else "" for _, v in keys])
+
+
+def distance_rows(results: Sequence[SeedResult], d: OneExampleData) -> list[dict]:
+    """The per-run, per-test-image distance table."""
+    rows = []
+    for r in results:
+        dist = r.summary["distances"]
+        for k in DIGITS:
+            rows.append({"seed": r.seed, "test_digit": k, "test_index": d.test_indices[k],
+                         "mse_to_x_train": dist["mse_const"][k], "mse_to_input": dist["mse_id"][k],
+                         "d_const": dist["d_const"][k], "d_id": dist["d_id"][k],
+                         "verdict": r.summary["per_image"][k]})
+    return rows
+
+
+def learning_rate_check(build: Callable[[], keras.Model], d: OneExampleData, rates: Sequence[float], epochs: int,
+                        seed: int) -> list[dict]:
+    """Train once per candidate SGD learning rate and report whether the TRAINING image is fitted.
+
+    This is how the tasks' learning rates were chosen: there is no validation set with one example,
+    and the test images must not choose anything, so the only criterion is the training fit.
+    """
+    rows = []
+    for lr in rates:
+        r = train_one_example(build, d, seed, epochs, lr)
+        rows.append({"learning_rate": lr, "final_loss": r.history["loss"][-1], "train_mse": r.train_mse,
+                     "fits_training_image": r.train_mse <= FIT_MSE, "dead_units": r.extra["dead_units"]})
+        print(f"learning-rate check: lr {lr:g}: final loss {rows[-1]['final_loss']:.4g}, "
+              f"MSE on x_train {r.train_mse:.3g}", flush=True)
+    return rows
+
+
+# ----------------------------------------------------------------------------- figures
+
+def prediction_figure(d: OneExampleData, rows: Sequence[tuple[str, np.ndarray, np.ndarray]], title: str = ""):
+    """Inputs in the first row, then one row per trained network: training image, then the 10 test digits.
+
+    ``rows`` holds (label, train_prediction (1,28,28,1), test_predictions (10,28,28,1)).
+    """
+    from hwkit import plots
+    images = [np.concatenate([d.x_train, d.x_test])]
+    titles = [f"train ({d.train_digit})"] + [f"test {k}" for k in DIGITS]
+    for label, train_pred, test_pred in rows:
+        images.append(np.concatenate([train_pred, test_pred]))
+        titles += [label] + [""] * len(DIGITS)
+    fig = plots.image_grid(np.concatenate(images), titles=titles, ncols=1 + len(DIGITS), size=1.0)
+    if title:
+        fig.suptitle(title, fontsize=9, y=1.02)
+    return fig
+
+
+def loss_figure(results: Sequence[SeedResult], title: str = ""):
+    """Training loss (per-pixel BCE, the optimised loss) and MSE per epoch, one line per seed, log scales."""
+    from hwkit import plots
+    series = {f"seed{r.seed}_{k}": r.history[k] for r in results for k in ("loss", "mse")}
+    fig = plots.learning_curves(series, metrics=("loss", "mse"), title=title)
+    for ax, label in zip(fig.axes, ("binary cross-entropy (per pixel)", "mean squared error (metric)")):
+        ax.set_yscale("log")
+        ax.set_ylabel(label)
+    return fig
+
+
+# ----------------------------------------------------------------------------- the A1/A2 protocol
+
+def repeated_training(run, build: Callable[[], keras.Model], d: OneExampleData, seeds: Sequence[int], epochs: int,
+                      learning_rate: float, f: str, name: str,
+                      lr_candidates: Sequence[float] = ()) -> list[SeedResult]:
+    """Train ``build()`` once per seed on the single image and write everything the report needs.
+
+    Writes history.csv (loss and MSE per epoch and seed), figures ``loss`` and ``predictions``,
+    tables ``verdicts`` (one row per seed) and ``distances`` (one row per seed and test digit),
+    and the metrics: the per-run verdicts and the conjectured formula for ``f`` they back.
+    With ``lr_candidates``, first records (table ``lr_check``) which rates fit the training image.
+    """
+    if lr_candidates:
+        run.save_table("lr_check", learning_rate_check(build, d, lr_candidates, epochs, seeds[0]))
+    probe = build()
+    print(f"{name}: {probe.count_params()} parameters, {len(seeds)} runs x {epochs} epochs, "
+          f"SGD learning rate {learning_rate}", flush=True)
+    results = [train_one_example(build, d, seed, epochs, learning_rate, progress_every=max(1, epochs // 4))
+               for seed in seeds]
+
+    # Loss over epochs (P*.2).
+    write_histories(run.path / "history.csv", results)
+    floor = bce_floor(d.x_train)
+    fig = loss_figure(results, title=f"{name}: training loss on the single image")
+    fig.axes[0].axhline(floor, color="k", ls=":", lw=1, label=f"BCE floor {floor:.4f}")
+    fig.axes[0].legend(fontsize=7)
+    run.save_figure(fig, "loss")
+
+    # Predictions on the training image and the 10 test images (P*.3), and the measured verdicts.
+    run.save_figure(prediction_figure(d, [(f"seed {r.seed}: {r.summary['verdict']}", r.train_prediction,
+                                           r.test_predictions) for r in results],
+                                      title=f"{name}: inputs (top) and predictions of each run"), "predictions")
+    rows = [r.row() for r in results]
+    run.save_table("verdicts", rows)
+    run.save_table("distances", distance_rows(results, d))
+    guess = conjecture([r.summary["verdict"] for r in results], f)
+    for row in rows:
+        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+    print(f"conjecture: {guess['formula']} ({guess['votes']}/{guess['runs']} runs)")
+    run.log(conjecture=guess, verdicts=[r.summary["verdict"] for r in results], seeds=list(seeds), epochs=epochs,
+            learning_rate=learning_rate, parameters=probe.count_params(), bce_floor=floor,
+            relu_units=relu_units(probe),
+            mean_d_const=float(np.mean([r.summary["d_const"] for r in results])),
+            mean_d_id=float(np.mean([r.summary["d_id"] for r in results])),
+            final_losses=[r.history["loss"][-1] for r in results], train_mses=[r.train_mse for r in results],
+            dead_units=[r.extra["dead_units"] for r in results],
+            last_hidden_alive=[r.extra["last_hidden_alive"] for r in results], train_digit=d.train_digit,
+            train_index=d.train_index, test_indices=d.test_indices, ratio=RATIO, fit_mse=FIT_MSE,
+            train_seconds=round(sum(r.seconds for r in results), 1))
+    return results
+
+
+def add_data_arguments(parser, default_digit: int = 7) -> None:
+    """--digit / --occurrence: which MNIST training image is the single training example."""
+    parser.add_argument("--digit", type=int, default=default_digit,
+                        help=f"digit of the single training image (default {default_digit})")
+    parser.add_argument("--occurrence", type=int, default=0,
+                        help="use the k-th training image of that digit (default 0: the first)")
+
+
+# ----------------------------------------------------------------------------- A3 / A4: exact constructions
+# Weights for h(x) = W3 ReLU(W2 ReLU(W1 x + b1) + b2) + b3, in the formulas' (out x in) layout;
+# hwkit.models.two_hidden_relu_net turns them into a Keras model.
+
+TOLERANCE = 1e-6       # a construction is verified when its max |error| on random inputs is at most this
+
+
+def identity_weights(n: int, shift: float = 1.0) -> tuple[np.ndarray, ...]:
+    """W1 = W2 = W3 = I (a = n), b1 = shift*1, b2 = 0, b3 = -shift*1: h(x) = x on {x : x_i >= -shift}.
+
+    Both ReLUs see x + shift >= 0 there and pass it unchanged; the last layer removes the shift.
+    ``shift = 0`` gives the bias-free version, exact on the orthant x >= 0 (so on [0,1]^n).
+    """
+    eye, one = np.eye(n, dtype="float32"), np.ones(n, dtype="float32")
+    return eye, shift * one, eye, np.zeros(n, "float32"), eye, -shift * one
+
+
+def wide_identity_weights(n: int) -> tuple[np.ndarray, ...]:
+    """Identity on ALL of R^n, with the second hidden layer widened to 2n (b2 in R^2n, W3 in R^n x 2n).
+
+    W1 = [I; -I], W2 = I_2n, W3 = [I, -I], zero biases: W3 ReLU(ReLU([x; -x])) = ReLU(x) - ReLU(-x) = x.
+    """
+    eye = np.eye(n, dtype="float32")
+    zeros = np.zeros(2 * n, "float32")
+    return np.vstack([eye, -eye]), zeros, np.eye(2 * n, dtype="float32"), zeros, np.hstack([eye, -eye]), \
+        np.zeros(n, "float32")
+
+
+def constant_weights(x0: np.ndarray, a: int) -> tuple[np.ndarray, ...]:
+    """All weights 0 and b3 = x0 (b1, b2 anything; here 0): h(x) = x0 for every x in R^n."""
+    n = x0.size
+    zero = lambda *shape: np.zeros(shape, "float32")  # noqa: E731
+    return zero(a, n), zero(a), zero(n, a), zero(n), zero(n, n), np.asarray(x0, "float32").reshape(n)
+
+
+def max_error(model: keras.Model, x: np.ndarray, target: np.ndarray) -> float:
+    """max |model(x) - target| over all inputs and coordinates."""
+    return float(np.max(np.abs(np.asarray(model(x, training=False), dtype=np.float64) - target)))
+
+
+def distance_vs_depth_figure(rows: Sequence[dict], title: str = ""):
+    """A5: normalised distances to x_train and to the input against the number of hidden layers (one point per run)."""
+    import matplotlib.pyplot as plt
+    depths = sorted({r["depth"] for r in rows})
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for key, label, colour in (("d_const", "d(g(x), x_train): 0 = constant map", "tab:red"),
+                               ("d_id", "d(g(x), x): 0 = identity", "tab:blue")):
+        ax.scatter([r["depth"] for r in rows], [r[key] for r in rows], color=colour, s=14)
+        ax.plot(depths, [np.mean([r[key] for r in rows if r["depth"] == k]) for k in depths], color=colour,
+                label=label)
+    ax.set_xticks(depths)
+    ax.set_xlabel("hidden conv layers")
+    ax.set_ylabel("mean squared distance / gap")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
