@@ -24,8 +24,8 @@ def run(args, run):
     for task in SOURCES:
         record = runs.latest_run(task, include_quick=args.quick)
         if record is None:
-            raise HwkitError(f"B8 compares the runs of B6 and B7: run 'python -m tasks.{task}'"
-                             f"{' --quick' if args.quick else ''} first")
+            flag = " --quick" if args.quick else ""
+            raise HwkitError(f"B8 compares the runs of B6 and B7: run 'python -m tasks.{task}{flag}' first")
         records[task] = record
 
     # One row per (data dimension, noise dimension): cost to the first evaluation with ε < target.
