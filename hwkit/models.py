@@ -6,6 +6,8 @@ loss) lives. Sections follow the assignments.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import keras
 import keras_tuner as kt
 from keras import layers
@@ -90,6 +92,55 @@ def mnist_augmentation(shift: float = 0.08) -> keras.Sequential:
     """Random shifts of up to ~2 pixels: the one augmentation that is safe for digits."""
     return keras.Sequential([layers.RandomTranslation(shift, shift, fill_mode="constant")],
                             name="augment")
+
+
+def dense_net(input_dim: int, widths: Sequence[int], output_dim: int = 1, activation: str = "relu",
+              kernel_initializer: str = "glorot_uniform", kernel_regularizer=None, dropout: float = 0.0,
+              input_scale: float = 1.0, output_activation: str | None = None,
+              name: str = "dense_net") -> keras.Model:
+    """B2–B4, B6–B8: a fully connected network, ``len(widths)`` hidden layers then the output layer.
+
+    ``input_scale`` multiplies the input first (x / pi maps [-pi, pi] onto [-1, 1], where ReLU
+    kinks placed by the usual initialisers can cover the whole domain). ``dropout`` is applied
+    after every hidden layer; ``kernel_regularizer`` (L1 / L2) to every hidden kernel.
+    """
+    inputs = keras.Input((input_dim,), name="x")
+    x = layers.Rescaling(input_scale)(inputs) if input_scale != 1.0 else inputs
+    for i, width in enumerate(widths):
+        x = layers.Dense(width, activation=activation, kernel_initializer=kernel_initializer,
+                         kernel_regularizer=kernel_regularizer, name=f"hidden_{i + 1}")(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(output_dim, activation=output_activation, kernel_initializer=kernel_initializer,
+                           name="output")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def compile_regressor(model: keras.Model, learning_rate: float, total_steps: int | None = None,
+                      **compile_kwargs) -> keras.Model:
+    """Adam + cosine decay to 1% of the peak over ``total_steps`` + mean squared error."""
+    lr = (keras.optimizers.schedules.CosineDecay(learning_rate, total_steps, alpha=0.01)
+          if total_steps else learning_rate)
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss="mse", **compile_kwargs)
+    return model
+
+
+def dense_autoencoder(input_dim: int, latent_dim: int, hidden: Sequence[int] = (256,)) -> keras.Model:
+    """B5: dense autoencoder input -> hidden ReLU layers -> linear code of ``latent_dim`` -> mirror -> sigmoid.
+
+    The code layer is linear, like PCA's projection, so the two differ only by the nonlinear
+    layers around it; the sigmoid output matches pixels in [0, 1].
+    """
+    inputs = keras.Input((input_dim,), name="image")
+    x = inputs
+    for width in hidden:
+        x = layers.Dense(width, activation="relu")(x)
+    code = layers.Dense(latent_dim, name="code")(x)
+    x = code
+    for width in reversed(hidden):
+        x = layers.Dense(width, activation="relu")(x)
+    outputs = layers.Dense(input_dim, activation="sigmoid", name="reconstruction")(x)
+    return keras.Model(inputs, outputs, name=f"autoencoder_{latent_dim}")
 
 
 # ----------------------------------------------------------------------------- Assignment A

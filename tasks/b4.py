@@ -1,0 +1,85 @@
+"""B4: Xavier normal/uniform vs He normal/uniform initialisation of 8-, 12- and 16-layer ReLU nets on the B3 function.
+
+Homework 5, task 4: approximate the function of task 3 with Xavier (Glorot) normal, Xavier
+uniform, He normal and He uniform initialisation, varying the depth from 8 to 16 layers, and
+observe the learning.
+
+How: the same data as B3 (80 noisy points, 1000 exact test points), a plain ReLU network of
+``WIDTH`` units per hidden layer (no regularisation, no normalisation, so the initialisation is
+the only thing that differs), full-batch Adam with cosine decay from the same seed for every
+setting. Each run records the training loss and, for monitoring only, the test MSE every 100
+steps; the table gives the final errors and the output spread at initialisation (how much signal
+reaches the output before any training).
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from hwkit import functions, models
+from hwkit.cli import task_main
+
+INITIALIZERS = {"Xavier normal": "glorot_normal", "Xavier uniform": "glorot_uniform",
+                "He normal": "he_normal", "He uniform": "he_uniform"}
+DEPTHS = [8, 12, 16]
+WIDTH = 32
+STEPS = 2000                     # full-batch Adam steps; --epochs N means N × 100 steps
+LEARNING_RATE = 1e-3
+
+QUICK = dict(steps=100, depths=[8])
+
+
+def run(args, run):
+    x_train, y_train, x_test, f_test = functions.oscillatory_data(seed=args.seed)
+    steps = 100 * args.epochs if args.epochs else (QUICK["steps"] if args.quick else STEPS)
+    depths = QUICK["depths"] if args.quick else DEPTHS
+
+    rows, histories = [], {}
+    for depth in depths:
+        for label, initializer in INITIALIZERS.items():
+            keras.utils.set_random_seed(args.seed)
+            model = models.dense_net(1, [WIDTH] * depth, kernel_initializer=initializer, input_scale=1 / np.pi,
+                                     name=f"{initializer}_{depth}")
+            init_std = float(model.predict(x_test, batch_size=len(x_test), verbose=0).std())
+            history = functions.fit_function(model, x_train, y_train, steps, LEARNING_RATE, seed=args.seed,
+                                             validation_data=(x_test, f_test))
+            pred = model.predict(x_test, batch_size=len(x_test), verbose=0).ravel()
+            dead = np.concatenate(functions.relu_activity(model, x_test))
+            rows.append({"initializer": label, "depth": depth, "output_std_at_init": init_std,
+                         "train_mse": float(history.history["loss"][-1]),
+                         "test_rel_l2_error": functions.relative_l2_error(pred, f_test),
+                         "dead_units": float(dead.mean())})
+            histories[(label, depth)] = history.history
+            print(f"{label:15s} depth {depth:2d}: test relative L2 error {rows[-1]['test_rel_l2_error']:.4f}")
+    run.save_table("final", rows)
+
+    # One figure: a panel per depth, a training-loss curve (solid) and test-MSE curve (dotted) per initialiser.
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(depths), figsize=(5 * len(depths), 3.8), sharey=True, squeeze=False)
+    for ax, depth in zip(axes[0], depths):
+        for k, label in enumerate(INITIALIZERS):
+            h = histories[(label, depth)]
+            step = 100 * np.arange(1, len(h["loss"]) + 1)
+            ax.semilogy(step, h["loss"], color=f"C{k}", label=f"{label} (train)")
+            ax.semilogy(step, h["val_loss"], color=f"C{k}", ls=":", label=f"{label} (test, monitoring)")
+        ax.set_title(f"{depth} hidden layers × {WIDTH} ReLU units")
+        ax.set_xlabel("Adam step")
+        ax.set_ylabel("MSE")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=6)
+    run.save_figure(fig, "learning_curves")
+
+    best = min(rows, key=lambda r: r["test_rel_l2_error"])
+    mean_by_init = {label: float(np.mean([r["test_rel_l2_error"] for r in rows if r["initializer"] == label]))
+                    for label in INITIALIZERS}
+    mean_by_depth = {str(d): float(np.mean([r["test_rel_l2_error"] for r in rows if r["depth"] == d]))
+                     for d in depths}
+    run.log(width=WIDTH, depths=depths, steps=steps, learning_rate=LEARNING_RATE,
+            best_setting=f"{best['initializer']}, {best['depth']} layers", best_error=best["test_rel_l2_error"],
+            mean_error_by_initializer=mean_by_init, mean_error_by_depth=mean_by_depth,
+            best_initializer=min(mean_by_init, key=mean_by_init.get),
+            best_depth=int(min(mean_by_depth, key=mean_by_depth.get)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))

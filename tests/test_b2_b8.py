@@ -1,0 +1,192 @@
+"""Assignment B, tasks 2-8: the numerics they rely on, quick end-to-end runs on the real data, the PDF."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwkit import functions, pca, runs, wgan
+
+B_TASKS = ["b2", "b3", "b4", "b5", "b6", "b7", "b8"]   # b8 reads b6 and b7, so it runs last
+
+
+# ----------------------------------------------------------------------------- target functions
+
+def test_oscillatory_and_runge_known_values():
+    x = np.array([-np.pi / 2, -1e-9, 0.0, np.pi / 10, np.pi])
+    # 5 + sin(-pi/2) + sin(-pi) + sin(-3pi/2) + sin(-2pi) = 5 - 1 + 0 + 1 + 0
+    np.testing.assert_allclose(functions.oscillatory(x), [5.0, 5.0, 1.0, -1.0, 1.0], atol=1e-6)
+    np.testing.assert_allclose(functions.runge(np.array([0.0, 0.2, -0.2, 1.0])), [1.0, 0.5, 0.5, 1 / 26])
+
+
+def test_oscillatory_data_is_the_assignments():
+    x_train, y_train, x_test, f_test = functions.oscillatory_data(seed=0)
+    assert x_train.shape == (80, 1) and x_test.shape == (1000, 1)
+    assert x_train[0, 0] == pytest.approx(-np.pi) and x_train[-1, 0] == pytest.approx(np.pi)
+    noise = y_train - functions.oscillatory(x_train)
+    assert 0.05 < noise.std() < 0.15 and abs(noise.mean()) < 0.05     # sigma = 0.1
+    np.testing.assert_array_equal(y_train, functions.oscillatory_data(seed=0)[1])   # seeded
+    assert not np.array_equal(y_train, functions.oscillatory_data(seed=1)[1])
+
+
+def test_relative_l2_error():
+    true = np.array([3.0, 4.0])
+    assert functions.relative_l2_error(true, true) == 0.0
+    assert functions.relative_l2_error(np.zeros(2), true) == pytest.approx(1.0)
+    assert functions.relative_l2_error(true.reshape(2, 1) * 1.1, true) == pytest.approx(0.1)
+
+
+def test_relu_activity_finds_exactly_the_dead_unit():
+    from hwkit import models
+    model = models.dense_net(1, [3], name="probe")
+    hidden = model.get_layer("hidden_1")
+    # unit 0: x - 10 < 0 on [-1, 1] (dead); unit 1: x (alive for x > 0); unit 2: -x + 0.5 (alive for x < 0.5)
+    hidden.set_weights([np.array([[1.0, 1.0, -1.0]], np.float32), np.array([-10.0, 0.0, 0.5], np.float32)])
+    dead = functions.relu_activity(model, functions.uniform_grid(-1, 1, 101))
+    assert [d.tolist() for d in dead] == [[True, False, False]]
+
+
+def test_spread_first_layer_kinks_puts_kinks_inside_the_domain():
+    from hwkit import models
+    model = models.dense_net(1, [200, 5], kernel_initializer="he_normal")
+    functions.spread_first_layer_kinks(model, -1.0, 1.0, seed=0)
+    w, b = model.get_layer("hidden_1").get_weights()
+    kinks = -b / w[0]
+    assert np.all(np.abs(kinks) <= 1.0 + 1e-5) and kinks.std() > 0.4
+
+
+# ----------------------------------------------------------------------------- PCA
+
+def test_pca_matches_brute_force_and_is_exact_at_full_rank():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 6)) @ rng.normal(size=(6, 6))
+    fitted = pca.fit_pca(x)
+    errors = [pca.reconstruction_error(x, fitted.reconstruct(x, k)) for k in range(1, 7)]
+    assert all(a >= b for a, b in zip(errors, errors[1:]))
+    assert errors[-1] == pytest.approx(0.0, abs=1e-9)
+    # Eckart-Young: the mean error of rank k is the discarded squared singular values / n.
+    s = np.linalg.svd(x - x.mean(0), compute_uv=False)
+    assert errors[1] == pytest.approx((s[2:] ** 2).sum() / len(x))
+    assert fitted.explained_variance(6) == pytest.approx(1.0)
+
+
+def test_reconstruction_error_is_sum_over_pixels_mean_over_images():
+    x = np.zeros((2, 2, 2))
+    x_tilde = np.stack([np.ones((2, 2)), np.zeros((2, 2))])
+    assert pca.reconstruction_error(x, x_tilde) == pytest.approx(2.0)   # (4 + 0) / 2
+
+
+# ----------------------------------------------------------------------------- WGAN metric
+
+def test_wasserstein1_of_a_shift_is_the_shift():
+    a = np.random.default_rng(0).uniform(-1, 1, (1000, 2))
+    np.testing.assert_allclose(wgan.wasserstein1(a + [0.3, -0.1], a), [0.3, 0.1])
+
+
+def test_distribution_error_is_near_zero_for_true_samples_and_catches_dependence():
+    d, n = 5, 8192
+    theta = wgan.directions(d, 50, seed=0)
+    reference = wgan.uniform_cube(n, d, seed=1)
+    assert wgan.distribution_error(wgan.uniform_cube(n, d, seed=2), reference, theta)["error"] < 0.03
+    assert wgan.sampling_floor(d, seed=0) < 0.03
+    # every coordinate uniform, but all equal: the marginals are right, the joint law is a line
+    line = np.repeat(wgan.uniform_cube(n, 1, seed=3), d, axis=1)
+    e = wgan.distribution_error(line, reference, theta)
+    assert e["marginal_error"] < 0.03 and e["joint_error"] > 0.2 and e["error"] > 0.05
+    # a wrong scale shows on the axes too
+    assert wgan.distribution_error(0.5 * wgan.uniform_cube(n, d, seed=2), reference, theta)["marginal_error"] > 0.2
+
+
+def test_flop_proxy_counts_parameters_times_samples():
+    model = wgan.build_wgan(data_dim=3, noise_dim=2, steps=100)
+    pc, pg = model.critic.count_params(), model.generator.count_params()
+    b, k = 10, model.n_critic
+    assert model.flops_per_step(b) == 6 * (pc * (3 * k + 1) * b + pg * (k + 1) * b)
+
+
+# ----------------------------------------------------------------------------- end to end (real data, quick)
+
+@pytest.fixture(scope="module")
+def b_runs(tmp_path_factory, data_dir):
+    """Every B2-B8 task run once in quick mode into one runs root shared by this module's tests."""
+    import keras
+    from hwkit.cli import task_main
+    root = tmp_path_factory.mktemp("b-runs")
+    records = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HWKIT_RUNS_DIR", str(root))
+        for name in B_TASKS:
+            keras.backend.clear_session()
+            assert task_main(f"tasks.{name}", ["--quick", "--data-dir", str(data_dir)]) == 0
+            records[name] = runs.latest_run(name, include_quick=True)
+    return root, records
+
+
+def test_b2_quick(b_runs):
+    r = b_runs[1]["b2"]
+    assert r.quick and r.figure("fits") and r.figure("dead_units")
+    seeds = r.table("seeds")
+    assert {row["width"] for row in seeds} == {4, 32} and len(seeds) == 2 * r.metrics["seeds"]
+    for row in seeds:
+        assert 0 <= row["dead_after"] <= 1 and row["units"] == 8 * row["width"] and row["rel_l2_error"] > 0
+    assert r.metrics["narrow"]["width"] == 4 and r.metrics["wide_summary"]["width"] == 32
+
+
+def test_b3_quick_reports_every_regularisation_and_chooses_on_validation(b_runs):
+    r = b_runs[1]["b3"]
+    final = r.table("final")
+    assert [row["regularisation"] for row in final] == ["L1", "L2", "dropout"]
+    for row in final:
+        candidates = [s for s in r.table("selection") if s["regularisation"] == row["regularisation"]]
+        best = min(candidates, key=lambda s: s["val_rel_l2_error"])
+        assert row["strength"] == best["strength"]
+        assert row["below_target"] == (row["test_rel_l2_error"] < 0.05)
+    assert r.metrics["validation_points"] == 16 and r.metrics["fit_points"] == 64
+
+
+def test_b4_quick(b_runs):
+    r = b_runs[1]["b4"]
+    rows = r.table("final")
+    assert {row["initializer"] for row in rows} == {"Xavier normal", "Xavier uniform", "He normal", "He uniform"}
+    assert r.figure("learning_curves") and all(np.isfinite(row["test_rel_l2_error"]) for row in rows)
+
+
+def test_b5_quick(b_runs):
+    r = b_runs[1]["b5"]
+    rows = r.table("errors")
+    assert {row["method"] for row in rows} == {"PCA", "autoencoder"}
+    pca_rows = [row for row in rows if row["method"] == "PCA"]
+    assert pca_rows[0]["train_error"] > pca_rows[-1]["train_error"] > 0      # more components, less error
+    assert r.metrics["test_images"] == round(0.2 * r.metrics["images"]) and r.figure("errors")
+
+
+def test_b6_b7_b8_quick(b_runs):
+    b6, b7, b8 = (b_runs[1][t] for t in ("b6", "b7", "b8"))
+    assert b6.metrics["data_dim"] == 5 and b7.metrics["data_dim"] == 20
+    for r in (b6, b7):
+        assert r.figure("error_curves") and r.figure("samples")
+        assert all(row["final_error"] > 0 for row in r.table("noise_dims"))
+    assert b8.metrics["sources"] == {"b6": str(b6.path), "b7": str(b7.path)}
+    assert len(b8.table("cost")) == len(b6.table("noise_dims")) + len(b7.table("noise_dims"))
+
+
+def test_b8_without_b6_runs_is_a_one_line_error(capsys):
+    from hwkit.cli import task_main
+    with pytest.raises(SystemExit) as e:
+        task_main("tasks.b8", ["--quick"])
+    assert e.value.code == 2
+    assert "run 'python -m tasks.b6 --quick' first" in capsys.readouterr().err
+
+
+def test_b_report_pdf_has_every_b2_b8_section(b_runs, tmp_path, monkeypatch):
+    from pypdf import PdfReader
+    from hwkit import report
+    monkeypatch.setenv("HWKIT_RUNS_DIR", str(b_runs[0]))
+    pdf = report.render("B", include_quick=True, out_dir=tmp_path)
+    reader = PdfReader(pdf)
+    text = " ".join(page.extract_text() for page in reader.pages)
+    for heading in ("Task 2", "Runge", "Task 3", "Task 4", "Task 5", "Task 6", "Task 7", "Task 8",
+                    "5% accuracy", "SMOKE RESULT"):
+        assert heading in text, heading
+    assert not [t for t in B_TASKS if f"full run of {t}" in text]
+    assert len(reader.pages) > 4
+    assert sum(len(page.images) for page in reader.pages) >= 10
