@@ -73,6 +73,10 @@ def run(args, run):
     val_rows = QUICK["validation"] if args.quick else VALIDATION_ROWS
     (x_fit, y_fit), (x_val, y_val) = data.validation_split(x_train, y_train, val_rows / len(x_train), seed=args.seed)
 
+    # Why the literal N(0, 1) init is a poor start: the spread of first-layer pre-activations x W.
+    preactivation_std = {name: float(np.std(x_val[:1000] @ init(784, 256, np.random.default_rng(args.seed))))
+                         for name, init in INIT.items()}
+
     with nn.single_threaded_blas():
         # Hyperparameters: each candidate briefly, ranked by validation error (never the test set).
         x_search, y_search = data.subset(x_fit, y_fit, QUICK["search_rows"] if args.quick else SEARCH_ROWS,
@@ -142,7 +146,7 @@ def run(args, run):
             chosen_description=describe(best), search_epochs=search_epochs, search_rows=len(x_search),
             train_seconds=round(train_seconds, 1), seconds_per_epoch=round(train_seconds / epochs, 2),
             search_seconds=round(sum(t["seconds"] for t in trials), 1), parameters=mlp.net.count_params(),
-            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
+            first_layer_preactivation_std=preactivation_std, train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
             model_file=str(model_path.relative_to(run.path)))
 
 
