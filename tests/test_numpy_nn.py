@@ -85,7 +85,7 @@ def test_softmax_cross_entropy_values(rng):
 
 def test_softmax_is_stable_for_huge_logits():
     z = np.array([[1000.0, 0.0, -1000.0]])
-    with np.errstate(all="raise"):
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
         p = nn.softmax(z)
         loss = nn.SoftmaxCrossEntropy("sum").forward(z, np.array([1]))
     np.testing.assert_allclose(p, [[1, 0, 0]], atol=1e-12)
@@ -102,7 +102,7 @@ def test_activation_values_and_derivatives():
     assert t.derivative()[0, 1] == pytest.approx(1.0)
     np.testing.assert_array_equal(r.forward(x), [[0, 0, 3]])
     np.testing.assert_array_equal(r.derivative(), [[0, 0, 1]])
-    with np.errstate(all="raise"):
+    with np.errstate(over="raise", invalid="raise"):
         assert s.forward(np.array([-1000.0, 1000.0])).tolist() == [0.0, 1.0]
 
 
@@ -182,7 +182,8 @@ def test_mlp_gradients_match_finite_differences(rng):
 
 
 def test_step_moves_parameters_downhill(rng):
-    mlp, x, y = small_mlp(rng, momentum=0.9), rng.standard_normal((32, 6)), rng.integers(0, 3, 32)
+    mlp, x = small_mlp(rng, momentum=0.9), rng.standard_normal((32, 6))
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0).astype(int)   # learnable labels
     before = [w.copy() for w in mlp.W]
     losses = []
     for _ in range(30):
@@ -194,7 +195,7 @@ def test_step_moves_parameters_downhill(rng):
     assert all(not np.array_equal(w, w0) for w, w0 in zip(mlp.W, before))
     assert losses[-1] < 0.5 * losses[0]
     mlp.forward(x)
-    assert mlp.get_error(y) == int(np.sum(mlp.output.argmax(1) != y)) and mlp.get_error(y) < 5
+    assert mlp.get_error(y) == int(np.sum(mlp.output.argmax(1) != y)) and mlp.get_error(y) < 8
 
 
 def test_get_error_counts_wrong_predictions(rng):
@@ -224,16 +225,16 @@ def test_get_training_stats_learns_a_separable_problem(rng):
     y = (x[:, 0] + x[:, 1] > 0).astype(int) + (x[:, 2] > 1).astype(int)
     mlp = nn.MLP(6, 3, [16], [nn.ReLU()], nn.he_normal_weight_init, nn.zeros_bias_init,
                  nn.SoftmaxCrossEntropy(), lr=0.1, momentum=0.9, rng=rng)
-    stats = nn.get_training_stats(mlp, {"train": (x[:500], y[:500]), "val": (x[500:], y[500:])}, 5, 32, rng)
+    stats = nn.get_training_stats(mlp, {"train": (x[:500], y[:500]), "val": (x[500:], y[500:])}, 8, 32, rng)
     assert set(stats) == {"train_loss", "train_error", "val_loss", "val_error"}
-    assert all(len(v) == 5 for v in stats.values())
-    assert stats["train_loss"][-1] < stats["train_loss"][0] and stats["val_error"][-1] < 0.1
+    assert all(len(v) == 8 for v in stats.values())
+    assert stats["train_loss"][-1] < 0.5 * stats["train_loss"][0] and stats["val_error"][-1] < 0.15
 
 
 def test_c_style_training_step_reduces_summed_loss(rng):
     x, y = rng.random((200, 20)).astype(np.float32), rng.integers(0, 4, 200)
     model = nn.mlp(20, (8,), 4, rng=rng)
-    loss, opt = nn.SoftmaxCrossEntropy("sum"), None
+    loss = nn.SoftmaxCrossEntropy("sum")
     opt = nn.SGD(model.parameters(), lr=1e-2)
     first = nn.train_step(model, loss, opt, x, y)
     for _ in range(50):
