@@ -69,6 +69,7 @@ def train_setting(model_id: int, epochs: int, learning_rate: float, train: tuple
     final = {split: nn.accuracy(model, xe, ye) for split, (xe, ye) in evals.items()}
     return {"curves": curves, "seconds": seconds, "final": final,
             "diverged": not all(np.isfinite(p.data).all() for p in model.parameters()),
+            "dead_relu_fraction": nn.dead_relu_fraction(model, evals["train"][0]),
             "parameters": model.count_params()}
 
 
@@ -100,7 +101,8 @@ def run(args, run):
                                 "final_test_accuracy": result["final"]["test"],
                                 "seconds": round(result["seconds"], 2),
                                 "seconds_per_epoch": round(result["seconds"] / epochs, 3),
-                                "diverged": result["diverged"], "parameters": result["parameters"]})
+                                "diverged": result["diverged"], "dead_relu_fraction": result["dead_relu_fraction"],
+                                "parameters": result["parameters"]})
                 model_runs.append(((epochs, learning_rate),
                                    [r["train_accuracy"] for r in result["curves"]],
                                    [r["test_accuracy"] for r in result["curves"]]))

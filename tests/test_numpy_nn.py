@@ -243,6 +243,16 @@ def test_c_style_training_step_reduces_summed_loss(rng):
     assert nn.evaluate(model, x, y)["error"] == pytest.approx(1 - nn.accuracy(model, x, y))
 
 
+def test_dead_relu_fraction(rng):
+    model = nn.mlp(3, (4,), 2, rng=rng, dtype=np.float64)
+    x = rng.random((10, 3))                      # positive inputs
+    first = model.linear_layers[0]
+    first.W.data[:, :2] = -1.0                   # units 0 and 1 see only negative pre-activations
+    first.W.data[:, 2:] = 1.0
+    assert nn.dead_relu_fraction(model, x) == pytest.approx(0.5)
+    assert nn.dead_relu_fraction(nn.mlp(3, (), 2, rng=rng), x) is None
+
+
 def test_batches_cover_every_row_once(rng):
     parts = list(nn.batches(250, 100, rng))
     assert [len(p) for p in parts] == [100, 100, 50]

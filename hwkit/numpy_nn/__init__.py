@@ -24,11 +24,12 @@ from hwkit.numpy_nn.losses import SoftmaxCrossEntropy, log_softmax, one_hot, sof
 from hwkit.numpy_nn.torchlike import MLP, get_training_stats
 from hwkit.numpy_nn.optim import SGD
 from hwkit.numpy_nn.threads import blas_threads, single_threaded_blas
-from hwkit.numpy_nn.training import accuracy, batches, evaluate, predict, train_step
+from hwkit.numpy_nn.training import accuracy, batches, dead_relu_fraction, evaluate, predict, train_step
 
 __all__ = [
     "ACTIVATIONS", "Activation", "Layer", "Linear", "MLP", "Parameter", "ReLU", "SGD", "Sequential", "Sigmoid",
-    "SoftmaxCrossEntropy", "Tanh", "accuracy", "batches", "blas_threads", "check_layer", "check_loss", "evaluate",
+    "SoftmaxCrossEntropy", "Tanh", "accuracy", "batches", "blas_threads", "check_layer", "check_loss",
+    "dead_relu_fraction", "evaluate",
     "get_training_stats", "he_normal_weight_init", "log_softmax", "mlp", "numerical_gradient", "one_hot",
     "predict", "random_normal_weight_init", "relative_error", "single_threaded_blas", "softmax", "train_step", "xavier_uniform",
     "zeros_bias_init",

@@ -46,3 +46,21 @@ def evaluate(model: Layer, x: np.ndarray, y: np.ndarray, batch_size: int = EVAL_
 
 def accuracy(model: Layer, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(predict(model, x).argmax(axis=1) == y))
+
+
+def dead_relu_fraction(model: Sequential, x: np.ndarray) -> float | None:
+    """Fraction of hidden ReLU units that output 0 for every row of x (None if the model has no ReLU).
+
+    A "dead" unit passes no gradient (ReLU' = 0), so once all units of a layer are dead the
+    network's output no longer depends on its input and SGD cannot revive it.
+    """
+    from hwkit.numpy_nn.layers import ReLU
+    relus = [layer for layer in model.layers if isinstance(layer, ReLU)]
+    if not relus:
+        return None
+    alive = None   # per ReLU layer: units active for at least one row so far
+    for i in range(0, len(x), EVAL_BATCH):
+        model.forward(x[i:i + EVAL_BATCH])
+        now = [(relu.derivative() > 0).any(axis=0) for relu in relus]
+        alive = now if alive is None else [a | b for a, b in zip(alive, now)]
+    return float(1 - np.concatenate(alive).mean())
