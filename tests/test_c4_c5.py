@@ -21,25 +21,29 @@ STAND_IN = """{% extends "base.html" %}{% import "macros.html" as m %}{% block b
 {% endfor %}{% endblock %}"""
 
 
-def render_sections(assignment: str, sections: dict[str, str], out_dir: Path) -> tuple[str, int]:
+def render_sections(assignment: str, sections: dict[str, str], out_dir: Path, stand_in: bool = False,
+                    runs_override: dict | None = None) -> tuple[str, int]:
     """Render the assignment's PDF with quick runs allowed; return (its text, its number of images).
 
-    While templates/<assignment>.html is not in the checkout, a stand-in page includes the given
-    task sections exactly as the assignment pages do (inside ``m.task_section``).
+    While templates/<assignment>.html is not in the checkout (or with ``stand_in``), a stand-in page
+    includes the given task sections exactly as the assignment pages do (inside ``m.task_section``),
+    with ``runs_override`` replacing some of the runs found.
     """
     import weasyprint
-    if (report.TEMPLATES / f"{assignment}.html").is_file():
+    if (report.TEMPLATES / f"{assignment}.html").is_file() and not stand_in:
         pdf = report.render(assignment, include_quick=True, out_dir=out_dir)
     else:
         env = report._environment()
         env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({"stand_in.html": STAND_IN}), env.loader])
-        html = env.get_template("stand_in.html").render(sections=sections,
-                                                        **report.context(assignment, include_quick=True))
+        ctx = report.context(assignment, include_quick=True)
+        ctx["runs"] = {**ctx["runs"], **(runs_override or {})}
+        html = env.get_template("stand_in.html").render(sections=sections, **ctx)
         pdf = out_dir / f"{assignment}.pdf"
         weasyprint.HTML(string=html, base_url=str(report.ROOT)).write_pdf(pdf)
     reader = pypdf.PdfReader(str(pdf))
     assert len(reader.pages) >= 1
-    return "\n".join(page.extract_text() for page in reader.pages), sum(len(p.images) for p in reader.pages)
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())   # line breaks -> spaces
+    return text, sum(len(p.images) for p in reader.pages)
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +97,18 @@ def test_c_report_shows_the_numpy_sections(c_runs, tmp_path, monkeypatch):
     assert "hwkit.numpy_nn" in text and "Numpy (C4) against Keras (C1)" in text
     assert "all checks pass" in text and "∂loss/∂W" in text
     assert "SMOKE RESULT" in text and images >= 2
+
+
+def test_c4_section_compares_with_a_keras_c1_run(c_runs, tmp_path, monkeypatch):
+    """The numpy-vs-Keras table, fed a C1 run that follows the shared table contract."""
+    from hwkit import runs
+    monkeypatch.setenv("HWKIT_RUNS_DIR", str(c_runs[1]))
+    numpy_rows = c_runs[0]["c4"].table("summary")
+    keras_rows = [{**{k: r[k] for k in SUMMARY_KEYS}, "final_test_accuracy": r["final_test_accuracy"] + 0.01 * (i % 3)}
+                  for i, r in enumerate(numpy_rows)]                    # gaps of 0, 1 and 2 points
+    c1_dir = tmp_path / "c1-run"
+    (c1_dir / "tables").mkdir(parents=True)
+    runs.write_json(c1_dir / "tables" / "summary.json", keras_rows)
+    c1 = runs.RunRecord(task="c1", path=c1_dir, config={"quick": True}, metrics={}, env={})
+    text, _ = render_sections("C", {"c4": "C4"}, tmp_path, stand_in=True, runs_override={"c1": c1})
+    assert "6 of 9 settings agree within" in text and "largest gap 2.00 points" in text
