@@ -111,4 +111,10 @@ def test_c4_section_compares_with_a_keras_c1_run(c_runs, tmp_path, monkeypatch):
     runs.write_json(c1_dir / "tables" / "summary.json", keras_rows)
     c1 = runs.RunRecord(task="c1", path=c1_dir, config={"quick": True}, metrics={}, env={})
     text, _ = render_sections("C", {"c4": "C4"}, tmp_path, stand_in=True, runs_override={"c1": c1})
-    assert "6 of 9 settings agree within" in text and "largest gap 2.00 points" in text
+    assert "6 of 9 settings agree within 1.5 points of test accuracy (largest gap 2.00 points)" in text
+    assert "last 15 evaluations" not in text.split("(computed)")[1][:200]   # no curves table: no mean comparison
+    # With C1 curves 1 point above ours everywhere, every level agrees within 1.5 points.
+    runs.write_json(c1_dir / "tables" / "curves.json",
+                    [{**r, "test_accuracy": r["test_accuracy"] + 0.01} for r in c_runs[0]["c4"].table("curves")])
+    text, _ = render_sections("C", {"c4": "C4"}, tmp_path, stand_in=True, runs_override={"c1": c1})
+    assert "9 of 9 agree within 1.5 points (largest gap 1.00 points)" in text
