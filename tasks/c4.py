@@ -1,0 +1,128 @@
+"""C4: Part 2 — models 1–3 in numpy only (own forward, backward, SGD), the nine settings of Part 1.
+
+Coursework 1, Part 2 "Backpropagation": the same three models, hyper-parameters and reporting as
+Part 1 (task c1, Keras), but every layer's forward and backward pass, the softmax cross-entropy
+and the SGD update are our own numpy code (``hwkit.numpy_nn``, gradient-checked in task c5 and
+the tests). As in Part 1: Xavier-uniform weights and zero biases, plain SGD, batch size 100,
+cross-entropy *summed* over the batch, and every 20 000 training samples (200 updates) the
+accuracy on a fixed seeded 20% of the training set and on the whole test set. Only the data
+loading uses hwkit.data; the model and the training are numpy.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from hwkit import data, numpy_nn as nn, plots
+from hwkit.cli import task_main
+
+BATCH_SIZE = 100
+LOG_PERIOD_SAMPLES = 20_000          # evaluate every 200 updates
+EVAL_TRAIN_FRACTION = 0.2            # "20% of the train set", a fixed seeded subset
+HIDDEN = {1: (), 2: (32,), 3: (32, 32)}   # model 1 linear+softmax, 2: one 32-ReLU layer, 3: two
+SETTINGS = {                          # (num_epochs, learning_rate) per model, as in the coursework
+    1: [(5, 1e-4), (5, 1e-3), (15, 0.1)],
+    2: [(15, 1e-4), (15, 5e-3), (15, 0.1)],
+    3: [(5, 1e-3), (40, 1e-3), (40, 0.05)],
+}
+MODEL_NAMES = ["Model 1 (linear + softmax)", "Model 2 (32 ReLU)", "Model 3 (32-32 ReLU)"]
+
+QUICK = dict(train=3_000, test=1_000, epochs=1, log_period=1_000)
+
+
+def flat_float(x: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) -> float32 (N, 784) in [0, 1], the coursework's input layout."""
+    return data.to_float(x, channel_axis=False).reshape(len(x), -1)
+
+
+def train_setting(model_id: int, epochs: int, learning_rate: float, train: tuple, evals: dict,
+                  log_period: int, seed: int) -> dict:
+    """Train one model/setting with the coursework's loop; return its curves and final numbers."""
+    x, y = train
+    # Seeded by (seed, model, learning rate): settings that differ only in epochs (model 3's
+    # (5, 1e-3) and (40, 1e-3)) share initial weights and batch order, so one is a prefix of the other.
+    rng = np.random.default_rng([seed, model_id, int(round(learning_rate * 1e6))])
+    model = nn.mlp(x.shape[1], HIDDEN[model_id], 10, activation="relu", weight_init=nn.xavier_uniform, rng=rng)
+    loss = nn.SoftmaxCrossEntropy(reduction="sum")
+    optimizer = nn.SGD(model.parameters(), lr=learning_rate)
+    log_period_updates = log_period // BATCH_SIZE
+    curves, batch_losses, updates = [], [], 0
+    started = time.perf_counter()
+    with np.errstate(over="ignore", invalid="ignore"):   # a diverging setting is measured, not warned about
+        for epoch in range(epochs):
+            for idx in nn.batches(len(x), BATCH_SIZE, rng):
+                batch_losses.append(nn.train_step(model, loss, optimizer, x[idx], y[idx]))
+                updates += 1
+                if updates % log_period_updates == 0:
+                    row = {"samples": updates * BATCH_SIZE,
+                           "train_loss": float(np.mean(batch_losses)) / BATCH_SIZE}  # per example
+                    batch_losses = []
+                    for split, (xe, ye) in evals.items():
+                        row[f"{split}_accuracy"] = nn.accuracy(model, xe, ye)
+                    curves.append(row)
+            last = curves[-1] if curves else {}
+            print(f"model {model_id} lr {learning_rate:g} epoch {epoch + 1}/{epochs}: "
+                  f"train(20%) {last.get('train_accuracy', float('nan')):.4f} "
+                  f"test {last.get('test_accuracy', float('nan')):.4f}", flush=True)
+    seconds = time.perf_counter() - started
+    final = {split: nn.accuracy(model, xe, ye) for split, (xe, ye) in evals.items()}
+    return {"curves": curves, "seconds": seconds, "final": final,
+            "diverged": not all(np.isfinite(p.data).all() for p in model.parameters()),
+            "dead_relu_fraction": nn.dead_relu_fraction(model, evals["train"][0]),
+            "parameters": model.count_params()}
+
+
+def run(args, run):
+    # The data: all 60 000 training images for SGD; a fixed seeded 20% of them and the whole
+    # test set for the periodic evaluation (as Part 1).
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data_dir)
+    if args.quick:
+        x_train, y_train = data.subset(x_train, y_train, QUICK["train"], seed=args.seed)
+        x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=args.seed)
+    x_train, x_test = flat_float(x_train), flat_float(x_test)
+    x_eval, y_eval = data.subset(x_train, y_train, int(len(x_train) * EVAL_TRAIN_FRACTION), seed=args.seed)
+    evals = {"train": (x_eval, y_eval), "test": (x_test, y_test)}
+    log_period = QUICK["log_period"] if args.quick else LOG_PERIOD_SAMPLES
+
+    # Models 1-3, three settings each, trained with our own forward/backward/SGD.
+    summary, curve_rows, experiments = [], [], []
+    with nn.single_threaded_blas():
+        for model_id, settings in SETTINGS.items():
+            model_runs = []
+            for setting, (epochs, learning_rate) in enumerate(settings, start=1):
+                epochs = args.epochs or (min(epochs, QUICK["epochs"]) if args.quick else epochs)
+                result = train_setting(model_id, epochs, learning_rate, (x_train, y_train), evals,
+                                       log_period, args.seed)
+                curve_rows += [{"model": model_id, "setting": setting, **row} for row in result["curves"]]
+                summary.append({"model": model_id, "setting": setting, "epochs": epochs,
+                                "learning_rate": learning_rate,
+                                "final_train_accuracy": result["final"]["train"],
+                                "final_test_accuracy": result["final"]["test"],
+                                "seconds": round(result["seconds"], 2),
+                                "seconds_per_epoch": round(result["seconds"] / epochs, 3),
+                                "diverged": result["diverged"], "dead_relu_fraction": result["dead_relu_fraction"],
+                                "parameters": result["parameters"]})
+                model_runs.append(((epochs, learning_rate),
+                                   [r["train_accuracy"] for r in result["curves"]],
+                                   [r["test_accuracy"] for r in result["curves"]]))
+            experiments.append(model_runs)
+
+    # Reporting: the coursework's learning-curve grid and summary table.
+    run.save_table("summary", summary)
+    run.save_table("curves", curve_rows)
+    run.save_figure(plots.learning_curve_grid(experiments, MODEL_NAMES, log_period,
+                                              title="Numpy models 1-3: learning curves (train = fixed 20% of the "
+                                                    "training set)"), "learning_curves")
+    run.save_figure(plots.summary_table(experiments, MODEL_NAMES), "summary_table")
+    best = max(summary, key=lambda r: r["final_test_accuracy"])
+    run.log(best_model=best["model"], best_setting=best["setting"], best_test_accuracy=best["final_test_accuracy"],
+            train_seconds=round(sum(r["seconds"] for r in summary), 1),
+            epochs_total=sum(r["epochs"] for r in summary),
+            seconds_per_epoch=round(sum(r["seconds"] for r in summary) / sum(r["epochs"] for r in summary), 3),
+            batch_size=BATCH_SIZE, log_period_samples=log_period, train_rows=len(x_train),
+            eval_train_rows=len(x_eval), test_rows=len(x_test), blas_threads=1)
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))

@@ -1,0 +1,156 @@
+"""D5: numpy MLP with a PyTorch-like API trained on mnist_train.csv / mnist_test.csv (<5% test error, aim <2%).
+
+Programming Problem 1: (a) Sigmoid, Tanh and ReLU with forward and derivative, (b) softmax
+cross-entropy forward and backward, (c) ``random_normal_weight_init`` and ``zeros_bias_init``,
+(d) an ``MLP`` with forward / backward / step / zero_grads / get_loss / get_error and momentum,
+(e) training with ``get_training_stats``, a loss-and-error plot like the text's Fig. 7, the
+final test error, and the trained model saved as ``p1_model.npz``. Everything in (a)-(d) is
+``hwkit.numpy_nn`` (the same layers assignment C's numpy models use); no deep-learning package.
+
+How the hyperparameters were chosen: 10 000 rows of ``mnist_train.csv`` are held out as a
+validation split; a few candidate settings (width, activation, weight initialization, learning
+rate, momentum) are each trained for two epochs on part of the rest and ranked by validation
+error. The best one is trained for longer with a cosine learning-rate decay. The test CSV is
+evaluated after every epoch only as a monitoring curve, and the final test error is reported once.
+
+Weight initialization: ``random_normal_weight_init`` draws N(0, 1) exactly as the text asks.
+With 784 inputs that makes pre-activations ~10x too large, and the search measures what that
+does; the other candidates use ``he_normal_weight_init`` = the same draw times sqrt(2 / fan_in).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from hwkit import data, numpy_nn as nn, plots
+from hwkit.cli import positive_int, task_main
+
+VALIDATION_ROWS = 10_000          # held out from mnist_train.csv; chooses the hyperparameters
+BATCH_SIZE = 64
+SEARCH_ROWS = 20_000              # training rows per search candidate
+SEARCH_EPOCHS = 2
+FINAL_EPOCHS = 20                 # cosine decay of the learning rate over these
+INIT = {"standard normal N(0,1)": nn.random_normal_weight_init, "He: N(0,1)·sqrt(2/fan_in)": nn.he_normal_weight_init}
+CANDIDATES = [                    # the search space, tried in this order
+    dict(hiddens=(256, 128), activation="relu", init="standard normal N(0,1)", lr=0.05, momentum=0.9),
+    dict(hiddens=(256, 128), activation="relu", init="He: N(0,1)·sqrt(2/fan_in)", lr=0.05, momentum=0.9),
+    dict(hiddens=(256, 128), activation="tanh", init="He: N(0,1)·sqrt(2/fan_in)", lr=0.05, momentum=0.9),
+    dict(hiddens=(256, 128), activation="sigmoid", init="He: N(0,1)·sqrt(2/fan_in)", lr=0.2, momentum=0.9),
+    dict(hiddens=(512, 256), activation="relu", init="He: N(0,1)·sqrt(2/fan_in)", lr=0.05, momentum=0.9),
+    dict(hiddens=(512, 256), activation="relu", init="He: N(0,1)·sqrt(2/fan_in)", lr=0.05, momentum=0.0),
+]
+QUICK = dict(train=3_000, test=1_000, validation=500, search_rows=1_000, candidates=2, search_epochs=1, epochs=2)
+
+
+def add_arguments(parser):
+    parser.add_argument("--search-epochs", type=positive_int, help=f"epochs per search candidate "
+                                                                    f"(default {SEARCH_EPOCHS})")
+
+
+def build(candidate: dict, seed: int) -> nn.MLP:
+    """The candidate's MLP: 784 -> hiddens -> 10, softmax cross-entropy (mean over the batch)."""
+    return nn.MLP(784, 10, candidate["hiddens"], [nn.ACTIVATIONS[candidate["activation"]]() for _ in
+                                                  candidate["hiddens"]],
+                  weight_init_fn=INIT[candidate["init"]], bias_init_fn=nn.zeros_bias_init,
+                  criterion=nn.SoftmaxCrossEntropy(reduction="mean"), lr=candidate["lr"],
+                  momentum=candidate["momentum"], rng=np.random.default_rng(seed))
+
+
+def describe(c: dict) -> str:
+    return (f"{'-'.join(map(str, c['hiddens']))} {c['activation']}, {c['init'].split(':')[0]} init, "
+            f"lr {c['lr']}, momentum {c['momentum']}")
+
+
+def run(args, run):
+    # Data: the assignment's CSV files (python -m hwkit.data export-csv writes them), pixels / 255.
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data_dir, formats=("csv",))
+    if args.quick:
+        x_train, y_train = data.subset(x_train, y_train, QUICK["train"], seed=args.seed)
+        x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=args.seed)
+    x_train, x_test = (data.to_float(x, channel_axis=False).reshape(len(x), -1) for x in (x_train, x_test))
+    val_rows = QUICK["validation"] if args.quick else VALIDATION_ROWS
+    (x_fit, y_fit), (x_val, y_val) = data.validation_split(x_train, y_train, val_rows / len(x_train), seed=args.seed)
+
+    # Why the literal N(0, 1) init is a poor start: the spread of first-layer pre-activations x W.
+    preactivation_std = {name: float(np.std(x_val[:1000] @ init(784, 256, np.random.default_rng(args.seed))))
+                         for name, init in INIT.items()}
+
+    with nn.single_threaded_blas():
+        # Hyperparameters: each candidate briefly, ranked by validation error (never the test set).
+        x_search, y_search = data.subset(x_fit, y_fit, QUICK["search_rows"] if args.quick else SEARCH_ROWS,
+                                         seed=args.seed)
+        search_epochs = args.search_epochs or (QUICK["search_epochs"] if args.quick else SEARCH_EPOCHS)
+        candidates = CANDIDATES[-QUICK["candidates"]:] if args.quick else CANDIDATES
+        trials = []
+        for i, candidate in enumerate(candidates):
+            started = time.perf_counter()
+            with np.errstate(over="ignore", invalid="ignore"):
+                stats = nn.get_training_stats(build(candidate, args.seed), {"train": (x_search, y_search),
+                                                                             "val": (x_val, y_val)},
+                                              search_epochs, BATCH_SIZE, np.random.default_rng(args.seed))
+            val_error = stats["val_error"][-1]
+            trials.append({"trial": i + 1, "hiddens": "-".join(map(str, candidate["hiddens"])),
+                           "activation": candidate["activation"], "init": candidate["init"],
+                           "lr": candidate["lr"], "momentum": candidate["momentum"],
+                           "train_loss": stats["train_loss"][-1], "val_loss": stats["val_loss"][-1],
+                           "val_error": val_error, "seconds": round(time.perf_counter() - started, 1)})
+            print(f"search {i + 1}/{len(candidates)} {describe(candidate)}: validation error {val_error:.4f}",
+                  flush=True)
+        finite = [t for t in trials if math.isfinite(t["val_error"])]
+        best_trial = min(finite, key=lambda t: t["val_error"])
+        best = candidates[best_trial["trial"] - 1]
+        run.save_table("search", trials)
+        print(f"chosen: {describe(best)}")
+
+        # (e) Train the chosen MLP on the fit split; per epoch loss and error on train, validation
+        # and (monitoring only) test.
+        epochs = args.epochs or (QUICK["epochs"] if args.quick else FINAL_EPOCHS)
+        mlp = build(best, args.seed)
+
+        def cosine(epoch: int) -> float:   # learning rate at the start of each epoch, decaying towards 0
+            return best["lr"] * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
+
+        def show(epoch: int, last: dict) -> None:
+            print(f"epoch {epoch + 1}/{epochs} lr {mlp.lr:.4f}: train loss {last['train_loss']:.4f} "
+                  f"error {last['train_error']:.4f} | validation loss {last['val_loss']:.4f} "
+                  f"error {last['val_error']:.4f} | test error {last['test_error']:.4f} (monitoring)", flush=True)
+
+        started = time.perf_counter()
+        stats = nn.get_training_stats(mlp, {"train": (x_fit, y_fit), "val": (x_val, y_val), "test": (x_test, y_test)},
+                                      epochs, BATCH_SIZE, np.random.default_rng(args.seed + 1),
+                                      lr_schedule=cosine, on_epoch=show)
+        train_seconds = time.perf_counter() - started
+
+        # Final test error, p1_model.npz, and the reloaded model's error (must be identical).
+        test_loss, test_error = mlp.evaluate(x_test, y_test)
+        model_path = run.model_path("p1_model.npz")
+        mlp.save(model_path)
+        reloaded_loss, reloaded_error = nn.MLP.load(model_path).evaluate(x_test, y_test)
+
+    history = [{"epoch": e + 1, **{k: v[e] for k, v in stats.items()}} for e in range(epochs)]
+    run.save_table("history", history)
+    # Fig. 7: loss and error per epoch; the test series is labelled as monitoring.
+    curves = {f"{split}_{metric}": stats[f"{split}_{metric}"] for metric in ("loss", "error")
+              for split in ("train", "val", "test")}
+    curves = {k.replace("test_", "test (monitoring)_"): v for k, v in curves.items()}
+    run.save_figure(plots.learning_curves(
+        curves, metrics=("loss", "error"),
+        title=f"D5 numpy MLP: {len(x_fit):,} training rows, validation = {len(x_val):,} held-out training rows"),
+        "training_plot")
+    print(f"test error {test_error:.4f} ({round(test_error * len(x_test))} of {len(x_test)} wrong); "
+          f"reloaded p1_model.npz: {reloaded_error:.4f}")
+    run.log(test_error=test_error, test_loss=test_loss, test_wrong=round(test_error * len(x_test)),
+            reloaded_test_error=reloaded_error, reload_identical=reloaded_error == test_error,
+            final_val_error=stats["val_error"][-1], final_train_error=stats["train_error"][-1],
+            epochs=epochs, batch_size=BATCH_SIZE, chosen=best | {"hiddens": list(best["hiddens"])},
+            chosen_description=describe(best), search_epochs=search_epochs, search_rows=len(x_search),
+            train_seconds=round(train_seconds, 1), seconds_per_epoch=round(train_seconds / epochs, 2),
+            search_seconds=round(sum(t["seconds"] for t in trials), 1), parameters=mlp.net.count_params(),
+            first_layer_preactivation_std=preactivation_std, train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
+            model_file=str(model_path.relative_to(run.path)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))
