@@ -176,7 +176,11 @@ def load_mnist_csv(data_dir=None) -> tuple[Split, Split]:
             found = _find_csv(candidate)
             if found:
                 return _read_csv_mnist(*found)
-    (xtr, ytr), (xte, yte) = load_mnist(data_dir, formats=("idx", "npz"))
+    try:
+        (xtr, ytr), (xte, yte) = load_mnist(data_dir, formats=("idx", "npz"))
+    except DataError as e:
+        raise DataError(e.path, "mnist_train.csv + mnist_test.csv, or MNIST IDX/npz files to write them from "
+                        "('python -m hwkit.data export-csv --out DIR' converts any MNIST format)", e.found) from None
     CSV_CACHE.mkdir(parents=True, exist_ok=True)
     print(f"no mnist_train.csv / mnist_test.csv found: writing them to {CSV_CACHE}/ from the MNIST files")
     write_mnist_csv(CSV_CACHE / "mnist_train.csv", xtr, ytr)

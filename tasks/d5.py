@@ -65,7 +65,7 @@ def describe(c: dict) -> str:
 
 def run(args, run):
     # Data: the assignment's CSV files (python -m hwkit.data export-csv writes them), pixels / 255.
-    (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data_dir, formats=("csv",))
+    (x_train, y_train), (x_test, y_test) = data.load_mnist_csv(args.data_dir)
     if args.quick:
         x_train, y_train = data.subset(x_train, y_train, QUICK["train"], seed=args.seed)
         x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=args.seed)

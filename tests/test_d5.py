@@ -49,6 +49,7 @@ def test_d5_without_csv_files_says_how_to_make_them(tmp_path, monkeypatch, capsy
     from hwkit.cli import task_main
     monkeypatch.setenv("HWKIT_DATA_DIR", str(tmp_path))     # a folder with no CSV files
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)                             # no data/mnist-csv cache either
     with pytest.raises(SystemExit) as exit_info:
         task_main("tasks.d5", ["--quick", "--data-dir", str(tmp_path)])
     assert exit_info.value.code == 2
