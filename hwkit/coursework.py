@@ -148,6 +148,16 @@ def run_models(d: CourseworkData, model_numbers: Sequence[int], epochs_override:
     return results
 
 
+def log_results(run, d: CourseworkData, results: dict[int, list[SettingResult]]) -> None:
+    """Metrics every protocol run records: data sizes, evaluation period and final test accuracies."""
+    flat = [r for rs in results.values() for r in rs]
+    run.log(train_rows=len(d.x_train), train_eval_rows=len(d.x_train_eval), test_rows=len(d.x_test),
+            log_period_samples=d.log_period, batch_size=BATCH_SIZE,
+            final_test_accuracy={f"model{r.model}_setting{r.setting}": r.test_accuracy[-1] for r in flat},
+            parameters={f"model{r.model}": r.parameters for r in flat},
+            training_seconds=round(sum(r.seconds for r in flat), 1))
+
+
 def save_results(run, results: dict[int, list[SettingResult]], log_period: int, title: str) -> None:
     """The shared contract: tables "summary" and "curves", figures "learning_curves" and "summary_table"."""
     flat = [r for rs in results.values() for r in rs]

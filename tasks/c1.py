@@ -27,11 +27,7 @@ def run(args, run):
     results = coursework.run_models(d, MODELS, epochs_override=epochs, seed=args.seed)
     coursework.save_results(run, results, d.log_period,
                             "Learning curves for models 1-3 and their hyper-parameter settings (Keras)")
-    run.log(train_rows=len(d.x_train), train_eval_rows=len(d.x_train_eval), test_rows=len(d.x_test),
-            log_period_samples=d.log_period, batch_size=coursework.BATCH_SIZE,
-            final_test_accuracy={f"model{r.model}_setting{r.setting}": r.test_accuracy[-1]
-                                 for rs in results.values() for r in rs},
-            training_seconds=round(sum(r.seconds for rs in results.values() for r in rs), 1))
+    coursework.log_results(run, d, results)
 
 
 if __name__ == "__main__":
