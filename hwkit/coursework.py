@@ -110,6 +110,11 @@ class SettingResult:
                 for s, a, b in zip(self.samples, self.train_accuracy, self.test_accuracy)]
 
 
+def dataset(x: np.ndarray, y: np.ndarray, seed: int = 0):
+    """Batches of 100, reshuffled every epoch (the text's ``next_batch(100)``)."""
+    return training.dataset(x, y, BATCH_SIZE, shuffle=True, seed=seed)
+
+
 def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_rate: float, *, model_number: int,
                   setting: int, seed: int = 0, callbacks: Sequence[keras.callbacks.Callback] = (),
                   compile_fn: Callable[[keras.Model, float], keras.Model] = models.compile_coursework,
@@ -120,7 +125,7 @@ def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_r
     print(f"model {model_number} setting {setting}: {epochs} epochs, learning rate {learning_rate}, "
           f"{model.count_params()} parameters")
     started = time.perf_counter()
-    model.fit(training.dataset(d.x_train, d.y_train, BATCH_SIZE, shuffle=True, seed=seed),
+    model.fit(dataset(d.x_train, d.y_train, seed),
                         epochs=epochs, verbose=verbose, callbacks=[monitor, *callbacks])
     # Keras' epoch logs are not used: the evaluations inside the epoch reset the compiled metric
     # trackers, so the printed epoch accuracy/loss describe the last evaluation, not training.
@@ -184,3 +189,73 @@ def experiments_from_tables(summary: list[dict], curves: list[dict], model: int)
         out.append(((row["epochs"], row["learning_rate"]), [c["train_accuracy"] for c in points],
                     [c["test_accuracy"] for c in points]))
     return out
+
+
+# ----------------------------------------------------------------------------- over-/under-fitting (C2, C3)
+# Verdicts are computed from the measured curves with these named thresholds (accuracy units).
+OVERFIT_GAP = 0.01          # final train - test accuracy of at least 1 point ...
+UNDERFIT_MARGIN = 0.02      # final train accuracy 2+ points below the best of the nine runs
+UNSTABLE_STD = 0.01         # train accuracy jitter (std about its linear trend) over the last third > 1 point
+CHANCE_LEVEL = 0.2          # a run ending below this has collapsed (10 classes: chance is 0.1)
+
+
+def diagnose(summary: list[dict], curves: list[dict]) -> list[dict]:
+    """Over-/under-fitting verdict per run, from the measured curves only.
+
+    * over-fitting: the train-test gap ends at >= OVERFIT_GAP *and* grew during training (the
+      mean gap of the last third of the evaluations exceeds that of the first third);
+    * unstable: weights not finite, accuracy collapsed to near chance, or the training accuracy
+      still jumps around (std about its linear trend > UNSTABLE_STD over the last third) - the
+      learning rate is too large;
+    * under-fitting: not unstable, and the final training accuracy is UNDERFIT_MARGIN or more
+      below the best final training accuracy of all runs - the data could be fitted better.
+      Its reason is "capacity" when no setting of the same model gets within the margin, else
+      "optimisation" (too few updates x too small a learning rate);
+    * otherwise "good fit".
+    """
+    best_train = max(r["final_train_accuracy"] for r in summary)
+    best_by_model = {}
+    for r in summary:
+        best_by_model[r["model"]] = max(best_by_model.get(r["model"], 0.0), r["final_train_accuracy"])
+    out = []
+    for r in summary:
+        pts = sorted((c for c in curves if c["model"] == r["model"] and c["setting"] == r["setting"]),
+                     key=lambda c: c["samples"])
+        train = np.array([c["train_accuracy"] for c in pts])
+        test = np.array([c["test_accuracy"] for c in pts])
+        third = max(1, len(pts) // 3)
+        gap = train - test
+        final_gap = float(gap[-1])
+        gap_growth = float(gap[-third:].mean() - gap[:third].mean())
+        late_train_std = _detrended_std(train[-third:])
+        late_train_slope = float((train[-1] - train[-third - 1]) / third) if len(train) > third else 0.0
+        unstable = (not r.get("weights_finite", True) or r["final_train_accuracy"] < CHANCE_LEVEL
+                    or late_train_std > UNSTABLE_STD)
+        overfit = not unstable and final_gap >= OVERFIT_GAP and gap_growth > 0
+        underfit = not unstable and r["final_train_accuracy"] <= best_train - UNDERFIT_MARGIN
+        if unstable:
+            verdict, reason = "unstable", "learning rate too large for the summed loss (steps 100x a mean-loss step)"
+        elif overfit:
+            verdict, reason = "over-fitting", "train accuracy keeps rising while test accuracy does not: the gap grows"
+        elif underfit:
+            if best_by_model[r["model"]] <= best_train - UNDERFIT_MARGIN:
+                verdict, reason = "under-fitting", "capacity: no setting of this model fits the training data well"
+            else:
+                verdict, reason = "under-fitting", "optimisation: too few updates x too small a learning rate"
+        else:
+            verdict, reason = "good fit", "small, stable gap and high training accuracy"
+        out.append({"model": r["model"], "setting": r["setting"], "epochs": r["epochs"],
+                    "learning_rate": r["learning_rate"], "final_train_accuracy": r["final_train_accuracy"],
+                    "final_test_accuracy": r["final_test_accuracy"], "final_gap": final_gap,
+                    "gap_growth": gap_growth, "peak_test_accuracy": float(test.max()),
+                    "test_drop_from_peak": float(test.max() - test[-1]), "late_train_std": late_train_std,
+                    "late_train_slope_per_eval": late_train_slope, "verdict": verdict, "reason": reason})
+    return out
+
+
+def _detrended_std(values: np.ndarray) -> float:
+    """Standard deviation about the least-squares line: jitter, not a steady climb."""
+    if len(values) < 3:
+        return 0.0
+    t = np.arange(len(values))
+    return float((values - np.polyval(np.polyfit(t, values, 1), t)).std())

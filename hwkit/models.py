@@ -90,16 +90,19 @@ def mnist_augmentation(shift: float = 0.08) -> keras.Sequential:
 # biases. The models output *logits* (the input to the softmax): the softmax lives inside the
 # cross-entropy (``from_logits=True``), which is the numerically stable form of the same loss.
 
-def coursework_mlp(hidden_units: tuple[int, ...] = (), name: str = "mlp") -> keras.Model:
+def coursework_mlp(hidden_units: tuple[int, ...] = (), name: str = "mlp", l2: float = 0.0) -> keras.Model:
     """C models 1-3: flattened 28x28 image -> [Dense(h) + ReLU]* -> Dense(10) logits.
 
     Model 1: ``()`` (linear + softmax); model 2: ``(32,)``; model 3: ``(32, 32)``.
+    ``l2`` > 0 adds l2 * sum(W^2) of every weight matrix to the loss once per batch (C3's fix).
     """
+    reg = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input((28, 28, 1), name="image")
     x = layers.Flatten()(inputs)
     for i, units in enumerate(hidden_units, 1):
-        x = layers.Dense(units, activation="relu", kernel_initializer="glorot_uniform", name=f"hidden{i}")(x)
-    outputs = layers.Dense(10, kernel_initializer="glorot_uniform", name="logits")(x)
+        x = layers.Dense(units, activation="relu", kernel_initializer="glorot_uniform", kernel_regularizer=reg,
+                         name=f"hidden{i}")(x)
+    outputs = layers.Dense(10, kernel_initializer="glorot_uniform", kernel_regularizer=reg, name="logits")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -136,11 +139,13 @@ def separable_cnn(filters: tuple[int, ...] = (8, 4), pool_after: tuple[bool, ...
     return keras.Model(inputs, outputs, name=name)
 
 
-def coursework_model(number: int) -> keras.Model:
-    """C models 1-5 by their number in the coursework."""
-    factories = {1: lambda: coursework_mlp((), "model1_linear"),
-                 2: lambda: coursework_mlp((32,), "model2_mlp32"),
-                 3: lambda: coursework_mlp((32, 32), "model3_mlp32x32"),
+def coursework_model(number: int, l2: float = 0.0) -> keras.Model:
+    """C models 1-5 by their number in the coursework (``l2``: weight penalty, MLPs 1-3 only)."""
+    if l2 and number > 3:
+        raise ValueError("the l2 penalty is implemented for the MLP models 1-3 only")
+    factories = {1: lambda: coursework_mlp((), "model1_linear", l2),
+                 2: lambda: coursework_mlp((32,), "model2_mlp32", l2),
+                 3: lambda: coursework_mlp((32, 32), "model3_mlp32x32", l2),
                  4: coursework_cnn,
                  5: lambda: separable_cnn(name="model5_separable")}
     if number not in factories:
