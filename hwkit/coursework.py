@@ -209,8 +209,9 @@ def diagnose(summary: list[dict], curves: list[dict]) -> list[dict]:
       learning rate is too large;
     * under-fitting: not unstable, and the final training accuracy is UNDERFIT_MARGIN or more
       below the best final training accuracy of all runs - the data could be fitted better.
-      Its reason is "capacity" when no setting of the same model gets within the margin, else
-      "optimisation" (too few updates x too small a learning rate);
+      Its reasons: "capacity" when no setting of the same model gets within the margin of the best
+      run, "optimisation" (too few updates x too small a learning rate) when another setting of
+      the same model fits the training data better by the margin - or both;
     * otherwise "good fit".
     """
     best_train = max(r["final_train_accuracy"] for r in summary)
@@ -238,10 +239,13 @@ def diagnose(summary: list[dict], curves: list[dict]) -> list[dict]:
         elif overfit:
             verdict, reason = "over-fitting", "train accuracy keeps rising while test accuracy does not: the gap grows"
         elif underfit:
+            verdict, reasons = "under-fitting", []
             if best_by_model[r["model"]] <= best_train - UNDERFIT_MARGIN:
-                verdict, reason = "under-fitting", "capacity: no setting of this model fits the training data well"
-            else:
-                verdict, reason = "under-fitting", "optimisation: too few updates x too small a learning rate"
+                reasons.append("capacity: no setting of this model fits the training data well")
+            if r["final_train_accuracy"] <= best_by_model[r["model"]] - UNDERFIT_MARGIN:
+                reasons.append("optimisation: too few updates x too small a learning rate "
+                               "(another setting of the same model fits better)")
+            reason = "; ".join(reasons)
         else:
             verdict, reason = "good fit", "small, stable gap and high training accuracy"
         out.append({"model": r["model"], "setting": r["setting"], "epochs": r["epochs"],

@@ -221,8 +221,14 @@ def run(args, run):
     run.save_table("q32_parameters", q32)
     if not all(r["matches"] for r in q32):
         raise HwkitError("a Q3.2 parameter formula disagrees with Keras' count_params()")
-    totals = {m.name: {"formula": sum(r["parameters"] for r in q32 if r["model"] == m.name),
-                       "keras": m.count_params()} for m in (model4, model5)}
+    totals = {}
+    for m in (model4, model5):
+        rows = [r for r in q32 if r["model"] == m.name]
+        hidden = next(r for r in rows if r["layer"] == "hidden")   # the dense layer after the flatten
+        totals[m.name] = {"formula": sum(r["parameters"] for r in rows), "keras": m.count_params(),
+                          "conv": sum(r["parameters"] for r in rows if "conv" in r["layer"]),
+                          "dense_after_flatten": hidden["parameters"], "dense_formula": hidden["formula"],
+                          "dense_fraction": hidden["parameters"] / m.count_params()}
     run.save_table("separable_ratio", separable_ratio_rows())
     comparison, sources = accuracy_comparison(args.quick)
     run.save_table("accuracy_comparison", comparison)
