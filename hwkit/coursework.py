@@ -118,15 +118,19 @@ def dataset(x: np.ndarray, y: np.ndarray, seed: int = 0):
 def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_rate: float, *, model_number: int,
                   setting: int, seed: int = 0, callbacks: Sequence[keras.callbacks.Callback] = (),
                   compile_fn: Callable[[keras.Model, float], keras.Model] = models.compile_coursework,
-                  verbose: int = 2) -> SettingResult:
-    """Train ``model`` for ``epochs`` under the coursework protocol and return its curves."""
+                  validation_data: tuple | None = None, verbose: int = 2) -> SettingResult:
+    """Train ``model`` for ``epochs`` under the coursework protocol and return its curves.
+
+    ``validation_data`` (a split of the *training* images) is evaluated at each epoch end as
+    ``val_*`` for callbacks such as early stopping.
+    """
     compile_fn(model, learning_rate)
     monitor = training.EvaluateEverySamples(d.log_period, d.splits, samples_per_batch=BATCH_SIZE)
     print(f"model {model_number} setting {setting}: {epochs} epochs, learning rate {learning_rate}, "
           f"{model.count_params()} parameters")
     started = time.perf_counter()
-    model.fit(dataset(d.x_train, d.y_train, seed),
-                        epochs=epochs, verbose=verbose, callbacks=[monitor, *callbacks])
+    model.fit(dataset(d.x_train, d.y_train, seed), validation_data=validation_data,
+              epochs=epochs, verbose=verbose, callbacks=[monitor, *callbacks])
     # Keras' epoch logs are not used: the evaluations inside the epoch reset the compiled metric
     # trackers, so the printed epoch accuracy/loss describe the last evaluation, not training.
     seconds = time.perf_counter() - started

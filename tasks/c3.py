@@ -1,4 +1,4 @@
-"""C3: Q1.4 — the most over-fitting Part 1 run retrained with an L2 weight penalty chosen on a validation split.
+"""C3: Q1.4 — the most over-fitting Part 1 run retrained with an L2 penalty (chosen on validation) and with early stopping.
 
 1. Pick the run: the latest C1 run's curves are diagnosed (``hwkit.coursework.diagnose``) and the
    over-fitting run with the largest final train-test gap is taken.
@@ -9,11 +9,16 @@
 3. Retrain with that penalty on all 60 000 training images under the exact Part 1 protocol
    (evaluation every 20 000 samples on the fixed 20% of train and on all of test) and plot the new
    curves beside the old ones; the same diagnosis is applied to the new curves.
+4. Second fix, early stopping: the unregularised model trained on the 50 000-image fit split with
+   the same protocol, stopped once validation accuracy (the 10 000 held-out training images) has
+   not improved for PATIENCE epochs.
 
 L2 adds ``l2 * sum(W^2)`` once per batch of 100 to a loss *summed* over the batch, so per
 example it weighs like a weight decay of l2/100 on a mean loss.
 """
 from __future__ import annotations
+
+import dataclasses
 
 import keras
 
@@ -23,6 +28,7 @@ from hwkit.cli import task_main
 SOURCE_TASK = "c1"
 L2_CANDIDATES = (0.01, 0.03, 0.1)   # per-example equivalents 1e-4, 3e-4, 1e-3
 VALIDATION_FRACTION = 1 / 6         # 10 000 of the 60 000 training images
+PATIENCE = 3                        # early stopping: epochs without a better validation accuracy
 
 
 def pick_overfitting_run(verdicts: list[dict]) -> tuple[dict, str]:
@@ -67,22 +73,39 @@ def run(args, run):
     keras.utils.set_random_seed(args.seed + 100 * number + setting)
     fixed = coursework.train_setting(models.coursework_model(number, l2=best_l2), d, epochs, lr,
                                      model_number=number, setting=setting, seed=args.seed)
+    # 4. Early stopping on the validation split (no penalty), same protocol on the fit split.
+    keras.utils.set_random_seed(args.seed + 100 * number + setting)
+    d_fit = dataclasses.replace(d, x_train=x_fit, y_train=y_fit)
+    stopper = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=PATIENCE)
+    stopped = coursework.train_setting(models.coursework_model(number), d_fit, epochs, lr, model_number=number,
+                                       setting=setting, seed=args.seed, validation_data=(x_val, y_val),
+                                       callbacks=[stopper])
+    stopped_epochs = stopper.stopped_epoch + 1 if stopper.stopped_epoch else epochs   # epochs actually trained
+
     old = coursework.experiments_from_tables(source.table("summary"), source.table("curves"), number)[setting - 1]
-    new = fixed.experiment
     run.save_table("curves", fixed.curve_rows())
     run.save_table("summary", [fixed.summary_row()])
-    fig = plots.learning_curve_grid([[old], [new]], [f"Model {number} as in Part 1", f"Model {number} + L2 {best_l2}"],
-                                    d.log_period, "Q1.4: before and after the fix")
+    run.save_table("early_stopping_curves", stopped.curve_rows())
+    fig = plots.learning_curve_grid([[old], [fixed.experiment], [stopped.experiment]],
+                                    [f"Model {number} as in Part 1", f"+ L2 {best_l2}", f"early stopping (patience {PATIENCE})"],
+                                    d.log_period, "Q1.4: before and after the fixes")
     run.save_figure(fig, "before_after")
-    after = coursework.diagnose(source.table("summary") + [{**fixed.summary_row(), "model": 0}],
-                                source.table("curves") + [{**c, "model": 0} for c in fixed.curve_rows()])[-1]
+    fixes = {"l2": fixed, "early_stopping": stopped}
+    diagnosed = coursework.diagnose(
+        source.table("summary") + [{**r.summary_row(), "model": -i} for i, r in enumerate(fixes.values(), 1)],
+        source.table("curves") + [{**c, "model": -i} for i, r in enumerate(fixes.values(), 1) for c in r.curve_rows()])
+    after = {name: v for name, v in zip(fixes, diagnosed[-len(fixes):])}
     before = next(v for v in verdicts if v["model"] == number and v["setting"] == setting)
-    run.save_table("before_after", [{"run": "before (C1)", **before}, {"run": f"after (L2 {best_l2})", **after}])
-    print(f"gap {before['final_gap']:+.4f} -> {after['final_gap']:+.4f}; "
-          f"test {before['final_test_accuracy']:.4f} -> {after['final_test_accuracy']:.4f}")
+    run.save_table("before_after", [{"run": "before (C1)", **before}, {"run": f"L2 {best_l2}", **after["l2"]},
+                                    {"run": f"early stopping ({len(stopped.samples)} evaluations)", **after["early_stopping"]}])
+    for name, v in after.items():
+        print(f"{name}: gap {before['final_gap']:+.4f} -> {v['final_gap']:+.4f}; "
+              f"test {before['final_test_accuracy']:.4f} -> {v['final_test_accuracy']:.4f}")
     run.log(source_run=str(source.path), model=number, setting=setting, epochs=epochs, learning_rate=lr,
             picked_because=why, chosen_l2=best_l2, validation_rows=len(x_val), fit_rows=len(x_fit),
-            before=before, after=after, seconds=round(fixed.seconds, 1))
+            before=before, after=after["l2"], after_early_stopping=after["early_stopping"],
+            early_stopping_patience=PATIENCE, early_stopping_epochs=stopped_epochs,
+            early_stopping_best_val_accuracy=stopper.best, seconds=round(fixed.seconds + stopped.seconds, 1))
 
 
 if __name__ == "__main__":

@@ -219,6 +219,7 @@ def test_quick_runs_and_pdf(run_task, data_dir, tmp_path):
 
     c3 = run_task("c3", "--quick", "--data-dir", str(data_dir))
     assert c3.metrics["chosen_l2"] in (0.01, 0.03, 0.1) and c3.figure("before_after")
+    assert len(c3.table("before_after")) == 3 and 1 <= c3.metrics["early_stopping_epochs"] <= 1
 
     c6 = run_task("c6", "--quick", "--data-dir", str(data_dir))
     assert [r["model"] for r in c6.table("summary")] == [4, 4, 4]
