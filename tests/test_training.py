@@ -75,3 +75,15 @@ def test_dataset_pipeline_batches_and_augments():
 
     batches = list(training.dataset(x, y, batch_size=100, shuffle=True, augment=augment))
     assert [len(b[0]) for b in batches] == [100, 100, 50] and float(np.abs(batches[0][0]).sum()) == 0
+
+
+def test_evaluate_every_samples_leaves_training_metrics_intact():
+    """Mid-epoch evaluations must not reset the running training loss/accuracy fit() reports."""
+    x, y = tiny_problem(1000)
+    histories = []
+    for callbacks in ([], [training.EvaluateEverySamples(300, {"test": (x[:50] * 5, 1 - y[:50])}, 100)]):
+        keras.utils.set_random_seed(0)
+        histories.append(tiny_model().fit(x, y, batch_size=100, epochs=2, shuffle=False, verbose=0,
+                                          callbacks=callbacks).history)
+    np.testing.assert_allclose(histories[1]["accuracy"], histories[0]["accuracy"], rtol=1e-6)
+    np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-6)

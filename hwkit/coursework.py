@@ -1,0 +1,269 @@
+"""Assignment C's experiment protocol: train one (model, setting) the way Coursework 1 prescribes.
+
+The protocol (shared by C1, C3, C6/C7 and C10's final training):
+
+* batch size 100, the training set reshuffled every epoch, ``num_epochs`` full passes;
+* plain SGD on the softmax cross-entropy summed over the batch (``models.compile_coursework``);
+* every 20 000 training samples (200 updates) training stops for a moment and the accuracy is
+  measured on a *fixed* 20% of the training set and on the whole test set.
+
+The test-set curve is the coursework's monitoring protocol: nothing is chosen or stopped on it.
+Results come back in the coursework's own structure and in the row format the report tables use.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import keras
+import numpy as np
+
+from hwkit import data, models, plots, training
+
+BATCH_SIZE = 100
+LOG_PERIOD_SAMPLES = 20_000     # evaluate every 200 updates
+TRAIN_EVAL_FRACTION = 0.2       # the "20% of the train set" the accuracy is measured on
+TRAIN_EVAL_SEED = 1234          # fixed subset: the same 12 000 images for every run
+
+# The (num_epochs, learning_rate) settings of the text, per model.
+SETTINGS: dict[int, list[tuple[int, float]]] = {
+    1: [(5, 1e-4), (5, 1e-3), (15, 0.1)],
+    2: [(15, 1e-4), (15, 5e-3), (15, 0.1)],
+    3: [(5, 1e-3), (40, 1e-3), (40, 0.05)],
+    4: [(5, 0.01), (10, 1e-3), (20, 1e-3)],
+    5: [(5, 0.01), (10, 1e-3), (20, 1e-3)],
+}
+
+# Quick mode (smoke tests): a few thousand images, one epoch, an evaluation every 2 000 samples.
+QUICK = dict(train=4_000, test=1_000, epochs=1, log_period=2_000)
+
+
+@dataclass
+class CourseworkData:
+    """Training images, the fixed 20% evaluation subset of them, and the test images (float32, 28x28x1)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_train_eval: np.ndarray
+    y_train_eval: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    log_period: int = LOG_PERIOD_SAMPLES
+
+    @property
+    def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return {"train": (self.x_train_eval, self.y_train_eval), "test": (self.x_test, self.y_test)}
+
+
+def load_data(data_dir=None, quick: bool = False, seed: int = 0) -> CourseworkData:
+    """MNIST scaled to [0, 1]; quick mode keeps a seeded few thousand images."""
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(data_dir)
+    if quick:
+        x_train, y_train = data.subset(x_train, y_train, QUICK["train"], seed=seed)
+        x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=seed)
+    x_train, x_test = data.to_float(x_train), data.to_float(x_test)
+    n_eval = int(round(TRAIN_EVAL_FRACTION * len(x_train)))
+    x_eval, y_eval = data.subset(x_train, y_train, n_eval, seed=TRAIN_EVAL_SEED)
+    return CourseworkData(x_train, y_train, x_eval, y_eval, x_test, y_test,
+                          log_period=QUICK["log_period"] if quick else LOG_PERIOD_SAMPLES)
+
+
+def expected_evaluations(n_train: int, epochs: int, log_period: int = LOG_PERIOD_SAMPLES,
+                         batch_size: int = BATCH_SIZE) -> int:
+    """How many evaluations the protocol makes: one per ``log_period`` samples actually trained on."""
+    steps = math.ceil(n_train / batch_size) * epochs
+    return steps // (log_period // batch_size)
+
+
+@dataclass
+class SettingResult:
+    """One trained (model, setting): the coursework's curves plus what the report tables need."""
+
+    model: int
+    setting: int                 # 1..3, position in SETTINGS[model]
+    epochs: int
+    learning_rate: float
+    samples: list[int]
+    train_accuracy: list[float]
+    test_accuracy: list[float]
+    seconds: float
+    weights_finite: bool = True  # False when SGD diverged to inf/NaN weights
+    parameters: int = 0
+
+    @property
+    def experiment(self) -> tuple:
+        """The coursework's tuple: ((num_epochs, learning_rate), train_accuracy, test_accuracy)."""
+        return (self.epochs, self.learning_rate), self.train_accuracy, self.test_accuracy
+
+    def summary_row(self) -> dict:
+        return {"model": self.model, "setting": self.setting, "epochs": self.epochs,
+                "learning_rate": self.learning_rate,
+                "final_train_accuracy": self.train_accuracy[-1] if self.train_accuracy else None,
+                "final_test_accuracy": self.test_accuracy[-1] if self.test_accuracy else None,
+                "seconds": round(self.seconds, 1), "evaluations": len(self.samples),
+                "weights_finite": self.weights_finite, "parameters": self.parameters}
+
+    def curve_rows(self) -> list[dict]:
+        return [{"model": self.model, "setting": self.setting, "samples": s, "train_accuracy": a, "test_accuracy": b}
+                for s, a, b in zip(self.samples, self.train_accuracy, self.test_accuracy)]
+
+
+def dataset(x: np.ndarray, y: np.ndarray, seed: int = 0):
+    """Batches of 100, reshuffled every epoch (the text's ``next_batch(100)``)."""
+    return training.dataset(x, y, BATCH_SIZE, shuffle=True, seed=seed)
+
+
+def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_rate: float, *, model_number: int,
+                  setting: int, seed: int = 0, callbacks: Sequence[keras.callbacks.Callback] = (),
+                  compile_fn: Callable[[keras.Model, float], keras.Model] = models.compile_coursework,
+                  validation_data: tuple | None = None, verbose: int = 2) -> SettingResult:
+    """Train ``model`` for ``epochs`` under the coursework protocol and return its curves.
+
+    ``validation_data`` (a split of the *training* images) is evaluated at each epoch end as
+    ``val_*`` for callbacks such as early stopping.
+    """
+    compile_fn(model, learning_rate)
+    monitor = training.EvaluateEverySamples(d.log_period, d.splits, samples_per_batch=BATCH_SIZE)
+    print(f"model {model_number} setting {setting}: {epochs} epochs, learning rate {learning_rate}, "
+          f"{model.count_params()} parameters")
+    started = time.perf_counter()
+    model.fit(dataset(d.x_train, d.y_train, seed), validation_data=validation_data,
+              epochs=epochs, verbose=verbose, callbacks=[monitor, *callbacks])
+    # Keras' epoch logs are not used: the evaluations inside the epoch reset the compiled metric
+    # trackers, so the printed epoch accuracy/loss describe the last evaluation, not training.
+    seconds = time.perf_counter() - started
+    return SettingResult(model=model_number, setting=setting, epochs=epochs, learning_rate=learning_rate,
+                         samples=monitor.series("samples"), train_accuracy=monitor.series("train_accuracy"),
+                         test_accuracy=monitor.series("test_accuracy"), seconds=seconds,
+                         weights_finite=all(bool(np.isfinite(w).all()) for w in model.get_weights()),
+                         parameters=model.count_params())
+
+
+def run_models(d: CourseworkData, model_numbers: Sequence[int], epochs_override: int | None = None,
+               seed: int = 0) -> dict[int, list[SettingResult]]:
+    """Train every setting of each model (fresh Xavier-initialised weights each time)."""
+    results: dict[int, list[SettingResult]] = {}
+    for number in model_numbers:
+        results[number] = []
+        for j, (epochs, lr) in enumerate(SETTINGS[number], 1):
+            keras.utils.set_random_seed(seed + 100 * number + j)
+            result = train_setting(models.coursework_model(number), d, epochs_override or epochs, lr,
+                                   model_number=number, setting=j, seed=seed)
+            print(f"  -> final train accuracy {result.train_accuracy[-1]:.4f}, "
+                  f"test accuracy {result.test_accuracy[-1]:.4f} ({result.seconds:.0f} s)")
+            results[number].append(result)
+    return results
+
+
+def log_results(run, d: CourseworkData, results: dict[int, list[SettingResult]]) -> None:
+    """Metrics every protocol run records: data sizes, evaluation period and final test accuracies."""
+    flat = [r for rs in results.values() for r in rs]
+    run.log(train_rows=len(d.x_train), train_eval_rows=len(d.x_train_eval), test_rows=len(d.x_test),
+            log_period_samples=d.log_period, batch_size=BATCH_SIZE,
+            final_test_accuracy={f"model{r.model}_setting{r.setting}": r.test_accuracy[-1] for r in flat},
+            parameters={f"model{r.model}": r.parameters for r in flat},
+            training_seconds=round(sum(r.seconds for r in flat), 1))
+
+
+def save_results(run, results: dict[int, list[SettingResult]], log_period: int, title: str) -> None:
+    """The shared contract: tables "summary" and "curves", figures "learning_curves" and "summary_table"."""
+    flat = [r for rs in results.values() for r in rs]
+    run.save_table("summary", [r.summary_row() for r in flat])
+    run.save_table("curves", [row for r in flat for row in r.curve_rows()])
+    save_experiment_figures(run, {n: [r.experiment for r in rs] for n, rs in results.items()}, log_period, title)
+
+
+def save_experiment_figures(run, experiments: dict[int, list[tuple]], log_period: int, title: str,
+                            suffix: str = "") -> None:
+    """The coursework's plot_learning_curves / plot_summary_table for ``{model number: experiment list}``."""
+    names = [f"Model {n}" for n in experiments]
+    run.save_figure(plots.learning_curve_grid(list(experiments.values()), names, log_period, title),
+                    "learning_curves" + suffix)
+    run.save_figure(plots.summary_table(list(experiments.values()), names), "summary_table" + suffix)
+
+
+def experiments_from_tables(summary: list[dict], curves: list[dict], model: int) -> list[tuple]:
+    """Rebuild one model's experiment list from a run's "summary" and "curves" tables."""
+    out = []
+    for row in sorted((r for r in summary if r["model"] == model), key=lambda r: r["setting"]):
+        points = sorted((c for c in curves if c["model"] == model and c["setting"] == row["setting"]),
+                        key=lambda c: c["samples"])
+        out.append(((row["epochs"], row["learning_rate"]), [c["train_accuracy"] for c in points],
+                    [c["test_accuracy"] for c in points]))
+    return out
+
+
+# ----------------------------------------------------------------------------- over-/under-fitting (C2, C3)
+# Verdicts are computed from the measured curves with these named thresholds (accuracy units).
+OVERFIT_GAP = 0.01          # final train - test accuracy of at least 1 point ...
+UNDERFIT_MARGIN = 0.02      # final train accuracy 2+ points below the best of the nine runs
+UNSTABLE_STD = 0.01         # train accuracy jitter (std about its linear trend) over the last third > 1 point
+CHANCE_LEVEL = 0.2          # a run ending below this has collapsed (10 classes: chance is 0.1)
+
+
+def diagnose(summary: list[dict], curves: list[dict]) -> list[dict]:
+    """Over-/under-fitting verdict per run, from the measured curves only.
+
+    * over-fitting: the train-test gap ends at >= OVERFIT_GAP *and* grew during training (the
+      mean gap of the last third of the evaluations exceeds that of the first third);
+    * unstable: weights not finite, accuracy collapsed to near chance, or the training accuracy
+      still jumps around (std about its linear trend > UNSTABLE_STD over the last third) - the
+      learning rate is too large;
+    * under-fitting: not unstable, and the final training accuracy is UNDERFIT_MARGIN or more
+      below the best final training accuracy of all runs - the data could be fitted better.
+      Its reasons: "capacity" when no setting of the same model gets within the margin of the best
+      run, "optimisation" (too few updates x too small a learning rate) when another setting of
+      the same model fits the training data better by the margin - or both;
+    * otherwise "good fit".
+    """
+    best_train = max(r["final_train_accuracy"] for r in summary)
+    best_by_model = {}
+    for r in summary:
+        best_by_model[r["model"]] = max(best_by_model.get(r["model"], 0.0), r["final_train_accuracy"])
+    out = []
+    for r in summary:
+        pts = sorted((c for c in curves if c["model"] == r["model"] and c["setting"] == r["setting"]),
+                     key=lambda c: c["samples"])
+        train = np.array([c["train_accuracy"] for c in pts])
+        test = np.array([c["test_accuracy"] for c in pts])
+        third = max(1, len(pts) // 3)
+        gap = train - test
+        final_gap = float(gap[-1])
+        gap_growth = float(gap[-third:].mean() - gap[:third].mean())
+        late_train_std = _detrended_std(train[-third:])
+        late_train_slope = float((train[-1] - train[-third - 1]) / third) if len(train) > third else 0.0
+        unstable = (not r.get("weights_finite", True) or r["final_train_accuracy"] < CHANCE_LEVEL
+                    or late_train_std > UNSTABLE_STD)
+        overfit = not unstable and final_gap >= OVERFIT_GAP and gap_growth > 0
+        underfit = not unstable and r["final_train_accuracy"] <= best_train - UNDERFIT_MARGIN
+        if unstable:
+            verdict, reason = "unstable", "learning rate too large for the summed loss (steps 100x a mean-loss step)"
+        elif overfit:
+            verdict, reason = "over-fitting", "train accuracy keeps rising while test accuracy does not: the gap grows"
+        elif underfit:
+            verdict, reasons = "under-fitting", []
+            if best_by_model[r["model"]] <= best_train - UNDERFIT_MARGIN:
+                reasons.append("capacity: no setting of this model fits the training data well")
+            if r["final_train_accuracy"] <= best_by_model[r["model"]] - UNDERFIT_MARGIN:
+                reasons.append("optimisation: too few updates x too small a learning rate "
+                               "(another setting of the same model fits better)")
+            reason = "; ".join(reasons)
+        else:
+            verdict, reason = "good fit", "small, stable gap and high training accuracy"
+        out.append({"model": r["model"], "setting": r["setting"], "epochs": r["epochs"],
+                    "learning_rate": r["learning_rate"], "final_train_accuracy": r["final_train_accuracy"],
+                    "final_test_accuracy": r["final_test_accuracy"], "final_gap": final_gap,
+                    "gap_growth": gap_growth, "peak_test_accuracy": float(test.max()),
+                    "test_drop_from_peak": float(test.max() - test[-1]), "late_train_std": late_train_std,
+                    "late_train_slope_per_eval": late_train_slope, "verdict": verdict, "reason": reason})
+    return out
+
+
+def _detrended_std(values: np.ndarray) -> float:
+    """Standard deviation about the least-squares line: jitter, not a steady climb."""
+    if len(values) < 3:
+        return 0.0
+    t = np.arange(len(values))
+    return float((values - np.polyval(np.polyfit(t, values, 1), t)).std())

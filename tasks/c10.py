@@ -1,0 +1,108 @@
+"""C10: Q3.4 — a separable-conv model with fewer parameters than model 4 and similar accuracy, found by KerasTuner.
+
+Idea (from Q3.2/Q3.3): models 4 and 5 keep most of their parameters in the dense layer after the
+flatten, and a separable conv costs 1/c_out + 1/9 of a plain conv's weights - a saving only
+where there are several input and output channels. So: three 3x3 blocks, each followed by a
+2x2 max-pool (28 -> 14 -> 7 -> 4), which shrinks the flattened map to 4x4xc and the dense layer
+with it; the first block is a plain conv (on one input channel a separable conv saves ~60
+weights and makes all its maps multiples of one filtered image), the other two are separable.
+Every model of the search space (``hwkit.models.SeparableCnnHyperModel``: filters per block 8 or
+16, dense units 16 or 32, learning rate) has fewer parameters than model 4; this is checked with
+count_params().
+
+1. Search: KerasTuner random search, each trial a few epochs of the coursework recipe (SGD,
+   summed cross-entropy, batch 100) on 50 000 training images, scored on the 10 000 held-out
+   *training* images (validation split). The test set plays no part in the choice.
+2. Final: the best setting is trained under the Part 1 protocol for 20 epochs, as model 4
+   setting 3 (20 epochs, LR 0.001), on all 60 000 training images, and compared with model 4
+   setting 3 from the latest C6 run: parameters and final test accuracy.
+"""
+from __future__ import annotations
+
+import keras
+
+from hwkit import HwkitError, coursework, data, models, plots, runs, tuning
+from hwkit.cli import positive_int, task_main
+
+VALIDATION_FRACTION = 1 / 6     # 10 000 of the 60 000 training images
+SEARCH_TRIALS = 8
+SEARCH_EPOCHS = 3               # per trial
+SEARCH_BUDGET_S = 1200
+FINAL_EPOCHS = 20               # as model 4 setting 3
+SIMILAR_WITHIN = 0.005          # "similar accuracy": final test accuracy within half a point of model 4's
+REFERENCE = ("c6", 4, 3)        # task, model, setting of the comparison
+QUICK = dict(trials=2, search_epochs=1)
+
+
+def add_arguments(parser):
+    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {SEARCH_TRIALS})")
+
+
+def run(args, run):
+    d = coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
+    (x_fit, y_fit), (x_val, y_val) = data.validation_split(d.x_train, d.y_train, VALIDATION_FRACTION, seed=args.seed)
+    model4_parameters = models.coursework_model(4).count_params()
+
+    # 1. Search on the validation split.
+    result = tuning.search(models.SeparableCnnHyperModel(), coursework.dataset(x_fit, y_fit, args.seed),
+                           validation_data=(x_val, y_val), directory=run.path / "tuner",
+                           max_trials=args.trials or (QUICK["trials"] if args.quick else SEARCH_TRIALS),
+                           time_budget_s=SEARCH_BUDGET_S,
+                           epochs=QUICK["search_epochs"] if args.quick else SEARCH_EPOCHS, seed=args.seed, verbose=2)
+    hp = result.best_hyperparameters
+    for trial in result.trials:
+        trial["parameters"] = models.SeparableCnnHyperModel().build(_fixed(trial)).count_params()
+    run.save_table("trials", result.trials)
+    print(f"search: {len(result.trials)} trials in {result.seconds:.0f} s ({result.stop_reason}); best {hp.values}")
+
+    # 2. Final training under the Part 1 protocol, compared with model 4 setting 3.
+    keras.utils.set_random_seed(args.seed)
+    model = models.SeparableCnnHyperModel().build(hp)
+    if model.count_params() >= model4_parameters:
+        raise HwkitError(f"the chosen model has {model.count_params()} parameters, not fewer than model 4's "
+                         f"{model4_parameters}")
+    epochs = args.epochs or (coursework.QUICK["epochs"] if args.quick else FINAL_EPOCHS)
+    final = coursework.train_setting(model, d, epochs, hp["learning_rate"], model_number=6, setting=1, seed=args.seed)
+    model.save(run.model_path("q34_separable.keras"))
+    run.save_table("summary", [final.summary_row()])
+    run.save_table("curves", final.curve_rows())
+    model.summary(print_fn=lambda line, **_: run.file("model_summary.txt").open("a").write(line + "\n"))
+
+    task, ref_model, ref_setting = REFERENCE
+    reference = runs.latest_run(task, include_quick=args.quick)
+    ref_row = None
+    experiments = [[final.experiment]]
+    names = [f"Q3.4 model ({final.parameters:,} parameters)"]
+    if reference is not None and reference.table("summary"):
+        ref_row = next((r for r in reference.table("summary")
+                        if r["model"] == ref_model and r["setting"] == ref_setting), None)
+        ref_experiment = coursework.experiments_from_tables(reference.table("summary"), reference.table("curves"),
+                                                            ref_model)[ref_setting - 1]
+        experiments.insert(0, [ref_experiment])
+        names.insert(0, f"Model 4 setting 3 ({model4_parameters:,} parameters)")
+    run.save_figure(plots.learning_curve_grid(experiments, names, d.log_period, "Q3.4 model vs model 4 (setting 3)"),
+                    "comparison")
+    difference = None if ref_row is None else final.test_accuracy[-1] - ref_row["final_test_accuracy"]
+    run.log(best_hyperparameters=hp.values, parameters=final.parameters, model4_parameters=model4_parameters,
+            parameter_ratio=final.parameters / model4_parameters, final_test_accuracy=final.test_accuracy[-1],
+            final_train_accuracy=final.train_accuracy[-1], epochs=epochs, train_seconds=round(final.seconds, 1),
+            search_seconds=result.seconds, search_stop_reason=result.stop_reason, search_trials=len(result.trials),
+            best_validation_accuracy=result.best_score, validation_rows=len(x_val), fit_rows=len(x_fit),
+            reference_run=None if reference is None else str(reference.path),
+            model4_final_test_accuracy=None if ref_row is None else ref_row["final_test_accuracy"],
+            accuracy_difference=difference,
+            similar_or_better=None if difference is None else difference >= -SIMILAR_WITHIN,
+            similar_within=SIMILAR_WITHIN)
+
+
+def _fixed(trial: dict):
+    """A trial-table row as fixed KerasTuner hyperparameters (to rebuild the model and count its weights)."""
+    import keras_tuner as kt
+    hp = kt.HyperParameters()
+    for name in ("filters1", "filters2", "filters3", "dense_units", "learning_rate"):
+        hp.Fixed(name, trial[name])
+    return hp
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))

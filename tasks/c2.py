@@ -1,0 +1,50 @@
+"""C2: Q1.1-Q1.3 — which Part 1 runs over-fit and which under-fit, decided from the measured C1 curves.
+
+Reads the latest C1 run (its directory is recorded in this run's metrics) and applies
+``hwkit.coursework.diagnose`` to each of the nine runs: final train-test gap and how it grew,
+training-accuracy level against the best run, jitter of the late training curve. The thresholds
+are named constants there and quoted in the report; the answers to Q1.1-Q1.3 are written around
+the verdicts this produces. Also plots the train-test gap of every run against samples processed.
+"""
+from __future__ import annotations
+
+from hwkit import HwkitError, coursework, plots, runs
+from hwkit.cli import task_main
+
+SOURCE_TASK = "c1"
+
+
+def run(args, run):
+    source = runs.latest_run(SOURCE_TASK, include_quick=args.quick)
+    if source is None or not source.table("summary"):
+        raise HwkitError(f"no completed {SOURCE_TASK} run to analyse: run python -m tasks.{SOURCE_TASK} first")
+    summary, curves = source.table("summary"), source.table("curves")
+    verdicts = coursework.diagnose(summary, curves)
+    run.save_table("verdicts", verdicts)
+    for v in verdicts:
+        print(f"model {v['model']} setting {v['setting']} ({v['epochs']}, {v['learning_rate']}): {v['verdict']:13s} "
+              f"train {v['final_train_accuracy']:.4f} test {v['final_test_accuracy']:.4f} gap {v['final_gap']:+.4f}")
+
+    panels = []
+    for model in sorted({r["model"] for r in summary}):
+        column = []
+        for r in sorted((r for r in summary if r["model"] == model), key=lambda r: r["setting"]):
+            pts = sorted((c for c in curves if c["model"] == model and c["setting"] == r["setting"]),
+                         key=lambda c: c["samples"])
+            column.append({"x": [c["samples"] for c in pts],
+                           "series": {"train - test accuracy": [c["train_accuracy"] - c["test_accuracy"] for c in pts]},
+                           "setting": (r["epochs"], r["learning_rate"])})
+        panels.append(column)
+    run.save_figure(plots.series_grid(panels, [f"Model {m}" for m in sorted({r['model'] for r in summary})],
+                                      row_label=lambda s: f"Epochs {s[0]}, LR {s[1]}: gap", xlabel="Number of samples processed",
+                                      title="Generalisation gap (train - test accuracy) of the Part 1 runs"), "gaps")
+    by_verdict = {}
+    for v in verdicts:
+        by_verdict.setdefault(v["verdict"], []).append(f"model {v['model']} setting {v['setting']}")
+    run.log(source_run=str(source.path), source_quick=source.quick, verdicts=by_verdict,
+            thresholds={"overfit_gap": coursework.OVERFIT_GAP, "underfit_margin": coursework.UNDERFIT_MARGIN,
+                        "unstable_std": coursework.UNSTABLE_STD, "chance_level": coursework.CHANCE_LEVEL})
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))

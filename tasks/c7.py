@@ -1,0 +1,45 @@
+"""C7: Coursework 1 Part 3, model 5 — separable convolutions (3x3x8, 3x3x4 + max-pool); curves and table for models 3-5.
+
+Model 5 (``hwkit.models.separable_cnn`` defaults): input 28x28x1 -> separable conv 3x3x8 (ReLU)
+-> separable conv 3x3x4 (ReLU) -> maxpool 2x2 -> flatten (14x14x4) -> dense 32 ReLU -> dense 10
+-> softmax, SAME padding, stride 1. Each separable conv is a 3x3 depthwise conv (one filter per
+input channel) followed by a 1x1 pointwise conv. Same protocol and settings as model 4.
+
+The coursework then plots models 3, 4 and 5 side by side: model 3's curves are read from the
+latest C1 run and model 4's from the latest C6 run (their run directories are recorded in this
+run's metrics); a model without a run is left out of the grid and named in the log.
+"""
+from __future__ import annotations
+
+from hwkit import coursework, runs
+from hwkit.cli import task_main
+
+MODELS = (5,)
+EARLIER = {3: "c1", 4: "c6"}   # model -> the task whose run holds its curves
+
+
+def run(args, run):
+    d = coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
+    epochs = args.epochs or (coursework.QUICK["epochs"] if args.quick else None)
+    results = coursework.run_models(d, MODELS, epochs_override=epochs, seed=args.seed)
+    coursework.save_results(run, results, d.log_period, "Learning curves of model 5 (separable CNN)")
+    coursework.log_results(run, d, results)
+
+    # Results for models 3-5: the coursework's plot_learning_curves / plot_summary_table.
+    experiments, sources = {}, {}
+    for number, task in EARLIER.items():
+        earlier = runs.latest_run(task, include_quick=args.quick)
+        if earlier is None or earlier.table("summary") is None:
+            print(f"model {number}: no {task} run found; run python -m tasks.{task} first to include it")
+            continue
+        experiments[number] = coursework.experiments_from_tables(earlier.table("summary"),
+                                                                 earlier.table("curves"), number)
+        sources[f"model{number}"] = str(earlier.path)
+    experiments[5] = [r.experiment for r in results[5]]
+    coursework.save_experiment_figures(run, experiments, d.log_period,
+                                       "Learning curves for models 3-5 (MLP, CNN, separable CNN)", suffix="_models345")
+    run.log(models345_sources=sources)
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))

@@ -1,0 +1,250 @@
+"""Assignment C, Keras parts (C1-C3, C6-C10): protocol, models, verdicts, counts, and quick runs on the real data."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from hwkit import coursework, models
+
+
+# ----------------------------------------------------------------------------- models and recipe
+
+@pytest.mark.parametrize("number, expected", [(1, 784 * 10 + 10), (2, 784 * 32 + 32 + 32 * 10 + 10),
+                                              (3, 784 * 32 + 32 + 32 * 32 + 32 + 330),
+                                              (4, 80 + 584 + 392 * 32 + 32 + 330),
+                                              (5, 25 + 108 + 784 * 32 + 32 + 330)])
+def test_model_parameter_counts(number, expected):
+    assert models.coursework_model(number).count_params() == expected
+
+
+def test_models_use_xavier_initialisation_and_zero_biases():
+    keras.utils.set_random_seed(0)
+    model = models.coursework_model(3)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            assert isinstance(layer.kernel_initializer, keras.initializers.GlorotUniform)
+            fan_in, fan_out = layer.kernel.shape
+            limit = np.sqrt(6 / (fan_in + fan_out))
+            w = layer.kernel.numpy()
+            assert np.abs(w).max() <= limit and np.abs(w).max() > 0.9 * limit
+            assert not layer.bias.numpy().any()
+    for layer in models.coursework_model(5).layers:
+        if isinstance(layer, keras.layers.SeparableConv2D):
+            assert isinstance(layer.depthwise_initializer, keras.initializers.GlorotUniform)
+            assert isinstance(layer.pointwise_initializer, keras.initializers.GlorotUniform)
+
+
+def test_loss_is_summed_over_the_batch_and_optimizer_is_plain_sgd():
+    model = models.compile_coursework(models.coursework_model(1), 0.01)
+    assert type(model.optimizer) is keras.optimizers.SGD and model.optimizer.momentum == 0
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(100, 10)).astype(np.float32)
+    y = rng.integers(0, 10, 100)
+    log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    per_example = -log_p[np.arange(100), y]
+    assert float(model.loss(y, logits)) == pytest.approx(per_example.sum(), rel=1e-5)
+    assert float(model.loss(y, logits)) == pytest.approx(100 * per_example.mean(), rel=1e-5)
+
+
+def test_separable_cnn_pool_and_filter_lengths_must_agree():
+    with pytest.raises(ValueError):
+        models.separable_cnn((8, 8), (True,))
+
+
+def test_q34_search_space_is_smaller_than_model4():
+    import keras_tuner as kt
+    limit = models.coursework_model(4).count_params()
+    largest = kt.HyperParameters()
+    for name in ("filters1", "filters2", "filters3"):
+        largest.Fixed(name, 16)
+    largest.Fixed("dense_units", 32)
+    largest.Fixed("learning_rate", 1e-3)
+    assert models.SeparableCnnHyperModel().build(largest).count_params() < limit
+
+
+# ----------------------------------------------------------------------------- the every-20 000-samples protocol
+
+def test_expected_evaluations():
+    assert coursework.expected_evaluations(60000, 1) == 3
+    assert coursework.expected_evaluations(60000, 40) == 120
+    assert sum(coursework.expected_evaluations(60000, e) for settings in (1, 2, 3)
+               for e, _ in coursework.SETTINGS[settings]) == 3 * (25 + 45 + 85)
+
+
+def test_one_epoch_on_the_real_training_set_evaluates_three_times(data_dir):
+    """60 000 images, batch 100: evaluations after 20 000, 40 000 and 60 000 samples, on 12 000 train + 10 000 test."""
+    d = coursework.load_data(data_dir)
+    assert len(d.x_train) == 60000 and len(d.x_train_eval) == 12000 and len(d.x_test) == 10000
+    keras.utils.set_random_seed(0)
+    r = coursework.train_setting(models.coursework_model(1), d, 1, 1e-3, model_number=1, setting=2, verbose=0)
+    assert r.samples == [20000, 40000, 60000]
+    assert len(r.train_accuracy) == len(r.test_accuracy) == 3
+    assert r.test_accuracy[-1] > 0.85 and r.weights_finite
+
+
+def test_train_eval_subset_is_fixed():
+    x = np.arange(1000 * 28 * 28, dtype=np.uint8).reshape(1000, 28, 28)
+    from hwkit import data
+    a = data.subset(x, np.zeros(1000), 200, seed=coursework.TRAIN_EVAL_SEED)[0]
+    b = data.subset(x, np.zeros(1000), 200, seed=coursework.TRAIN_EVAL_SEED)[0]
+    assert (a == b).all()
+
+
+# ----------------------------------------------------------------------------- C2 verdicts
+
+def _run(model, setting, train, test, weights_finite=True):
+    summary = {"model": model, "setting": setting, "epochs": 5, "learning_rate": 0.01,
+               "final_train_accuracy": train[-1], "final_test_accuracy": test[-1], "weights_finite": weights_finite}
+    curves = [{"model": model, "setting": setting, "samples": 20000 * (i + 1), "train_accuracy": a, "test_accuracy": b}
+              for i, (a, b) in enumerate(zip(train, test))]
+    return summary, curves
+
+
+def test_diagnose_separates_the_four_cases():
+    n = 12
+    rising = np.linspace(0.90, 0.995, n)
+    cases = {
+        (1, 1): (rising, rising - np.linspace(0.0, 0.03, n)),                              # over-fitting
+        (1, 2): (np.linspace(0.5, 0.9, n), np.linspace(0.5, 0.9, n) - 0.002),              # under-fitting (same model fits)
+        (2, 1): (np.linspace(0.95, 0.985, n), np.linspace(0.95, 0.98, n)),                 # good fit
+        (2, 2): (0.85 + 0.05 * (-1) ** np.arange(n), np.full(n, 0.85)),                    # unstable (jitter)
+        (3, 1): (np.full(n, 0.098), np.full(n, 0.098)),                                    # collapsed
+        (4, 1): (np.linspace(0.90, 0.92, n), np.linspace(0.90, 0.92, n)),                  # capacity under-fit
+    }
+    summary, curves = [], []
+    for (model, setting), (train, test) in cases.items():
+        s, c = _run(model, setting, list(train), list(test))
+        summary.append(s)
+        curves += c
+    verdicts = {(v["model"], v["setting"]): v for v in coursework.diagnose(summary, curves)}
+    assert verdicts[(1, 1)]["verdict"] == "over-fitting"
+    assert verdicts[(1, 2)]["verdict"] == "under-fitting" and verdicts[(1, 2)]["reason"].startswith("optimisation")
+    assert verdicts[(2, 1)]["verdict"] == "good fit"
+    assert verdicts[(2, 2)]["verdict"] == "unstable"
+    assert verdicts[(3, 1)]["verdict"] == "unstable"
+    assert verdicts[(4, 1)]["verdict"] == "under-fitting" and verdicts[(4, 1)]["reason"].startswith("capacity")
+    assert verdicts[(1, 1)]["final_gap"] == pytest.approx(0.03)
+
+
+def test_pick_overfitting_run_takes_largest_gap():
+    from tasks.c3 import pick_overfitting_run
+    v = [{"verdict": "over-fitting", "final_gap": 0.02, "id": 1}, {"verdict": "over-fitting", "final_gap": 0.03, "id": 2},
+         {"verdict": "unstable", "final_gap": 0.2, "id": 3}, {"verdict": "good fit", "final_gap": 0.01, "id": 4}]
+    assert pick_overfitting_run(v)[0]["id"] == 2
+    assert pick_overfitting_run([x for x in v if x["id"] > 2])[0]["id"] == 4
+
+
+# ----------------------------------------------------------------------------- C8 counts
+
+def test_q31_counts():
+    from tasks.c8 import conv_costs
+    depthwise, pointwise, separable, plain = conv_costs(28, 28, 16, 64, 3)
+    assert depthwise["output"] == (28, 28, 16) and depthwise["mults"] == 28 * 28 * 16 * 9 == 112_896
+    assert pointwise["output"] == (28, 28, 64) and pointwise["mults"] == 28 * 28 * 16 * 64 == 802_816
+    assert plain["output"] == (28, 28, 64) and plain["mults"] == 28 * 28 * 64 * 9 * 16 == 7_225_344
+    assert separable["weights"] == 9 * 16 + 16 * 64 and plain["weights"] == 9 * 16 * 64
+    assert conv_costs(28, 28, 16, 64, 3, "valid")[3]["output"] == (26, 26, 64)
+
+
+def test_q31_formulas_match_keras_and_profiler():
+    from tasks.c8 import check_q31
+    rows = check_q31("same")
+    assert all(r["matches"] for r in rows if "matches" in r) and sum("matches" in r for r in rows) == 3
+
+
+def test_q32_layer_formulas_match_count_params():
+    from tasks.c8 import layer_parameter_formulas
+    for number in (4, 5):
+        rows = layer_parameter_formulas(models.coursework_model(number))
+        assert all(r["matches"] for r in rows)
+        assert sum(r["parameters"] for r in rows) == models.coursework_model(number).count_params()
+
+
+def test_separable_ratio_closed_form():
+    from tasks.c8 import separable_ratio_rows
+    for r in separable_ratio_rows():
+        assert r["ratio"] == pytest.approx(r["closed_form"])
+
+
+# ----------------------------------------------------------------------------- C9
+
+def test_rank_one_kernel_equals_two_passes_and_orientation_matters():
+    from tasks.c9 import apply, column_then_row, row_then_column
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, 20, 20))
+    k1, k2 = rng.normal(size=3), rng.normal(size=5)
+    for padding in ("valid", "same"):
+        full = apply(x, np.outer(k1, k2), padding)
+        assert np.abs(full - column_then_row(x, k1, k2, padding)).max() < 1e-4
+        assert np.abs(full - row_then_column(x, k1, k2, padding)).max() < 1e-4
+    k1b = rng.normal(size=5)
+    assert np.abs(apply(x, np.outer(k1b, k2)) - apply(x, np.outer(k2, k1b))).max() > 0.1
+
+
+def test_apply_is_cross_correlation():
+    from tasks.c9 import apply
+    x = np.zeros((1, 5, 5))
+    x[0, 2, 2] = 1.0
+    k = np.arange(9.0).reshape(3, 3)
+    out = apply(x, k, "same")[0]
+    assert np.allclose(out[1:4, 1:4], k[::-1, ::-1])   # an impulse returns the flipped kernel
+
+
+def test_laplacian_has_rank_two_and_svd_pairs_reproduce_it():
+    from tasks.c9 import LAPLACIAN, rank_analysis
+    x = np.random.default_rng(0).normal(size=(1, 16, 16))
+    r = rank_analysis(LAPLACIAN, x)
+    assert r["rank"] == 2
+    assert r["best_rank1_spectral_error"] == pytest.approx(r["singular_values"][1])
+    assert r["best_rank1_output_diff"] > 0.1
+    assert r["svd_sum_of_separable_passes_diff"] < 1e-4
+
+
+# ----------------------------------------------------------------------------- quick end-to-end runs on the real data
+
+def test_quick_runs_and_pdf(run_task, data_dir, tmp_path):
+    """Every Keras task of C in quick mode (in dependency order), then the C report with include_quick."""
+    c1 = run_task("c1", "--quick", "--data-dir", str(data_dir))
+    rows = c1.table("summary")
+    assert len(rows) == 9 and {r["model"] for r in rows} == {1, 2, 3}
+    q = coursework.QUICK
+    per_run = coursework.expected_evaluations(q["train"], q["epochs"], q["log_period"])
+    assert all(r["evaluations"] == per_run == 2 for r in rows)
+    assert len(c1.table("curves")) == 9 * per_run
+    assert c1.figure("learning_curves") and c1.figure("summary_table")
+
+    c2 = run_task("c2", "--quick")
+    assert c2.metrics["source_run"] == str(c1.path) and len(c2.table("verdicts")) == 9
+
+    c3 = run_task("c3", "--quick", "--data-dir", str(data_dir))
+    assert c3.metrics["chosen_l2"] in (0.01, 0.03, 0.1) and c3.figure("before_after")
+    assert len(c3.table("before_after")) == 3 and 1 <= c3.metrics["early_stopping_epochs"] <= 1
+
+    c6 = run_task("c6", "--quick", "--data-dir", str(data_dir))
+    assert [r["model"] for r in c6.table("summary")] == [4, 4, 4]
+    c7 = run_task("c7", "--quick", "--data-dir", str(data_dir))
+    assert set(c7.metrics["models345_sources"]) == {"model3", "model4"}
+    assert c7.figure("learning_curves_models345")
+
+    c8 = run_task("c8", "--quick")
+    assert c8.metrics["model4_parameters"] == 13570 and c8.metrics["model5_parameters"] == 25583
+    assert {r["model"] for r in c8.table("accuracy_comparison")} == {1, 2, 3, 4, 5}
+
+    c9 = run_task("c9", "--quick", "--data-dir", str(data_dir))
+    assert c9.metrics["rank_one_equal"] and not c9.metrics["laplacian_decomposes"]
+
+    c10 = run_task("c10", "--quick", "--data-dir", str(data_dir))
+    assert c10.metrics["parameters"] < c10.metrics["model4_parameters"]
+    assert c10.metrics["reference_run"] == str(c6.path)
+
+    from pypdf import PdfReader
+    from hwkit import report
+    pdf = report.render("C", include_quick=True, out_dir=tmp_path)
+    reader = PdfReader(pdf)
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) >= 8
+    for heading in ("C1 — Part 1", "C2 — Q1.1", "C3 — Q1.4", "C6 — Part 3", "C7 — Part 3", "C8 — Q3.1",
+                    "C9 — Q3.3", "C10 — Q3.4", "SMOKE RESULT"):
+        assert heading in text
+    assert sum(len(page.images) for page in reader.pages) >= 10
