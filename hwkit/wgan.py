@@ -172,8 +172,8 @@ class DistributionError(keras.callbacks.Callback):
 # ----------------------------------------------------------------------------- the B6/B7 experiment
 
 # One recipe for every data / noise dimension, so that B8 compares like with like.
-WIDTHS = [64, 64, 64]         # hidden layers of the generator and of the critic (ReLU)
-BATCH_SIZE = 128              # samples per critic / generator update
+WIDTHS = [128, 128, 128]      # hidden layers of the generator and of the critic (ReLU)
+BATCH_SIZE = 256              # samples per critic / generator update
 N_CRITIC = 5                  # critic updates per generator update
 GP_WEIGHT = 10.0
 LEARNING_RATE = 5e-4          # Adam(β1=0.5, β2=0.9) as in Gulrajani et al.; cosine decay to 5% over the budget

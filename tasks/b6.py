@@ -15,7 +15,7 @@ from hwkit.cli import task_main
 
 DATA_DIM = 5
 NOISE_DIMS = [1, 5, 10]      # fewer, as many, and more noise dimensions than data dimensions
-STEPS = 2000                 # generator steps per noise dimension; --epochs N means N × 100 steps
+STEPS = 4000                 # generator steps per noise dimension; --epochs N means N × 100 steps
 
 QUICK = dict(noise_dims=[1, 5], steps=100)
 

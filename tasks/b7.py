@@ -15,7 +15,7 @@ from hwkit.cli import task_main
 
 DATA_DIM = 20
 NOISE_DIMS = [5, 20, 40]     # fewer, as many, and more noise dimensions than data dimensions
-STEPS = 2000                 # generator steps per noise dimension; --epochs N means N × 100 steps
+STEPS = 4000                 # generator steps per noise dimension; --epochs N means N × 100 steps
 
 QUICK = dict(noise_dims=[5, 20], steps=100)
 
