@@ -13,6 +13,7 @@ from hwkit import runs
 def data_dir() -> Path:
     """The real MNIST / CIFAR-10 folder ($HWKIT_DATA_DIR, else ../shared/datasets beside the repo)."""
     d = Path(os.environ.get("HWKIT_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
+    d = d.resolve()  # tests may chdir; a relative $HWKIT_DATA_DIR must keep pointing at the data
     if not (d / "mnist").is_dir():
         pytest.fail(f"real datasets not found at {d}: set HWKIT_DATA_DIR")
     return d
@@ -52,6 +53,9 @@ def run_task():
 
 
 def pytest_configure(config):
+    # Tests may chdir: a relative $HWKIT_DATA_DIR (README's ../shared/datasets) must keep its target.
+    if os.environ.get("HWKIT_DATA_DIR"):
+        os.environ["HWKIT_DATA_DIR"] = str(Path(os.environ["HWKIT_DATA_DIR"]).resolve())
     # Third-party deprecation notices that say nothing about hwkit (Keras' np.array(copy=...) call,
     # WeasyPrint's future HarfBuzz-Subset requirement).
     config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy keyword")

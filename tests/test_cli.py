@@ -52,7 +52,7 @@ def test_missing_data_is_one_line_and_leaves_no_complete_run(tmp_path):
     runs = tmp_path / "runs"
     result = cli("tasks.b1", "--quick", "--data-dir", str(tmp_path / "nowhere"), cwd=tmp_path,
                  env_extra={"HWKIT_RUNS_DIR": str(runs)})
-    assert_one_line_error(result, "nowhere", "expected MNIST")
+    assert_one_line_error(result, "nowhere", "expected mnist_train.csv")
     [run_dir] = list((runs / "b1").iterdir())
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "failed"
 
