@@ -124,32 +124,33 @@ def cifar10_resnet(width: int = 32, policy: str = CIFAR10_POLICY) -> keras.Model
     return keras.Model(inputs, outputs, name="cifar10_resnet")
 
 
-def compile_cifar10(model: keras.Model, learning_rate: float, total_steps: int, label_smoothing: float = 0.2,
-                    weight_decay: float = 5e-4, warmup_fraction: float = 0.2) -> keras.Model:
-    """SGD + Nesterov momentum 0.9, one-cycle-like LR (linear warm-up, cosine to 0), label smoothing.
+def compile_cifar10(model: keras.Model, learning_rate: float, label_smoothing: float = 0.2,
+                    weight_decay: float = 5e-4) -> keras.Model:
+    """SGD + Nesterov momentum 0.9, decoupled weight decay, label-smoothed cross-entropy on logits.
 
-    Labels are one-hot (label smoothing needs them); weight decay is Keras' decoupled form.
+    ``learning_rate`` is the *peak* rate: train with ``hwkit.training.OneCycleWithinBudget``,
+    which warms up to it and anneals it to zero. Labels are one-hot (label smoothing needs them).
     """
-    warmup = max(1, int(total_steps * warmup_fraction))
-    lr = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=learning_rate / 10, decay_steps=max(1, total_steps - warmup),
-        warmup_target=learning_rate, warmup_steps=warmup)
-    model.compile(optimizer=keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=weight_decay),
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True,
+                                                 weight_decay=weight_decay),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
                   metrics=["accuracy"])
     return model
 
 
 class Cifar10ResNetHyperModel(kt.HyperModel):
-    """D6 search space: peak learning rate and label smoothing of ``cifar10_resnet`` (width is fixed by CPU time)."""
+    """D6 search space: peak learning rate and label smoothing of ``cifar10_resnet`` (width is fixed by CPU time).
 
-    def __init__(self, steps_per_epoch: int, epochs: int, width: int = 32):
+    Fit each trial with ``hwkit.training.OneCycleWithinBudget`` among the search callbacks.
+    """
+
+    def __init__(self, width: int = 32):
         super().__init__(name="cifar10_resnet")
-        self.total_steps, self.width = steps_per_epoch * epochs, width
+        self.width = width
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         return compile_cifar10(cifar10_resnet(self.width), hp.Choice("learning_rate", [0.05, 0.1, 0.2]),
-                               self.total_steps, label_smoothing=hp.Choice("label_smoothing", [0.1, 0.2]))
+                               label_smoothing=hp.Choice("label_smoothing", [0.1, 0.2]))
 
 
 def cifar10_augmentation(shift_pixels: int = 4) -> keras.Sequential:
