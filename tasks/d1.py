@@ -150,7 +150,10 @@ def run(args, run):
             "long_gd_gelu": gelu(gradient_descent(X0_C, eta, LONG_STEPS)[-1]),
             "long_mom_gelu": gelu(momentum(X0_C, eta, steps=LONG_STEPS)[-1]),
             "long_faster": "GD" if gelu(gradient_descent(X0_C, eta, LONG_STEPS)[-1])
-            < gelu(momentum(X0_C, eta, steps=LONG_STEPS)[-1]) else "momentum"}
+            < gelu(momentum(X0_C, eta, steps=LONG_STEPS)[-1]) else "momentum",
+            "long_mom_overshoots": bool(max(momentum(X0_C, eta, steps=LONG_STEPS)) > x_min),
+            "long_gd_overshoots": bool(max(gradient_descent(X0_C, eta, LONG_STEPS)) > x_min),
+            "old_vs_new_max_diff": max(abs(r["mom_x"] - r["mom_old_x"]) for r in table)}
     run.save_figure(figure(x_min), "gelu_descent")
     run.log(gradient_max_abs_error=grad_error, gradient_check_points=len(GRID), x_min=x_min, gelu_min=f_min,
             a_x3=a[-1], a_gelu3=gelu(a[-1]), b_x3=b[-1], b_gelu3=gelu(b[-1]),
