@@ -1,7 +1,7 @@
 """D4: convolution with zero padding and stride, "same" padding, stride search, 2x2 average pooling and pooling as a convolution.
 
 Assignment D, theory problem 4. The numbers of Fig. 5 (feature map F, Filter1, Filter2) are not in
-the text, so they are *input data*: a JSON file (``--input``, default ``tasks/data/d4_example.json``)
+the text, so they are *input data*: a JSON file (``--input``, default ``tasks/examples/d4_example.json``)
 with keys ``feature_map`` (n x n), ``filter1`` and ``filter2`` (square), ``filter2_padding``
 (the text's p = 1), ``pool_size`` and ``pool_stride`` (the text's 2 and 2).
 
@@ -28,14 +28,14 @@ import numpy as np
 from hwkit import HwkitError
 from hwkit.cli import task_main
 
-DEFAULT_INPUT = Path(__file__).resolve().parent / "data" / "d4_example.json"
+DEFAULT_INPUT = Path(__file__).resolve().parent / "examples" / "d4_example.json"
 REQUIRED = ("feature_map", "filter1", "filter2")
 
 
 def add_arguments(parser):
     parser.add_argument("--input", type=Path, default=DEFAULT_INPUT,
                         help="JSON file with feature_map, filter1, filter2 [, filter2_padding, pool_size, pool_stride] "
-                             "(default tasks/data/d4_example.json)")
+                             "(default tasks/examples/d4_example.json)")
 
 
 def load_problem(path: Path) -> dict:
