@@ -121,3 +121,46 @@ class WallClock(keras.callbacks.Callback):
 def standard_callbacks(run_dir: Path | str) -> list[keras.callbacks.Callback]:
     """Wall-clock time + per-epoch history written to ``<run>/history.csv``."""
     return [WallClock(), keras.callbacks.CSVLogger(str(Path(run_dir) / "history.csv"))]
+
+
+class OneCycleWithinBudget(keras.callbacks.Callback):
+    """One-cycle learning rate over a step count *or* a wall-clock budget, whichever runs out first.
+
+    The rate rises linearly from ``peak/10`` to the optimizer's initial rate (the peak) over the
+    first ``warmup_fraction`` of training, then falls linearly to 0 (the linear-to-zero schedule
+    that "Budgeted Training", Li et al., ICLR 2020, found best under a fixed budget). Progress is
+    ``max(step / total_steps, elapsed / budget_s)``; when it reaches 1 training stops at the end of
+    that batch (Keras then still runs that epoch's validation). On a shared CPU this finishes an
+    annealed model by a deadline whatever the load; without ``budget_s`` it is a plain
+    step-based schedule. The optimizer must have a float (not schedule) learning rate.
+    """
+
+    def __init__(self, total_steps: int, budget_s: float | None = None, warmup_fraction: float = 0.2):
+        super().__init__()
+        self.total_steps, self.budget_s, self.warmup_fraction = total_steps, budget_s, warmup_fraction
+        self.steps_done = 0
+        self.stopped_by: str | None = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self.peak = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.steps_done = 0
+
+    def progress(self) -> float:
+        by_steps = self.steps_done / self.total_steps
+        by_time = (time.perf_counter() - self._start) / self.budget_s if self.budget_s else 0.0
+        return max(by_steps, by_time)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        p, w = min(self.progress(), 1.0), self.warmup_fraction
+        factor = 0.1 + 0.9 * p / w if p < w else (1.0 - p) / (1.0 - w)
+        self.model.optimizer.learning_rate.assign(self.peak * factor)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps_done += 1
+        if self.progress() >= 1.0:
+            self.stopped_by = "steps" if self.steps_done >= self.total_steps else "time budget"
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        self.model.optimizer.learning_rate.assign(self.peak)   # a second fit starts from the peak again

@@ -1,0 +1,127 @@
+"""Seconds of training this machine needs to reach 80%, 85% and 90% CIFAR-10 test accuracy (D6 recipe).
+
+    python benchmarks/cifar10_time_to_accuracy.py [--epochs 10] [--every 0] [--width 32] [--data-dir D]
+
+Trains ``hwkit.models.cifar10_resnet`` with the D6 recipe (bfloat16 compute, SGD + Nesterov,
+one-cycle LR over ``--epochs`` epochs, label smoothing, batch 256, flip + 4-pixel translation
+augmentation per batch) on all 50 000 training images. The peak learning rate and label smoothing
+are those chosen by the latest complete ``d6`` run under $HWKIT_RUNS_DIR (its validation-split
+search), else D6's defaults, unless given as flags.
+
+Test accuracy is measured after every epoch (or every ``--every`` batches); the clock pauses
+while evaluating, so the printed seconds are training time only. Measuring on the test set is
+acceptable here because a benchmark chooses nothing: the test accuracy stops only the benchmark
+itself, once every target is reached. Goals on 2 CPU cores: 80% in <= 5 min, 90% in <= 20 min.
+
+``--train-subset N --targets 0.2 0.3`` gives a reduced run that shows the script working in
+minutes on a loaded machine; its seconds are not the benchmark's numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from hwkit import data, models, runs, training  # noqa: E402
+
+TARGETS = (0.80, 0.85, 0.90)
+BATCH_SIZE = 256
+DEFAULT_HP = {"learning_rate": 0.1, "label_smoothing": 0.2}
+
+
+class TimeToAccuracy(keras.callbacks.Callback):
+    """After each epoch (or every ``every`` batches): pause the clock, evaluate on test, note targets reached."""
+
+    def __init__(self, x_test, y_test, targets, every: int = 0):
+        super().__init__()
+        self.x_test, self.y_test, self.targets, self.every = x_test, y_test, tuple(targets), every
+        self.reached: dict[float, tuple[float, float]] = {}
+        self.trace: list[tuple[float, float, float]] = []
+
+    def on_train_begin(self, logs=None):
+        self.elapsed, self.batches, self._t = 0.0, 0, time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        if self.every and self.batches % self.every == 0:
+            self._measure()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.every:
+            self._measure()
+
+    def _measure(self):
+        self.elapsed += time.perf_counter() - self._t
+        _, accuracy = self.model.evaluate(self.x_test, self.y_test, batch_size=1000, verbose=0)
+        epochs = self.batches / self.params["steps"]
+        self.trace.append((self.elapsed, epochs, accuracy))
+        print(f"  {self.elapsed:8.1f} s  epoch {epochs:5.2f}  test accuracy {accuracy:.4f}", flush=True)
+        for target in self.targets:
+            if accuracy >= target and target not in self.reached:
+                self.reached[target] = (self.elapsed, epochs)
+        if len(self.reached) == len(self.targets):
+            self.model.stop_training = True
+        self._t = time.perf_counter()
+
+
+def d6_hyperparameters() -> tuple[dict, str]:
+    record = runs.latest_run("d6")
+    if record and "best_hyperparameters" in record.metrics:
+        return dict(record.metrics["best_hyperparameters"]), f"d6 run {record.path}"
+    return dict(DEFAULT_HP), "D6 defaults (no complete d6 run found)"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10, help="length of the one-cycle schedule (default 10)")
+    parser.add_argument("--every", type=int, default=0, help="evaluate every N batches instead of every epoch")
+    parser.add_argument("--width", type=int, default=32, help="network width (default 32, as D6)")
+    parser.add_argument("--learning-rate", type=float, help="peak LR (default: the latest d6 run's choice)")
+    parser.add_argument("--label-smoothing", type=float, help="label smoothing (default: the latest d6 run's choice)")
+    parser.add_argument("--train-subset", type=int, help="train on N images only (reduced run)")
+    parser.add_argument("--targets", type=float, nargs="+", default=TARGETS, help="accuracy targets (default 0.8 0.85 0.9)")
+    parser.add_argument("--data-dir", help="CIFAR-10 folder (default: $HWKIT_DATA_DIR, ~/.keras/datasets)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    keras.utils.set_random_seed(args.seed)
+    hp, source = d6_hyperparameters()
+    hp["learning_rate"] = args.learning_rate or hp["learning_rate"]
+    hp["label_smoothing"] = args.label_smoothing if args.label_smoothing is not None else hp["label_smoothing"]
+    (x_train, y_train), (x_test, y_test) = data.load_cifar10(args.data_dir)
+    x_train, y_train = data.subset(x_train, y_train, args.train_subset, seed=args.seed)
+    x_train, x_test = data.to_float(x_train), data.to_float(x_test)
+    y_train, y_test = (keras.utils.to_categorical(y, 10).astype(np.float32) for y in (y_train, y_test))
+    print(f"{len(x_train)} training images, width {args.width}, {args.epochs}-epoch one-cycle, "
+          f"hyperparameters {hp} from {source}")
+
+    model = models.compile_cifar10(models.cifar10_resnet(args.width), hp["learning_rate"],
+                                   label_smoothing=hp["label_smoothing"])
+    steps = -(-len(x_train) // BATCH_SIZE)
+    clock = TimeToAccuracy(x_test, y_test, args.targets, args.every)
+    started = time.perf_counter()
+    model.fit(training.dataset(x_train, y_train, BATCH_SIZE, shuffle=True, seed=args.seed,
+                               augment=models.cifar10_augmentation()),
+              epochs=args.epochs, verbose=0,
+              callbacks=[training.OneCycleWithinBudget(total_steps=steps * args.epochs), clock])
+    wall = time.perf_counter() - started
+
+    print(f"cpu cores: {os.cpu_count()}; wall time incl. evaluation {wall:.0f} s; "
+          f"final test accuracy {clock.trace[-1][2]:.4f}" if clock.trace else "no evaluation ran")
+    for target in args.targets:
+        if target in clock.reached:
+            seconds, epochs = clock.reached[target]
+            print(f"time to {target:.0%}: {seconds:.1f} s (epoch {epochs:.2f})")
+        else:
+            print(f"time to {target:.0%}: not reached in {args.epochs} epochs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

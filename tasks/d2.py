@@ -1,0 +1,123 @@
+"""D2: smallest sigmoid MLPs for AND, OR, XOR and XNOR, verified on every truth-table row (numpy and Keras).
+
+Assignment D, theory problem 2. How the text's decision rule is read: every neuron computes
+z = w.x + b and outputs s(z) (sigmoid); the network "classifies as 0 if the output is smaller than
+0 and 1 if greater or equal to 0". A sigmoid's value is never below 0, so the rule can only apply
+to the output neuron's *pre-activation* z (equivalently s(z) >= 0.5). Hidden neurons pass on s(z),
+which is never exactly 0 or 1 - the weights below are large (|w| = 20) so that s(z) is within
+5e-5 of 0 or 1 and the next layer still works; the code checks this with the exact sigmoid.
+
+The NOT example of Fig. 3 ("-1 on the edge, -0.5 a bias added to -1 x A") gives z = -A - 0.5,
+which classifies A = 0 as 0 - wrong. It works if -0.5 is the neuron's *threshold* subtracted from
+the sum (z = -A + 0.5); both are evaluated below, and our biases are written as added terms.
+
+Smallest structures: AND and OR are linearly separable, so one output neuron and no hidden layer
+suffice. XOR and XNOR are not (proof in the report; a weight-grid scan finds no separating neuron),
+and one hidden neuron is not enough either (the output would still be a threshold of a monotone
+function of one linear form of A, B), so they need one hidden layer of two neurons.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from hwkit.cli import task_main
+
+INPUTS = np.array(list(itertools.product([0, 1], repeat=2)), dtype=np.float64)   # rows (A, B)
+TRUTH = {"AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1], "XOR": [0, 1, 1, 0], "XNOR": [1, 0, 0, 1]}
+W = 20.0   # weight scale that saturates the hidden sigmoids
+
+# Each network: list of layers (weights shape (inputs, units), bias shape (units,)).
+NETWORKS: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
+    "AND": [(np.array([[1.0], [1.0]]), np.array([-1.5]))],
+    "OR": [(np.array([[1.0], [1.0]]), np.array([-0.5]))],
+    # hidden: h1 = OR(A, B), h2 = NAND(A, B); output: AND(h1, h2)
+    "XOR": [(np.array([[W, -W], [W, -W]]), np.array([-W / 2, 1.5 * W])),
+            (np.array([[W], [W]]), np.array([-1.5 * W]))],
+    # hidden: h1 = AND(A, B), h2 = NOR(A, B); output: OR(h1, h2)
+    "XNOR": [(np.array([[W, -W], [W, -W]]), np.array([-1.5 * W, W / 2])),
+             (np.array([[W], [W]]), np.array([-W / 2]))],
+}
+NOT_EXAMPLE = {"as written: z = -A - 0.5": (-1.0, -0.5), "threshold reading: z = -A + 0.5": (-1.0, 0.5)}
+GRID = np.linspace(-3, 3, 61)      # single-neuron weight/bias grid for the separability scan
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def output_preactivation(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+    """Forward pass: sigmoid hidden layers, and the output neuron's pre-activation z (shape (N,))."""
+    a = x
+    for i, (w, b) in enumerate(layers):
+        z = a @ w + b
+        a = sigmoid(z) if i < len(layers) - 1 else z
+    return a[:, 0]
+
+
+def classify(z: np.ndarray) -> np.ndarray:
+    """The text's rule: class 1 if the output is >= 0, else 0."""
+    return (z >= 0).astype(int)
+
+
+def keras_predictions(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+    """The same network as a Keras model with the hand weights loaded; returns the output pre-activation."""
+    import keras
+    model = keras.Sequential([keras.Input((2,))] + [
+        keras.layers.Dense(w.shape[1], activation="sigmoid" if i < len(layers) - 1 else None, dtype="float64")
+        for i, (w, _) in enumerate(layers)])
+    for layer, (w, b) in zip(model.layers, layers):
+        layer.set_weights([w, b])
+    return model.predict(x, verbose=0)[:, 0]
+
+
+def linearly_separable_on_grid(target: list[int]) -> bool:
+    """Does any single neuron z = w1 A + w2 B + b with w1, w2, b on GRID classify all four rows?"""
+    w1, w2, b = np.meshgrid(GRID, GRID, GRID, indexing="ij")
+    z = w1[..., None] * INPUTS[:, 0] + w2[..., None] * INPUTS[:, 1] + b[..., None]
+    return bool(np.any(np.all((z >= 0) == np.array(target, dtype=bool), axis=-1)))
+
+
+def structure(layers) -> str:
+    sizes = [layers[0][0].shape[0]] + [w.shape[1] for w, _ in layers]
+    return " -> ".join(map(str, sizes))
+
+
+def run(args, run):
+    truth_rows, networks, all_correct = [], [], True
+    for gate, layers in NETWORKS.items():
+        z = output_preactivation(layers, INPUTS)
+        z_keras = keras_predictions(layers, INPUTS)
+        predicted, keras_predicted = classify(z), classify(z_keras)
+        correct = bool(np.array_equal(predicted, TRUTH[gate]) and np.array_equal(keras_predicted, TRUTH[gate]))
+        all_correct &= correct
+        for (a, b), zi, p, kp, t in zip(INPUTS.astype(int), z, predicted, keras_predicted, TRUTH[gate]):
+            truth_rows.append({"gate": gate, "A": int(a), "B": int(b), "z": float(zi), "sigmoid_z": float(sigmoid(zi)),
+                               "predicted": int(p), "keras_predicted": int(kp), "truth": t, "ok": bool(p == t == kp)})
+        hidden = len(layers) - 1
+        networks.append({
+            "gate": gate, "structure": structure(layers), "hidden_layers": hidden,
+            "neurons": sum(w.shape[1] for w, _ in layers),
+            "weights": "; ".join(f"layer {i + 1}: W={w.T.tolist()} b={b.tolist()}" for i, (w, b) in enumerate(layers)),
+            "single_neuron_on_grid": linearly_separable_on_grid(TRUTH[gate]),
+            "correct": correct, "min_abs_z": float(np.min(np.abs(z)))})
+    run.save_table("truth_tables", truth_rows)
+    run.save_table("networks", networks)
+
+    not_rows = []
+    for reading, (w, b) in NOT_EXAMPLE.items():
+        for a in (0, 1):
+            z = w * a + b
+            not_rows.append({"reading": reading, "A": a, "z": z, "predicted": int(z >= 0), "truth": 1 - a,
+                             "ok": int(z >= 0) == 1 - a})
+    run.save_table("not_example", not_rows)
+    print("\n".join(f"{n['gate']:5s} {n['structure']:10s} correct={n['correct']} "
+                    f"single neuron possible on grid={n['single_neuron_on_grid']}" for n in networks))
+    run.log(all_correct=all_correct, rows_checked=len(truth_rows), weight_scale=W,
+            grid_points_per_axis=len(GRID), grid_range=[float(GRID[0]), float(GRID[-1])],
+            not_literal_ok=all(r["ok"] for r in not_rows[:2]), not_threshold_ok=all(r["ok"] for r in not_rows[2:]))
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))

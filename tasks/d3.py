@@ -1,0 +1,128 @@
+"""D3: backpropagation through a sigmoid/softmax MLP: dE/df2 = o - y and dE/dx, checked by finite differences.
+
+Assignment D, theory problem 3, in the text's notation (row vectors):
+
+    f1 = x W1 + b1  (1xM),  a = s(f1),  f2 = a W2 + b2  (1xK),  o = S(f2),  E = -sum_i y_i log o_i
+
+(a) dE/do_i = -y_i / o_i and do_i/df2_j = o_i (d_ij - o_j), so
+    dE/df2_j = sum_i (-y_i / o_i) o_i (d_ij - o_j) = -y_j + o_j sum_i y_i = o_j - y_j   (one-hot y: sum y = 1).
+(b) dE/da = (o - y) W2^T,  dE/df1 = dE/da * a * (1 - a)  (elementwise, s' = s(1 - s)),
+    dE/dx = [((o - y) W2^T) * a * (1 - a)] W1^T   (1xN).
+
+Both formulas are compared with central finite differences (float64, step 1e-6) and with
+TensorFlow autodiff on random networks of several sizes; the "sum y = 1" condition is shown to
+matter by repeating (a) with a label vector that does not sum to one.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hwkit.cli import task_main
+
+SIZES = [(4, 3, 2), (5, 4, 3), (10, 7, 5), (32, 16, 10)]   # (N, M, K) per random trial
+FD_STEP = 1e-6
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def softmax(z):
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def forward(x, params):
+    """The network of Fig. 4; returns (f1, a, f2, o)."""
+    w1, b1, w2, b2 = params
+    f1 = x @ w1 + b1
+    a = sigmoid(f1)
+    f2 = a @ w2 + b2
+    return f1, a, f2, softmax(f2)
+
+
+def cross_entropy(o, y) -> float:
+    """Eq. 7."""
+    return float(-np.sum(y * np.log(o)))
+
+
+def grad_f2(o, y):
+    """(a): dE/df2 = o - y (for labels summing to one)."""
+    return o - y
+
+
+def grad_x(x, y, params):
+    """(b): dE/dx = [((o - y) W2^T) * a(1 - a)] W1^T."""
+    w1, _, w2, _ = params
+    _, a, _, o = forward(x, params)
+    return ((grad_f2(o, y) @ w2.T) * a * (1 - a)) @ w1.T
+
+
+def finite_difference(fn, v: np.ndarray, step: float = FD_STEP) -> np.ndarray:
+    """Central differences of the scalar fn at every entry of v."""
+    g = np.zeros_like(v)
+    for idx in np.ndindex(v.shape):
+        plus, minus = v.copy(), v.copy()
+        plus[idx] += step
+        minus[idx] -= step
+        g[idx] = (fn(plus) - fn(minus)) / (2 * step)
+    return g
+
+
+def autodiff(x, y, params):
+    """dE/df2 and dE/dx by TensorFlow (float64), independently of the formulas above."""
+    import tensorflow as tf
+    w1, b1, w2, b2 = (tf.constant(p) for p in params)
+    xt = tf.constant(x)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(xt)
+        f2 = tf.sigmoid(xt @ w1 + b1) @ w2 + b2
+        tape.watch(f2)
+        loss = -tf.reduce_sum(y * tf.math.log(tf.nn.softmax(f2)))
+    return tape.gradient(loss, f2).numpy(), tape.gradient(loss, xt).numpy()
+
+
+def random_problem(rng: np.random.Generator, n: int, m: int, k: int):
+    x = rng.normal(size=(1, n))
+    params = (rng.normal(size=(n, m)), rng.normal(size=(1, m)), rng.normal(size=(m, k)), rng.normal(size=(1, k)))
+    y = np.eye(k)[[rng.integers(k)]]
+    return x, y, params
+
+
+def rel_error(a, b) -> float:
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-12))
+
+
+def run(args, run):
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    for n, m, k in SIZES:
+        x, y, params = random_problem(rng, n, m, k)
+        _, _, f2, o = forward(x, params)
+        g_f2, g_x = grad_f2(o, y), grad_x(x, y, params)
+        fd_f2 = finite_difference(lambda v: cross_entropy(softmax(v), y), f2)
+        fd_x = finite_difference(lambda v: cross_entropy(forward(v, params)[3], y), x)
+        ad_f2, ad_x = autodiff(x, y, params)
+        rows.append({"N": n, "M": m, "K": k, "loss": cross_entropy(o, y),
+                     "f2_rel_err_fd": rel_error(g_f2, fd_f2), "f2_rel_err_autodiff": rel_error(g_f2, ad_f2),
+                     "x_rel_err_fd": rel_error(g_x, fd_x), "x_rel_err_autodiff": rel_error(g_x, ad_x)})
+    run.save_table("gradient_checks", rows)
+
+    # Why the simplification needs sum(y) = 1: a label vector summing to 2 breaks o - y.
+    x, y, params = random_problem(rng, *SIZES[1])
+    y_bad = y.copy()
+    y_bad[0, (np.argmax(y) + 1) % y.shape[1]] = 1.0
+    _, _, f2, o = forward(x, params)
+    fd_bad = finite_difference(lambda v: cross_entropy(softmax(v), y_bad), f2)
+    general = o * y_bad.sum() - y_bad      # dE/df2 = o sum(y) - y in general
+    worst = max(max(r["f2_rel_err_fd"], r["x_rel_err_fd"], r["f2_rel_err_autodiff"], r["x_rel_err_autodiff"])
+                for r in rows)
+    print(f"worst relative error over {len(rows)} random networks: {worst:.2e}")
+    run.log(worst_rel_error=worst, trials=len(rows), fd_step=FD_STEP,
+            example_x=np.round(x, 4).tolist(),
+            non_onehot_rel_err_o_minus_y=rel_error(o - y_bad, fd_bad),
+            non_onehot_rel_err_general=rel_error(general, fd_bad))
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))

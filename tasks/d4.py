@@ -1,0 +1,179 @@
+"""D4: convolution with zero padding and stride, "same" padding, stride search, 2x2 average pooling and pooling as a convolution.
+
+Assignment D, theory problem 4. The numbers of Fig. 5 (feature map F, Filter1, Filter2) are not in
+the text, so they are *input data*: a JSON file (``--input``, default ``tasks/examples/d4_example.json``)
+with keys ``feature_map`` (n x n), ``filter1`` and ``filter2`` (square), ``filter2_padding``
+(the text's p = 1), ``pool_size`` and ``pool_stride`` (the text's 2 and 2).
+
+"Convolution" is computed as deep-learning libraries define it - cross-correlation, the filter is
+not flipped: F'[i, j] = sum_{u, v} Fpad[i*s + u, j*s + v] f[u, v]. Every result of the numpy code
+here is checked against ``tf.nn.conv2d`` / ``keras.layers.AveragePooling2D``. Output size per axis:
+out = floor((n + 2p - k) / s) + 1.
+
+(a) "same" size with stride 1 needs n + 2p - k + 1 = n, i.e. total padding 2p = k - 1: p = (k - 1)/2
+    on each side for odd k (an even k needs asymmetric padding, k/2 - 1 and k/2, as TF does).
+(b) with p fixed, every stride s = 1 .. n + 2p is tried in the formula; the ones giving n are the
+    answer (none means impossible, and the report says why from the numbers).
+(c) 2x2 average pooling with stride 2 of F' from (a).
+(d) the same pooling as a convolution: a pool x pool filter of 1/pool^2 with stride = pool stride
+    and no padding (one such filter per channel, i.e. a depthwise convolution).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hwkit import HwkitError
+from hwkit.cli import task_main
+
+DEFAULT_INPUT = Path(__file__).resolve().parent / "examples" / "d4_example.json"
+REQUIRED = ("feature_map", "filter1", "filter2")
+
+
+def add_arguments(parser):
+    parser.add_argument("--input", type=Path, default=DEFAULT_INPUT,
+                        help="JSON file with feature_map, filter1, filter2 [, filter2_padding, pool_size, pool_stride] "
+                             "(default tasks/examples/d4_example.json)")
+
+
+def load_problem(path: Path) -> dict:
+    """Read and validate the D4 input file; one readable error for anything wrong."""
+    try:
+        spec = json.loads(Path(path).read_text())
+    except OSError as e:
+        raise HwkitError(f"{path}: cannot read the D4 input file ({e.strerror})") from None
+    except ValueError as e:
+        raise HwkitError(f"{path}: not valid JSON ({e})") from None
+    missing = [k for k in REQUIRED if k not in spec]
+    if missing:
+        raise HwkitError(f"{path}: missing key(s) {', '.join(missing)}; expected {', '.join(REQUIRED)}")
+    problem = {"description": spec.get("description", "")}
+    for key in REQUIRED:
+        try:
+            a = np.array(spec[key], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise HwkitError(f"{path}: {key} must be a list of equal-length lists of numbers") from None
+        if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
+            raise HwkitError(f"{path}: {key} must be a square 2-D matrix, found shape {a.shape}")
+        problem[key] = a
+    for key, default in (("filter2_padding", 1), ("pool_size", 2), ("pool_stride", 2)):
+        value = spec.get(key, default)
+        if not isinstance(value, int) or value < (0 if key == "filter2_padding" else 1):
+            raise HwkitError(f"{path}: {key} must be a {'non-negative' if key == 'filter2_padding' else 'positive'} "
+                             f"integer, found {value!r}")
+        problem[key] = value
+    n = len(problem["feature_map"])
+    if len(problem["filter2"]) > n + 2 * problem["filter2_padding"]:
+        raise HwkitError(f"{path}: filter2 ({len(problem['filter2'])}x{len(problem['filter2'])}) is larger than "
+                         f"the padded feature map ({n + 2 * problem['filter2_padding']})")
+    if problem["pool_size"] > n:
+        raise HwkitError(f"{path}: pool_size {problem['pool_size']} is larger than the feature map ({n})")
+    return problem
+
+
+def output_size(n: int, k: int, p: int, s: int) -> int:
+    """floor((n + 2p - k) / s) + 1 (symmetric padding p)."""
+    return (n + 2 * p - k) // s + 1
+
+
+def same_padding(k: int) -> tuple[int, int]:
+    """(before, after) zero padding that keeps the size at stride 1: total k - 1, the extra one after (TF)."""
+    return (k - 1) // 2, k // 2
+
+
+def conv2d(feature_map: np.ndarray, kernel: np.ndarray, stride: int = 1,
+           padding: tuple[int, int] | int = 0) -> np.ndarray:
+    """Single-channel cross-correlation with zero padding (before, after) on both axes, then stride."""
+    before, after = (padding, padding) if isinstance(padding, int) else padding
+    x = np.pad(feature_map, ((before, after), (before, after)))
+    k = len(kernel)
+    out = (len(x) - k) // stride + 1
+    return np.array([[np.sum(x[i * stride:i * stride + k, j * stride:j * stride + k] * kernel)
+                      for j in range(out)] for i in range(out)])
+
+
+def average_pool(feature_map: np.ndarray, size: int, stride: int) -> np.ndarray:
+    """Mean over size x size windows, moved by stride, no padding."""
+    out = (len(feature_map) - size) // stride + 1
+    return np.array([[feature_map[i * stride:i * stride + size, j * stride:j * stride + size].mean()
+                      for j in range(out)] for i in range(out)])
+
+
+def tf_conv2d(feature_map: np.ndarray, kernel: np.ndarray, stride: int, padding: tuple[int, int]) -> np.ndarray:
+    """The same operation by ``tf.nn.conv2d`` (explicit padding), for the cross-check."""
+    import tensorflow as tf
+    x = tf.constant(feature_map[None, :, :, None], tf.float64)
+    w = tf.constant(kernel[:, :, None, None], tf.float64)
+    pads = [[0, 0], list(padding), list(padding), [0, 0]]
+    return tf.nn.conv2d(x, w, strides=stride, padding=pads).numpy()[0, :, :, 0]
+
+
+def keras_average_pool(feature_map: np.ndarray, size: int, stride: int) -> np.ndarray:
+    import keras
+    layer = keras.layers.AveragePooling2D(size, strides=stride, padding="valid", dtype="float64")
+    return keras.ops.convert_to_numpy(layer(feature_map[None, :, :, None]))[0, :, :, 0]
+
+
+def matrix(a: np.ndarray) -> list[list[float]]:
+    return [[round(float(v), 6) for v in row] for row in a]
+
+
+def run(args, run):
+    problem = load_problem(args.input)
+    f, f1, f2 = problem["feature_map"], problem["filter1"], problem["filter2"]
+    n, k1, k2, p2 = len(f), len(f1), len(f2), problem["filter2_padding"]
+    run.save_json("input.json", {"path": str(args.input), **{k: (matrix(v) if isinstance(v, np.ndarray) else v)
+                                                             for k, v in problem.items()}})
+    checks = {}
+
+    # (a) "same" padding for Filter1 at stride 1, and the new feature map F'.
+    pad_a = same_padding(k1)
+    f_prime = conv2d(f, f1, 1, pad_a)
+    checks["a_conv_vs_tf"] = float(np.max(np.abs(f_prime - tf_conv2d(f, f1, 1, pad_a))))
+    true_convolution = conv2d(f, f1[::-1, ::-1], 1, pad_a)    # the textbook (flipped) convolution, for contrast
+
+    # (b) Filter2 with padding p: which strides keep the size n?
+    strides = [{"stride": s, "output_size": output_size(n, k2, p2, s),
+                "exact_fit": (n + 2 * p2 - k2) % s == 0, "same_size": output_size(n, k2, p2, s) == n}
+               for s in range(1, n + 2 * p2 + 1)]
+    good = [r["stride"] for r in strides if r["same_size"]]
+    b_map = None
+    if good:
+        b_map = conv2d(f, f2, good[0], p2)
+        checks["b_conv_vs_tf"] = float(np.max(np.abs(b_map - tf_conv2d(f, f2, good[0], (p2, p2)))))
+
+    # (c) average pooling of F'.
+    size, stride = problem["pool_size"], problem["pool_stride"]
+    pooled = average_pool(f_prime, size, stride)
+    checks["c_pool_vs_keras"] = float(np.max(np.abs(pooled - keras_average_pool(f_prime, size, stride))))
+
+    # (d) average pooling as a convolution: constant filter 1/size^2, stride = pooling stride, no padding.
+    pool_filter = np.full((size, size), 1.0 / size ** 2)
+    as_conv = conv2d(f_prime, pool_filter, stride, 0)
+    checks["d_conv_vs_pool"] = float(np.max(np.abs(as_conv - pooled)))
+    checks["d_tf_conv_vs_pool"] = float(np.max(np.abs(tf_conv2d(f_prime, pool_filter, stride, (0, 0)) - pooled)))
+
+    run.save_table("b_strides", strides)
+    results = {"a_padding": list(pad_a), "a_padding_symmetric": pad_a[0] == pad_a[1],
+               "a_output_size": len(f_prime), "a_feature_map": matrix(f_prime),
+               "a_true_convolution": matrix(true_convolution),
+               "b_stride_one_size": output_size(n, k2, p2, 1), "b_possible": bool(good), "b_strides": good,
+               "b_feature_map": matrix(b_map) if b_map is not None else None,
+               "c_pooled": matrix(pooled), "c_output_size": len(pooled),
+               "d_filter": matrix(pool_filter), "d_stride": stride, "d_padding": 0, "d_output": matrix(as_conv)}
+    worst = max(checks.values())
+    if worst > 1e-9:
+        raise HwkitError(f"D4 cross-check failed: {checks}")
+    print(f"(a) padding {pad_a}, F' =\n{f_prime}\n(b) strides keeping size {n}: {good or 'none'}\n"
+          f"(c) pooled =\n{pooled}\n(d) filter {size}x{size} of {1 / size ** 2:g}, stride {stride}, padding 0; "
+          f"worst cross-check difference {worst:.1e}")
+    run.log(n=n, k1=k1, k2=k2, filter2_padding=p2, pool_size=size, pool_stride=stride,
+            input_path=str(args.input), input_description=problem["description"],
+            feature_map=matrix(f), filter1=matrix(f1), filter2=matrix(f2),
+            checks=checks, worst_check=worst, **results)
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))

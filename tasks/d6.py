@@ -1,0 +1,142 @@
+"""D6: CIFAR-10 CNN (ResNet-9-like, Keras) tuned on a validation split, trained on the CPU; goal >=85%, aim 90%.
+
+Assignment D, programming problem 2: build a CNN for CIFAR-10, train it, report the test accuracy
+(cut-offs 75/80/85/90%) and save the trained model.
+
+Recipe (airbench / DAWNBench ResNet-9 ideas sized for 2 shared CPU cores):
+
+* network: ``hwkit.models.cifar10_resnet`` — prep conv, three conv-BN-ReLU-maxpool stages of
+  64/128/256 channels with residual blocks after stages 1 and 3, global max-pool, linear head;
+  ~1.65 M parameters, bfloat16 compute (the CPU has AMX/AVX-512-BF16: ~2x faster than fp32);
+* optimiser: SGD + Nesterov momentum 0.9, decoupled weight decay 5e-4, batch 256, label smoothing,
+  one-cycle LR (linear warm-up over the first 20%, then linear to zero: ``OneCycleWithinBudget``);
+* data: tf.data over in-memory arrays, per-batch augmentation (random flip + up to 4-pixel
+  translation with reflected borders = random crop), 5 000 training images held out for validation;
+* tuning: KerasTuner random search over peak LR and label smoothing, each trial one epoch on a
+  subset of the training split, scored on the validation split (never on the test set);
+* evaluation: test accuracy of the final model, plus with horizontal-flip test-time augmentation
+  (mean of the softmax of the image and its mirror image; this chooses nothing).
+
+``--time-budget S`` makes the one-cycle schedule run on wall-clock time as well as on steps: the
+learning rate follows whichever of (steps done / steps of --epochs epochs) and (seconds / S) is
+further along, and training stops, annealed, when either reaches 1. On 2 CPU cores shared with
+other jobs the speed is not known in advance; this finishes a properly annealed model by a
+deadline (at the cost of bit-reproducibility: how many steps fit depends on the load).
+"""
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+
+from hwkit import data, models, plots, training, tuning
+from hwkit.cli import positive_int, task_main
+
+WIDTH = 32                   # channels of the prep layer; stages use 2x, 4x, 8x
+BATCH_SIZE = 256
+EPOCHS = 10                  # the schedule's length in epochs; --time-budget may end it earlier
+VALIDATION_IMAGES = 5_000    # carved from the 50 000 training images
+TUNE_SUBSET = 4_000          # training images per search trial (one epoch each)
+TUNE_TRIALS = 3
+TUNE_BUDGET_S = 420             # no new trial starts after this
+
+QUICK = dict(train=1_200, test=500, tune_subset=400, trials=1, epochs=1, width=8)
+
+
+def add_arguments(parser):
+    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {TUNE_TRIALS})")
+    parser.add_argument("--tune-budget", type=positive_int, help=f"search budget in s (default {TUNE_BUDGET_S})")
+    parser.add_argument("--time-budget", type=positive_int,
+                        help="wall-clock seconds for the final training's one-cycle schedule (default: none)")
+    parser.add_argument("--width", type=positive_int, help=f"network width (default {WIDTH})")
+
+
+def load_splits(data_dir, seed: int, quick: bool):
+    """CIFAR-10 as float [0, 1] images and one-hot labels: (fit, validation, test) splits.
+
+    The validation split is the last ``VALIDATION_IMAGES`` of a seeded permutation of the
+    training images (10% of them in quick mode).
+    """
+    (x_train, y_train), (x_test, y_test) = data.load_cifar10(data_dir)
+    if quick:
+        x_train, y_train = data.subset(x_train, y_train, QUICK["train"], seed=seed)
+        x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=seed)
+    fraction = 0.1 if quick else VALIDATION_IMAGES / len(x_train)
+    (x_fit, y_fit), (x_val, y_val) = data.validation_split(x_train, y_train, fraction, seed=seed)
+
+    def prep(x, y):
+        return data.to_float(x), keras.utils.to_categorical(y, 10).astype(np.float32)
+    return prep(x_fit, y_fit), prep(x_val, y_val), prep(x_test, y_test)
+
+
+def test_predictions(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax probabilities of each image and of its horizontal mirror (for flip test-time augmentation)."""
+    def probs(images):
+        return keras.ops.convert_to_numpy(keras.ops.softmax(model.predict(images, batch_size=500, verbose=0)))
+    return probs(x), probs(x[:, :, ::-1])
+
+
+def run(args, run):
+    (x_fit, y_fit), (x_val, y_val), (x_test, y_test) = load_splits(args.data_dir, args.seed, args.quick)
+    width = args.width or (QUICK["width"] if args.quick else WIDTH)
+    augment = models.cifar10_augmentation()
+    run.save_figure(plots.image_grid(keras.ops.convert_to_numpy(augment(x_fit[:20], training=True)),
+                                     [data.CIFAR10_CLASSES[i] for i in y_fit[:20].argmax(1)], cmap=None),
+                    "augmented_examples")
+
+    # Hyperparameter search: one epoch per trial on a subset, scored on the validation split.
+    x_tune, y_tune = data.subset(x_fit, y_fit, QUICK["tune_subset"] if args.quick else TUNE_SUBSET, seed=args.seed)
+    result = tuning.search(
+        models.Cifar10ResNetHyperModel(width=width),
+        training.dataset(x_tune, y_tune, BATCH_SIZE, shuffle=True, seed=args.seed, augment=augment),
+        validation_data=(x_val, y_val), directory=run.path / "tuner",
+        max_trials=args.trials or (QUICK["trials"] if args.quick else TUNE_TRIALS),
+        time_budget_s=args.tune_budget or TUNE_BUDGET_S, epochs=1, seed=args.seed, verbose=2,
+        callbacks=[training.OneCycleWithinBudget(total_steps=-(-len(x_tune) // BATCH_SIZE))])
+    run.save_table("trials", result.trials)
+    hp = result.best_hyperparameters.values
+    print(f"search: {len(result.trials)} trials in {result.seconds:.0f} s ({result.stop_reason}); best {hp}")
+
+    # Final training of the chosen setting on the whole fit split.
+    epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
+    steps_per_epoch = -(-len(x_fit) // BATCH_SIZE)
+    schedule = training.OneCycleWithinBudget(total_steps=steps_per_epoch * epochs, budget_s=args.time_budget)
+    model = models.compile_cifar10(models.cifar10_resnet(width), hp["learning_rate"],
+                                   label_smoothing=hp["label_smoothing"])
+    started = time.perf_counter()
+    history = model.fit(training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed, augment=augment),
+                        validation_data=(x_val, y_val), epochs=epochs, verbose=2,
+                        callbacks=[schedule, *training.standard_callbacks(run.path)])
+    train_seconds = time.perf_counter() - started
+    epochs_done = schedule.steps_done / steps_per_epoch
+    print(f"trained {schedule.steps_done} steps ({epochs_done:.2f} epochs), schedule ended by "
+          f"{schedule.stopped_by or 'steps'}")
+
+    # Test accuracy (plain and with flip TTA), per-class accuracy, curves, saved model.
+    probs, probs_flipped = test_predictions(model, x_test)
+    truth, predicted = y_test.argmax(1), probs.argmax(1)
+    test_accuracy = float(np.mean(predicted == truth))
+    test_loss = float(-np.mean(np.log(probs[np.arange(len(truth)), truth] + 1e-12)))   # plain cross-entropy
+    tta_accuracy = float(np.mean((probs + probs_flipped).argmax(1) == truth))
+    run.save_table("per_class", [{"class": name, "images": int(np.sum(truth == i)),
+                                  "accuracy": float(np.mean(predicted[truth == i] == i))}
+                                 for i, name in enumerate(data.CIFAR10_CLASSES) if np.any(truth == i)])
+    print(f"test accuracy {test_accuracy:.4f} (flip TTA {tta_accuracy:.4f}) after {epochs_done:.2f} epochs, "
+          f"{train_seconds:.0f} s of training")
+    model.save(run.model_path("d6_cifar10_resnet.keras"))
+    curves = {k: v for k, v in history.history.items() if k in ("loss", "val_loss", "accuracy", "val_accuracy")}
+    run.save_figure(plots.learning_curves(curves, title="D6 training (validation = 5 000 held-out training images)"),
+                    "curves")
+    run.log(test_accuracy=test_accuracy, test_loss=test_loss, test_accuracy_flip_tta=tta_accuracy,
+            epochs=round(epochs_done, 2), epochs_planned=epochs, steps=schedule.steps_done,
+            schedule_ended_by=schedule.stopped_by or "steps", batch_size=BATCH_SIZE, width=width, parameters=model.count_params(),
+            train_seconds=round(train_seconds, 1), search_seconds=result.seconds,
+            search_stop_reason=result.stop_reason, search_trials=len(result.trials),
+            best_hyperparameters=hp, final_val_accuracy=history.history["val_accuracy"][-1],
+            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
+            compute_policy=models.CIFAR10_POLICY, time_budget_s=args.time_budget)
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))

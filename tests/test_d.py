@@ -1,0 +1,204 @@
+"""Assignment D (D1-D4, D6): numbers checked against independent computations, quick end-to-end runs, the PDF."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from tasks import d1, d2, d3, d4
+
+
+# ----------------------------------------------------------------------------- D1
+
+def _gelu_scalar(x: float) -> float:
+    return x / (1 + math.exp(-1.702 * x))
+
+
+def _fd(f, x: float, h: float = 1e-6) -> float:
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def test_d1_gradient_matches_finite_differences():
+    for x in (-3.0, -0.75, 0.0, 0.4, 2.5):
+        assert d1.gelu_grad(x) == pytest.approx(_fd(_gelu_scalar, x), abs=1e-8)
+    assert d1.gelu_grad(0.0) == 0.5
+
+
+def test_d1_gd_steps_against_an_independent_loop():
+    for eta in (0.1, 1.0):
+        x, expected = 0.0, [0.0]
+        for _ in range(3):
+            x -= eta * _fd(_gelu_scalar, x)
+            expected.append(x)
+        assert d1.gradient_descent(0.0, eta) == pytest.approx(expected, abs=1e-8)
+    assert d1.gradient_descent(0.0, 0.1)[1] == pytest.approx(-0.05)
+    assert d1.gradient_descent(0.0, 1.0)[1] == pytest.approx(-0.5)
+
+
+def test_d1_momentum_readings():
+    g = lambda x: _fd(_gelu_scalar, x)  # noqa: E731
+    x0, eta, beta = -3.0, 1.0, 0.9
+    # "new": x_{t+1} = x_t - eta v_{t+1}; v1 = v0 = g(x0) so the first step is a GD step.
+    v, xs = g(x0), [x0]
+    for _ in range(3):
+        v = beta * v + (1 - beta) * g(xs[-1])
+        xs.append(xs[-1] - eta * v)
+    assert d1.momentum(x0, eta) == pytest.approx(xs, abs=1e-8)
+    # "old": x2 = x1 - eta g(x0) (the stale average)
+    old = d1.momentum(x0, eta, reading="old")
+    assert old[1] == pytest.approx(x0 - eta * g(x0), abs=1e-8)
+    assert old[2] == pytest.approx(old[1] - eta * g(x0), abs=1e-8)
+    assert old[3] != pytest.approx(xs[3], abs=1e-6)
+
+
+def test_d1_minimum_has_zero_gradient():
+    x_min, f_min = d1.minimum()
+    assert abs(d1.gelu_grad(x_min)) < 1e-10
+    assert f_min < _gelu_scalar(x_min - 0.01) and f_min < _gelu_scalar(x_min + 0.01)
+
+
+# ----------------------------------------------------------------------------- D2
+
+def test_d2_networks_reproduce_every_truth_table_row():
+    for gate, layers in d2.NETWORKS.items():
+        assert list(d2.classify(d2.output_preactivation(layers, d2.INPUTS))) == d2.TRUTH[gate], gate
+
+
+def test_d2_check_can_fail():
+    # the AND network does not compute XOR; the NOT example read literally is wrong on A = 0
+    assert list(d2.classify(d2.output_preactivation(d2.NETWORKS["AND"], d2.INPUTS))) != d2.TRUTH["XOR"]
+    assert d2.classify(np.array([-1.0 * 0 - 0.5]))[0] == 0
+
+
+def test_d2_linear_separability_scan():
+    assert d2.linearly_separable_on_grid(d2.TRUTH["AND"]) and d2.linearly_separable_on_grid(d2.TRUTH["OR"])
+    assert not d2.linearly_separable_on_grid(d2.TRUTH["XOR"])
+    assert not d2.linearly_separable_on_grid(d2.TRUTH["XNOR"])
+
+
+# ----------------------------------------------------------------------------- D3
+
+def _loss(x, y, params):
+    w1, b1, w2, b2 = params
+    a = 1 / (1 + np.exp(-(x @ w1 + b1)))
+    f2 = a @ w2 + b2
+    return -np.sum(y * (f2 - np.log(np.sum(np.exp(f2)))))   # log-softmax written out independently
+
+
+def test_d3_gradients_match_independent_finite_differences():
+    rng = np.random.default_rng(1)
+    x, y, params = d3.random_problem(rng, 6, 5, 4)
+    g = d3.grad_x(x, y, params)
+    h = 1e-6
+    for j in range(x.shape[1]):
+        e = np.zeros_like(x)
+        e[0, j] = h
+        assert g[0, j] == pytest.approx((_loss(x + e, y, params) - _loss(x - e, y, params)) / (2 * h), abs=1e-7)
+    _, _, f2, o = d3.forward(x, params)
+    assert np.allclose(d3.grad_f2(o, y), o - y)
+    assert np.isclose(np.sum(d3.grad_f2(o, y)), 0.0)   # softmax outputs and one-hot labels both sum to 1
+
+
+# ----------------------------------------------------------------------------- D4
+
+def test_d4_conv_by_hand_and_output_size():
+    f = np.arange(9, dtype=float).reshape(3, 3)          # 0..8
+    k = np.array([[1.0, 0.0], [0.0, -1.0]])
+    # no padding, stride 1: out[i, j] = f[i, j] - f[i+1, j+1] = -4 everywhere
+    assert np.array_equal(d4.conv2d(f, k), np.full((2, 2), -4.0))
+    # padding 1, stride 2 on 3x3 with 2x2: floor((3 + 2 - 2) / 2) + 1 = 2; top-left window is [[0,0],[0,f00]]
+    out = d4.conv2d(f, k, stride=2, padding=1)
+    assert out.shape == (2, 2) and d4.output_size(3, 2, 1, 2) == 2
+    assert out[0, 0] == -f[0, 0]
+    assert d4.same_padding(3) == (1, 1) and d4.same_padding(4) == (1, 2) and d4.same_padding(5) == (2, 2)
+
+
+def test_d4_pooling_equals_its_convolution():
+    f = np.random.default_rng(0).normal(size=(6, 6))
+    pooled = d4.average_pool(f, 2, 2)
+    assert pooled[1, 2] == pytest.approx(f[2:4, 4:6].mean())
+    assert np.allclose(d4.conv2d(f, np.full((2, 2), 0.25), 2, 0), pooled)
+
+
+def test_d4_bad_input_is_one_line_error(tmp_path, capsys):
+    from hwkit.cli import task_main
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"feature_map": [[1, 2, 3], [4, 5, 6]], "filter1": [[1]], "filter2": [[1]]}))
+    with pytest.raises(SystemExit) as e:
+        task_main("tasks.d4", ["--input", str(bad)])
+    assert e.value.code == 2
+    assert "feature_map must be a square" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- D6 pieces
+
+def test_one_cycle_within_budget_schedule_and_stop():
+    import keras
+    from hwkit.training import OneCycleWithinBudget
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+    lrs = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            lrs.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    schedule = OneCycleWithinBudget(total_steps=10, warmup_fraction=0.2)
+    x, y = np.zeros((40, 2)), np.zeros((40, 1))
+    model.fit(x, y, batch_size=2, epochs=5, verbose=0, callbacks=[schedule, Record()])  # 100 steps offered
+    assert schedule.steps_done == 10 and schedule.stopped_by == "steps"
+    assert lrs[0] == pytest.approx(0.1) and max(lrs) == pytest.approx(1.0) and lrs[-1] == pytest.approx(0.125)
+    timed = OneCycleWithinBudget(total_steps=10_000, budget_s=1e-9)
+    model.fit(x, y, batch_size=2, epochs=1, verbose=0, callbacks=[timed])
+    assert timed.steps_done == 1 and timed.stopped_by == "time budget"
+
+
+def test_cifar10_resnet_shape_and_size():
+    from hwkit import models
+    model = models.cifar10_resnet(32)
+    assert model.output_shape == (None, 10)
+    assert 0.5e6 < model.count_params() < 2e6
+
+
+# ----------------------------------------------------------------------------- end to end
+
+def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
+    r1 = run_task("d1", "--quick")
+    assert r1.metrics["gradient_max_abs_error"] < 1e-12 and r1.figure("gelu_descent")
+    assert r1.metrics["a_x3"] == pytest.approx(d1.gradient_descent(0.0, 0.1)[-1])
+    r2 = run_task("d2", "--quick")
+    assert r2.metrics["all_correct"] and len(r2.table("truth_tables")) == 16
+    r3 = run_task("d3", "--quick")
+    assert r3.metrics["worst_rel_error"] < 1e-6 and r3.metrics["non_onehot_rel_err_o_minus_y"] > 0.1
+    r4 = run_task("d4", "--quick")
+    assert r4.metrics["worst_check"] < 1e-9 and r4.metrics["a_output_size"] == r4.metrics["n"]
+    r6 = run_task("d6", "--quick", "--data-dir", str(data_dir))
+    m6 = r6.metrics
+    assert 0.0 <= m6["test_accuracy"] <= 1.0 and m6["test_rows"] == 500 and m6["search_trials"] >= 1
+    assert (r6.path / "models" / "d6_cifar10_resnet.keras").is_file() and r6.figure("curves")
+    assert len(r6.table("per_class")) == 10
+
+    from pypdf import PdfReader
+    from hwkit import report
+    pdf = report.render("D", include_quick=True, out_dir=tmp_path)
+    reader = PdfReader(pdf)
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) >= 4
+    for heading in ("D1", "D2", "D3", "D4", "D5", "D6", "SMOKE RESULT"):
+        assert heading in text
+    assert any(page.images for page in reader.pages)
+
+
+def test_benchmark_reduced_run(data_dir, capsys):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "cifar10_time_to_accuracy.py"
+    spec = importlib.util.spec_from_file_location("cifar10_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--train-subset", "512", "--epochs", "1", "--width", "8", "--targets", "0.0", "0.99",
+                       "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "time to 0%:" in out and "time to 99%: not reached" in out
