@@ -35,41 +35,6 @@ BATCH_SIZE = 256
 DEFAULT_HP = {"learning_rate": 0.1, "label_smoothing": 0.2}
 
 
-class TimeToAccuracy(keras.callbacks.Callback):
-    """After each epoch (or every ``every`` batches): pause the clock, evaluate on test, note targets reached."""
-
-    def __init__(self, x_test, y_test, targets, every: int = 0):
-        super().__init__()
-        self.x_test, self.y_test, self.targets, self.every = x_test, y_test, tuple(targets), every
-        self.reached: dict[float, tuple[float, float]] = {}
-        self.trace: list[tuple[float, float, float]] = []
-
-    def on_train_begin(self, logs=None):
-        self.elapsed, self.batches, self._t = 0.0, 0, time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.batches += 1
-        if self.every and self.batches % self.every == 0:
-            self._measure()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.every:
-            self._measure()
-
-    def _measure(self):
-        self.elapsed += time.perf_counter() - self._t
-        _, accuracy = self.model.evaluate(self.x_test, self.y_test, batch_size=1000, verbose=0)
-        epochs = self.batches / self.params["steps"]
-        self.trace.append((self.elapsed, epochs, accuracy))
-        print(f"  {self.elapsed:8.1f} s  epoch {epochs:5.2f}  test accuracy {accuracy:.4f}", flush=True)
-        for target in self.targets:
-            if accuracy >= target and target not in self.reached:
-                self.reached[target] = (self.elapsed, epochs)
-        if len(self.reached) == len(self.targets):
-            self.model.stop_training = True
-        self._t = time.perf_counter()
-
-
 def d6_hyperparameters() -> tuple[dict, str]:
     record = runs.latest_run("d6")
     if record and "best_hyperparameters" in record.metrics:
@@ -104,7 +69,7 @@ def main(argv=None) -> int:
     model = models.compile_cifar10(models.cifar10_resnet(args.width), hp["learning_rate"],
                                    label_smoothing=hp["label_smoothing"])
     steps = -(-len(x_train) // BATCH_SIZE)
-    clock = TimeToAccuracy(x_test, y_test, args.targets, args.every)
+    clock = training.TimeToAccuracy(x_test, y_test, args.targets, args.every)
     started = time.perf_counter()
     model.fit(training.dataset(x_train, y_train, BATCH_SIZE, shuffle=True, seed=args.seed,
                                augment=models.cifar10_augmentation()),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -22,34 +21,6 @@ import keras  # noqa: E402
 from hwkit import data, models, training  # noqa: E402
 
 TARGETS = (0.98, 0.99, 0.995)
-
-
-class TimeToAccuracy(keras.callbacks.Callback):
-    """Every ``every`` batches: pause the clock, evaluate on test, record the first time each target is hit."""
-
-    def __init__(self, x_test, y_test, every: int):
-        super().__init__()
-        self.x_test, self.y_test, self.every = x_test, y_test, every
-        self.reached: dict[float, tuple[float, int]] = {}
-        self.trace: list[tuple[float, float]] = []
-
-    def on_train_begin(self, logs=None):
-        self.elapsed, self.batches, self._t = 0.0, 0, time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.batches += 1
-        if self.batches % self.every:
-            return
-        self.elapsed += time.perf_counter() - self._t
-        _, acc = self.model.evaluate(self.x_test, self.y_test, batch_size=2000, verbose=0)
-        self.trace.append((self.elapsed, acc))
-        for target in TARGETS:
-            if acc >= target and target not in self.reached:
-                self.reached[target] = (self.elapsed, self.batches)
-                print(f"\n  reached {target:.1%} after {self.elapsed:.1f} s ({self.batches} batches)", flush=True)
-        if len(self.reached) == len(TARGETS):
-            self.model.stop_training = True
-        self._t = time.perf_counter()
 
 
 def main() -> None:
@@ -69,15 +40,15 @@ def main() -> None:
     steps = -(-len(x_train) // args.batch_size)
     model = models.compile_classifier(models.mnist_cnn(args.filters, args.dense_units, 0.2),
                                       args.learning_rate, total_steps=steps * args.epochs)
-    clock = TimeToAccuracy(x_test, y_test, args.every)
+    clock = training.TimeToAccuracy(x_test, y_test, TARGETS, args.every)
     model.fit(training.dataset(x_train, y_train, args.batch_size, shuffle=True, augment=models.mnist_augmentation()),
               epochs=args.epochs, verbose=2, callbacks=[clock])
     print(f"\nMNIST time to accuracy (B1 recipe, filters={args.filters}, {os.cpu_count()} CPU cores, "
           f"schedule {args.epochs} epochs):")
     for target in TARGETS:
         hit = clock.reached.get(target)
-        print(f"  {target:.1%}: " + (f"{hit[0]:7.1f} s ({hit[1]} batches)" if hit else
-                                    f"not reached (best {max(a for _, a in clock.trace):.2%})"))
+        print(f"  {target:.1%}: " + (f"{hit[0]:7.1f} s (epoch {hit[1]:.2f})" if hit else
+                                    f"not reached (best {max(a for _, _, a in clock.trace):.2%})"))
 
 
 if __name__ == "__main__":

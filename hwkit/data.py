@@ -15,7 +15,6 @@ Command line: ``python -m hwkit.data export-csv --out DIR`` writes ``mnist_train
 """
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
 import pickle

@@ -185,7 +185,7 @@ def identity_cnn(hidden_layers: int = 1, filters: int = 10, kernel_size: int = 5
 
 def two_hidden_relu_net(w1, b1, w2, b2, w3, b3) -> keras.Model:
     """A3: h(x) = W3 ReLU(W2 ReLU(W1 x + b1) + b2) + b3 as a Keras model with these exact weights."""
-    n_in, n_out = w1.shape[1], w3.shape[0]
+    n_in = w1.shape[1]
     inputs = keras.Input((n_in,), name="x")
     x = inputs
     for i, (w, b, act) in enumerate([(w1, b1, "relu"), (w2, b2, "relu"), (w3, b3, None)]):

@@ -164,3 +164,43 @@ class OneCycleWithinBudget(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.model.optimizer.learning_rate.assign(self.peak)   # a second fit starts from the peak again
+
+
+class TimeToAccuracy(keras.callbacks.Callback):
+    """For benchmarks: after each epoch (or every ``every`` batches) pause the clock, evaluate, note
+    the training seconds at which each accuracy target is first reached; stop once all are.
+
+    It evaluates on whatever split it is given (the benchmarks pass the test set, which is fine
+    there because a benchmark chooses nothing). ``reached[target] = (seconds, epochs)``.
+    """
+
+    def __init__(self, x_test, y_test, targets, every: int = 0):
+        super().__init__()
+        self.x_test, self.y_test, self.targets, self.every = x_test, y_test, tuple(targets), every
+        self.reached: dict[float, tuple[float, float]] = {}
+        self.trace: list[tuple[float, float, float]] = []
+
+    def on_train_begin(self, logs=None):
+        self.elapsed, self.batches, self._t = 0.0, 0, time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        if self.every and self.batches % self.every == 0:
+            self._measure()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.every:
+            self._measure()
+
+    def _measure(self):
+        self.elapsed += time.perf_counter() - self._t
+        _, accuracy = self.model.evaluate(self.x_test, self.y_test, batch_size=1000, verbose=0)
+        epochs = self.batches / self.params["steps"]
+        self.trace.append((self.elapsed, epochs, accuracy))
+        print(f"  {self.elapsed:8.1f} s  epoch {epochs:5.2f}  test accuracy {accuracy:.4f}", flush=True)
+        for target in self.targets:
+            if accuracy >= target and target not in self.reached:
+                self.reached[target] = (self.elapsed, epochs)
+        if len(self.reached) == len(self.targets):
+            self.model.stop_training = True
+        self._t = time.perf_counter()
