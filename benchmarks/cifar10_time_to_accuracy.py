@@ -25,10 +25,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from hwkit import data, models, runs, training  # noqa: E402
+import keras  # noqa: E402  (imported after hwkit, which silences TensorFlow's start-up noise)
 
 TARGETS = (0.80, 0.85, 0.90)
 BATCH_SIZE = 256

@@ -365,6 +365,30 @@ def repeated_training(run, build: Callable[[], keras.Model], d: OneExampleData, 
     return results
 
 
+def add_protocol_arguments(parser, default_seeds: int) -> None:
+    """The A1/A2 flags: which image to learn (--digit/--occurrence) and how many seeds (--seeds)."""
+    from hwkit.cli import positive_int
+    add_data_arguments(parser)
+    parser.add_argument("--seeds", type=positive_int, help=f"number of repeated runs (default {default_seeds})")
+
+
+def run_protocol(args, run, build: Callable[[], keras.Model], *, name: str, f: str, epochs: int, seeds: int,
+                 quick: dict, learning_rate: float, lr_candidates: Sequence[float]) -> list[SeedResult]:
+    """A1/A2 (P*.1-P*.3): load the single image and the test digits, then ``repeated_training``.
+
+    ``--epochs``/``--seeds`` override ``epochs``/``seeds``; ``--quick`` uses ``quick["epochs"]`` and
+    ``quick["seeds"]`` and skips the learning-rate check. Seeds are --seed, --seed+1, ...
+    """
+    d = one_example_data(args.data_dir, args.digit, args.occurrence)
+    print(f"training image: digit {d.train_digit}, MNIST training row {d.train_index}; "
+          f"test rows {d.test_indices}")
+    epochs = args.epochs or (quick["epochs"] if args.quick else epochs)
+    n_seeds = args.seeds or (quick["seeds"] if args.quick else seeds)
+    return repeated_training(run, build, d, seeds=[args.seed + k for k in range(n_seeds)], epochs=epochs,
+                             learning_rate=learning_rate, f=f, name=name,
+                             lr_candidates=() if args.quick else lr_candidates)
+
+
 def add_data_arguments(parser, default_digit: int = 7) -> None:
     """--digit / --occurrence: which MNIST training image is the single training example."""
     parser.add_argument("--digit", type=int, default=default_digit,

@@ -12,7 +12,7 @@ gives the conjectured formula for h.
 from __future__ import annotations
 
 from hwkit import identity, models
-from hwkit.cli import positive_int, task_main
+from hwkit.cli import task_main
 
 EPOCHS = 1000
 SEEDS = 5                 # runs with seeds --seed, --seed+1, ...
@@ -27,23 +27,15 @@ QUICK = dict(epochs=300, seeds=2)
 
 
 def add_arguments(parser):
-    identity.add_data_arguments(parser)
-    parser.add_argument("--seeds", type=positive_int, help=f"number of repeated runs (default {SEEDS})")
+    identity.add_protocol_arguments(parser, SEEDS)
 
 
 def run(args, run):
-    # Data: one training image, one test image per digit, in [0, 1].
-    d = identity.one_example_data(args.data_dir, args.digit, args.occurrence)
-    print(f"training image: digit {d.train_digit}, MNIST training row {d.train_index}; "
-          f"test rows {d.test_indices}")
-
-    # P1.1-P1.3: build, train with SGD for 1000 epochs, predict, measure, conjecture, once per seed.
-    epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
-    n_seeds = args.seeds or (QUICK["seeds"] if args.quick else SEEDS)
-    identity.repeated_training(
-        run, lambda: models.identity_mlp(HIDDEN_LAYERS, UNITS), d,
-        seeds=[args.seed + k for k in range(n_seeds)], epochs=epochs, learning_rate=LEARNING_RATE,
-        f="h", name="A1 MLP h", lr_candidates=() if args.quick else LR_CANDIDATES)
+    # P1.1-P1.3: one training image and one test image per digit in [0, 1]; build the MLP, train it
+    # with SGD for 1000 epochs, predict, measure the distances, conjecture h -- once per seed.
+    identity.run_protocol(args, run, lambda: models.identity_mlp(HIDDEN_LAYERS, UNITS), name="A1 MLP h", f="h",
+                          epochs=EPOCHS, seeds=SEEDS, quick=QUICK, learning_rate=LEARNING_RATE,
+                          lr_candidates=LR_CANDIDATES)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ loss curve. P2.3 predictions, distances, per-run verdicts and the conjectured fo
 from __future__ import annotations
 
 from hwkit import identity, models
-from hwkit.cli import positive_int, task_main
+from hwkit.cli import task_main
 
 EPOCHS = 1000
 SEEDS = 5                 # runs with seeds --seed, --seed+1, ...
@@ -24,23 +24,15 @@ QUICK = dict(epochs=300, seeds=2)
 
 
 def add_arguments(parser):
-    identity.add_data_arguments(parser)
-    parser.add_argument("--seeds", type=positive_int, help=f"number of repeated runs (default {SEEDS})")
+    identity.add_protocol_arguments(parser, SEEDS)
 
 
 def run(args, run):
-    # Data: one training image, one test image per digit, in [0, 1].
-    d = identity.one_example_data(args.data_dir, args.digit, args.occurrence)
-    print(f"training image: digit {d.train_digit}, MNIST training row {d.train_index}; "
-          f"test rows {d.test_indices}")
-
-    # P2.1-P2.3: build, train with SGD for 1000 epochs, predict, measure, conjecture, once per seed.
-    epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
-    n_seeds = args.seeds or (QUICK["seeds"] if args.quick else SEEDS)
-    identity.repeated_training(
-        run, lambda: models.identity_cnn(hidden_layers=1, filters=FILTERS, kernel_size=KERNEL), d,
-        seeds=[args.seed + k for k in range(n_seeds)], epochs=epochs, learning_rate=LEARNING_RATE,
-        f="g", name="A2 CNN g", lr_candidates=() if args.quick else LR_CANDIDATES)
+    # P2.1-P2.3: one training image and one test image per digit in [0, 1]; build the CNN, train it
+    # with SGD for 1000 epochs, predict, measure the distances, conjecture g -- once per seed.
+    identity.run_protocol(args, run, lambda: models.identity_cnn(hidden_layers=1, filters=FILTERS, kernel_size=KERNEL),
+                          name="A2 CNN g", f="g", epochs=EPOCHS, seeds=SEEDS, quick=QUICK,
+                          learning_rate=LEARNING_RATE, lr_candidates=LR_CANDIDATES)
 
 
 if __name__ == "__main__":
