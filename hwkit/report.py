@@ -42,7 +42,11 @@ def tasks_of(assignment: str) -> list[TaskInfo]:
     """Task modules of one assignment (tasks/b1.py, tasks/b2.py ... for B), in name order."""
     import tasks
     infos = []
-    for mod in sorted(pkgutil.iter_modules(tasks.__path__), key=lambda m: m.name):
+    # Natural order (c2 before c10): --run relies on it, since later tasks read earlier tasks' runs.
+    def natural(m):
+        return (m.name[0], int("".join(ch for ch in m.name if ch.isdigit()) or 0), m.name)
+
+    for mod in sorted(pkgutil.iter_modules(tasks.__path__), key=natural):
         if mod.name.startswith(assignment.lower()) and not mod.name.startswith("_"):
             doc = importlib.import_module(f"tasks.{mod.name}").__doc__ or ""
             infos.append(TaskInfo(mod.name, doc.strip().splitlines()[0] if doc.strip() else mod.name))

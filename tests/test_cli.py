@@ -69,3 +69,10 @@ def test_report_bad_assignment_and_export_errors(tmp_path):
     assert_one_line_error(cli("hwkit.report", "Z", cwd=tmp_path), "invalid choice")
     assert_one_line_error(cli("hwkit.data", "export-csv", "--out", str(tmp_path / "o"),
                               "--data-dir", str(tmp_path / "none"), cwd=tmp_path), "expected MNIST")
+
+
+def test_tasks_are_listed_in_natural_order():
+    """report --run runs tasks in this order, and later tasks read earlier runs (c10 reads c6)."""
+    from hwkit.report import tasks_of
+    names = [t.name for t in tasks_of("C")]
+    assert names.index("c2") < names.index("c6") < names.index("c10")
