@@ -15,6 +15,7 @@ setup(
         "keras==3.15.1",
         "keras-tuner==1.4.8",
         "numpy>=1.26,<3",
+        "threadpoolctl>=3.1",  # one BLAS thread for the numpy networks (hwkit.numpy_nn.threads)
         "matplotlib==3.11.2",
         "jinja2==3.1.6",
         "weasyprint==70.0",

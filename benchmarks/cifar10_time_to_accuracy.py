@@ -2,7 +2,7 @@
 
     python benchmarks/cifar10_time_to_accuracy.py [--epochs 10] [--every 0] [--width 32] [--data-dir D]
 
-Trains ``hwkit.models.cifar10_resnet`` with the D6 recipe (bfloat16 compute, SGD + Nesterov,
+Trains ``hwkit.d_cifar.cifar10_resnet`` with the D6 recipe (bfloat16 compute, SGD + Nesterov,
 one-cycle LR over ``--epochs`` epochs, label smoothing, batch 256, flip + 4-pixel translation
 augmentation per batch) on all 50 000 training images. The peak learning rate and label smoothing
 are those chosen by the latest complete ``d6`` run under $HWKIT_RUNS_DIR (its validation-split
@@ -27,7 +27,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numpy as np  # noqa: E402
 
-from hwkit import data, models, runs, training  # noqa: E402
+from hwkit import data, runs, training  # noqa: E402
+from hwkit.assignments import d_cifar
 import keras  # noqa: E402  (imported after hwkit, which silences TensorFlow's start-up noise)
 
 TARGETS = (0.80, 0.85, 0.90)
@@ -66,13 +67,13 @@ def main(argv=None) -> int:
     print(f"{len(x_train)} training images, width {args.width}, {args.epochs}-epoch one-cycle, "
           f"hyperparameters {hp} from {source}")
 
-    model = models.compile_cifar10(models.cifar10_resnet(args.width), hp["learning_rate"],
+    model = d_cifar.compile_cifar10(d_cifar.cifar10_resnet(args.width), hp["learning_rate"],
                                    label_smoothing=hp["label_smoothing"])
     steps = -(-len(x_train) // BATCH_SIZE)
     clock = training.TimeToAccuracy(x_test, y_test, args.targets, args.every)
     started = time.perf_counter()
     model.fit(training.dataset(x_train, y_train, BATCH_SIZE, shuffle=True, seed=args.seed,
-                               augment=models.cifar10_augmentation()),
+                               augment=d_cifar.cifar10_augmentation()),
               epochs=args.epochs, verbose=0,
               callbacks=[training.OneCycleWithinBudget(total_steps=steps * args.epochs), clock])
     wall = time.perf_counter() - started

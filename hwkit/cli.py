@@ -1,20 +1,32 @@
-"""The command line shared by every task: common flags, seeding, one-line errors.
+"""Every entry point: a task's command line, the report command, the task listing, data export.
 
-A task module defines ``run(args, run)`` (and optionally ``add_arguments(parser)``) and ends with
-``if __name__ == "__main__": raise SystemExit(task_main(__spec__.name))``.
+A task is a module of the task package (``tasks`` by default, ``$HWKIT_TASKS`` to use another)
+named after its assignment letter and number (``b1``, ``f1``). It defines ``run(args, run)``,
+optionally ``add_arguments(parser)`` and ``REQUIRES`` (the tasks whose runs it reads), and ends
+with ``if __name__ == "__main__": raise SystemExit(task_main(__spec__.name))``.
 Common flags: ``--quick`` (tiny data, seconds; results labelled as smoke results), ``--seed N``,
 ``--data-dir D``, ``--epochs N`` (override the task's default), ``--report`` (render the
 assignment PDF afterwards).
+
+The core never imports the task package by name: it is found at run time (``importlib``), which is
+what lets a new assignment be added without touching ``hwkit``.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import importlib
+import os
+import pkgutil
+import re
 import sys
+import time
 from typing import Iterator, Sequence
 
-from hwkit import HwkitError
+from hwkit import HwkitError, report, runs
+from hwkit.report import TaskInfo
+
+TASK_NAME = re.compile(r"^[a-z]\d+$")   # a1, b12, f1: assignment letter + task number
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -44,6 +56,20 @@ def positive_int(text: str) -> int:
     return value
 
 
+# ----------------------------------------------------------------------------- task discovery
+
+def task_package_name() -> str:
+    return os.environ.get("HWKIT_TASKS", "tasks")
+
+
+def _task_package():
+    return importlib.import_module(task_package_name())
+
+
+def _natural(name: str) -> tuple:
+    return name[0], int(name[1:])
+
+
 def _task_module(module_name: str):
     main = sys.modules.get("__main__")
     if getattr(getattr(main, "__spec__", None), "name", None) == module_name:
@@ -51,11 +77,65 @@ def _task_module(module_name: str):
     return importlib.import_module(module_name)
 
 
+def task_info(name: str) -> TaskInfo:
+    module = _task_module(f"{task_package_name()}.{name}")
+    doc = (module.__doc__ or "").strip()
+    return TaskInfo(name, doc.splitlines()[0] if doc else name, tuple(getattr(module, "REQUIRES", ())))
+
+
+def discover_tasks(assignment: str | None = None) -> list[TaskInfo]:
+    """The task modules (of one assignment, or all), in natural order: c2 before c10."""
+    names = sorted((m.name for m in pkgutil.iter_modules(_task_package().__path__)
+                    if TASK_NAME.match(m.name) and (assignment is None or m.name[0] == assignment.lower())),
+                   key=_natural)
+    return [task_info(n) for n in names]
+
+
+def assignments() -> dict[str, str]:
+    """Assignment letter -> title: the task package's ``ASSIGNMENTS``, plus any letter that has tasks."""
+    titles = dict(getattr(_task_package(), "ASSIGNMENTS", {}))
+    for t in discover_tasks():
+        titles.setdefault(t.assignment, f"Assignment {t.assignment}")
+    return titles
+
+
+def execution_order(tasks: Sequence[TaskInfo]) -> list[TaskInfo]:
+    """``tasks`` reordered so that every task comes after the tasks it requires (natural order otherwise)."""
+    by_name = {t.name: t for t in tasks}
+    ordered, state = [], {}
+
+    def visit(t: TaskInfo, path: tuple[str, ...]) -> None:
+        if state.get(t.name) == "done":
+            return
+        if t.name in path:
+            raise HwkitError(f"tasks require each other in a cycle: {' -> '.join(path + (t.name,))}")
+        for r in t.requires:
+            if r in by_name:
+                visit(by_name[r], path + (t.name,))
+        state[t.name] = "done"
+        ordered.append(t)
+
+    for t in tasks:
+        visit(t, ())
+    return ordered
+
+
+def check_requirements(info: TaskInfo, quick: bool) -> None:
+    """One clear error naming the command to run when a task's prerequisite has no complete run."""
+    for r in info.requires:
+        if runs.latest_run(r, include_quick=quick) is None:
+            flag = " --quick" if quick else ""
+            raise HwkitError(f"task {info.name} reads the latest complete{' (or quick)' if quick else ' full'} "
+                             f"run of {r}, and there is none: run `python -m {task_package_name()}.{r}{flag}` first")
+
+
+# ----------------------------------------------------------------------------- python -m tasks.<name>
+
 def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
     """Parse the flags of task ``module_name``, seed everything, open a run directory, call its ``run``."""
     module = _task_module(module_name)
     name = module_name.rsplit(".", 1)[-1]
-    parser = OneLineArgumentParser(prog=f"python -m tasks.{name}", description=module.__doc__.strip().splitlines()[0],
+    parser = OneLineArgumentParser(prog=f"python -m {module_name}", description=module.__doc__.strip().splitlines()[0],
                                    epilog="Results go to runs/<task>/<UTC time>-s<seed>/.")
     parser.add_argument("--quick", action="store_true", help="tiny data and few epochs (smoke test, seconds)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -67,14 +147,112 @@ def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with report_errors():
+        check_requirements(task_info(name), args.quick)
         import keras
-        from hwkit import runs
         keras.utils.set_random_seed(args.seed)
         config = {k: v for k, v in vars(args).items() if k != "report"}
         with runs.start_run(name, config, seed=args.seed, quick=args.quick) as run:
             module.run(args, run)
         print(f"run written to {run.path}")
         if args.report:
-            from hwkit import report
-            print(f"report written to {report.render(name[0].upper(), include_quick=args.quick)}")
+            print(f"report written to {render_report(name[0].upper(), include_quick=args.quick)}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- python -m hwkit.report X
+
+def render_report(assignment: str, include_quick: bool = False, out_dir: str = "reports"):
+    """Render ``<out_dir>/<X>.pdf`` from the latest runs of assignment X's tasks."""
+    assignment = assignment.upper()
+    titles = assignments()
+    if assignment not in titles:
+        raise HwkitError(f"unknown assignment {assignment!r}; choose from {', '.join(titles)}")
+    return report.render(assignment, titles[assignment], discover_tasks(assignment), include_quick, out_dir)
+
+
+def run_missing(letters: Sequence[str], data_dir: str | None = None) -> list[dict]:
+    """Run (full mode, default flags) each task of these assignments that has no complete full run.
+
+    Prerequisites first (``REQUIRES``); returns one row per task: name, ran or skipped, seconds.
+    """
+    import keras
+    timings = []
+    for t in execution_order([t for letter in letters for t in discover_tasks(letter)]):
+        if runs.latest_run(t.name) is not None:
+            timings.append({"task": t.name, "ran": False, "seconds": 0.0})
+            continue
+        print(f"=== running {task_package_name()}.{t.name}: {t.description}", flush=True)
+        keras.backend.clear_session()
+        started = time.perf_counter()
+        task_main(f"{task_package_name()}.{t.name}", ["--data-dir", data_dir] if data_dir else [])
+        timings.append({"task": t.name, "ran": True, "seconds": round(time.perf_counter() - started, 1)})
+    return timings
+
+
+def _print_timings(timings: list[dict]) -> None:
+    print(f"\n{'task':<6} {'wall s':>8}")
+    for row in timings:
+        print(f"{row['task']:<6} {row['seconds']:>8.1f}" + ("" if row["ran"] else "  (complete run found, not re-run)"))
+    print(f"{'total':<6} {sum(r['seconds'] for r in timings):>8.1f}")
+
+
+def report_main(argv: Sequence[str] | None = None) -> int:
+    titles = assignments()
+    parser = OneLineArgumentParser(prog="python -m hwkit.report",
+                                   description="Render an assignment's PDF from the latest runs of its tasks.")
+    parser.add_argument("assignment", type=str.upper, choices=[*titles, "ALL"], metavar="{" + ",".join(titles) + ",all}",
+                        help="which assignment's PDF to render (all: every one)")
+    parser.add_argument("--include-quick", action="store_true",
+                        help="use quick (smoke) runs where no full run exists; they are labelled")
+    parser.add_argument("--out-dir", default="reports", help="where the PDF goes (default reports/)")
+    parser.add_argument("--run", action="store_true",
+                        help="first run, in full, every task of the assignment that has no complete full run")
+    parser.add_argument("--data-dir", help="dataset directory passed to the tasks run by --run")
+    args = parser.parse_args(argv)
+    letters = list(titles) if args.assignment == "ALL" else [args.assignment]
+    with report_errors():
+        timings = run_missing(letters, args.data_dir) if args.run else []
+        for letter in letters:
+            print(render_report(letter, args.include_quick, args.out_dir))
+        if timings:
+            _print_timings(timings)
+    return 0
+
+
+# ----------------------------------------------------------------------------- python -m tasks
+
+def tasks_main(argv: Sequence[str] | None = None) -> int:
+    """List every task with a one-line description."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv:
+        print(f"error: 'python -m {task_package_name()}' takes no arguments; run one task with "
+              f"'python -m {task_package_name()}.<name>' (got {' '.join(argv)!r})", file=sys.stderr)
+        return 2
+    all_tasks = discover_tasks()
+    for letter, title in assignments().items():
+        infos = [t for t in all_tasks if t.assignment == letter]
+        print(f"{letter} — {title}")
+        for t in infos:
+            after = f"  (reads {', '.join(t.requires)})" if t.requires else ""
+            print(f"  {t.name:<6} {t.description}{after}")
+        if not infos:
+            print("  (no tasks yet)")
+    print(f"\nRun one with: python -m {task_package_name()}.<name> [--quick] [--seed N] [--data-dir D] [--epochs N] "
+          "[--report]")
+    return 0
+
+
+# ----------------------------------------------------------------------------- python -m hwkit.data
+
+def data_main(argv: Sequence[str] | None = None) -> int:
+    from hwkit import data
+    parser = OneLineArgumentParser(prog="python -m hwkit.data", description=data.__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("export-csv", help="write mnist_train.csv / mnist_test.csv")
+    p.add_argument("--out", required=True, help="directory for the two CSV files")
+    p.add_argument("--data-dir", help="where the MNIST files are (default: search order)")
+    args = parser.parse_args(argv)
+    with report_errors():
+        for path, rows in data.export_csv(args.out, args.data_dir):
+            print(f"wrote {path} ({rows} rows)")
     return 0

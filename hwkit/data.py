@@ -351,29 +351,18 @@ def to_float(x: np.ndarray, channel_axis: bool = True) -> np.ndarray:
     return x[..., None] if channel_axis and x.ndim == 3 else x
 
 
-# ----------------------------------------------------------------------------- CLI
-
-def _export_csv(args) -> None:
-    (xtr, ytr), (xte, yte) = load_mnist(args.data_dir)
-    out = Path(args.out)
+def export_csv(out: os.PathLike | str, data_dir=None) -> list[tuple[Path, int]]:
+    """Write mnist_train.csv / mnist_test.csv from any MNIST format; returns (path, rows) of each."""
+    (xtr, ytr), (xte, yte) = load_mnist(data_dir)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    written = []
     for name, x, y in (("mnist_train.csv", xtr, ytr), ("mnist_test.csv", xte, yte)):
         write_mnist_csv(out / name, x, y)
-        print(f"wrote {out / name} ({len(x)} rows)")
+        written.append((out / name, len(x)))
+    return written
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from hwkit.cli import OneLineArgumentParser, report_errors
-    parser = OneLineArgumentParser(prog="python -m hwkit.data", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("export-csv", help="write mnist_train.csv / mnist_test.csv")
-    p.add_argument("--out", required=True, help="directory for the two CSV files")
-    p.add_argument("--data-dir", help="where the MNIST files are (default: search order)")
-    args = parser.parse_args(argv)
-    with report_errors():
-        _export_csv(args)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m hwkit.data export-csv: the command line lives in hwkit.cli
+    from hwkit.cli import data_main
+    sys.exit(data_main())

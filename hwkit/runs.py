@@ -175,6 +175,12 @@ class RunRecord:
     def figures(self) -> dict[str, Path]:
         return {p.stem: p for p in sorted((self.path / "figures").glob("*.png"))}
 
+    def key_metrics(self) -> list[dict]:
+        """The run's scalar results (numbers, flags, short strings) as metric/value rows, for a generic report."""
+        skip = {"status", "quick"}
+        return [{"metric": k, "value": v} for k, v in self.metrics.items()
+                if k not in skip and (isinstance(v, (int, float, bool)) or (isinstance(v, str) and len(v) <= 80))]
+
     def table(self, name: str) -> list[dict] | None:
         p = self.path / "tables" / f"{name}.json"
         return json.loads(p.read_text()) if p.is_file() else None

@@ -1,8 +1,8 @@
 """Training helpers: tf.data input pipelines and the callbacks the assignments need.
 
 Keras' own ``Model.fit`` does the training and prints its progress bars; these callbacks add
-evaluation on a schedule of *training samples* (assignment C: every 20 000 samples), stopping
-once a validation metric reaches a target, and wall-clock time in the logs. History goes to
+evaluation on a schedule of *training samples* (e.g. every 20 000 samples), a one-cycle schedule
+within a wall-clock budget, and wall-clock time in the logs. History goes to
 CSV with Keras' ``CSVLogger`` (see ``standard_callbacks``).
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Callable, Mapping
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 import keras
 import numpy as np
 import tensorflow as tf
@@ -73,35 +74,6 @@ class EvaluateEverySamples(keras.callbacks.Callback):
 
 def _metric_variables(model: keras.Model) -> list:
     return [v for m in model.metrics for v in m.variables]
-
-
-class StopAtTarget(keras.callbacks.Callback):
-    """Stop training at the end of the first epoch whose ``monitor`` reaches ``target``.
-
-    Monitor a *validation* metric (``val_accuracy``): the test set never decides when to stop.
-    ``reached_epoch`` (1-based) and ``reached_after_s`` tell when it happened.
-    """
-
-    def __init__(self, monitor: str = "val_accuracy", target: float = 0.99, mode: str = "max"):
-        super().__init__()
-        if not monitor.startswith("val_"):
-            raise ValueError("StopAtTarget must monitor a validation metric (val_*)")
-        self.monitor, self.target, self.mode = monitor, target, mode
-        self.reached_epoch: int | None = None
-        self.reached_after_s: float | None = None
-
-    def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None:
-            return
-        hit = value >= self.target if self.mode == "max" else value <= self.target
-        if hit and self.reached_epoch is None:
-            self.reached_epoch = epoch + 1
-            self.reached_after_s = time.perf_counter() - self._start
-            self.model.stop_training = True
 
 
 class WallClock(keras.callbacks.Callback):

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 import keras_tuner as kt
 from keras_tuner.src.engine.trial import TrialStatus
 
@@ -78,11 +79,15 @@ class SearchResult:
     trials: list[dict] = field(default_factory=list)
     stop_reason: str = "max_trials reached"
     seconds: float = 0.0
+    direction: str = "max"          # of the objective: "min" for a loss
 
     @property
     def best_score(self) -> float | None:
+        """The best objective value over the scored trials, in the objective's own direction."""
         scores = [t["score"] for t in self.trials if t["score"] is not None]
-        return max(scores) if scores else None
+        if not scores:
+            return None
+        return min(scores) if self.direction == "min" else max(scores)
 
 
 def search(hypermodel: kt.HyperModel, x, y=None, *, validation_data, directory: Path | str,
@@ -108,7 +113,7 @@ def search(hypermodel: kt.HyperModel, x, y=None, *, validation_data, directory: 
     best = tuner.oracle.get_best_trials(1)
     if not best or best[0].score is None:
         raise HwkitError("no search trial completed; see the trial errors printed above")
-    return SearchResult(best_hyperparameters=best[0].hyperparameters, trials=trials,
+    return SearchResult(best_hyperparameters=best[0].hyperparameters, trials=trials, direction=direction,
                         stop_reason=the_oracle.stop_reason or f"max_trials={max_trials} reached",
                         seconds=round(time.perf_counter() - started, 2))
 

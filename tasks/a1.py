@@ -6,12 +6,12 @@ scaled to [0, 1]. P1.1 the MLP h: [0,1]^28x28 -> [0,1]^28x28: Flatten, 6 x Dense
 Dense(784, sigmoid), Reshape. P1.2 plain SGD on per-pixel binary cross-entropy, 1000 epochs of
 one step each (batch of 1), loss curve. P1.3 predictions on the training image and the test
 images for 5 seeds; for every run and test image the distances of the prediction to the
-training image and to the input decide the verdict (hwkit.identity), and the majority verdict
+training image and to the input decide the verdict (hwkit.assignments.a_identity), and the majority verdict
 gives the conjectured formula for h.
 """
 from __future__ import annotations
 
-from hwkit import identity, models
+from hwkit.assignments import a_identity
 from hwkit.cli import task_main
 
 EPOCHS = 1000
@@ -27,13 +27,13 @@ QUICK = dict(epochs=300, seeds=2)
 
 
 def add_arguments(parser):
-    identity.add_protocol_arguments(parser, SEEDS)
+    a_identity.add_protocol_arguments(parser, SEEDS)
 
 
 def run(args, run):
     # P1.1-P1.3: one training image and one test image per digit in [0, 1]; build the MLP, train it
     # with SGD for 1000 epochs, predict, measure the distances, conjecture h -- once per seed.
-    identity.run_protocol(args, run, lambda: models.identity_mlp(HIDDEN_LAYERS, UNITS), name="A1 MLP h", f="h",
+    a_identity.run_protocol(args, run, lambda: a_identity.identity_mlp(HIDDEN_LAYERS, UNITS), name="A1 MLP h", f="h",
                           epochs=EPOCHS, seeds=SEEDS, quick=QUICK, learning_rate=LEARNING_RATE,
                           lr_candidates=LR_CANDIDATES)
 

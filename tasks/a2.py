@@ -10,7 +10,7 @@ loss curve. P2.3 predictions, distances, per-run verdicts and the conjectured fo
 """
 from __future__ import annotations
 
-from hwkit import identity, models
+from hwkit.assignments import a_identity
 from hwkit.cli import task_main
 
 EPOCHS = 1000
@@ -24,13 +24,13 @@ QUICK = dict(epochs=300, seeds=2)
 
 
 def add_arguments(parser):
-    identity.add_protocol_arguments(parser, SEEDS)
+    a_identity.add_protocol_arguments(parser, SEEDS)
 
 
 def run(args, run):
     # P2.1-P2.3: one training image and one test image per digit in [0, 1]; build the CNN, train it
     # with SGD for 1000 epochs, predict, measure the distances, conjecture g -- once per seed.
-    identity.run_protocol(args, run, lambda: models.identity_cnn(hidden_layers=1, filters=FILTERS, kernel_size=KERNEL),
+    a_identity.run_protocol(args, run, lambda: a_identity.identity_cnn(hidden_layers=1, filters=FILTERS, kernel_size=KERNEL),
                           name="A2 CNN g", f="g", epochs=EPOCHS, seeds=SEEDS, quick=QUICK,
                           learning_rate=LEARNING_RATE, lr_candidates=LR_CANDIDATES)
 

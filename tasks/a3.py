@@ -1,7 +1,7 @@
 """A3: a two-hidden-layer ReLU net h(x)=W3 ReLU(W2 ReLU(W1 x+b1)+b2)+b3 set to the identity and to a constant x0.
 
-Assignment A, P3.1. The weights are written down (hwkit.identity), loaded into a Keras model
-(hwkit.models.two_hidden_relu_net) and checked on random inputs: a construction counts as
+Assignment A, P3.1. The weights are written down (hwkit.assignments.a_identity), loaded into a Keras model
+(hwkit.a_identity.two_hidden_relu_net) and checked on random inputs: a construction counts as
 verified when max |h(x) - target| <= 1e-6. With the shapes of the text (b2 in R^n, so the
 second hidden layer has n units) the identity holds on the half-space box {x_i >= -B} (any
 B >= 0, here B = 1, which contains [0,1]^n) but cannot hold on all of R^n; we measure the failure
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwkit import identity, models
+from hwkit.assignments import a_identity
 from hwkit.cli import task_main
 
 N = 784                   # x is a flattened 28x28 image, like the A1 MLP's input
@@ -24,13 +24,13 @@ QUICK = dict(samples=200)
 
 
 def add_arguments(parser):
-    identity.add_data_arguments(parser)
+    a_identity.add_data_arguments(parser)
 
 
 def run(args, run):
     rng = np.random.default_rng(args.seed)
     samples = QUICK["samples"] if args.quick else SAMPLES
-    d = identity.one_example_data(args.data_dir, args.digit, args.occurrence)
+    d = a_identity.one_example_data(args.data_dir, args.digit, args.occurrence)
     x0 = d.x_train.reshape(N)
     inputs = {
         "[0,1]^n (uniform)": rng.uniform(0, 1, (samples, N)),
@@ -41,19 +41,19 @@ def run(args, run):
 
     # The three constructions: (name, weights, target function, the domain on which it is claimed to hold).
     constructions = [
-        ("identity (a = n)", identity.identity_weights(N, SHIFT), lambda x: x, {"[0,1]^n (uniform)",
+        ("identity (a = n)", a_identity.identity_weights(N, SHIFT), lambda x: x, {"[0,1]^n (uniform)",
          f"[-B, B+2]^n, B={SHIFT:g} (uniform)"}),
-        ("identity, 2n wide", identity.wide_identity_weights(N), lambda x: x, set(inputs)),
-        ("constant x0 (a = n)", identity.constant_weights(x0, N), lambda x: np.broadcast_to(x0, x.shape),
+        ("identity, 2n wide", a_identity.wide_identity_weights(N), lambda x: x, set(inputs)),
+        ("constant x0 (a = n)", a_identity.constant_weights(x0, N), lambda x: np.broadcast_to(x0, x.shape),
          set(inputs)),
     ]
     rows = []
     for name, weights, target, claimed in constructions:
-        model = models.two_hidden_relu_net(*weights)
+        model = a_identity.two_hidden_relu_net(*weights)
         for domain, x in inputs.items():
-            err = identity.max_error(model, x, target(x))
+            err = a_identity.max_error(model, x, target(x))
             rows.append({"construction": name, "inputs": domain, "claimed_domain": domain in claimed,
-                         "max_abs_error": err, "verified": err <= identity.TOLERANCE,
+                         "max_abs_error": err, "verified": err <= a_identity.TOLERANCE,
                          "hidden_units": f"{weights[0].shape[0]}, {weights[2].shape[0]}",
                          "parameters": model.count_params()})
             print(f"{name:22s} on {domain:32s}: max |error| {err:.3g} "
@@ -63,10 +63,10 @@ def run(args, run):
     # Every claim must verify; outside its domain the a = n identity must visibly fail.
     claimed_ok = all(r["verified"] for r in rows if r["claimed_domain"])
     outside = [r["max_abs_error"] for r in rows if not r["claimed_domain"]]
-    run.log(all_claims_verified=claimed_ok, tolerance=identity.TOLERANCE, n=N, shift=SHIFT, samples=samples,
+    run.log(all_claims_verified=claimed_ok, tolerance=a_identity.TOLERANCE, n=N, shift=SHIFT, samples=samples,
             identity_error_outside_domain=max(outside) if outside else None,
             x0_digit=d.train_digit, x0_train_index=d.train_index)
-    print(f"all claimed constructions verified to {identity.TOLERANCE:g}: {claimed_ok}")
+    print(f"all claimed constructions verified to {a_identity.TOLERANCE:g}: {claimed_ok}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwkit import data, identity, models, plots
+from hwkit import data, plots
+from hwkit.assignments import a_identity
 from hwkit.cli import task_main
 
 KERNELS = (3, 5)          # d: odd filter sizes > 1 to check
@@ -48,13 +49,13 @@ def run(args, run):
     rows, weights = [], []
     for d in KERNELS:
         for name, c, relu, filters in variants:
-            model = models.conv_identity_net(d, relu=relu, filters=filters)
+            model = a_identity.conv_identity_net(d, relu=relu, filters=filters)
             hidden, output = model.get_layer("hidden"), model.get_layer("output")
             for domain, x in inputs.items():
-                err = identity.max_error(model, x, x)
+                err = a_identity.max_error(model, x, x)
                 claimed = filters is None or domain in nonnegative
                 rows.append({"activation": name, "c": c, "d": d, "inputs": domain, "claimed_domain": claimed,
-                             "max_abs_error": err, "verified": err <= identity.TOLERANCE,
+                             "max_abs_error": err, "verified": err <= a_identity.TOLERANCE,
                              "output_shape_ok": model(x[:1]).shape == x[:1].shape,
                              "parameters": model.count_params()})
                 print(f"d={d} {name:30s} on {domain:26s}: max |error| {err:.3g}")
@@ -69,7 +70,7 @@ def run(args, run):
     run.save_table("weights", weights)
 
     # The d x d filters of the ReLU construction (d = KERNELS[0]) as a figure.
-    relu_model = models.conv_identity_net(KERNELS[0], relu=True)
+    relu_model = a_identity.conv_identity_net(KERNELS[0], relu=True)
     kernels = relu_model.get_layer("hidden").kernel.numpy()
     fig = plots.image_grid(np.moveaxis(kernels[:, :, 0, :], -1, 0), titles=["filter 1: +delta", "filter 2: -delta"],
                            ncols=2, cmap="bwr", size=1.6, vmin=-1, vmax=1)
@@ -77,9 +78,9 @@ def run(args, run):
 
     claimed_ok = all(r["verified"] and r["output_shape_ok"] for r in rows if r["claimed_domain"])
     single = [r["max_abs_error"] for r in rows if not r["claimed_domain"]]
-    run.log(all_claims_verified=claimed_ok, tolerance=identity.TOLERANCE, kernels=list(KERNELS), sizes=list(SIZES),
+    run.log(all_claims_verified=claimed_ok, tolerance=a_identity.TOLERANCE, kernels=list(KERNELS), sizes=list(SIZES),
             samples=samples, relu_single_filter_error_on_negatives=max(single) if single else None)
-    print(f"all claimed constructions verified to {identity.TOLERANCE:g}: {claimed_ok}")
+    print(f"all claimed constructions verified to {a_identity.TOLERANCE:g}: {claimed_ok}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import time
 
 from hwkit import data, models, plots, training, tuning
 from hwkit.cli import positive_int, task_main
+from hwkit.assignments import b_mnist_cnn
 
 BATCH_SIZE = 128
 EPOCHS = 8                       # final training; the cosine schedule ends at 0 after these
@@ -47,7 +48,7 @@ def run(args, run):
     x_tune, y_tune = data.subset(x_fit, y_fit, QUICK["tune_subset"] if args.quick else TUNE_SUBSET, seed=args.seed)
     steps = -(-len(x_tune) // BATCH_SIZE)
     result = tuning.search(
-        models.MnistCnnHyperModel(steps_per_epoch=steps, epochs=1),
+        b_mnist_cnn.MnistCnnHyperModel(steps_per_epoch=steps, epochs=1),
         training.dataset(x_tune, y_tune, BATCH_SIZE, shuffle=True, seed=args.seed),
         validation_data=(x_val, y_val), directory=run.path / "tuner", target=TUNE_TARGET,
         max_trials=args.trials or (QUICK["trials"] if args.quick else TUNE_TRIALS),
@@ -58,7 +59,7 @@ def run(args, run):
 
     # (a, b) Final training of the chosen CNN on the full fit split, with shift augmentation.
     epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
-    model = models.mnist_cnn(filters=hp["filters"], dense_units=hp["dense_units"], dropout=hp["dropout"])
+    model = b_mnist_cnn.mnist_cnn(filters=hp["filters"], dense_units=hp["dense_units"], dropout=hp["dropout"])
     steps_per_epoch = -(-len(x_fit) // BATCH_SIZE)
     models.compile_classifier(model, hp["learning_rate"], total_steps=steps_per_epoch * epochs)
     test_log = training.EvaluateEverySamples(QUICK["test_log_every"] if args.quick else TEST_LOG_EVERY,
@@ -66,7 +67,7 @@ def run(args, run):
     started = time.perf_counter()
     history = model.fit(
         training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed,
-                         augment=models.mnist_augmentation()),
+                         augment=models.random_shift_augmentation()),
         validation_data=(x_val, y_val), epochs=epochs, verbose=2,
         callbacks=[test_log, *training.standard_callbacks(run.path)])
     train_seconds = time.perf_counter() - started

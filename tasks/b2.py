@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwkit import functions, models
+from hwkit import models
+from hwkit.assignments import b_functions
 from hwkit.cli import positive_int, task_main
 
 DEPTH = 8                # hidden layers
@@ -41,9 +42,9 @@ def train_one(width: int, seed: int, steps: int, x_train, y_train, grid, f_grid)
     import keras
     keras.utils.set_random_seed(seed)
     model = models.dense_net(1, [width] * DEPTH, kernel_initializer=INITIALIZER, name=f"relu_{DEPTH}x{width}")
-    dead_init = np.concatenate(functions.relu_activity(model, grid))
-    history = functions.fit_function(model, x_train, y_train, steps, LEARNING_RATE, BATCH_SIZE, seed=seed)
-    dead_layers = functions.relu_activity(model, grid)
+    dead_init = np.concatenate(b_functions.relu_activity(model, grid))
+    history = b_functions.fit_function(model, x_train, y_train, steps, LEARNING_RATE, BATCH_SIZE, seed=seed)
+    dead_layers = b_functions.relu_activity(model, grid)
     dead = np.concatenate(dead_layers)
     pred = model.predict(grid, batch_size=len(grid), verbose=0).ravel()
     row = {"width": width, "seed": seed,
@@ -51,7 +52,7 @@ def train_one(width: int, seed: int, steps: int, x_train, y_train, grid, f_grid)
            "dead_units": int(dead.sum()), "units": int(dead.size),
            "all_dead_layers": int(sum(bool(layer.all()) for layer in dead_layers)),
            "train_mse": float(history.history["loss"][-1]),
-           "rel_l2_error": functions.relative_l2_error(pred, f_grid),
+           "rel_l2_error": b_functions.relative_l2_error(pred, f_grid),
            "collapsed": bool(pred.std() < COLLAPSE_STD * f_grid.std())}
     print(f"width {width} seed {seed}: dead {row['dead_after']:.0%} (init {row['dead_at_init']:.0%}), "
           f"rel. L2 error {row['rel_l2_error']:.3f}{' COLLAPSED' if row['collapsed'] else ''}")
@@ -72,10 +73,10 @@ def summarise(rows: list[dict]) -> dict:
 
 def run(args, run):
     # Data: the Runge function on an equispaced training grid and a dense evaluation grid.
-    x_train = functions.uniform_grid(-1.0, 1.0, TRAIN_POINTS)
-    y_train = functions.runge(x_train)
-    grid = functions.uniform_grid(-1.0, 1.0, GRID_POINTS)
-    f_grid = functions.runge(grid).ravel()
+    x_train = b_functions.uniform_grid(-1.0, 1.0, TRAIN_POINTS)
+    y_train = b_functions.runge(x_train)
+    grid = b_functions.uniform_grid(-1.0, 1.0, GRID_POINTS)
+    f_grid = b_functions.runge(grid).ravel()
     n_seeds = args.seeds or (QUICK["seeds"] if args.quick else SEEDS)
     steps = 100 * args.epochs if args.epochs else (QUICK["steps"] if args.quick else STEPS)
     seeds = [args.seed + i for i in range(n_seeds)]

@@ -16,11 +16,12 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from hwkit import functions, models
+from hwkit import models
+from hwkit.assignments import b_functions
 from hwkit.cli import task_main
 
 WIDTHS = [64, 64, 64, 64]      # hidden layers
-INITIALIZER = "he_normal"      # plus first-layer kinks spread over the domain (functions.spread_first_layer_kinks)
+INITIALIZER = "he_normal"      # plus first-layer kinks spread over the domain (b_functions.spread_first_layer_kinks)
 STEPS = 4000                   # full-batch Adam steps; --epochs N means N × 100 steps
 LEARNING_RATE = 3e-3
 VALIDATION_EVERY = 5           # every 5th training point is held out for validation (16 of 80)
@@ -45,14 +46,14 @@ def build(kind: str, strength: float) -> keras.Model:
 def fit_and_predict(kind, strength, x, y, x_eval, steps, seed) -> tuple[np.ndarray, keras.callbacks.History]:
     keras.utils.set_random_seed(seed)
     model = build(kind, strength)
-    functions.spread_first_layer_kinks(model, -1.0, 1.0, seed)  # the input is scaled to [-1, 1] inside the model
-    history = functions.fit_function(model, x, y, steps, LEARNING_RATE, seed=seed)
+    b_functions.spread_first_layer_kinks(model, -1.0, 1.0, seed)  # the input is scaled to [-1, 1] inside the model
+    history = b_functions.fit_function(model, x, y, steps, LEARNING_RATE, seed=seed)
     return model.predict(x_eval, batch_size=len(x_eval), verbose=0).ravel(), history
 
 
 def run(args, run):
     # Data: 80 noisy equispaced points (seeded noise) and 1000 exact test points.
-    x_train, y_train, x_test, f_test = functions.oscillatory_data(seed=args.seed)
+    x_train, y_train, x_test, f_test = b_functions.oscillatory_data(seed=args.seed)
     is_val = np.arange(len(x_train)) % VALIDATION_EVERY == VALIDATION_EVERY - 1
     x_fit, y_fit, x_val, y_val = x_train[~is_val], y_train[~is_val], x_train[is_val], y_train[is_val]
     steps = 100 * args.epochs if args.epochs else (QUICK["steps"] if args.quick else STEPS)
@@ -64,21 +65,21 @@ def run(args, run):
         scores = []
         for strength in candidates:
             pred_val, _ = fit_and_predict(kind, strength, x_fit, y_fit, x_val, steps, args.seed)
-            scores.append(functions.relative_l2_error(pred_val, y_val))
+            scores.append(b_functions.relative_l2_error(pred_val, y_val))
             selection.append({"regularisation": kind, "strength": strength, "val_rel_l2_error": scores[-1]})
             print(f"{kind} {strength:g}: validation relative L2 error {scores[-1]:.4f}")
         best = candidates[int(np.argmin(scores))]
 
         # Retrain the chosen setting on all 80 points; evaluate it once on the test points.
         pred_test, history = fit_and_predict(kind, best, x_train, y_train, x_test, steps, args.seed)
-        error = functions.relative_l2_error(pred_test, f_test)
+        error = b_functions.relative_l2_error(pred_test, f_test)
         # Where the error is: around the jump of f at x = 0 (within one training-grid spacing) vs elsewhere.
         sq = (pred_test - f_test.ravel()) ** 2
         near_jump = np.abs(x_test.ravel()) < 2 * np.pi / (len(x_train) - 1)
         finals.append({"regularisation": kind, "strength": best, "val_rel_l2_error": float(min(scores)),
                        "train_loss": float(history.history["loss"][-1]), "test_rel_l2_error": error,
                        "error_share_near_jump": float(sq[near_jump].sum() / sq.sum()),
-                       "error_without_jump_zone": functions.relative_l2_error(pred_test[~near_jump], f_test[~near_jump]),
+                       "error_without_jump_zone": b_functions.relative_l2_error(pred_test[~near_jump], f_test[~near_jump]),
                        "below_target": bool(error < TARGET)})
         curves[kind] = pred_test
         print(f"{kind}: chose {best:g}; test relative L2 error {error:.4f}")

@@ -16,7 +16,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from hwkit import functions, models
+from hwkit import models
+from hwkit.assignments import b_functions
 from hwkit.cli import task_main
 
 INITIALIZERS = {"Xavier normal": "glorot_normal", "Xavier uniform": "glorot_uniform",
@@ -30,7 +31,7 @@ QUICK = dict(steps=100, depths=[8])
 
 
 def run(args, run):
-    x_train, y_train, x_test, f_test = functions.oscillatory_data(seed=args.seed)
+    x_train, y_train, x_test, f_test = b_functions.oscillatory_data(seed=args.seed)
     steps = 100 * args.epochs if args.epochs else (QUICK["steps"] if args.quick else STEPS)
     depths = QUICK["depths"] if args.quick else DEPTHS
 
@@ -41,13 +42,13 @@ def run(args, run):
             model = models.dense_net(1, [WIDTH] * depth, kernel_initializer=initializer, input_scale=1 / np.pi,
                                      name=f"{initializer}_{depth}")
             init_std = float(model.predict(x_test, batch_size=len(x_test), verbose=0).std())
-            history = functions.fit_function(model, x_train, y_train, steps, LEARNING_RATE, seed=args.seed,
+            history = b_functions.fit_function(model, x_train, y_train, steps, LEARNING_RATE, seed=args.seed,
                                              validation_data=(x_test, f_test))
             pred = model.predict(x_test, batch_size=len(x_test), verbose=0).ravel()
-            dead = np.concatenate(functions.relu_activity(model, x_test))
+            dead = np.concatenate(b_functions.relu_activity(model, x_test))
             rows.append({"initializer": label, "depth": depth, "output_std_at_init": init_std,
                          "train_mse": float(history.history["loss"][-1]),
-                         "test_rel_l2_error": functions.relative_l2_error(pred, f_test),
+                         "test_rel_l2_error": b_functions.relative_l2_error(pred, f_test),
                          "dead_units": float(dead.mean())})
             histories[(label, depth)] = history.history
             print(f"{label:15s} depth {depth:2d}: test relative L2 error {rows[-1]['test_rel_l2_error']:.4f}")

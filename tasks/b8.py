@@ -3,7 +3,7 @@
 Homework 5, task 8: compare the computational cost of tasks 6 and 7 to achieve 5% accuracy of
 the generated distribution.
 
-"5% accuracy" is defined in ``hwkit.wgan``: ε = mean over a fixed direction set Θ (the d axes and
+"5% accuracy" is defined in ``hwkit.assignments.b_wgan``: ε = mean over a fixed direction set Θ (the d axes and
 50 random unit vectors) of W1(θ·G(z), θ·X) / sd(θ·X), with X an independent sample of 8 192 points
 of the target; ε is 0 for a perfect generator up to sampling noise (its floor is measured), and
 "5% accurate" means ε < 0.05. B6 and B7 evaluate ε in a callback every 100 generator steps
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from hwkit import HwkitError, runs
 from hwkit.cli import task_main
+
+REQUIRES = ("b6", "b7")  # tasks whose latest runs this task reads
 
 SOURCES = {"b6": 5, "b7": 20}    # task -> data dimension
 

@@ -1,6 +1,6 @@
 """C1: Coursework 1 Part 1 — Keras models 1-3 (linear; 32 ReLU; 32-32 ReLU), nine (epochs, LR) settings.
 
-Every model is trained exactly as the text prescribes (``hwkit.coursework``): Xavier (Glorot)
+Every model is trained exactly as the text prescribes (``hwkit.assignments.c_coursework``): Xavier (Glorot)
 initialisation, plain SGD, batch size 100, softmax cross-entropy summed over the batch, the
 training set reshuffled every epoch, and every 20 000 training samples an evaluation on a fixed
 20% of the training set and on the whole test set (the coursework's monitoring protocol; nothing
@@ -15,19 +15,19 @@ Settings (num_epochs, learning_rate):
 """
 from __future__ import annotations
 
-from hwkit import coursework
+from hwkit.assignments import c_coursework
 from hwkit.cli import task_main
 
 MODELS = (1, 2, 3)
 
 
 def run(args, run):
-    d = coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
-    epochs = args.epochs or (coursework.QUICK["epochs"] if args.quick else None)
-    results = coursework.run_models(d, MODELS, epochs_override=epochs, seed=args.seed)
-    coursework.save_results(run, results, d.log_period,
+    d = c_coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
+    epochs = args.epochs or (c_coursework.QUICK["epochs"] if args.quick else None)
+    results = c_coursework.run_models(d, MODELS, epochs_override=epochs, seed=args.seed)
+    c_coursework.save_results(run, results, d.log_period,
                             "Learning curves for models 1-3 and their hyper-parameter settings (Keras)")
-    coursework.log_results(run, d, results)
+    c_coursework.log_results(run, d, results)
 
 
 if __name__ == "__main__":

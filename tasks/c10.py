@@ -6,7 +6,7 @@ where there are several input and output channels. So: three 3x3 blocks, each fo
 2x2 max-pool (28 -> 14 -> 7 -> 4), which shrinks the flattened map to 4x4xc and the dense layer
 with it; the first block is a plain conv (on one input channel a separable conv saves ~60
 weights and makes all its maps multiples of one filtered image), the other two are separable.
-Every model of the search space (``hwkit.models.SeparableCnnHyperModel``: filters per block 8 or
+Every model of the search space (``hwkit.c_coursework.SeparableCnnHyperModel``: filters per block 8 or
 16, dense units 16 or 32, learning rate) has fewer parameters than model 4; this is checked with
 count_params().
 
@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import keras
 
-from hwkit import HwkitError, coursework, data, models, plots, runs, tuning
+from hwkit import HwkitError, data, plots, runs, tuning
+from hwkit.assignments import c_coursework
 from hwkit.cli import positive_int, task_main
+
+REQUIRES = ("c6",)  # tasks whose latest runs this task reads
 
 VALIDATION_FRACTION = 1 / 6     # 10 000 of the 60 000 training images
 SEARCH_TRIALS = 8
@@ -39,30 +42,30 @@ def add_arguments(parser):
 
 
 def run(args, run):
-    d = coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
+    d = c_coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
     (x_fit, y_fit), (x_val, y_val) = data.validation_split(d.x_train, d.y_train, VALIDATION_FRACTION, seed=args.seed)
-    model4_parameters = models.coursework_model(4).count_params()
+    model4_parameters = c_coursework.coursework_model(4).count_params()
 
     # 1. Search on the validation split.
-    result = tuning.search(models.SeparableCnnHyperModel(), coursework.dataset(x_fit, y_fit, args.seed),
+    result = tuning.search(c_coursework.SeparableCnnHyperModel(), c_coursework.dataset(x_fit, y_fit, args.seed),
                            validation_data=(x_val, y_val), directory=run.path / "tuner",
                            max_trials=args.trials or (QUICK["trials"] if args.quick else SEARCH_TRIALS),
                            time_budget_s=SEARCH_BUDGET_S,
                            epochs=QUICK["search_epochs"] if args.quick else SEARCH_EPOCHS, seed=args.seed, verbose=2)
     hp = result.best_hyperparameters
     for trial in result.trials:
-        trial["parameters"] = models.SeparableCnnHyperModel().build(_fixed(trial)).count_params()
+        trial["parameters"] = c_coursework.SeparableCnnHyperModel().build(_fixed(trial)).count_params()
     run.save_table("trials", result.trials)
     print(f"search: {len(result.trials)} trials in {result.seconds:.0f} s ({result.stop_reason}); best {hp.values}")
 
     # 2. Final training under the Part 1 protocol, compared with model 4 setting 3.
     keras.utils.set_random_seed(args.seed)
-    model = models.SeparableCnnHyperModel().build(hp)
+    model = c_coursework.SeparableCnnHyperModel().build(hp)
     if model.count_params() >= model4_parameters:
         raise HwkitError(f"the chosen model has {model.count_params()} parameters, not fewer than model 4's "
                          f"{model4_parameters}")
-    epochs = args.epochs or (coursework.QUICK["epochs"] if args.quick else FINAL_EPOCHS)
-    final = coursework.train_setting(model, d, epochs, hp["learning_rate"], model_number=6, setting=1, seed=args.seed)
+    epochs = args.epochs or (c_coursework.QUICK["epochs"] if args.quick else FINAL_EPOCHS)
+    final = c_coursework.train_setting(model, d, epochs, hp["learning_rate"], model_number=6, setting=1, seed=args.seed)
     model.save(run.model_path("q34_separable.keras"))
     run.save_table("summary", [final.summary_row()])
     run.save_table("curves", final.curve_rows())
@@ -76,7 +79,7 @@ def run(args, run):
     if reference is not None and reference.table("summary"):
         ref_row = next((r for r in reference.table("summary")
                         if r["model"] == ref_model and r["setting"] == ref_setting), None)
-        ref_experiment = coursework.experiments_from_tables(reference.table("summary"), reference.table("curves"),
+        ref_experiment = c_coursework.experiments_from_tables(reference.table("summary"), reference.table("curves"),
                                                             ref_model)[ref_setting - 1]
         experiments.insert(0, [ref_experiment])
         names.insert(0, f"Model 4 setting 3 ({model4_parameters:,} parameters)")

@@ -1,15 +1,18 @@
 """C2: Q1.1-Q1.3 — which Part 1 runs over-fit and which under-fit, decided from the measured C1 curves.
 
 Reads the latest C1 run (its directory is recorded in this run's metrics) and applies
-``hwkit.coursework.diagnose`` to each of the nine runs: final train-test gap and how it grew,
+``hwkit.assignments.c_coursework.diagnose`` to each of the nine runs: final train-test gap and how it grew,
 training-accuracy level against the best run, jitter of the late training curve. The thresholds
 are named constants there and quoted in the report; the answers to Q1.1-Q1.3 are written around
 the verdicts this produces. Also plots the train-test gap of every run against samples processed.
 """
 from __future__ import annotations
 
-from hwkit import HwkitError, coursework, plots, runs
+from hwkit import HwkitError, plots, runs
+from hwkit.assignments import c_coursework
 from hwkit.cli import task_main
+
+REQUIRES = ("c1",)  # tasks whose latest runs this task reads
 
 SOURCE_TASK = "c1"
 
@@ -19,7 +22,7 @@ def run(args, run):
     if source is None or not source.table("summary"):
         raise HwkitError(f"no completed {SOURCE_TASK} run to analyse: run python -m tasks.{SOURCE_TASK} first")
     summary, curves = source.table("summary"), source.table("curves")
-    verdicts = coursework.diagnose(summary, curves)
+    verdicts = c_coursework.diagnose(summary, curves)
     run.save_table("verdicts", verdicts)
     for v in verdicts:
         print(f"model {v['model']} setting {v['setting']} ({v['epochs']}, {v['learning_rate']}): {v['verdict']:13s} "
@@ -42,8 +45,8 @@ def run(args, run):
     for v in verdicts:
         by_verdict.setdefault(v["verdict"], []).append(f"model {v['model']} setting {v['setting']}")
     run.log(source_run=str(source.path), source_quick=source.quick, verdicts=by_verdict,
-            thresholds={"overfit_gap": coursework.OVERFIT_GAP, "underfit_margin": coursework.UNDERFIT_MARGIN,
-                        "unstable_std": coursework.UNSTABLE_STD, "chance_level": coursework.CHANCE_LEVEL})
+            thresholds={"overfit_gap": c_coursework.OVERFIT_GAP, "underfit_margin": c_coursework.UNDERFIT_MARGIN,
+                        "unstable_std": c_coursework.UNSTABLE_STD, "chance_level": c_coursework.CHANCE_LEVEL})
 
 
 if __name__ == "__main__":

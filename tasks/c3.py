@@ -1,6 +1,6 @@
 """C3: Q1.4 — the most over-fitting Part 1 run retrained with an L2 penalty (chosen on validation) and with early stopping.
 
-1. Pick the run: the latest C1 run's curves are diagnosed (``hwkit.coursework.diagnose``) and the
+1. Pick the run: the latest C1 run's curves are diagnosed (``hwkit.assignments.c_coursework.diagnose``) and the
    over-fitting run with the largest final train-test gap is taken.
 2. Choose the penalty strength: the same model and setting (epochs, learning rate, SGD, summed
    loss, batch 100) is trained on 50 000 training images for each candidate L2 strength and
@@ -22,8 +22,11 @@ import dataclasses
 
 import keras
 
-from hwkit import HwkitError, coursework, data, models, plots, runs
+from hwkit import HwkitError, data, plots, runs
+from hwkit.assignments import c_coursework
 from hwkit.cli import task_main
+
+REQUIRES = ("c1",)  # tasks whose latest runs this task reads
 
 SOURCE_TASK = "c1"
 L2_CANDIDATES = (0.01, 0.03, 0.1)   # per-example equivalents 1e-4, 3e-4, 1e-3
@@ -44,23 +47,23 @@ def run(args, run):
     source = runs.latest_run(SOURCE_TASK, include_quick=args.quick)
     if source is None or not source.table("summary"):
         raise HwkitError(f"no completed {SOURCE_TASK} run: run python -m tasks.{SOURCE_TASK} first")
-    verdicts = coursework.diagnose(source.table("summary"), source.table("curves"))
+    verdicts = c_coursework.diagnose(source.table("summary"), source.table("curves"))
     target, why = pick_overfitting_run(verdicts)
     number, setting = target["model"], target["setting"]
     if number > 3:
         raise HwkitError("C3 fixes a Part 1 model (1-3)")
-    epochs = args.epochs or (coursework.QUICK["epochs"] if args.quick else target["epochs"])
+    epochs = args.epochs or (c_coursework.QUICK["epochs"] if args.quick else target["epochs"])
     lr = target["learning_rate"]
     print(f"fixing model {number} setting {setting} ({target['epochs']} epochs, LR {lr}): {why}")
 
     # 2. The penalty strength, chosen on a validation split of the training set.
-    d = coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
+    d = c_coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
     (x_fit, y_fit), (x_val, y_val) = data.validation_split(d.x_train, d.y_train, VALIDATION_FRACTION, seed=args.seed)
     candidates = []
     for l2 in L2_CANDIDATES:
         keras.utils.set_random_seed(args.seed + 100 * number + setting)
-        model = models.compile_coursework(models.coursework_model(number, l2=l2), lr)
-        model.fit(coursework.dataset(x_fit, y_fit, args.seed), epochs=epochs, verbose=2)
+        model = c_coursework.compile_coursework(c_coursework.coursework_model(number, l2=l2), lr)
+        model.fit(c_coursework.dataset(x_fit, y_fit, args.seed), epochs=epochs, verbose=2)
         _, val_accuracy = model.evaluate(x_val, y_val, batch_size=1000, verbose=0)
         _, fit_accuracy = model.evaluate(x_fit, y_fit, batch_size=1000, verbose=0)
         candidates.append({"l2": l2, "validation_accuracy": val_accuracy, "fit_accuracy": fit_accuracy,
@@ -71,18 +74,18 @@ def run(args, run):
 
     # 3. Retrain under the Part 1 protocol and compare with the original curves.
     keras.utils.set_random_seed(args.seed + 100 * number + setting)
-    fixed = coursework.train_setting(models.coursework_model(number, l2=best_l2), d, epochs, lr,
+    fixed = c_coursework.train_setting(c_coursework.coursework_model(number, l2=best_l2), d, epochs, lr,
                                      model_number=number, setting=setting, seed=args.seed)
     # 4. Early stopping on the validation split (no penalty), same protocol on the fit split.
     keras.utils.set_random_seed(args.seed + 100 * number + setting)
     d_fit = dataclasses.replace(d, x_train=x_fit, y_train=y_fit)
     stopper = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=PATIENCE)
-    stopped = coursework.train_setting(models.coursework_model(number), d_fit, epochs, lr, model_number=number,
+    stopped = c_coursework.train_setting(c_coursework.coursework_model(number), d_fit, epochs, lr, model_number=number,
                                        setting=setting, seed=args.seed, validation_data=(x_val, y_val),
                                        callbacks=[stopper])
     stopped_epochs = stopper.stopped_epoch + 1 if stopper.stopped_epoch else epochs   # epochs actually trained
 
-    old = coursework.experiments_from_tables(source.table("summary"), source.table("curves"), number)[setting - 1]
+    old = c_coursework.experiments_from_tables(source.table("summary"), source.table("curves"), number)[setting - 1]
     run.save_table("curves", fixed.curve_rows())
     run.save_table("summary", [fixed.summary_row()])
     run.save_table("early_stopping_curves", stopped.curve_rows())
@@ -91,7 +94,7 @@ def run(args, run):
                                     d.log_period, "Q1.4: before and after the fixes")
     run.save_figure(fig, "before_after")
     fixes = {"l2": fixed, "early_stopping": stopped}
-    diagnosed = coursework.diagnose(
+    diagnosed = c_coursework.diagnose(
         source.table("summary") + [{**r.summary_row(), "model": -i} for i, r in enumerate(fixes.values(), 1)],
         source.table("curves") + [{**c, "model": -i} for i, r in enumerate(fixes.values(), 1) for c in r.curve_rows()])
     after = {name: v for name, v in zip(fixes, diagnosed[-len(fixes):])}

@@ -14,12 +14,11 @@ import time
 
 import numpy as np
 
-from hwkit import data, numpy_nn as nn, plots
+from hwkit import numpy_nn as nn, plots
+from hwkit.assignments import c_coursework
 from hwkit.cli import task_main
 
 BATCH_SIZE = 100
-LOG_PERIOD_SAMPLES = 20_000          # evaluate every 200 updates
-EVAL_TRAIN_FRACTION = 0.2            # "20% of the train set", a fixed seeded subset
 HIDDEN = {1: (), 2: (32,), 3: (32, 32)}   # model 1 linear+softmax, 2: one 32-ReLU layer, 3: two
 SETTINGS = {                          # (num_epochs, learning_rate) per model, as in the coursework
     1: [(5, 1e-4), (5, 1e-3), (15, 0.1)],
@@ -28,12 +27,12 @@ SETTINGS = {                          # (num_epochs, learning_rate) per model, a
 }
 MODEL_NAMES = ["Model 1 (linear + softmax)", "Model 2 (32 ReLU)", "Model 3 (32-32 ReLU)"]
 
-QUICK = dict(train=3_000, test=1_000, epochs=1, log_period=1_000)
+QUICK = dict(epochs=1)
 
 
-def flat_float(x: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) -> float32 (N, 784) in [0, 1], the coursework's input layout."""
-    return data.to_float(x, channel_axis=False).reshape(len(x), -1)
+def flat(x: np.ndarray) -> np.ndarray:
+    """float32 images (N, 28, 28, 1) in [0, 1] -> (N, 784), the coursework's input layout."""
+    return x.reshape(len(x), -1)
 
 
 def train_setting(model_id: int, epochs: int, learning_rate: float, train: tuple, evals: dict,
@@ -76,14 +75,12 @@ def train_setting(model_id: int, epochs: int, learning_rate: float, train: tuple
 def run(args, run):
     # The data: all 60 000 training images for SGD; a fixed seeded 20% of them and the whole
     # test set for the periodic evaluation (as Part 1).
-    (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data_dir)
-    if args.quick:
-        x_train, y_train = data.subset(x_train, y_train, QUICK["train"], seed=args.seed)
-        x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=args.seed)
-    x_train, x_test = flat_float(x_train), flat_float(x_test)
-    x_eval, y_eval = data.subset(x_train, y_train, int(len(x_train) * EVAL_TRAIN_FRACTION), seed=args.seed)
+    # Exactly Part 1's data protocol (the same quick subset and the same evaluation rows as C1).
+    d = c_coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
+    x_train, y_train, x_test, y_test = flat(d.x_train), d.y_train, flat(d.x_test), d.y_test
+    x_eval, y_eval = flat(d.x_train_eval), d.y_train_eval
     evals = {"train": (x_eval, y_eval), "test": (x_test, y_test)}
-    log_period = QUICK["log_period"] if args.quick else LOG_PERIOD_SAMPLES
+    log_period = d.log_period
 
     # Models 1-3, three settings each, trained with our own forward/backward/SGD.
     summary, curve_rows, experiments = [], [], []
@@ -121,7 +118,8 @@ def run(args, run):
             epochs_total=sum(r["epochs"] for r in summary),
             seconds_per_epoch=round(sum(r["seconds"] for r in summary) / sum(r["epochs"] for r in summary), 3),
             batch_size=BATCH_SIZE, log_period_samples=log_period, train_rows=len(x_train),
-            eval_train_rows=len(x_eval), test_rows=len(x_test), blas_threads=1)
+            eval_train_rows=len(x_eval), train_eval_digest=d.train_eval_digest, test_rows=len(x_test),
+            blas_threads=1)
 
 
 if __name__ == "__main__":

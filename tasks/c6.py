@@ -1,26 +1,26 @@
 """C6: Coursework 1 Part 3, model 4 — two 3x3x8 conv + 2x2 max-pool blocks, 32 ReLU, softmax; three settings.
 
-Model 4 (``hwkit.models.coursework_cnn``): input 28x28x1 -> conv 3x3x8 (ReLU) -> maxpool 2x2 ->
+Model 4 (``hwkit.c_coursework.coursework_cnn``): input 28x28x1 -> conv 3x3x8 (ReLU) -> maxpool 2x2 ->
 conv 3x3x8 (ReLU) -> maxpool 2x2 -> flatten (7x7x8) -> dense 32 ReLU -> dense 10 -> softmax,
 SAME padding, stride 1, non-overlapping pools. Trained with the Part 1 protocol
-(``hwkit.coursework``: Xavier init, SGD, batch 100, summed cross-entropy, evaluation every
+(``hwkit.assignments.c_coursework``: Xavier init, SGD, batch 100, summed cross-entropy, evaluation every
 20 000 samples on a fixed 20% of train and on all of test) for the settings
 (5, 0.01) (10, 0.001) (20, 0.001).
 """
 from __future__ import annotations
 
-from hwkit import coursework
+from hwkit.assignments import c_coursework
 from hwkit.cli import task_main
 
 MODELS = (4,)
 
 
 def run(args, run):
-    d = coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
-    epochs = args.epochs or (coursework.QUICK["epochs"] if args.quick else None)
-    results = coursework.run_models(d, MODELS, epochs_override=epochs, seed=args.seed)
-    coursework.save_results(run, results, d.log_period, "Learning curves of model 4 (CNN)")
-    coursework.log_results(run, d, results)
+    d = c_coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
+    epochs = args.epochs or (c_coursework.QUICK["epochs"] if args.quick else None)
+    results = c_coursework.run_models(d, MODELS, epochs_override=epochs, seed=args.seed)
+    c_coursework.save_results(run, results, d.log_period, "Learning curves of model 4 (CNN)")
+    c_coursework.log_results(run, d, results)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """C7: Coursework 1 Part 3, model 5 — separable convolutions (3x3x8, 3x3x4 + max-pool); curves and table for models 3-5.
 
-Model 5 (``hwkit.models.separable_cnn`` defaults): input 28x28x1 -> separable conv 3x3x8 (ReLU)
+Model 5 (``hwkit.c_coursework.separable_cnn`` defaults): input 28x28x1 -> separable conv 3x3x8 (ReLU)
 -> separable conv 3x3x4 (ReLU) -> maxpool 2x2 -> flatten (14x14x4) -> dense 32 ReLU -> dense 10
 -> softmax, SAME padding, stride 1. Each separable conv is a 3x3 depthwise conv (one filter per
 input channel) followed by a 1x1 pointwise conv. Same protocol and settings as model 4.
@@ -11,19 +11,22 @@ run's metrics); a model without a run is left out of the grid and named in the l
 """
 from __future__ import annotations
 
-from hwkit import coursework, runs
+from hwkit import runs
+from hwkit.assignments import c_coursework
 from hwkit.cli import task_main
+
+REQUIRES = ("c1", "c6")  # tasks whose latest runs this task reads
 
 MODELS = (5,)
 EARLIER = {3: "c1", 4: "c6"}   # model -> the task whose run holds its curves
 
 
 def run(args, run):
-    d = coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
-    epochs = args.epochs or (coursework.QUICK["epochs"] if args.quick else None)
-    results = coursework.run_models(d, MODELS, epochs_override=epochs, seed=args.seed)
-    coursework.save_results(run, results, d.log_period, "Learning curves of model 5 (separable CNN)")
-    coursework.log_results(run, d, results)
+    d = c_coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
+    epochs = args.epochs or (c_coursework.QUICK["epochs"] if args.quick else None)
+    results = c_coursework.run_models(d, MODELS, epochs_override=epochs, seed=args.seed)
+    c_coursework.save_results(run, results, d.log_period, "Learning curves of model 5 (separable CNN)")
+    c_coursework.log_results(run, d, results)
 
     # Results for models 3-5: the coursework's plot_learning_curves / plot_summary_table.
     experiments, sources = {}, {}
@@ -32,11 +35,11 @@ def run(args, run):
         if earlier is None or earlier.table("summary") is None:
             print(f"model {number}: no {task} run found; run python -m tasks.{task} first to include it")
             continue
-        experiments[number] = coursework.experiments_from_tables(earlier.table("summary"),
+        experiments[number] = c_coursework.experiments_from_tables(earlier.table("summary"),
                                                                  earlier.table("curves"), number)
         sources[f"model{number}"] = str(earlier.path)
     experiments[5] = [r.experiment for r in results[5]]
-    coursework.save_experiment_figures(run, experiments, d.log_period,
+    c_coursework.save_experiment_figures(run, experiments, d.log_period,
                                        "Learning curves for models 3-5 (MLP, CNN, separable CNN)", suffix="_models345")
     run.log(models345_sources=sources)
 

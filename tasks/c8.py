@@ -24,8 +24,11 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from hwkit import HwkitError, models, runs
+from hwkit import HwkitError, runs
 from hwkit.cli import task_main
+from hwkit.assignments import c_coursework
+
+REQUIRES = ("c1", "c6", "c7")  # tasks whose latest runs this task reads
 
 H, W, C_IN, C_OUT, K = 28, 28, 16, 64, 3
 CHANNEL_PAIRS = [(1, 8), (8, 4), (8, 8), (16, 64), (64, 128), (256, 256), (512, 512)]
@@ -216,7 +219,7 @@ def run(args, run):
           f"({plain['mults'] / sep['mults']:.2f}x fewer); measured speed-up {timing['speedup']:.2f}x")
 
     # Q3.2: parameters of model 4 vs model 5, each layer's formula against Keras' count_params().
-    model4, model5 = models.coursework_model(4), models.coursework_model(5)
+    model4, model5 = c_coursework.coursework_model(4), c_coursework.coursework_model(5)
     q32 = layer_parameter_formulas(model4) + layer_parameter_formulas(model5)
     run.save_table("q32_parameters", q32)
     if not all(r["matches"] for r in q32):

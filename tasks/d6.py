@@ -5,7 +5,7 @@ Assignment D, programming problem 2: build a CNN for CIFAR-10, train it, report 
 
 Recipe (airbench / DAWNBench ResNet-9 ideas sized for 2 shared CPU cores):
 
-* network: ``hwkit.models.cifar10_resnet`` — prep conv, three conv-BN-ReLU-maxpool stages of
+* network: ``hwkit.d_cifar.cifar10_resnet`` — prep conv, three conv-BN-ReLU-maxpool stages of
   64/128/256 channels with residual blocks after stages 1 and 3, global max-pool, linear head;
   ~1.65 M parameters, bfloat16 compute (the CPU has AMX/AVX-512-BF16: ~2x faster than fp32);
 * optimiser: SGD + Nesterov momentum 0.9, decoupled weight decay 5e-4, batch 256, label smoothing,
@@ -30,8 +30,9 @@ import time
 import keras
 import numpy as np
 
-from hwkit import data, models, plots, training, tuning
+from hwkit import data, plots, training, tuning
 from hwkit.cli import positive_int, task_main
+from hwkit.assignments import d_cifar
 
 WIDTH = 32                   # channels of the prep layer; stages use 2x, 4x, 8x
 BATCH_SIZE = 256
@@ -80,7 +81,7 @@ def test_predictions(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, np.
 def run(args, run):
     (x_fit, y_fit), (x_val, y_val), (x_test, y_test) = load_splits(args.data_dir, args.seed, args.quick)
     width = args.width or (QUICK["width"] if args.quick else WIDTH)
-    augment = models.cifar10_augmentation()
+    augment = d_cifar.cifar10_augmentation()
     run.save_figure(plots.image_grid(keras.ops.convert_to_numpy(augment(x_fit[:20], training=True)),
                                      [data.CIFAR10_CLASSES[i] for i in y_fit[:20].argmax(1)], cmap=None),
                     "augmented_examples")
@@ -88,7 +89,7 @@ def run(args, run):
     # Hyperparameter search: one epoch per trial on a subset, scored on the validation split.
     x_tune, y_tune = data.subset(x_fit, y_fit, QUICK["tune_subset"] if args.quick else TUNE_SUBSET, seed=args.seed)
     result = tuning.search(
-        models.Cifar10ResNetHyperModel(width=width),
+        d_cifar.Cifar10ResNetHyperModel(width=width),
         training.dataset(x_tune, y_tune, BATCH_SIZE, shuffle=True, seed=args.seed, augment=augment),
         validation_data=(x_val, y_val), directory=run.path / "tuner",
         max_trials=args.trials or (QUICK["trials"] if args.quick else TUNE_TRIALS),
@@ -102,7 +103,7 @@ def run(args, run):
     epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
     steps_per_epoch = -(-len(x_fit) // BATCH_SIZE)
     schedule = training.OneCycleWithinBudget(total_steps=steps_per_epoch * epochs, budget_s=args.time_budget)
-    model = models.compile_cifar10(models.cifar10_resnet(width), hp["learning_rate"],
+    model = d_cifar.compile_cifar10(d_cifar.cifar10_resnet(width), hp["learning_rate"],
                                    label_smoothing=hp["label_smoothing"])
     started = time.perf_counter()
     history = model.fit(training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed, augment=augment),
@@ -135,7 +136,7 @@ def run(args, run):
             search_stop_reason=result.stop_reason, search_trials=len(result.trials),
             best_hyperparameters=hp, final_val_accuracy=history.history["val_accuracy"][-1],
             train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
-            compute_policy=models.CIFAR10_POLICY, time_budget_s=args.time_budget)
+            compute_policy=d_cifar.CIFAR10_POLICY, time_budget_s=args.time_budget)
 
 
 if __name__ == "__main__":

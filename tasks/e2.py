@@ -14,7 +14,7 @@ import time
 
 from hwkit import models, plots, training
 from hwkit.cli import task_main
-from tasks.e1 import load_split
+from hwkit.assignments import e_autoencoders
 
 BATCH_SIZE = 128
 EPOCHS = 10                      # supervised training converges in fewer epochs than E1's autoencoder
@@ -26,12 +26,12 @@ QUICK = dict(epochs=1)
 
 
 def run(args, run):
-    (x_fit, y_fit), (x_val, y_val), (x_test, y_test) = load_split(args)
+    (x_fit, y_fit), (x_val, y_val), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, args.quick, args.seed)
     epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
 
     # Same encoder architecture as E1 + the 2-layer MLP head, trained end to end.
-    encoder = models.conv_encoder(models.E_LATENT_DIM, fc=True, name="encoder")
-    head = models.mlp_head(models.E_LATENT_DIM, HIDDEN_UNITS)
+    encoder = e_autoencoders.conv_encoder(e_autoencoders.E_LATENT_DIM, fc=True, name="encoder")
+    head = e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, HIDDEN_UNITS)
     classifier = models.chain(encoder, head, name="classifier")
     steps = -(-len(x_fit) // BATCH_SIZE)
     models.compile_classifier(classifier, LEARNING_RATE, total_steps=steps * epochs)
@@ -40,7 +40,7 @@ def run(args, run):
     test_log = training.EvaluateEverySamples(steps * BATCH_SIZE, {"test": (x_test, y_test)}, BATCH_SIZE)
     started = time.perf_counter()
     history = classifier.fit(
-        training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed, augment=models.mnist_augmentation()),
+        training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed, augment=models.random_shift_augmentation()),
         validation_data=(x_val, y_val), epochs=epochs, verbose=2,
         callbacks=[test_log, *training.standard_callbacks(run.path)])
     seconds = time.perf_counter() - started

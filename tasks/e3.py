@@ -19,9 +19,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from hwkit import latent, models, plots, training, transfer
+from hwkit import models, plots, training
+from hwkit.assignments import e_latent
+from hwkit.assignments import e_transfer
 from hwkit.cli import task_main
-from tasks import e1
+from hwkit.assignments import e_autoencoders
+
+REQUIRES = ("e1", "e2")  # tasks whose latest runs this task reads
 
 GRID_PER_CLASS = 6               # 6 x 10 = 60 reconstructed digits per model (the text asks for > 50)
 GEOMETRY_SILHOUETTE_POINTS = 2000
@@ -41,7 +45,7 @@ def latent_scatter(spaces: dict, y: np.ndarray):
     """Both latent spaces projected on their two leading principal axes, coloured by digit."""
     fig, axes = plt.subplots(1, len(spaces), figsize=(5.5 * len(spaces), 4.6), squeeze=False)
     for ax, (title, z) in zip(axes[0], spaces.items()):
-        p, explained = latent.pca_2d(z)
+        p, explained = e_latent.pca_2d(z)
         sc = ax.scatter(p[:, 0], p[:, 1], c=y, cmap="tab10", s=3, alpha=0.6, vmin=-0.5, vmax=9.5)
         ax.set_title(f"{title}\n(PC1+PC2 explain {100 * explained.sum():.0f}% of the variance)", fontsize=9)
         ax.set_xlabel("PC1")
@@ -51,19 +55,19 @@ def latent_scatter(spaces: dict, y: np.ndarray):
 
 
 def run(args, run):
-    (x_fit, _), (x_val, _), (x_test, y_test) = e1.load_split(args)
-    epochs = args.epochs or (QUICK["epochs"] if args.quick else e1.EPOCHS)
+    (x_fit, _), (x_val, _), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, args.quick, args.seed)
+    epochs = args.epochs or (QUICK["epochs"] if args.quick else e_autoencoders.AUTOENCODER_EPOCHS)
 
     # The two trained encoders: E1's autoencoder (with its decoder) and E2's classifier.
-    ae_encoder, e1_run = transfer.load_model_from_run("e1", "e1_encoder.keras", args.quick)
-    ae_decoder, _ = transfer.load_model_from_run("e1", "e1_decoder.keras", args.quick)
-    clf_encoder, e2_run = transfer.load_model_from_run("e2", "e2_encoder.keras", args.quick)
+    ae_encoder, e1_run = e_transfer.load_model_from_run("e1", "e1_encoder.keras", args.quick)
+    ae_decoder, _ = e_transfer.load_model_from_run("e1", "e1_decoder.keras", args.quick)
+    clf_encoder, e2_run = e_transfer.load_model_from_run("e2", "e2_encoder.keras", args.quick)
 
     # Classifier decoding: frozen E2 encoder + fresh E1-architecture decoder, trained like E1.
     clf_encoder.trainable = False
-    decoder = models.conv_decoder(models.E_LATENT_DIM, fc=True, name="decoder")
+    decoder = e_autoencoders.conv_decoder(e_autoencoders.E_LATENT_DIM, fc=True, name="decoder")
     model = models.chain(clf_encoder, decoder, name="classifier_decoding")
-    history, seconds = e1.train_autoencoder(model, x_fit, x_val, epochs, args.seed,
+    history, seconds = e_autoencoders.train_autoencoder(model, x_fit, x_val, epochs, args.seed,
                                             training.standard_callbacks(run.path))
     decoder.save(run.model_path("e3_decoder.keras"))
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
@@ -85,7 +89,7 @@ def run(args, run):
                                                                    "classifier encoder vs E1's autoencoder"), "curves")
 
     # >50 reconstructions from both: 6 test digits per class, same digits in every panel.
-    shown = e1.per_class_examples(y_test, GRID_PER_CLASS)
+    shown = e_autoencoders.per_class_examples(y_test, GRID_PER_CLASS)
     order = np.argsort(np.tile(np.arange(GRID_PER_CLASS), 10), kind="stable")  # rows = repeats, columns = digits
     run.save_figure(plots.image_grid(x_test[shown][order], ncols=10, size=0.8), "grid_inputs")
     for key, name in (("autoencoder (E1)", "grid_autoencoder"), ("classifier decoding (E3)", "grid_classifier")):
@@ -93,7 +97,7 @@ def run(args, run):
 
     # Latent geometry of both encoders on the test set, plus pixel-space spread of the reconstructions.
     spaces = {"autoencoder (E1)": predict(ae_encoder, x_test), "classifier (E2)": predict(clf_encoder, x_test)}
-    geometry = {k: latent.class_geometry(z, y_test, GEOMETRY_SILHOUETTE_POINTS, seed=args.seed)
+    geometry = {k: e_latent.class_geometry(z, y_test, GEOMETRY_SILHOUETTE_POINTS, seed=args.seed)
                 for k, z in spaces.items()}
     ae_g, clf_g = geometry["autoencoder (E1)"], geometry["classifier (E2)"]
     run.save_table("geometry", [
@@ -111,8 +115,8 @@ def run(args, run):
     run.save_table("within_per_digit", [
         {"digit": d, **{k: g["within_per_class"][d] / g["total_spread"] for k, g in geometry.items()}}
         for d in range(10)])
-    pixel_spread = {"inputs": latent.within_class_distances(x_test.reshape(len(x_test), -1), y_test).mean(),
-                    **{k: latent.within_class_distances(v.reshape(len(v), -1), y_test).mean() for k, v in recon.items()}}
+    pixel_spread = {"inputs": e_latent.within_class_distances(x_test.reshape(len(x_test), -1), y_test).mean(),
+                    **{k: e_latent.within_class_distances(v.reshape(len(v), -1), y_test).mean() for k, v in recon.items()}}
     run.save_table("pixel_spread", [{"images": k, "mean distance to class-mean image": float(v),
                                      "relative to inputs": float(v / pixel_spread["inputs"])}
                                     for k, v in pixel_spread.items()])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwkit import shift
+from hwkit.assignments import e_shift
 from hwkit.cli import task_main
 
 SIGNAL_LENGTH = 32
@@ -43,16 +43,16 @@ def run(args, run):
     # 2-D: Keras' convolution (cross-correlation) with circular padding and a bias.
     image = rng.normal(size=(IMAGE_SIZE, IMAGE_SIZE, CHANNELS_IN))
     kernel = rng.normal(size=(KERNEL, KERNEL, CHANNELS_IN, CHANNELS_OUT))
-    conv = shift.circular_conv(kernel, bias=rng.normal(size=CHANNELS_OUT))
+    conv = e_shift.circular_conv(kernel, bias=rng.normal(size=CHANNELS_OUT))
     for s in SHIFTS:
-        err = shift.equivariance_error(conv, image, s, s)
+        err = e_shift.equivariance_error(conv, image, s, s)
         rows.append({"operator": "2-D conv layer, circular padding (keras.ops.conv)", "shift": str(s),
                      "max |h*(S x) - S(h*x)|": err, "commutes": err < TOLERANCE})
 
     # Zero padding: the borders break the identity, the interior keeps it.
     border_rows = []
     for s in SHIFTS[:3]:
-        whole, interior = shift.zero_padded_error(kernel, image, s)
+        whole, interior = e_shift.zero_padded_error(kernel, image, s)
         border_rows.append({"shift": str(s), "max error, whole image": whole, "max error, interior": interior,
                             "interior commutes": interior < TOLERANCE, "whole image commutes": whole < TOLERANCE})
     run.save_table("commutes", rows)

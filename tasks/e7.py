@@ -1,7 +1,7 @@
 """E7: which layers commute with shifts - additive constant, ReLU, strided pooling, and whole CNNs - measured.
 
 Theory question 2: for each operator f and input shift s, find the output shift t that best
-explains f(S_s x) (``hwkit.shift.best_output_shift``). Verdicts are computed from the errors:
+explains f(S_s x) (``hwkit.assignments.e_shift.best_output_shift``). Verdicts are computed from the errors:
 
 * equivariant ("time invariant"): some t makes f(S_s x) = S_t f(x) up to round-off, for every s;
 * invariant: f(S_s x) = f(x) (t = 0);
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwkit import shift
+from hwkit.assignments import e_shift
 from hwkit.cli import task_main
 
 IMAGE_SIZE = 16
@@ -29,18 +29,18 @@ TOLERANCE = 1e-9
 def operators(rng: np.random.Generator) -> dict:
     """key -> (name, layer): the layers under test and the random CNNs made of them."""
     def conv_block(c_in: int, c_out: int):
-        return [shift.circular_conv(rng.normal(size=(3, 3, c_in, c_out)) / 3, bias=rng.normal(size=c_out)),
-                shift.relu]
-    cnn = shift.compose(*conv_block(CHANNELS, 4), *conv_block(4, 4))
-    cnn_pool = shift.compose(*conv_block(CHANNELS, 4), shift.max_pool(2), *conv_block(4, 4), shift.max_pool(2))
+        return [e_shift.circular_conv(rng.normal(size=(3, 3, c_in, c_out)) / 3, bias=rng.normal(size=c_out)),
+                e_shift.relu]
+    cnn = e_shift.compose(*conv_block(CHANNELS, 4), *conv_block(4, 4))
+    cnn_pool = e_shift.compose(*conv_block(CHANNELS, 4), e_shift.max_pool(2), *conv_block(4, 4), e_shift.max_pool(2))
     return {
-        "constant": (f"additive constant (+{CONSTANT})", shift.add_constant(CONSTANT)),
-        "relu": ("pointwise nonlinearity (ReLU)", shift.relu),
-        "max_pool": ("max pooling 2x2, stride 2", shift.max_pool(2)),
-        "average_pool": ("average pooling 2x2, stride 2", shift.average_pool(2)),
+        "constant": (f"additive constant (+{CONSTANT})", e_shift.add_constant(CONSTANT)),
+        "relu": ("pointwise nonlinearity (ReLU)", e_shift.relu),
+        "max_pool": ("max pooling 2x2, stride 2", e_shift.max_pool(2)),
+        "average_pool": ("average pooling 2x2, stride 2", e_shift.average_pool(2)),
         "cnn_a": ("CNN (a): 2 x [conv + bias + ReLU], stride 1", cnn),
         "cnn_b": ("CNN (b): 2 x [conv + bias + ReLU + max-pool /2]", cnn_pool),
-        "cnn_c": ("CNN (c): (b) + global average pooling", shift.compose(cnn_pool, shift.global_average_pool)),
+        "cnn_c": ("CNN (c): (b) + global average pooling", e_shift.compose(cnn_pool, e_shift.global_average_pool)),
     }
 
 
@@ -51,10 +51,10 @@ def run(args, run):
     for key, (name, f) in operators(rng).items():
         results = []
         for s in SHIFTS:
-            t, err = shift.best_output_shift(f, x, s)
+            t, err = e_shift.best_output_shift(f, x, s)
             results.append(err < TOLERANCE)
             rows.append({"operator": name, "input shift": str(s), "best output shift": str(t),
-                         "error at best shift": err, "invariance error |f(Sx)-f(x)|": shift.invariance_error(f, x, s),
+                         "error at best shift": err, "invariance error |f(Sx)-f(x)|": e_shift.invariance_error(f, x, s),
                          "output shifts with input": err < TOLERANCE})
         failing = [str(s) for s, ok in zip(SHIFTS, results) if not ok]
         invariant = all(r["invariance error |f(Sx)-f(x)|"] < TOLERANCE for r in rows if r["operator"] == name)

@@ -2,7 +2,7 @@
 
 Theory question 3: the Jacobian matrices of (a) an additive bias vector, (b) a general matrix
 multiplication (fully-connected layer) and (c) a convolution layer, with respect to the input
-and to the parameters. ``hwkit.jacobians`` builds each matrix from the formula in the report;
+and to the parameters. ``hwkit.assignments.e_jacobians`` builds each matrix from the formula in the report;
 this task compares every entry with TensorFlow's autodiff (``tf.GradientTape.jacobian``) of the
 Keras layer (or Keras op) on random inputs, in float64, and records the largest difference.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from hwkit import jacobians as jac
+from hwkit.assignments import e_jacobians
 from hwkit.cli import task_main
 
 N_BIAS = 6
@@ -40,33 +40,33 @@ def run(args, run):
     rows = []
 
     def check(layer_name: str, wrt: str, by_hand: np.ndarray, autodiff: np.ndarray):
-        err = jac.max_abs_difference(by_hand, autodiff)
+        err = e_jacobians.max_abs_difference(by_hand, autodiff)
         rows.append({"layer": layer_name, "with respect to": wrt, "Jacobian shape": "x".join(map(str, by_hand.shape)),
                      "non-zero entries": int(np.count_nonzero(by_hand)), "max |by hand - autodiff|": err,
                      "agrees": err < TOLERANCE})
 
     # (a) bias add y = x + b
     x, b = rng.normal(size=N_BIAS), rng.normal(size=N_BIAS)
-    hand = jac.bias_add_jacobians(N_BIAS)
-    check("bias add y = x + b", "x", hand["x"], jac.autodiff_jacobian(lambda t: t + b, x))
-    check("bias add y = x + b", "b", hand["b"], jac.autodiff_jacobian(lambda t: x + t, b))
+    hand = e_jacobians.bias_add_jacobians(N_BIAS)
+    check("bias add y = x + b", "x", hand["x"], e_jacobians.autodiff_jacobian(lambda t: t + b, x))
+    check("bias add y = x + b", "b", hand["b"], e_jacobians.autodiff_jacobian(lambda t: x + t, b))
 
     # (b) dense y = x W + b, Keras' Dense layer for d/dx, the same product for d/dW, d/db
     x, w, b = rng.normal(size=N_IN), rng.normal(size=(N_IN, N_OUT)), rng.normal(size=N_OUT)
-    hand, dense = jac.dense_jacobians(x, w), dense_layer(w, b)
-    check("dense y = xW + b", "x", hand["x"], jac.autodiff_jacobian(lambda t: dense(t[None])[0], x))
-    check("dense y = xW + b", "W", hand["W"], jac.autodiff_jacobian(lambda t: keras.ops.matmul(x, t) + b, w))
-    check("dense y = xW + b", "b", hand["b"], jac.autodiff_jacobian(lambda t: keras.ops.matmul(x, w) + t, b))
+    hand, dense = e_jacobians.dense_jacobians(x, w), dense_layer(w, b)
+    check("dense y = xW + b", "x", hand["x"], e_jacobians.autodiff_jacobian(lambda t: dense(t[None])[0], x))
+    check("dense y = xW + b", "W", hand["W"], e_jacobians.autodiff_jacobian(lambda t: keras.ops.matmul(x, t) + b, w))
+    check("dense y = xW + b", "b", hand["b"], e_jacobians.autodiff_jacobian(lambda t: keras.ops.matmul(x, w) + t, b))
 
     # (c) convolution layer (valid, stride 1 and 2), Keras' Conv2D for d/dx, keras.ops.conv for d/dK, d/db
     x, kernel, b = rng.normal(size=IMAGE), rng.normal(size=KERNEL), rng.normal(size=KERNEL[-1])
     for stride in (1, 2):
         name = f"conv {KERNEL[0]}x{KERNEL[1]}, {KERNEL[2]}->{KERNEL[3]} channels, stride {stride}"
-        hand, conv = jac.conv2d_jacobians(x, kernel, stride), conv_layer(kernel, b, stride)
-        check(name, "x", hand["x"], jac.autodiff_jacobian(lambda t: conv(t[None])[0], x))
-        check(name, "K", hand["K"], jac.autodiff_jacobian(
+        hand, conv = e_jacobians.conv2d_jacobians(x, kernel, stride), conv_layer(kernel, b, stride)
+        check(name, "x", hand["x"], e_jacobians.autodiff_jacobian(lambda t: conv(t[None])[0], x))
+        check(name, "K", hand["K"], e_jacobians.autodiff_jacobian(
             lambda t: keras.ops.conv(x[None], t, strides=stride, padding="valid")[0] + b, kernel))
-        check(name, "b", hand["b"], jac.autodiff_jacobian(
+        check(name, "b", hand["b"], e_jacobians.autodiff_jacobian(
             lambda t: keras.ops.conv(x[None], kernel, strides=stride, padding="valid")[0] + t, b))
 
     run.save_table("jacobians", rows)
@@ -74,7 +74,7 @@ def run(args, run):
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     for ax, stride in zip(axes, (1, 2)):
-        j = jac.conv2d_jacobians(x[:, :, :1], kernel[:, :, :1, :1], stride)["x"]
+        j = e_jacobians.conv2d_jacobians(x[:, :, :1], kernel[:, :, :1, :1], stride)["x"]
         ax.imshow(j, cmap="coolwarm", aspect="auto", vmin=-np.abs(j).max(), vmax=np.abs(j).max())
         ax.set_title(f"d y / d x, one channel, stride {stride}: {j.shape[0]}x{j.shape[1]}", fontsize=9)
         ax.set_xlabel("input pixel (row-major)")

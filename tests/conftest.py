@@ -22,9 +22,9 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def mnist_csv_dir(tmp_path_factory, data_dir) -> Path:
     """mnist_train.csv / mnist_test.csv written once per session by the converter command."""
-    from hwkit import data
+    from hwkit import cli
     out = tmp_path_factory.mktemp("mnist-csv")
-    assert data.main(["export-csv", "--out", str(out), "--data-dir", str(data_dir)]) == 0
+    assert cli.data_main(["export-csv", "--out", str(out), "--data-dir", str(data_dir)]) == 0
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwkit import identity, models
+from hwkit.assignments import a_identity
 
 RNG = np.random.default_rng(0)
 
@@ -19,14 +19,14 @@ def _images(n: int) -> np.ndarray:
 
 def test_constant_predictor_is_called_constant():
     x_train, x = _images(1), _images(10)
-    s = identity.summarise(np.repeat(x_train, 10, axis=0), x, x_train)
+    s = a_identity.summarise(np.repeat(x_train, 10, axis=0), x, x_train)
     assert s["verdict"] == "constant" and s["images_constant"] == 10
     assert s["d_const"] == pytest.approx(0) and s["d_id"] == pytest.approx(1)
 
 
 def test_identity_predictor_is_called_identity():
     x_train, x = _images(1), _images(10)
-    s = identity.summarise(x.copy(), x, x_train)
+    s = a_identity.summarise(x.copy(), x, x_train)
     assert s["verdict"] == "identity" and s["images_identity"] == 10
     assert s["d_id"] == pytest.approx(0) and s["d_const"] == pytest.approx(1)
 
@@ -34,58 +34,58 @@ def test_identity_predictor_is_called_identity():
 def test_noisy_and_faded_versions_keep_their_verdicts():
     x_train, x = _images(1), _images(10)
     noise = RNG.normal(0, 0.05, x.shape)
-    assert identity.summarise(np.clip(x + noise, 0, 1), x, x_train)["verdict"] == "identity"
-    assert identity.summarise(np.clip(x_train + noise, 0, 1), x, x_train)["verdict"] == "constant"
-    assert identity.summarise(0.5 * x, x, x_train)["verdict"] == "identity"   # documented: half intensity still counts
+    assert a_identity.summarise(np.clip(x + noise, 0, 1), x, x_train)["verdict"] == "identity"
+    assert a_identity.summarise(np.clip(x_train + noise, 0, 1), x, x_train)["verdict"] == "constant"
+    assert a_identity.summarise(0.5 * x, x, x_train)["verdict"] == "identity"   # documented: half intensity still counts
 
 
 def test_blank_and_blend_predictions_are_neither():
     x_train, x = _images(1), _images(10)
-    assert identity.summarise(np.zeros_like(x), x, x_train)["verdict"] == "neither"
-    assert identity.summarise(0.5 * x + 0.5 * x_train, x, x_train)["verdict"] == "neither"
+    assert a_identity.summarise(np.zeros_like(x), x, x_train)["verdict"] == "neither"
+    assert a_identity.summarise(0.5 * x + 0.5 * x_train, x, x_train)["verdict"] == "neither"
 
 
 def test_spread_separates_constant_maps_from_input_dependent_ones():
     x_train, x = _images(1), _images(10)
-    assert identity.spread(np.repeat(x_train, 10, axis=0), x) == pytest.approx(0)
-    assert identity.spread(x, x) == pytest.approx(1)
-    grey = identity.summarise(np.full_like(x, 0.3), x, x_train)    # constant, but not x_train
+    assert a_identity.spread(np.repeat(x_train, 10, axis=0), x) == pytest.approx(0)
+    assert a_identity.spread(x, x) == pytest.approx(1)
+    grey = a_identity.summarise(np.full_like(x, 0.3), x, x_train)    # constant, but not x_train
     assert grey["verdict"] == "neither" and grey["spread"] == pytest.approx(0)
 
 
 def test_verdict_threshold_rule():
-    assert identity.verdict(0.1, 0.4) == "constant"        # exactly 4x closer
-    assert identity.verdict(0.11, 0.4) == "neither"
-    assert identity.verdict(0.4, 0.1) == "identity"
+    assert a_identity.verdict(0.1, 0.4) == "constant"        # exactly 4x closer
+    assert a_identity.verdict(0.11, 0.4) == "neither"
+    assert a_identity.verdict(0.4, 0.1) == "identity"
     with pytest.raises(ValueError):                          # input == x_train: undecidable
-        identity.distances(_images(1), np.zeros((1, 28, 28, 1)) + 0.0, np.zeros((1, 28, 28, 1)))
+        a_identity.distances(_images(1), np.zeros((1, 28, 28, 1)) + 0.0, np.zeros((1, 28, 28, 1)))
 
 
 def test_conjecture_is_the_majority_formula():
-    c = identity.conjecture(["constant", "constant", "neither", "constant", "identity"], "h")
+    c = a_identity.conjecture(["constant", "constant", "neither", "constant", "identity"], "h")
     assert c["formula"] == "h(x) ≈ x_train" and c["votes"] == 3 and c["runs"] == 5
-    assert identity.conjecture(["identity"] * 5, "g")["formula"] == "g(x) ≈ x"
+    assert a_identity.conjecture(["identity"] * 5, "g")["formula"] == "g(x) ≈ x"
 
 
 def test_dead_units_and_bce_floor():
-    model = models.identity_mlp()
+    model = a_identity.identity_mlp()
     dense = [l for l in model.layers if l.name.startswith("hidden")]
     w, b = dense[-1].get_weights()
     dense[-1].set_weights([np.zeros_like(w), -np.ones_like(b)])        # kill the last hidden layer
     x = _images(3)
-    assert identity.dead_relu_units(model, x, last_layer_alive=True) == 0
-    assert identity.dead_relu_units(model, x) >= 4
-    assert identity.relu_units(model) == [4] * 6
+    assert a_identity.dead_relu_units(model, x, last_layer_alive=True) == 0
+    assert a_identity.dead_relu_units(model, x) >= 4
+    assert a_identity.relu_units(model) == [4] * 6
     assert np.allclose(model(x), model(_images(3)))                     # dead last layer => constant map
-    assert identity.bce_floor(np.array([0.0, 1.0])) == pytest.approx(0, abs=1e-9)
-    assert identity.bce_floor(np.array([0.5])) == pytest.approx(np.log(2))
+    assert a_identity.bce_floor(np.array([0.0, 1.0])) == pytest.approx(0, abs=1e-9)
+    assert a_identity.bce_floor(np.array([0.5])) == pytest.approx(np.log(2))
 
 
 def test_model_shapes_follow_the_text():
-    mlp = models.identity_mlp()
+    mlp = a_identity.identity_mlp()
     assert len([l for l in mlp.layers if l.trainable_weights]) == 7
     assert mlp.output.shape[1:] == (28, 28, 1)
-    cnn = models.identity_cnn()
+    cnn = a_identity.identity_cnn()
     assert [l.filters for l in cnn.layers if hasattr(l, "filters")] == [10, 1]
     assert cnn.output.shape[1:] == (28, 28, 1)
 
@@ -95,45 +95,45 @@ def test_model_shapes_follow_the_text():
 @pytest.mark.parametrize("shift", [0.0, 1.0])
 def test_a3_identity_exact_on_its_domain_and_not_beyond(shift):
     n = 50
-    model = models.two_hidden_relu_net(*identity.identity_weights(n, shift))
+    model = a_identity.two_hidden_relu_net(*a_identity.identity_weights(n, shift))
     inside = RNG.uniform(-shift, shift + 3, (500, n)).astype("float32")
-    assert identity.max_error(model, inside, inside) <= identity.TOLERANCE
+    assert a_identity.max_error(model, inside, inside) <= a_identity.TOLERANCE
     outside = inside - (shift + 1)
-    assert identity.max_error(model, outside, outside) > 0.5
+    assert a_identity.max_error(model, outside, outside) > 0.5
 
 
 def test_a3_wide_identity_and_constant_exact_on_all_of_rn():
     n = 50
     x = RNG.normal(0, 100, (500, n)).astype("float32")
-    wide = models.two_hidden_relu_net(*identity.wide_identity_weights(n))
-    assert identity.max_error(wide, x, x) <= identity.TOLERANCE
+    wide = a_identity.two_hidden_relu_net(*a_identity.wide_identity_weights(n))
+    assert a_identity.max_error(wide, x, x) <= a_identity.TOLERANCE
     x0 = RNG.uniform(0, 1, n).astype("float32")
-    const = models.two_hidden_relu_net(*identity.constant_weights(x0, a=7))
-    assert identity.max_error(const, x, np.broadcast_to(x0, x.shape)) <= identity.TOLERANCE
+    const = a_identity.two_hidden_relu_net(*a_identity.constant_weights(x0, a=7))
+    assert a_identity.max_error(const, x, np.broadcast_to(x0, x.shape)) <= a_identity.TOLERANCE
 
 
 @pytest.mark.parametrize("d", [3, 5, 7])
 def test_a4_conv_identity_exact_with_linear_and_relu(d):
     x = RNG.normal(0, 10, (8, 17, 17, 1)).astype("float32")     # negative pixels included
     for relu in (False, True):
-        model = models.conv_identity_net(d, relu=relu)
+        model = a_identity.conv_identity_net(d, relu=relu)
         assert model(x).shape == x.shape
-        assert identity.max_error(model, x, x) <= identity.TOLERANCE
-    single = models.conv_identity_net(d, relu=True, filters=1)   # ReLU with one filter loses x < 0 ...
-    assert identity.max_error(single, x, x) > 1
+        assert a_identity.max_error(model, x, x) <= a_identity.TOLERANCE
+    single = a_identity.conv_identity_net(d, relu=True, filters=1)   # ReLU with one filter loses x < 0 ...
+    assert a_identity.max_error(single, x, x) > 1
     pos = np.abs(x)
-    assert identity.max_error(single, pos, pos) <= identity.TOLERANCE   # ... but is exact on x >= 0
+    assert a_identity.max_error(single, pos, pos) <= a_identity.TOLERANCE   # ... but is exact on x >= 0
 
 
 def test_a4_rejects_even_kernels():
     with pytest.raises(ValueError):
-        models.conv_identity_net(4)
+        a_identity.conv_identity_net(4)
 
 
 # ----------------------------------------------------------------------------- data, quick runs, report
 
 def test_one_example_data_is_real_mnist(data_dir):
-    d = identity.one_example_data(data_dir, digit=3, occurrence=2)
+    d = a_identity.one_example_data(data_dir, digit=3, occurrence=2)
     assert d.x_train.shape == (1, 28, 28, 1) and d.x_test.shape == (10, 28, 28, 1)
     assert 0 <= d.x_train.min() and d.x_train.max() <= 1 and d.x_test.max() > 0.9
     from hwkit import data
@@ -150,11 +150,11 @@ def test_bad_digit_is_a_one_line_error(data_dir):
 
 def test_quick_runs_end_to_end_and_report(run_task, data_dir, tmp_path):
     from pypdf import PdfReader
-    from hwkit import report
+    from hwkit import cli
 
     a1 = run_task("a1", "--quick", "--data-dir", str(data_dir))
     assert a1.quick and len(a1.table("verdicts")) == 2 and len(a1.table("distances")) == 20
-    assert all(r["verdict"] in identity.VERDICTS for r in a1.table("verdicts"))
+    assert all(r["verdict"] in a_identity.VERDICTS for r in a1.table("verdicts"))
     assert a1.metrics["conjecture"]["formula"].startswith("h(x)")
     assert a1.figure("loss") and a1.figure("predictions") and a1.history()
     a2 = run_task("a2", "--quick", "--data-dir", str(data_dir))
@@ -167,7 +167,7 @@ def test_quick_runs_end_to_end_and_report(run_task, data_dir, tmp_path):
     a5 = run_task("a5", "--quick", "--data-dir", str(data_dir), "--depths", "1", "2", "--epochs", "50")
     assert [r["depth"] for r in a5.table("sweep")] == [1, 2] and a5.figure("distance_vs_depth")
 
-    pdf = report.render("A", include_quick=True, out_dir=tmp_path)
+    pdf = cli.render_report("A", include_quick=True, out_dir=tmp_path)
     reader = PdfReader(pdf)
     text = "".join(p.extract_text() for p in reader.pages)
     assert len(reader.pages) >= 5

@@ -2,7 +2,7 @@
 import pypdf
 import pytest
 
-from hwkit import report
+from hwkit import cli
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_b1_quick_run_writes_everything(b1_quick):
 def test_b_report_pdf_from_quick_run(b1_quick, tmp_path, monkeypatch):
     root, run = b1_quick
     monkeypatch.setenv("HWKIT_RUNS_DIR", str(root))
-    pdf_path = report.render("B", include_quick=True, out_dir=tmp_path)
+    pdf_path = cli.render_report("B", include_quick=True, out_dir=tmp_path)
     pdf = pypdf.PdfReader(pdf_path)
     text = "\n".join(page.extract_text() for page in pdf.pages)
     assert len(pdf.pages) >= 2
@@ -48,7 +48,7 @@ def test_b_report_pdf_from_quick_run(b1_quick, tmp_path, monkeypatch):
 
 def test_b_report_without_runs_says_not_run(tmp_path, monkeypatch):
     monkeypatch.setenv("HWKIT_RUNS_DIR", str(tmp_path / "empty"))
-    pdf_path = report.render("B", out_dir=tmp_path)
+    pdf_path = cli.render_report("B", out_dir=tmp_path)
     text = "\n".join(p.extract_text() for p in pypdf.PdfReader(pdf_path).pages)
     assert "not run" in text and "python -m tasks.b1" in text and "%" not in text.split("Task 1")[1][:300]
     assert not (tmp_path / "B.pdf.part").exists()
@@ -57,5 +57,5 @@ def test_b_report_without_runs_says_not_run(tmp_path, monkeypatch):
 def test_b_report_ignores_quick_runs_by_default(b1_quick, tmp_path, monkeypatch):
     root, _ = b1_quick
     monkeypatch.setenv("HWKIT_RUNS_DIR", str(root))
-    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(report.render("B", out_dir=tmp_path)).pages)
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(cli.render_report("B", out_dir=tmp_path)).pages)
     assert "not run" in text and "SMOKE RESULT" not in text

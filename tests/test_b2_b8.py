@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwkit import functions, pca, runs, wgan
+from hwkit import pca, runs
+from hwkit.assignments import b_functions
+from hwkit.assignments import b_wgan
 
 B_TASKS = ["b2", "b3", "b4", "b5", "b6", "b7", "b8"]   # b8 reads b6 and b7, so it runs last
 
@@ -14,25 +16,25 @@ B_TASKS = ["b2", "b3", "b4", "b5", "b6", "b7", "b8"]   # b8 reads b6 and b7, so 
 def test_oscillatory_and_runge_known_values():
     x = np.array([-np.pi / 2, -1e-9, 0.0, np.pi / 10, np.pi])
     # 5 + sin(-pi/2) + sin(-pi) + sin(-3pi/2) + sin(-2pi) = 5 - 1 + 0 + 1 + 0
-    np.testing.assert_allclose(functions.oscillatory(x), [5.0, 5.0, 1.0, -1.0, 1.0], atol=1e-6)
-    np.testing.assert_allclose(functions.runge(np.array([0.0, 0.2, -0.2, 1.0])), [1.0, 0.5, 0.5, 1 / 26])
+    np.testing.assert_allclose(b_functions.oscillatory(x), [5.0, 5.0, 1.0, -1.0, 1.0], atol=1e-6)
+    np.testing.assert_allclose(b_functions.runge(np.array([0.0, 0.2, -0.2, 1.0])), [1.0, 0.5, 0.5, 1 / 26])
 
 
 def test_oscillatory_data_is_the_assignments():
-    x_train, y_train, x_test, f_test = functions.oscillatory_data(seed=0)
+    x_train, y_train, x_test, f_test = b_functions.oscillatory_data(seed=0)
     assert x_train.shape == (80, 1) and x_test.shape == (1000, 1)
     assert x_train[0, 0] == pytest.approx(-np.pi) and x_train[-1, 0] == pytest.approx(np.pi)
-    noise = y_train - functions.oscillatory(x_train)
+    noise = y_train - b_functions.oscillatory(x_train)
     assert 0.05 < noise.std() < 0.15 and abs(noise.mean()) < 0.05     # sigma = 0.1
-    np.testing.assert_array_equal(y_train, functions.oscillatory_data(seed=0)[1])   # seeded
-    assert not np.array_equal(y_train, functions.oscillatory_data(seed=1)[1])
+    np.testing.assert_array_equal(y_train, b_functions.oscillatory_data(seed=0)[1])   # seeded
+    assert not np.array_equal(y_train, b_functions.oscillatory_data(seed=1)[1])
 
 
 def test_relative_l2_error():
     true = np.array([3.0, 4.0])
-    assert functions.relative_l2_error(true, true) == 0.0
-    assert functions.relative_l2_error(np.zeros(2), true) == pytest.approx(1.0)
-    assert functions.relative_l2_error(true.reshape(2, 1) * 1.1, true) == pytest.approx(0.1)
+    assert b_functions.relative_l2_error(true, true) == 0.0
+    assert b_functions.relative_l2_error(np.zeros(2), true) == pytest.approx(1.0)
+    assert b_functions.relative_l2_error(true.reshape(2, 1) * 1.1, true) == pytest.approx(0.1)
 
 
 def test_relu_activity_finds_exactly_the_dead_unit():
@@ -41,14 +43,14 @@ def test_relu_activity_finds_exactly_the_dead_unit():
     hidden = model.get_layer("hidden_1")
     # unit 0: x - 10 < 0 on [-1, 1] (dead); unit 1: x (alive for x > 0); unit 2: -x + 0.5 (alive for x < 0.5)
     hidden.set_weights([np.array([[1.0, 1.0, -1.0]], np.float32), np.array([-10.0, 0.0, 0.5], np.float32)])
-    dead = functions.relu_activity(model, functions.uniform_grid(-1, 1, 101))
+    dead = b_functions.relu_activity(model, b_functions.uniform_grid(-1, 1, 101))
     assert [d.tolist() for d in dead] == [[True, False, False]]
 
 
 def test_spread_first_layer_kinks_puts_kinks_inside_the_domain():
     from hwkit import models
     model = models.dense_net(1, [200, 5], kernel_initializer="he_normal")
-    functions.spread_first_layer_kinks(model, -1.0, 1.0, seed=0)
+    b_functions.spread_first_layer_kinks(model, -1.0, 1.0, seed=0)
     w, b = model.get_layer("hidden_1").get_weights()
     kinks = -b / w[0]
     assert np.all(np.abs(kinks) <= 1.0 + 1e-5) and kinks.std() > 0.4
@@ -79,25 +81,25 @@ def test_reconstruction_error_is_sum_over_pixels_mean_over_images():
 
 def test_wasserstein1_of_a_shift_is_the_shift():
     a = np.random.default_rng(0).uniform(-1, 1, (1000, 2))
-    np.testing.assert_allclose(wgan.wasserstein1(a + [0.3, -0.1], a), [0.3, 0.1])
+    np.testing.assert_allclose(b_wgan.wasserstein1(a + [0.3, -0.1], a), [0.3, 0.1])
 
 
 def test_distribution_error_is_near_zero_for_true_samples_and_catches_dependence():
     d, n = 5, 8192
-    theta = wgan.directions(d, 50, seed=0)
-    reference = wgan.uniform_cube(n, d, seed=1)
-    assert wgan.distribution_error(wgan.uniform_cube(n, d, seed=2), reference, theta)["error"] < 0.03
-    assert wgan.sampling_floor(d, seed=0) < 0.03
+    theta = b_wgan.directions(d, 50, seed=0)
+    reference = b_wgan.uniform_cube(n, d, seed=1)
+    assert b_wgan.distribution_error(b_wgan.uniform_cube(n, d, seed=2), reference, theta)["error"] < 0.03
+    assert b_wgan.sampling_floor(d, seed=0) < 0.03
     # every coordinate uniform, but all equal: the marginals are right, the joint law is a line
-    line = np.repeat(wgan.uniform_cube(n, 1, seed=3), d, axis=1)
-    e = wgan.distribution_error(line, reference, theta)
+    line = np.repeat(b_wgan.uniform_cube(n, 1, seed=3), d, axis=1)
+    e = b_wgan.distribution_error(line, reference, theta)
     assert e["marginal_error"] < 0.03 and e["joint_error"] > 0.2 and e["error"] > 0.05
     # a wrong scale shows on the axes too
-    assert wgan.distribution_error(0.5 * wgan.uniform_cube(n, d, seed=2), reference, theta)["marginal_error"] > 0.2
+    assert b_wgan.distribution_error(0.5 * b_wgan.uniform_cube(n, d, seed=2), reference, theta)["marginal_error"] > 0.2
 
 
 def test_flop_proxy_counts_parameters_times_samples():
-    model = wgan.build_wgan(data_dim=3, noise_dim=2, steps=100)
+    model = b_wgan.build_wgan(data_dim=3, noise_dim=2, steps=100)
     pc, pg = model.critic.count_params(), model.generator.count_params()
     b, k = 10, model.n_critic
     assert model.flops_per_step(b) == 6 * (pc * (3 * k + 1) * b + pg * (k + 1) * b)
@@ -179,9 +181,9 @@ def test_b8_without_b6_runs_is_a_one_line_error(capsys):
 
 def test_b_report_pdf_has_every_b2_b8_section(b_runs, tmp_path, monkeypatch):
     from pypdf import PdfReader
-    from hwkit import report
+    from hwkit import cli
     monkeypatch.setenv("HWKIT_RUNS_DIR", str(b_runs[0]))
-    pdf = report.render("B", include_quick=True, out_dir=tmp_path)
+    pdf = cli.render_report("B", include_quick=True, out_dir=tmp_path)
     reader = PdfReader(pdf)
     text = " ".join(page.extract_text() for page in reader.pages)
     for heading in ("Task 2", "Runge", "Task 3", "Task 4", "Task 5", "Task 6", "Task 7", "Task 8",

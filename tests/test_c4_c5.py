@@ -8,7 +8,7 @@ import jinja2
 import pypdf
 import pytest
 
-from hwkit import report
+from hwkit import cli, report
 
 SUMMARY_KEYS = {"model", "setting", "epochs", "learning_rate", "final_train_accuracy", "final_test_accuracy", "seconds"}
 CURVE_KEYS = {"model", "setting", "samples", "train_accuracy", "test_accuracy"}
@@ -31,11 +31,11 @@ def render_sections(assignment: str, sections: dict[str, str], out_dir: Path, st
     """
     import weasyprint
     if (report.TEMPLATES / f"{assignment}.html").is_file() and not stand_in:
-        pdf = report.render(assignment, include_quick=True, out_dir=out_dir)
+        pdf = cli.render_report(assignment, include_quick=True, out_dir=out_dir)
     else:
         env = report._environment()
         env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({"stand_in.html": STAND_IN}), env.loader])
-        ctx = report.context(assignment, include_quick=True)
+        ctx = report.context(assignment, "stand-in", cli.discover_tasks(assignment), include_quick=True)
         ctx["runs"] = {**ctx["runs"], **(runs_override or {})}
         html = env.get_template("stand_in.html").render(sections=sections, **ctx)
         pdf = out_dir / f"{assignment}.pdf"

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from hwkit import coursework, models
+from hwkit.assignments import c_coursework
 
 
 # ----------------------------------------------------------------------------- models and recipe
@@ -15,12 +15,12 @@ from hwkit import coursework, models
                                               (4, 80 + 584 + 392 * 32 + 32 + 330),
                                               (5, 25 + 108 + 784 * 32 + 32 + 330)])
 def test_model_parameter_counts(number, expected):
-    assert models.coursework_model(number).count_params() == expected
+    assert c_coursework.coursework_model(number).count_params() == expected
 
 
 def test_models_use_xavier_initialisation_and_zero_biases():
     keras.utils.set_random_seed(0)
-    model = models.coursework_model(3)
+    model = c_coursework.coursework_model(3)
     for layer in model.layers:
         if isinstance(layer, keras.layers.Dense):
             assert isinstance(layer.kernel_initializer, keras.initializers.GlorotUniform)
@@ -29,14 +29,14 @@ def test_models_use_xavier_initialisation_and_zero_biases():
             w = layer.kernel.numpy()
             assert np.abs(w).max() <= limit and np.abs(w).max() > 0.9 * limit
             assert not layer.bias.numpy().any()
-    for layer in models.coursework_model(5).layers:
+    for layer in c_coursework.coursework_model(5).layers:
         if isinstance(layer, keras.layers.SeparableConv2D):
             assert isinstance(layer.depthwise_initializer, keras.initializers.GlorotUniform)
             assert isinstance(layer.pointwise_initializer, keras.initializers.GlorotUniform)
 
 
 def test_loss_is_summed_over_the_batch_and_optimizer_is_plain_sgd():
-    model = models.compile_coursework(models.coursework_model(1), 0.01)
+    model = c_coursework.compile_coursework(c_coursework.coursework_model(1), 0.01)
     assert type(model.optimizer) is keras.optimizers.SGD and model.optimizer.momentum == 0
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(100, 10)).astype(np.float32)
@@ -49,35 +49,35 @@ def test_loss_is_summed_over_the_batch_and_optimizer_is_plain_sgd():
 
 def test_separable_cnn_pool_and_filter_lengths_must_agree():
     with pytest.raises(ValueError):
-        models.separable_cnn((8, 8), (True,))
+        c_coursework.separable_cnn((8, 8), (True,))
 
 
 def test_q34_search_space_is_smaller_than_model4():
     import keras_tuner as kt
-    limit = models.coursework_model(4).count_params()
+    limit = c_coursework.coursework_model(4).count_params()
     largest = kt.HyperParameters()
     for name in ("filters1", "filters2", "filters3"):
         largest.Fixed(name, 16)
     largest.Fixed("dense_units", 32)
     largest.Fixed("learning_rate", 1e-3)
-    assert models.SeparableCnnHyperModel().build(largest).count_params() < limit
+    assert c_coursework.SeparableCnnHyperModel().build(largest).count_params() < limit
 
 
 # ----------------------------------------------------------------------------- the every-20 000-samples protocol
 
 def test_expected_evaluations():
-    assert coursework.expected_evaluations(60000, 1) == 3
-    assert coursework.expected_evaluations(60000, 40) == 120
-    assert sum(coursework.expected_evaluations(60000, e) for settings in (1, 2, 3)
-               for e, _ in coursework.SETTINGS[settings]) == 3 * (25 + 45 + 85)
+    assert c_coursework.expected_evaluations(60000, 1) == 3
+    assert c_coursework.expected_evaluations(60000, 40) == 120
+    assert sum(c_coursework.expected_evaluations(60000, e) for settings in (1, 2, 3)
+               for e, _ in c_coursework.SETTINGS[settings]) == 3 * (25 + 45 + 85)
 
 
 def test_one_epoch_on_the_real_training_set_evaluates_three_times(data_dir):
     """60 000 images, batch 100: evaluations after 20 000, 40 000 and 60 000 samples, on 12 000 train + 10 000 test."""
-    d = coursework.load_data(data_dir)
+    d = c_coursework.load_data(data_dir)
     assert len(d.x_train) == 60000 and len(d.x_train_eval) == 12000 and len(d.x_test) == 10000
     keras.utils.set_random_seed(0)
-    r = coursework.train_setting(models.coursework_model(1), d, 1, 1e-3, model_number=1, setting=2, verbose=0)
+    r = c_coursework.train_setting(c_coursework.coursework_model(1), d, 1, 1e-3, model_number=1, setting=2, verbose=0)
     assert r.samples == [20000, 40000, 60000]
     assert len(r.train_accuracy) == len(r.test_accuracy) == 3
     assert r.test_accuracy[-1] > 0.85 and r.weights_finite
@@ -86,8 +86,8 @@ def test_one_epoch_on_the_real_training_set_evaluates_three_times(data_dir):
 def test_train_eval_subset_is_fixed():
     x = np.arange(1000 * 28 * 28, dtype=np.uint8).reshape(1000, 28, 28)
     from hwkit import data
-    a = data.subset(x, np.zeros(1000), 200, seed=coursework.TRAIN_EVAL_SEED)[0]
-    b = data.subset(x, np.zeros(1000), 200, seed=coursework.TRAIN_EVAL_SEED)[0]
+    a = data.subset(x, np.zeros(1000), 200, seed=c_coursework.TRAIN_EVAL_SEED)[0]
+    b = data.subset(x, np.zeros(1000), 200, seed=c_coursework.TRAIN_EVAL_SEED)[0]
     assert (a == b).all()
 
 
@@ -117,7 +117,7 @@ def test_diagnose_separates_the_four_cases():
         s, c = _run(model, setting, list(train), list(test))
         summary.append(s)
         curves += c
-    verdicts = {(v["model"], v["setting"]): v for v in coursework.diagnose(summary, curves)}
+    verdicts = {(v["model"], v["setting"]): v for v in c_coursework.diagnose(summary, curves)}
     assert verdicts[(1, 1)]["verdict"] == "over-fitting"
     assert verdicts[(1, 2)]["verdict"] == "under-fitting" and verdicts[(1, 2)]["reason"].startswith("optimisation")
     assert verdicts[(2, 1)]["verdict"] == "good fit"
@@ -156,9 +156,9 @@ def test_q31_formulas_match_keras_and_profiler():
 def test_q32_layer_formulas_match_count_params():
     from tasks.c8 import layer_parameter_formulas
     for number in (4, 5):
-        rows = layer_parameter_formulas(models.coursework_model(number))
+        rows = layer_parameter_formulas(c_coursework.coursework_model(number))
         assert all(r["matches"] for r in rows)
-        assert sum(r["parameters"] for r in rows) == models.coursework_model(number).count_params()
+        assert sum(r["parameters"] for r in rows) == c_coursework.coursework_model(number).count_params()
 
 
 def test_separable_ratio_closed_form():
@@ -208,8 +208,8 @@ def test_quick_runs_and_pdf(run_task, data_dir, tmp_path):
     c1 = run_task("c1", "--quick", "--data-dir", str(data_dir))
     rows = c1.table("summary")
     assert len(rows) == 9 and {r["model"] for r in rows} == {1, 2, 3}
-    q = coursework.QUICK
-    per_run = coursework.expected_evaluations(q["train"], q["epochs"], q["log_period"])
+    q = c_coursework.QUICK
+    per_run = c_coursework.expected_evaluations(q["train"], q["epochs"], q["log_period"])
     assert all(r["evaluations"] == per_run == 2 for r in rows)
     assert len(c1.table("curves")) == 9 * per_run
     assert c1.figure("learning_curves") and c1.figure("summary_table")
@@ -239,8 +239,8 @@ def test_quick_runs_and_pdf(run_task, data_dir, tmp_path):
     assert c10.metrics["reference_run"] == str(c6.path)
 
     from pypdf import PdfReader
-    from hwkit import report
-    pdf = report.render("C", include_quick=True, out_dir=tmp_path)
+    from hwkit import cli
+    pdf = cli.render_report("C", include_quick=True, out_dir=tmp_path)
     reader = PdfReader(pdf)
     text = "".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) >= 8

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from hwkit.assignments import d_cifar
 from tasks import d1, d2, d3, d4
 
 
@@ -156,8 +157,7 @@ def test_one_cycle_within_budget_schedule_and_stop():
 
 
 def test_cifar10_resnet_shape_and_size():
-    from hwkit import models
-    model = models.cifar10_resnet(32)
+    model = d_cifar.cifar10_resnet(32)
     assert model.output_shape == (None, 10)
     assert 0.5e6 < model.count_params() < 2e6
 
@@ -181,8 +181,8 @@ def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     assert len(r6.table("per_class")) == 10
 
     from pypdf import PdfReader
-    from hwkit import report
-    pdf = report.render("D", include_quick=True, out_dir=tmp_path)
+    from hwkit import cli
+    pdf = cli.render_report("D", include_quick=True, out_dir=tmp_path)
     reader = PdfReader(pdf)
     text = "".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) >= 4

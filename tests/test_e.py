@@ -7,29 +7,34 @@ import numpy as np
 import pypdf
 import pytest
 
-from hwkit import HwkitError, jacobians, latent, models, report, shift, training, transfer
+from hwkit import HwkitError, cli, models, training
+from hwkit.assignments import e_jacobians
+from hwkit.assignments import e_latent
+from hwkit.assignments import e_shift
+from hwkit.assignments import e_transfer
+from hwkit.assignments import e_autoencoders
 
 
 # ----------------------------------------------------------------------------- the 100-label subset
 
 def test_few_labels_is_fixed_balanced_and_seed_independent():
     y = np.random.default_rng(1).integers(0, 10, 60000)
-    idx = transfer.few_labels(y)
+    idx = e_transfer.few_labels(y)
     assert len(idx) == 100 and len(set(idx.tolist())) == 100
     assert np.bincount(y[idx], minlength=10).tolist() == [10] * 10
     keras.utils.set_random_seed(123)                 # the task seed must not move the subset
-    assert np.array_equal(idx, transfer.few_labels(y))
-    assert not np.array_equal(idx, transfer.balanced_subset(y, 10, transfer.FEW_LABELS_SEED + 1))
+    assert np.array_equal(idx, e_transfer.few_labels(y))
+    assert not np.array_equal(idx, e_transfer.balanced_subset(y, 10, e_transfer.FEW_LABELS_SEED + 1))
 
 
 def test_few_labels_rejects_a_partial_training_set():
     with pytest.raises(HwkitError):
-        transfer.few_labels(np.arange(1000) % 10)
+        e_transfer.few_labels(np.arange(1000) % 10)
 
 
 def test_missing_run_is_a_clear_error(runs_dir):
     with pytest.raises(HwkitError, match="run python -m tasks.e1 first"):
-        transfer.load_model_from_run("e1", "e1_encoder.keras", quick=False)
+        e_transfer.load_model_from_run("e1", "e1_encoder.keras", quick=False)
 
 
 # ----------------------------------------------------------------------------- latent geometry
@@ -43,9 +48,9 @@ def _clusters(spread: float, n: int = 60, seed: int = 0):
 
 def test_silhouette_tells_separated_from_mixed_clusters():
     tight, y = _clusters(0.1)
-    assert latent.silhouette(tight, y) > 0.9
+    assert e_latent.silhouette(tight, y) > 0.9
     mixed = np.random.default_rng(0).normal(size=tight.shape)
-    assert abs(latent.silhouette(mixed, y)) < 0.1
+    assert abs(e_latent.silhouette(mixed, y)) < 0.1
 
 
 def test_silhouette_matches_the_definition_on_a_tiny_case():
@@ -53,16 +58,16 @@ def test_silhouette_matches_the_definition_on_a_tiny_case():
     y = np.array([0, 0, 1, 1])
     # a = own-class distance, b = mean distance to the other class; s = (b - a) / max(a, b)
     expected = np.mean([(6 - 1) / 6, (5 - 1) / 5, (4.5 - 2) / 4.5, (6.5 - 2) / 6.5])
-    assert latent.silhouette(z, y) == pytest.approx(expected)
+    assert e_latent.silhouette(z, y) == pytest.approx(expected)
 
 
 def test_geometry_is_scale_free_where_it_claims_to_be():
     z, y = _clusters(1.0)
-    a, b = latent.class_geometry(z, y), latent.class_geometry(7.0 * z, y)
+    a, b = e_latent.class_geometry(z, y), e_latent.class_geometry(7.0 * z, y)
     for key in ("within_mean_normalised", "centroid_distance_mean_normalised", "fisher_ratio", "silhouette"):
         assert a[key] == pytest.approx(b[key], rel=1e-9)
     assert b["within_mean"] == pytest.approx(7 * a["within_mean"])
-    assert latent.class_geometry(*_clusters(0.1))["separation_ratio"] > a["separation_ratio"]
+    assert e_latent.class_geometry(*_clusters(0.1))["separation_ratio"] > a["separation_ratio"]
 
 
 # ----------------------------------------------------------------------------- over-fitting verdict
@@ -70,9 +75,9 @@ def test_geometry_is_scale_free_where_it_claims_to_be():
 def test_overfitting_summary_flags_a_rising_test_loss_with_a_gap():
     train_loss = [2.0, 1.0, 0.3, 0.05, 0.01]
     test_loss = [2.1, 1.5, 1.2, 1.4, 1.6]
-    s = transfer.overfitting_summary(train_loss, test_loss, [0.3, 0.7, 0.95, 1.0, 1.0], [0.3, 0.5, 0.6, 0.6, 0.59])
+    s = e_transfer.overfitting_summary(train_loss, test_loss, [0.3, 0.7, 0.95, 1.0, 1.0], [0.3, 0.5, 0.6, 0.6, 0.59])
     assert s["overfitting"] and s["min_test_loss_epoch"] == 3 and s["first_epoch_train_accuracy_100"] == 4
-    healthy = transfer.overfitting_summary(train_loss, [2.1, 1.2, 0.5, 0.3, 0.2], [0.3, 0.7, 0.9, 0.95, 0.96],
+    healthy = e_transfer.overfitting_summary(train_loss, [2.1, 1.2, 0.5, 0.3, 0.2], [0.3, 0.7, 0.9, 0.95, 0.96],
                                            [0.3, 0.7, 0.9, 0.94, 0.95])
     assert not healthy["overfitting"]
 
@@ -85,26 +90,26 @@ def image():
 
 
 def test_convolution_commutes_with_shifts(image):
-    conv = shift.circular_conv(np.random.default_rng(1).normal(size=(3, 3, 2, 3)), bias=np.ones(3))
+    conv = e_shift.circular_conv(np.random.default_rng(1).normal(size=(3, 3, 2, 3)), bias=np.ones(3))
     for s in [(0, 1), (2, -3), (5, 5)]:
-        assert shift.equivariance_error(conv, image, s, s) < 1e-9
-    assert shift.equivariance_error(conv, image, (0, 1), (0, 0)) > 0.1   # the check can fail
+        assert e_shift.equivariance_error(conv, image, s, s) < 1e-9
+    assert e_shift.equivariance_error(conv, image, (0, 1), (0, 0)) > 0.1   # the check can fail
 
 
 def test_constant_and_relu_commute_with_shifts(image):
-    for f in (shift.add_constant(0.5), shift.relu):
-        assert shift.best_output_shift(f, image, (1, 2)) == ((1, 2), 0.0)
+    for f in (e_shift.add_constant(0.5), e_shift.relu):
+        assert e_shift.best_output_shift(f, image, (1, 2)) == ((1, 2), 0.0)
 
 
 def test_strided_pooling_fails_odd_shifts_and_passes_even_ones(image):
-    pool = shift.max_pool(2)
-    t, err = shift.best_output_shift(pool, image, (0, 1))
+    pool = e_shift.max_pool(2)
+    t, err = e_shift.best_output_shift(pool, image, (0, 1))
     assert err > 0.1                                   # no output shift explains a 1-pixel input shift
-    assert shift.best_output_shift(pool, image, (0, 2)) == ((0, 1), 0.0)
+    assert e_shift.best_output_shift(pool, image, (0, 2)) == ((0, 1), 0.0)
 
 
 def test_zero_padding_breaks_the_identity_only_at_the_borders(image):
-    whole, interior = shift.zero_padded_error(np.random.default_rng(2).normal(size=(3, 3, 2, 1)), image, (0, 1))
+    whole, interior = e_shift.zero_padded_error(np.random.default_rng(2).normal(size=(3, 3, 2, 1)), image, (0, 1))
     assert interior < 1e-9 < whole
 
 
@@ -113,29 +118,29 @@ def test_zero_padding_breaks_the_identity_only_at_the_borders(image):
 def test_dense_jacobians_match_autodiff_and_a_wrong_one_does_not():
     rng = np.random.default_rng(0)
     x, w, b = rng.normal(size=4), rng.normal(size=(4, 3)), rng.normal(size=3)
-    hand = jacobians.dense_jacobians(x, w)
-    assert jacobians.max_abs_difference(hand["x"], jacobians.autodiff_jacobian(lambda t: keras.ops.matmul(t, w) + b, x)) < 1e-12
-    assert jacobians.max_abs_difference(hand["W"], jacobians.autodiff_jacobian(lambda t: keras.ops.matmul(x, t) + b, w)) < 1e-12
+    hand = e_jacobians.dense_jacobians(x, w)
+    assert e_jacobians.max_abs_difference(hand["x"], e_jacobians.autodiff_jacobian(lambda t: keras.ops.matmul(t, w) + b, x)) < 1e-12
+    assert e_jacobians.max_abs_difference(hand["W"], e_jacobians.autodiff_jacobian(lambda t: keras.ops.matmul(x, t) + b, w)) < 1e-12
     wrong = np.kron(np.eye(3), x[None, :])             # the other Kronecker order is a plausible mistake
-    assert jacobians.max_abs_difference(wrong, hand["W"]) > 0.1
+    assert e_jacobians.max_abs_difference(wrong, hand["W"]) > 0.1
 
 
 @pytest.mark.parametrize("stride", [1, 2])
 def test_conv_jacobians_match_autodiff(stride):
     rng = np.random.default_rng(stride)
     x, k = rng.normal(size=(5, 5, 2)), rng.normal(size=(3, 3, 2, 2))
-    hand = jacobians.conv2d_jacobians(x, k, stride)
+    hand = e_jacobians.conv2d_jacobians(x, k, stride)
     conv = lambda xx, kk: keras.ops.conv(xx[None], kk, strides=stride, padding="valid")[0]  # noqa: E731
-    assert jacobians.max_abs_difference(hand["x"], jacobians.autodiff_jacobian(lambda t: conv(t, k), x)) < 1e-12
-    assert jacobians.max_abs_difference(hand["K"], jacobians.autodiff_jacobian(lambda t: conv(x, t), k)) < 1e-12
-    assert jacobians.bias_add_jacobians(3)["b"].tolist() == np.eye(3).tolist()
+    assert e_jacobians.max_abs_difference(hand["x"], e_jacobians.autodiff_jacobian(lambda t: conv(t, k), x)) < 1e-12
+    assert e_jacobians.max_abs_difference(hand["K"], e_jacobians.autodiff_jacobian(lambda t: conv(x, t), k)) < 1e-12
+    assert e_jacobians.bias_add_jacobians(3)["b"].tolist() == np.eye(3).tolist()
 
 
 # ----------------------------------------------------------------------------- models and callbacks
 
 @pytest.mark.parametrize("fc", [True, False])
 def test_encoder_reaches_d12_and_decoder_restores_the_image(fc):
-    encoder, decoder = models.conv_encoder(fc=fc), models.conv_decoder(fc=fc)
+    encoder, decoder = e_autoencoders.conv_encoder(fc=fc), e_autoencoders.conv_decoder(fc=fc)
     assert encoder.output_shape == (None, 12) and decoder.output_shape == (None, 28, 28, 1)
     has_dense = any(isinstance(layer, keras.layers.Dense) for layer in encoder.layers)
     assert has_dense == fc
@@ -177,7 +182,7 @@ def test_all_e_tasks_quick_and_the_report(run_task, data_dir, tmp_path):
     assert e7["max_pool"]["failing_shifts"][0] == "(0, 1)"
     assert run_task("e8", *args).metrics["all_agree"]
 
-    pdf = pypdf.PdfReader(report.render("E", include_quick=True, out_dir=tmp_path))
+    pdf = pypdf.PdfReader(cli.render_report("E", include_quick=True, out_dir=tmp_path))
     text = "".join(page.extract_text() for page in pdf.pages)
     assert len(pdf.pages) >= 5
     for needle in ("E1 — Convolutional autoencoder", "E3 — Classifier decoding", "E5 — Transfer learning",

@@ -44,20 +44,6 @@ def test_evaluate_every_samples_rejects_ragged_schedule():
         training.EvaluateEverySamples(250, {}, samples_per_batch=100)
 
 
-def test_stop_at_target_stops_early_on_validation():
-    x, y = tiny_problem(2000)
-    stop = training.StopAtTarget("val_accuracy", 0.9)
-    history = tiny_model(0.5).fit(x[:1500], y[:1500], validation_data=(x[1500:], y[1500:]),
-                                  epochs=50, batch_size=50, verbose=0, callbacks=[stop])
-    assert stop.reached_epoch is not None and len(history.history["loss"]) == stop.reached_epoch < 50
-    assert history.history["val_accuracy"][-1] >= 0.9
-
-
-def test_stop_at_target_refuses_non_validation_metric():
-    with pytest.raises(ValueError, match="validation"):
-        training.StopAtTarget("accuracy", 0.9)
-
-
 def test_standard_callbacks_write_history_with_time(tmp_path):
     x, y = tiny_problem(300)
     tiny_model().fit(x, y, epochs=2, verbose=0, callbacks=training.standard_callbacks(tmp_path))

@@ -9,15 +9,24 @@
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from hwkit import HwkitError, runs
+from hwkit import HwkitError, data, models, plots, runs, training
 
 FEW_LABELS_PER_CLASS = 10     # 10 digits x 10 = the assignment's 100 labelled examples
 FEW_LABELS_SEED = 100         # fixed: the subset must not change with --seed
+QUICK_TEST_ROWS = 500         # test rows kept by a quick (smoke) run
+
+# The few-label recipe (E4 from scratch, E5 fine-tuned): plain Adam, no schedule to hide over-fitting.
+FEW_LABELS_BATCH_SIZE = 20    # 5 gradient steps per epoch over the 100 images
+FEW_LABELS_EPOCHS = 100       # long enough to see where the test loss turns (500 steps)
+FEW_LABELS_QUICK_EPOCHS = 3
+FEW_LABELS_LEARNING_RATE = 1e-3
+HEAD_HIDDEN_UNITS = 64        # the classifier head's hidden layer, as E2
 
 
 def balanced_subset(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
@@ -83,3 +92,41 @@ def overfitting_summary(train_loss: list[float], test_loss: list[float], train_a
         "overfitting": bool(gap > gap_threshold and rise > rise_threshold and train_kept_falling),
         "gap_threshold": gap_threshold, "rise_threshold": rise_threshold,
     }
+
+
+def load_few_labels(data_dir=None, quick: bool = False, seed: int = 0) -> tuple:
+    """The fixed 100 labelled training images, their indices, and the test set (floats in [0, 1])."""
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(data_dir)
+    idx = few_labels(y_train)
+    if quick:
+        x_test, y_test = data.subset(x_test, y_test, QUICK_TEST_ROWS, seed=seed)
+    return (data.to_float(x_train[idx]), y_train[idx]), idx, (data.to_float(x_test), y_test)
+
+
+def train_few_labels(classifier: keras.Model, train: tuple, test: tuple, epochs: int, seed: int,
+                     run) -> tuple[dict, dict]:
+    """The few-label recipe (E4, and E5's fine-tuning): fit on the 100 images, measure train and test after every epoch.
+
+    Saves the curves (figure + table); returns (over-fitting summary with timings, per-epoch curves).
+    """
+    models.compile_classifier(classifier, FEW_LABELS_LEARNING_RATE)
+    x, y = train
+    monitor = training.EvaluateEverySamples(len(x), {"train": train, "test": test}, FEW_LABELS_BATCH_SIZE)
+    started = time.perf_counter()
+    history = classifier.fit(training.dataset(x, y, FEW_LABELS_BATCH_SIZE, shuffle=True, seed=seed), epochs=epochs,
+                             verbose=2, callbacks=[monitor, *training.standard_callbacks(run.path)])
+    seconds = time.perf_counter() - started
+    curves = {k: monitor.series(k) for k in ("train_loss", "test_loss", "train_accuracy", "test_accuracy")}
+    rows = [{"epoch": i + 1, "time_s": history.history["time_s"][i], **{k: v[i] for k, v in curves.items()}}
+            for i in range(epochs)]
+    run.save_table("curves", rows)
+    run.save_figure(plots.learning_curves(curves, xlabel="epoch (5 gradient steps on the 100 images each)",
+                                          title=f"{run.task.upper()}: 100 labelled images - train (evaluated "
+                                                "after each epoch) vs test (monitoring only)"), "curves")
+    summary = overfitting_summary(curves["train_loss"], curves["test_loss"],
+                                           curves["train_accuracy"], curves["test_accuracy"])
+    test_loss, test_accuracy = classifier.evaluate(*test, batch_size=1000, verbose=0)
+    result = {**summary, "test_loss": float(test_loss), "test_accuracy": float(test_accuracy), "epochs": epochs,
+              "batch_size": FEW_LABELS_BATCH_SIZE, "learning_rate": FEW_LABELS_LEARNING_RATE, "train_seconds": round(seconds, 1),
+              "seconds_per_epoch": round(seconds / epochs, 3), "parameters": classifier.count_params()}
+    return result, curves

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwkit import pca
+
 
 def total_spread(z: np.ndarray) -> float:
     """Root-mean-square distance of the codes to their global mean (the unit for normalising)."""
@@ -64,13 +66,6 @@ def fisher_ratio(z: np.ndarray, y: np.ndarray) -> float:
     return float(between / within)
 
 
-def nearest_centroid_accuracy(z: np.ndarray, y: np.ndarray, z_ref: np.ndarray, y_ref: np.ndarray) -> float:
-    """Accuracy of labelling ``z`` by the closest class centroid of (``z_ref``, ``y_ref``)."""
-    classes, cents = centroids(z_ref, y_ref)
-    pred = classes[np.argmin(np.linalg.norm(z[:, None, :] - cents[None], axis=-1), axis=1)]
-    return float(np.mean(pred == y))
-
-
 def class_geometry(z: np.ndarray, y: np.ndarray, silhouette_points: int = 2000, seed: int = 0) -> dict:
     """All the numbers E3 compares, for one latent space.
 
@@ -102,6 +97,6 @@ def class_geometry(z: np.ndarray, y: np.ndarray, silhouette_points: int = 2000, 
 
 def pca_2d(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Projection of the codes on their two leading principal axes, and the variance fraction each explains."""
-    zc = np.asarray(z, dtype=np.float64) - np.mean(z, 0)
-    _, s, vt = np.linalg.svd(zc, full_matrices=False)
-    return zc @ vt[:2].T, (s[:2] ** 2) / np.sum(s ** 2)
+    fitted = pca.fit_pca(z)
+    power = fitted.singular_values ** 2
+    return (np.asarray(z, dtype=np.float64) - fitted.mean) @ fitted.components[:2].T, power[:2] / power.sum()

@@ -3,7 +3,7 @@
 The protocol (shared by C1, C3, C6/C7 and C10's final training):
 
 * batch size 100, the training set reshuffled every epoch, ``num_epochs`` full passes;
-* plain SGD on the softmax cross-entropy summed over the batch (``models.compile_coursework``);
+* plain SGD on the softmax cross-entropy summed over the batch (``compile_coursework``);
 * every 20 000 training samples (200 updates) training stops for a moment and the accuracy is
   measured on a *fixed* 20% of the training set and on the whole test set.
 
@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import keras
+from keras import layers
+import keras_tuner as kt
 import numpy as np
 
-from hwkit import data, models, plots, training
+from hwkit import data, plots, training
 
 BATCH_SIZE = 100
 LOG_PERIOD_SAMPLES = 20_000     # evaluate every 200 updates
@@ -50,7 +52,14 @@ class CourseworkData:
     y_train_eval: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    train_eval_indices: np.ndarray      # rows of x_train that form the fixed 20% evaluation subset
     log_period: int = LOG_PERIOD_SAMPLES
+
+    @property
+    def train_eval_digest(self) -> str:
+        """SHA-256 of the evaluation rows' indices: equal digests = the same 20% evaluated (C1 and C4)."""
+        import hashlib
+        return hashlib.sha256(np.asarray(self.train_eval_indices, dtype=np.int64).tobytes()).hexdigest()
 
     @property
     def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -65,8 +74,8 @@ def load_data(data_dir=None, quick: bool = False, seed: int = 0) -> CourseworkDa
         x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=seed)
     x_train, x_test = data.to_float(x_train), data.to_float(x_test)
     n_eval = int(round(TRAIN_EVAL_FRACTION * len(x_train)))
-    x_eval, y_eval = data.subset(x_train, y_train, n_eval, seed=TRAIN_EVAL_SEED)
-    return CourseworkData(x_train, y_train, x_eval, y_eval, x_test, y_test,
+    rows = np.sort(np.random.default_rng(TRAIN_EVAL_SEED).choice(len(x_train), n_eval, replace=False))
+    return CourseworkData(x_train, y_train, x_train[rows], y_train[rows], x_test, y_test, rows,
                           log_period=QUICK["log_period"] if quick else LOG_PERIOD_SAMPLES)
 
 
@@ -117,14 +126,14 @@ def dataset(x: np.ndarray, y: np.ndarray, seed: int = 0):
 
 def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_rate: float, *, model_number: int,
                   setting: int, seed: int = 0, callbacks: Sequence[keras.callbacks.Callback] = (),
-                  compile_fn: Callable[[keras.Model, float], keras.Model] = models.compile_coursework,
+                  compile_fn: Callable[[keras.Model, float], keras.Model] | None = None,
                   validation_data: tuple | None = None, verbose: int = 2) -> SettingResult:
     """Train ``model`` for ``epochs`` under the coursework protocol and return its curves.
 
     ``validation_data`` (a split of the *training* images) is evaluated at each epoch end as
     ``val_*`` for callbacks such as early stopping.
     """
-    compile_fn(model, learning_rate)
+    (compile_fn or compile_coursework)(model, learning_rate)
     monitor = training.EvaluateEverySamples(d.log_period, d.splits, samples_per_batch=BATCH_SIZE)
     print(f"model {model_number} setting {setting}: {epochs} epochs, learning rate {learning_rate}, "
           f"{model.count_params()} parameters")
@@ -149,7 +158,7 @@ def run_models(d: CourseworkData, model_numbers: Sequence[int], epochs_override:
         results[number] = []
         for j, (epochs, lr) in enumerate(SETTINGS[number], 1):
             keras.utils.set_random_seed(seed + 100 * number + j)
-            result = train_setting(models.coursework_model(number), d, epochs_override or epochs, lr,
+            result = train_setting(coursework_model(number), d, epochs_override or epochs, lr,
                                    model_number=number, setting=j, seed=seed)
             print(f"  -> final train accuracy {result.train_accuracy[-1]:.4f}, "
                   f"test accuracy {result.test_accuracy[-1]:.4f} ({result.seconds:.0f} s)")
@@ -160,7 +169,8 @@ def run_models(d: CourseworkData, model_numbers: Sequence[int], epochs_override:
 def log_results(run, d: CourseworkData, results: dict[int, list[SettingResult]]) -> None:
     """Metrics every protocol run records: data sizes, evaluation period and final test accuracies."""
     flat = [r for rs in results.values() for r in rs]
-    run.log(train_rows=len(d.x_train), train_eval_rows=len(d.x_train_eval), test_rows=len(d.x_test),
+    run.log(train_rows=len(d.x_train), train_eval_rows=len(d.x_train_eval), train_eval_digest=d.train_eval_digest,
+            test_rows=len(d.x_test),
             log_period_samples=d.log_period, batch_size=BATCH_SIZE,
             final_test_accuracy={f"model{r.model}_setting{r.setting}": r.test_accuracy[-1] for r in flat},
             parameters={f"model{r.model}": r.parameters for r in flat},
@@ -267,3 +277,108 @@ def _detrended_std(values: np.ndarray) -> float:
         return 0.0
     t = np.arange(len(values))
     return float((values - np.polyval(np.polyfit(t, values, 1), t)).std())
+
+
+# ----------------------------------------------------------------------------- models
+# Coursework 1 models, exactly as the text specifies them. Every layer uses Keras' default
+# kernel initializer, glorot_uniform = Xavier initialisation (Glorot & Bengio 2010), and zero
+# biases. The models output *logits* (the input to the softmax): the softmax lives inside the
+# cross-entropy (``from_logits=True``), which is the numerically stable form of the same loss.
+
+def coursework_mlp(hidden_units: tuple[int, ...] = (), name: str = "mlp", l2: float = 0.0) -> keras.Model:
+    """C models 1-3: flattened 28x28 image -> [Dense(h) + ReLU]* -> Dense(10) logits.
+
+    Model 1: ``()`` (linear + softmax); model 2: ``(32,)``; model 3: ``(32, 32)``.
+    ``l2`` > 0 adds l2 * sum(W^2) of every weight matrix to the loss once per batch (C3's fix).
+    """
+    reg = keras.regularizers.L2(l2) if l2 else None
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = layers.Flatten()(inputs)
+    for i, units in enumerate(hidden_units, 1):
+        x = layers.Dense(units, activation="relu", kernel_initializer="glorot_uniform", kernel_regularizer=reg,
+                         name=f"hidden{i}")(x)
+    outputs = layers.Dense(10, kernel_initializer="glorot_uniform", kernel_regularizer=reg, name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def coursework_cnn() -> keras.Model:
+    """C model 4: [conv 3x3x8 + ReLU, maxpool 2x2] x2 (SAME padding, stride 1) -> Dense(32) ReLU -> logits."""
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = inputs
+    for i in (1, 2):
+        x = layers.Conv2D(8, 3, padding="same", activation="relu", name=f"conv{i}")(x)
+        x = layers.MaxPooling2D(2, padding="same", name=f"pool{i}")(x)  # 28 -> 14 -> 7
+    x = layers.Flatten()(x)
+    x = layers.Dense(32, activation="relu", name="hidden")(x)
+    outputs = layers.Dense(10, name="logits")(x)
+    return keras.Model(inputs, outputs, name="model4_cnn")
+
+
+def separable_cnn(filters: tuple[int, ...] = (8, 4), pool_after: tuple[bool, ...] = (False, True),
+                  dense_units: int = 32, name: str = "separable_cnn", plain_first: bool = False) -> keras.Model:
+    """Separable convs (depthwise 3x3 + pointwise 1x1, ReLU, SAME), optional 2x2 max-pool after each.
+
+    The defaults are C model 5: sep-conv 3x3x8, sep-conv 3x3x4 + maxpool -> Dense(32) ReLU -> logits.
+    ``plain_first`` makes the first layer a plain 3x3 conv: on a 1-channel input a separable conv
+    saves almost nothing (9 + f weights instead of 9f) and its f maps are all multiples of one
+    filtered image.
+    """
+    if len(filters) != len(pool_after):
+        raise ValueError("filters and pool_after need one entry per separable conv")
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = inputs
+    for i, (f, pool) in enumerate(zip(filters, pool_after), 1):
+        conv = layers.Conv2D if (plain_first and i == 1) else layers.SeparableConv2D
+        x = conv(f, 3, padding="same", activation="relu", name=f"{'conv' if conv is layers.Conv2D else 'sepconv'}{i}")(x)
+        if pool:
+            x = layers.MaxPooling2D(2, padding="same", name=f"pool{i}")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(dense_units, activation="relu", name="hidden")(x)
+    outputs = layers.Dense(10, name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def coursework_model(number: int, l2: float = 0.0) -> keras.Model:
+    """C models 1-5 by their number in the coursework (``l2``: weight penalty, MLPs 1-3 only)."""
+    if l2 and number > 3:
+        raise ValueError("the l2 penalty is implemented for the MLP models 1-3 only")
+    factories = {1: lambda: coursework_mlp((), "model1_linear", l2),
+                 2: lambda: coursework_mlp((32,), "model2_mlp32", l2),
+                 3: lambda: coursework_mlp((32, 32), "model3_mlp32x32", l2),
+                 4: coursework_cnn,
+                 5: lambda: separable_cnn(name="model5_separable")}
+    if number not in factories:
+        raise ValueError(f"the coursework has models 1-5, not {number}")
+    return factories[number]()
+
+
+def compile_coursework(model: keras.Model, learning_rate: float) -> keras.Model:
+    """The coursework recipe: plain SGD, softmax cross-entropy *summed* over the batch.
+
+    Summing (tf.reduce_sum in the text) instead of averaging makes each step 100x larger than
+    the usual mean loss at batch size 100, which is why the text's learning rates look small.
+    """
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum"),
+                  metrics=["accuracy"], jit_compile=False)  # XLA costs more than it saves for these tiny models on CPU
+    return model
+
+
+class SeparableCnnHyperModel(kt.HyperModel):
+    """C10 (Q3.4) search space: a plain 3x3 conv, then two separable-conv blocks, each block + 2x2 max-pool.
+
+    Pooling after every block (28 -> 14 -> 7 -> 4) keeps the dense layer small, which is where
+    models 4 and 5 keep most of their parameters; the largest model in this space
+    (16-16-16 filters, 32 units) has 9.5 k parameters, below model 4's 13.6 k, so every trial
+    qualifies. Trained with the coursework recipe (SGD, summed cross-entropy).
+    """
+
+    def __init__(self):
+        super().__init__(name="separable_cnn")
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        filters = tuple(hp.Choice(f"filters{i}", [8, 16]) for i in (1, 2, 3))
+        model = separable_cnn(filters, (True, True, True), dense_units=hp.Choice("dense_units", [16, 32]),
+                              name="q34_separable", plain_first=True)
+        # Model 4 setting 1 (LR 0.01) shows what larger rates do to a summed loss: they diverge.
+        return compile_coursework(model, hp.Choice("learning_rate", [1e-3, 2e-3, 4e-3]))

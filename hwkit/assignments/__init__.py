@@ -1,0 +1,17 @@
+"""The science of each assignment, one module per topic, named after its assignment.
+
+``a_identity``      A: learning the identity map from one example (data, protocol, verdicts, models)
+``b_mnist_cnn``     B1: the MNIST CNN and its search space
+``b_functions``     B2-B4: 1-D function fitting, dead ReLUs
+``b_wgan``          B6-B8: WGAN-GP and the distribution error
+``c_coursework``    C: Coursework 1's models and training protocol
+``d_cifar``         D6: the CIFAR-10 ResNet, its recipe and search space
+``e_autoencoders``  E1-E5: convolutional autoencoder, classifier head
+``e_latent``        E3: latent-space geometry
+``e_transfer``      E3-E5: reusing trained models, the scarce-label subset, over-fitting verdicts
+``e_shift``         E6-E7: shift equivariance and invariance
+``e_jacobians``     E8: Jacobians by hand vs autodiff
+
+Modules here may import the core (``hwkit.*``) but never ``tasks`` or each other's assignment.
+"""
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before any module here imports Keras)
