@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib
 import os
 import pkgutil
 import re
 import sys
 import time
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, TypeVar
 
 from hwkit import HwkitError, report, runs
 from hwkit.report import TaskInfo
 
 TASK_NAME = re.compile(r"^[a-z]\d+$")   # a1, b12, f1: assignment letter + task number
+R = TypeVar("R")
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -54,6 +56,18 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
     return value
+
+
+def choose_recipe(args, full: R, quick: R) -> R:
+    """The task's recipe for this command line: ``quick`` with ``--quick``, else ``full``; ``--epochs`` overrides.
+
+    A recipe is a frozen dataclass of the task's settings (airbench's ``hyp``, nanoGPT's config):
+    one object per mode instead of ``X if args.quick else Y`` scattered through ``run()``.
+    """
+    recipe = quick if args.quick else full
+    if getattr(args, "epochs", None) and hasattr(recipe, "epochs"):
+        recipe = dataclasses.replace(recipe, epochs=args.epochs)
+    return recipe
 
 
 # ----------------------------------------------------------------------------- task discovery

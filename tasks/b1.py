@@ -12,61 +12,71 @@ every 25 600 training samples for the curve only; nothing is chosen or stopped o
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from hwkit import data, models, plots, training, tuning
-from hwkit.cli import positive_int, task_main
 from hwkit.assignments import b_mnist_cnn
+from hwkit.cli import choose_recipe, positive_int, task_main
 
-BATCH_SIZE = 128
-EPOCHS = 8                       # final training; the cosine schedule ends at 0 after these
-VALIDATION_FRACTION = 1 / 12     # 5 000 of the 60 000 training rows
-TUNE_SUBSET = 15_000             # training rows per search trial (one epoch each)
-TUNE_TRIALS = 6
-TUNE_TARGET = 0.985              # stop the search once a 1-epoch trial reaches this validation accuracy
-TUNE_BUDGET_S = 300
-TEST_LOG_EVERY = 25_600          # samples between test-accuracy checks (200 batches)
 
-QUICK = dict(train=2_000, test=1_000, tune_subset=1_000, trials=2, epochs=1, test_log_every=640)
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    train_rows: int | None = None     # None: all 60 000 training rows
+    test_rows: int | None = None
+    batch_size: int = 128
+    epochs: int = 8                   # final training; the cosine schedule ends at 0 after these
+    validation_fraction: float = 1 / 12   # 5 000 of the 60 000 training rows
+    tune_rows: int = 15_000           # training rows per search trial (one epoch each)
+    tune_trials: int = 6
+    tune_target: float = 0.985        # stop the search once a 1-epoch trial reaches this validation accuracy
+    tune_budget_s: int = 300
+    test_log_every: int = 25_600      # samples between test-accuracy checks (200 batches)
+
+
+FULL = Recipe()
+QUICK = dataclasses.replace(FULL, train_rows=2_000, test_rows=1_000, tune_rows=1_000, tune_trials=2, epochs=1,
+                            test_log_every=640)
 
 
 def add_arguments(parser):
-    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {TUNE_TRIALS})")
-    parser.add_argument("--tune-budget", type=positive_int, help=f"search budget in s (default {TUNE_BUDGET_S})")
+    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {FULL.tune_trials})")
+    parser.add_argument("--tune-budget", type=positive_int, help=f"search budget in s (default {FULL.tune_budget_s})")
 
 
 def run(args, run):
+    recipe = choose_recipe(args, FULL, QUICK)
+    batch_size = recipe.batch_size
+
     # (b, c) The assignment's CSV files, pixels scaled to [0, 1] and reshaped to 28x28x1 images.
     (x_train, y_train), (x_test, y_test) = data.load_mnist_csv(args.data_dir)
-    if args.quick:
-        x_train, y_train = data.subset(x_train, y_train, QUICK["train"], seed=args.seed)
-        x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=args.seed)
+    x_train, y_train = data.subset(x_train, y_train, recipe.train_rows, seed=args.seed)
+    x_test, y_test = data.subset(x_test, y_test, recipe.test_rows, seed=args.seed)
     x_train, x_test = data.to_float(x_train), data.to_float(x_test)
-    (x_fit, y_fit), (x_val, y_val) = data.validation_split(x_train, y_train, VALIDATION_FRACTION, seed=args.seed)
+    (x_fit, y_fit), (x_val, y_val) = data.validation_split(x_train, y_train, recipe.validation_fraction, seed=args.seed)
 
     # (d) Hyperparameter search on the validation split only.
-    x_tune, y_tune = data.subset(x_fit, y_fit, QUICK["tune_subset"] if args.quick else TUNE_SUBSET, seed=args.seed)
-    steps = -(-len(x_tune) // BATCH_SIZE)
+    x_tune, y_tune = data.subset(x_fit, y_fit, recipe.tune_rows, seed=args.seed)
+    steps = -(-len(x_tune) // batch_size)
     result = tuning.search(
         b_mnist_cnn.MnistCnnHyperModel(steps_per_epoch=steps, epochs=1),
-        training.dataset(x_tune, y_tune, BATCH_SIZE, shuffle=True, seed=args.seed),
-        validation_data=(x_val, y_val), directory=run.path / "tuner", target=TUNE_TARGET,
-        max_trials=args.trials or (QUICK["trials"] if args.quick else TUNE_TRIALS),
-        time_budget_s=args.tune_budget or TUNE_BUDGET_S, epochs=1, seed=args.seed, verbose=2)
+        training.dataset(x_tune, y_tune, batch_size, shuffle=True, seed=args.seed),
+        validation_data=(x_val, y_val), directory=run.path / "tuner", target=recipe.tune_target,
+        max_trials=args.trials or recipe.tune_trials,
+        time_budget_s=args.tune_budget or recipe.tune_budget_s, epochs=1, seed=args.seed, verbose=2)
     run.save_table("trials", result.trials)
     hp = result.best_hyperparameters.values
     print(f"search: {len(result.trials)} trials in {result.seconds:.0f} s ({result.stop_reason}); best {hp}")
 
     # (a, b) Final training of the chosen CNN on the full fit split, with shift augmentation.
-    epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
+    epochs = recipe.epochs
     model = b_mnist_cnn.mnist_cnn(filters=hp["filters"], dense_units=hp["dense_units"], dropout=hp["dropout"])
-    steps_per_epoch = -(-len(x_fit) // BATCH_SIZE)
+    steps_per_epoch = -(-len(x_fit) // batch_size)
     models.compile_classifier(model, hp["learning_rate"], total_steps=steps_per_epoch * epochs)
-    test_log = training.EvaluateEverySamples(QUICK["test_log_every"] if args.quick else TEST_LOG_EVERY,
-                                             {"test": (x_test, y_test)}, BATCH_SIZE)
+    test_log = training.EvaluateEverySamples(recipe.test_log_every, {"test": (x_test, y_test)}, batch_size)
     started = time.perf_counter()
     history = model.fit(
-        training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed,
+        training.dataset(x_fit, y_fit, batch_size, shuffle=True, seed=args.seed,
                          augment=models.random_shift_augmentation()),
         validation_data=(x_val, y_val), epochs=epochs, verbose=2,
         callbacks=[test_log, *training.standard_callbacks(run.path)])
@@ -83,7 +93,7 @@ def run(args, run):
                                           metrics=("accuracy",), x=test_log.series("samples"),
                                           xlabel="training samples processed"), "test_accuracy")
     run.save_table("test_log", test_log.records)
-    run.log(test_accuracy=test_accuracy, test_loss=test_loss, epochs=epochs, batch_size=BATCH_SIZE,
+    run.log(test_accuracy=test_accuracy, test_loss=test_loss, epochs=epochs, batch_size=batch_size,
             train_seconds=round(train_seconds, 1), search_seconds=result.seconds,
             search_stop_reason=result.stop_reason, search_trials=len(result.trials),
             best_hyperparameters=hp, parameters=model.count_params(),
