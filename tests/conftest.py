@@ -53,6 +53,8 @@ def run_task():
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: end-to-end runs of tasks (quick mode, real data) and rendered PDFs; "
+                                       "deselect with -m 'not slow'")
     # Tests may chdir: a relative $HWKIT_DATA_DIR (README's ../shared/datasets) must keep its target.
     if os.environ.get("HWKIT_DATA_DIR"):
         os.environ["HWKIT_DATA_DIR"] = str(Path(os.environ["HWKIT_DATA_DIR"]).resolve())
