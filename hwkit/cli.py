@@ -1,7 +1,7 @@
 """Every entry point: a task's command line, the report command, the task listing, data export.
 
 A task is a module of the task package (``tasks`` by default, ``$HWKIT_TASKS`` to use another)
-named after its assignment letter and number (``b1``, ``f1``). It defines ``run(args, run)``,
+named after its assignment letter and number (``x1``, ``x12``). It defines ``run(args, run)``,
 optionally ``add_arguments(parser)`` and ``REQUIRES`` (the tasks whose runs it reads), and ends
 with ``if __name__ == "__main__": raise SystemExit(task_main(__spec__.name))``.
 Common flags: ``--quick`` (tiny data, seconds; results labelled as smoke results), ``--seed N``,
@@ -27,7 +27,7 @@ from typing import Iterator, Sequence, TypeVar
 from hwkit import HwkitError, report, runs
 from hwkit.report import TaskInfo
 
-TASK_NAME = re.compile(r"^[a-z]\d+$")   # a1, b12, f1: assignment letter + task number
+TASK_NAME = re.compile(r"^[a-z]\d+$")   # assignment letter + task number: x1, x12
 R = TypeVar("R")
 
 
@@ -98,7 +98,7 @@ def task_info(name: str) -> TaskInfo:
 
 
 def discover_tasks(assignment: str | None = None) -> list[TaskInfo]:
-    """The task modules (of one assignment, or all), in natural order: c2 before c10."""
+    """The task modules (of one assignment, or all), in natural order: x2 before x10."""
     names = sorted((m.name for m in pkgutil.iter_modules(_task_package().__path__)
                     if TASK_NAME.match(m.name) and (assignment is None or m.name[0] == assignment.lower())),
                    key=_natural)

@@ -1,4 +1,4 @@
-"""Principal component analysis with numpy's SVD, and the reconstruction error ε = ||x − x̃||₂² (B5).
+"""Principal component analysis with numpy's SVD, and the reconstruction error ε = ||x − x̃||₂².
 
 PCA keeps the ``l`` leading right-singular vectors of the centred training matrix; among all
 rank-``l`` affine maps it gives the smallest mean squared reconstruction error on the data it

@@ -52,7 +52,7 @@ def image_grid(images: np.ndarray, titles: Sequence[str] | None = None, ncols: i
 
 def series_grid(panels: Sequence[Sequence[dict]], col_titles: Sequence[str], row_label, xlabel: str,
                 ylabel: str = "accuracy", title: str | None = None):
-    """A rows x cols grid of line plots (assignment C's 3x3 learning-curve grid).
+    """A rows x cols grid of line plots (e.g. a 3x3 learning-curve grid).
 
     ``panels[col][row]`` is ``{"x": [...], "series": {label: [...]}, "setting": (...)}``;
     ``row_label(setting)`` names each panel's y axis.

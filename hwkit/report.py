@@ -29,7 +29,7 @@ GENERIC_TEMPLATE = "generic.html"
 
 @dataclass(frozen=True)
 class TaskInfo:
-    """What a report knows of a task: its name (``b1``), one-line description and the tasks it reads."""
+    """What a report knows of a task: its name (``x1``), one-line description and the tasks it reads."""
 
     name: str
     description: str

@@ -2,17 +2,16 @@
 
 One library, two faces:
 
-* assignment C, Part 2 (tasks c4, c5) composes the pieces directly — ``Sequential`` of ``Linear``
-  and ``ReLU`` layers, ``SoftmaxCrossEntropy(reduction="sum")``, ``SGD`` — and trains them with
-  ``train_step``;
-* assignment D, Programming Problem 1 (task d5) uses ``MLP``, a PyTorch-like facade over the
+* compose the pieces directly — ``Sequential`` of ``Linear`` and ``ReLU`` layers,
+  ``SoftmaxCrossEntropy(reduction="sum")``, ``SGD`` — and train them with ``train_step``;
+* or use ``MLP``, a PyTorch-like facade over the
   same layers with the API the assignment names (``forward``, ``backward``, ``step``,
   ``zero_grads``, ``get_loss``, ``get_error``, momentum, ``random_normal_weight_init``,
   ``zeros_bias_init``).
 
 Layout convention everywhere: a batch is a row matrix ``x`` of shape (N, features) and a linear
 layer computes ``z = x W + b`` with ``W`` of shape (in, out). Every layer's backward is checked
-against central finite differences by ``gradcheck`` (tests/test_numpy_nn.py and task c5).
+against central finite differences by ``gradcheck`` (tests/test_numpy_nn.py).
 Only numpy is imported here.
 """
 from hwkit.numpy_nn.gradcheck import check_layer, check_loss, numerical_gradient, relative_error

@@ -1,7 +1,8 @@
 """Weight and bias initializers. Each returns a new array; ``rng`` makes them repeatable.
 
-Signatures follow assignment D's template: ``weight_init(d0, d1)`` -> (d0, d1) and
-``bias_init(d)`` -> (d,), with an optional ``rng`` and ``dtype``.
+Signatures follow the PyTorch-like coursework template: a weight initializer takes the two sizes
+(fan-in, fan-out) and returns that shape, a bias initializer takes one size; both accept an optional
+``rng`` and ``dtype``.
 """
 from __future__ import annotations
 
@@ -24,10 +25,10 @@ def xavier_uniform(d0: int, d1: int, rng: np.random.Generator | None = None, dty
 
 def random_normal_weight_init(d0: int, d1: int, rng: np.random.Generator | None = None,
                               dtype=np.float32) -> np.ndarray:
-    """Assignment D: "initialize weight matrix W from standard normal distribution" — N(0, 1), literally.
+    """The coursework API's "initialize weight matrix W from standard normal distribution" — N(0, 1), literally.
 
     With 784 inputs, N(0, 1) weights make pre-activations of standard deviation ~sqrt(784 * E[x^2])
-    (~10 for MNIST pixels in [0, 1]), which saturates the softmax and sigmoid/tanh units; task d5
+    (~10 for MNIST pixels in [0, 1]), which saturates the softmax and sigmoid/tanh units; a task
     measures this on the validation split and trains with ``he_normal_weight_init`` instead.
     """
     return _rng(rng).standard_normal((d0, d1)).astype(dtype)
@@ -44,5 +45,5 @@ def he_normal_weight_init(d0: int, d1: int, rng: np.random.Generator | None = No
 
 
 def zeros_bias_init(d: int, dtype=np.float32) -> np.ndarray:
-    """Assignment D: "initialize bias vector b from zeros"."""
+    """The coursework API's "initialize bias vector b from zeros"."""
     return np.zeros(d, dtype=dtype)

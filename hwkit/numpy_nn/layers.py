@@ -73,7 +73,7 @@ class Linear(Layer):
 class Activation(Layer):
     """Element-wise non-linearity: backward multiplies by ``derivative()`` at the last input.
 
-    ``derivative()`` is assignment D's API: the element-wise derivative f'(x) of the last forward.
+    ``derivative()`` is the PyTorch-like API's name: the element-wise derivative f'(x) of the last forward.
     """
 
     name = "activation"
@@ -164,7 +164,7 @@ def mlp(d_in: int, hiddens: Sequence[int], d_out: int, activation: str = "relu",
         rng: np.random.Generator | None = None, dtype=np.float32) -> Sequential:
     """Linear -> activation for each hidden width, then a final Linear producing the logits.
 
-    ``hiddens=()`` gives a single linear layer (assignment C's model 1: linear + softmax, with the
+    ``hiddens=()`` gives a single linear layer (a linear + softmax model, with the
     softmax inside the loss).
     """
     if activation not in ACTIVATIONS:

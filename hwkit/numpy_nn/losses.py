@@ -27,10 +27,10 @@ def one_hot(labels: np.ndarray, num_classes: int, dtype=np.float32) -> np.ndarra
 class SoftmaxCrossEntropy:
     """loss = sum_n ( -z_n[y_n] + log sum_c exp z_n[c] ), i.e. -sum_n log softmax(z_n)[y_n].
 
-    ``reduction="sum"`` is assignment C's loss (summed over the batch, like ``tf.reduce_sum``);
-    ``"mean"`` divides by N so the learning rate does not depend on the batch size (assignment D).
+    ``reduction="sum"`` is the loss (summed over the batch, like ``tf.reduce_sum``);
+    ``"mean"`` divides by N so the learning rate does not depend on the batch size.
     ``forward(logits (N, C), labels (N,) or one-hot (N, C))`` returns the scalar loss and keeps the
-    per-example losses in ``losses``; ``backward()`` (alias ``derivative()``, assignment D's name)
+    per-example losses in ``losses``; ``backward()`` (alias ``derivative()``, the PyTorch-like API's name)
     returns dloss/dlogits = softmax(z) - onehot(y), divided by N for the mean.
     """
 

@@ -11,7 +11,7 @@ from hwkit.numpy_nn.layers import Parameter
 class SGD:
     """p <- p - lr * v with v <- momentum * v + grad (v starts at 0), as ``torch.optim.SGD``.
 
-    ``momentum=0`` is plain SGD, p <- p - lr * grad (assignment C). Assignment D's theory part
+    ``momentum=0`` is plain SGD, p <- p - lr * grad. A coursework's theory part
     writes momentum as an exponential average v <- beta v + (1 - beta) grad; that is the same
     update with the learning rate scaled by (1 - beta).
     """

@@ -1,4 +1,4 @@
-"""Assignment D's PyTorch-like MLP, a thin facade over this package's layers, loss and optimizer.
+"""A PyTorch-like MLP, a thin facade over this package's layers, loss and optimizer.
 
     mlp = MLP(784, 10, hiddens=[256, 128], activations=[ReLU(), ReLU()],
               weight_init_fn=he_normal_weight_init, bias_init_fn=zeros_bias_init,
@@ -7,7 +7,7 @@
     mlp.get_loss(labels), mlp.get_error(labels)
 
 ``W``/``b`` (and ``dW``/``db``) are lists of the arrays inside the shared ``Linear`` layers, so
-the facade and assignment C's ``Sequential`` models train the very same code. ``save`` writes
+the facade and ``Sequential`` models train the very same code. ``save`` writes
 ``p1_model.npz`` (weights, biases, layer sizes, activation names); ``MLP.load`` rebuilds it.
 """
 from __future__ import annotations
@@ -77,7 +77,7 @@ class MLP:
     def momentum(self) -> float:
         return self.optimizer.momentum
 
-    # -- the API assignment D names
+    # -- the API a coursework names
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x (N, input_size) -> logits (N, output_size); the softmax lives in the criterion."""
         self.output = self.net.forward(x)
