@@ -176,7 +176,7 @@ def test_b8_without_b6_runs_is_a_one_line_error(capsys):
     with pytest.raises(SystemExit) as e:
         task_main("tasks.b8", ["--quick"])
     assert e.value.code == 2
-    assert "run 'python -m tasks.b6 --quick' first" in capsys.readouterr().err
+    assert "run `python -m tasks.b6 --quick` first" in capsys.readouterr().err
 
 
 def test_b_report_pdf_has_every_b2_b8_section(b_runs, tmp_path, monkeypatch):
