@@ -58,16 +58,19 @@ def positive_int(text: str) -> int:
     return value
 
 
-def choose_recipe(args, full: R, quick: R) -> R:
+def choose_recipe(args, full: R, quick: R, **overrides) -> R:
     """The task's recipe for this command line: ``quick`` with ``--quick``, else ``full``; ``--epochs`` overrides.
 
     A recipe is a frozen dataclass of the task's settings (airbench's ``hyp``, nanoGPT's config):
     one object per mode instead of ``X if args.quick else Y`` scattered through ``run()``.
+    ``overrides`` are the task's own flags, e.g. ``seeds=args.seeds``: each one that is not None
+    replaces that field of the chosen recipe.
     """
     recipe = quick if args.quick else full
     if getattr(args, "epochs", None) and hasattr(recipe, "epochs"):
         recipe = dataclasses.replace(recipe, epochs=args.epochs)
-    return recipe
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(recipe, **given) if given else recipe
 
 
 # ----------------------------------------------------------------------------- task discovery

@@ -12,6 +12,7 @@ from typing import Sequence
 from hwkit import tf_runtime  # noqa: F401  (TensorFlow imported quietly, before Keras)
 import keras
 from keras import layers
+import numpy as np
 
 
 # ----------------------------------------------------------------------------- compile recipes
@@ -150,3 +151,40 @@ def architecture_rows(model: keras.Model) -> list[dict]:
             "params": layer.count_params(),
         })
     return rows
+
+
+# ----------------------------------------------------------------------------- dead ReLU units
+
+def relu_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers of ``model`` whose output is a plain ReLU, in order.
+
+    Dense / Conv layers built with ``activation="relu"``, ``Activation("relu")`` layers and
+    ``ReLU()`` layers without a negative slope or cap (a leaky ReLU never dies).
+    """
+    relu = keras.activations.relu
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.ReLU):
+            if not layer.negative_slope and layer.max_value is None and not layer.threshold:
+                found.append(layer)
+        elif getattr(layer, "activation", None) is relu:
+            found.append(layer)
+    return found
+
+
+def dead_relu_units(model: keras.Model, x: np.ndarray) -> list[np.ndarray]:
+    """For each layer of ``relu_layers(model)``: a bool array over its units (Dense) or channels (conv),
+    True where the unit outputs 0 for every input of ``x`` (and, for a conv channel, at every position).
+
+    A dead unit passes no gradient for any of these inputs, so gradient descent cannot revive it;
+    a layer that is dead throughout cuts the output off from the input (a constant map).
+    """
+    hidden = relu_layers(model)
+    if not hidden:
+        return []
+    probe = keras.Model(model.input, [layer.output for layer in hidden])
+    outputs = probe(x, training=False)
+    # A functional model with ONE output returns a tensor, not a list of one: iterating over it would
+    # walk the batch instead of the layers.
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    return [np.all(np.asarray(out).reshape(-1, out.shape[-1]) <= 0.0, axis=0) for out in outputs]

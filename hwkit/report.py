@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 import jinja2
+import markupsafe
 
 from hwkit import runs
 
@@ -48,12 +49,24 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def _scientific(v) -> markupsafe.Markup:
+    """A number as HTML in powers of ten: 1e-06 -> 10<sup>−6</sup>, 2.5e-05 -> 2.5·10<sup>−5</sup>."""
+    if v is None:
+        return markupsafe.Markup("n/a")
+    mantissa, _, exponent = f"{float(v):.3g}".partition("e")
+    if not exponent:
+        return markupsafe.Markup(mantissa)
+    power = f"10<sup>{int(exponent)}</sup>".replace("-", "−")
+    return markupsafe.Markup(power if mantissa == "1" else f"{mantissa}·{power}")
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined)
     env.filters["pct"] = lambda v, digits=2: "n/a" if v is None else f"{100 * float(v):.{digits}f}%"
     env.filters["num"] = lambda v, digits=4: "n/a" if v is None else (
         f"{v:.{digits}g}" if isinstance(v, float) else str(v))
+    env.filters["sci"] = _scientific
     env.filters["uri"] = lambda p: Path(p).resolve().as_uri()
     env.filters["tojson"] = lambda v: json.dumps(v)
     return env

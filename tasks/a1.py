@@ -11,31 +11,35 @@ gives the conjectured formula for h.
 """
 from __future__ import annotations
 
-from hwkit.assignments import a_identity
-from hwkit.cli import task_main
+import dataclasses
 
-EPOCHS = 1000
-SEEDS = 5                 # runs with seeds --seed, --seed+1, ...
-# Plain SGD: the largest of LR_CANDIDATES that fits the training image (table lr_check). Largest, because
-# runs whose last 4-unit layer dies can only learn through the 784 output biases, at lr/784 per step.
-LEARNING_RATE = 5.0
+from hwkit.assignments import a_identity
+from hwkit.cli import choose_recipe, positive_int, task_main
+
 HIDDEN_LAYERS, UNITS = 6, 4
 
-LR_CANDIDATES = (0.5, 2.0, 5.0, 10.0)   # recorded check (table lr_check); skipped with --quick
-
-QUICK = dict(epochs=300, seeds=2)
+# Plain SGD at the largest of the candidate rates that fits the training image (table lr_check). Largest, because
+# runs whose last 4-unit layer dies can only learn through the 784 output biases, at lr/784 per step.
+FULL = a_identity.Protocol(epochs=1000, seeds=5, learning_rate=5.0, lr_candidates=(0.5, 2.0, 5.0, 10.0))
+QUICK = dataclasses.replace(FULL, epochs=300, seeds=2, lr_candidates=())
 
 
 def add_arguments(parser):
-    a_identity.add_protocol_arguments(parser, SEEDS)
+    a_identity.add_data_arguments(parser)
+    parser.add_argument("--seeds", type=positive_int, help=f"number of repeated runs (default {FULL.seeds})")
+
+
+def build():
+    """P1.1: the MLP h."""
+    return a_identity.identity_mlp(HIDDEN_LAYERS, UNITS)
 
 
 def run(args, run):
     # P1.1-P1.3: one training image and one test image per digit in [0, 1]; build the MLP, train it
     # with SGD for 1000 epochs, predict, measure the distances, conjecture h -- once per seed.
-    a_identity.run_protocol(args, run, lambda: a_identity.identity_mlp(HIDDEN_LAYERS, UNITS), name="A1 MLP h", f="h",
-                          epochs=EPOCHS, seeds=SEEDS, quick=QUICK, learning_rate=LEARNING_RATE,
-                          lr_candidates=LR_CANDIDATES)
+    protocol = choose_recipe(args, FULL, QUICK, seeds=args.seeds)
+    d = a_identity.one_example_data(args.data_dir, args.digit, args.occurrence)
+    a_identity.run_protocol(run, build, d, protocol, first_seed=args.seed, name="A1 MLP h", f="h")
 
 
 if __name__ == "__main__":

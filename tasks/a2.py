@@ -10,29 +10,34 @@ loss curve. P2.3 predictions, distances, per-run verdicts and the conjectured fo
 """
 from __future__ import annotations
 
-from hwkit.assignments import a_identity
-from hwkit.cli import task_main
+import dataclasses
 
-EPOCHS = 1000
-SEEDS = 5                 # runs with seeds --seed, --seed+1, ...
-LEARNING_RATE = 0.5       # plain SGD; the LR_CANDIDATES check on the training fit picked it
+from hwkit.assignments import a_identity
+from hwkit.cli import choose_recipe, positive_int, task_main
+
 FILTERS, KERNEL = 10, 5
 
-LR_CANDIDATES = (0.1, 0.5, 2.0, 5.0)   # recorded check (table lr_check); skipped with --quick
-
-QUICK = dict(epochs=300, seeds=2)
+# Plain SGD; the check of the candidate rates on the training fit (table lr_check) picked 0.5.
+FULL = a_identity.Protocol(epochs=1000, seeds=5, learning_rate=0.5, lr_candidates=(0.1, 0.5, 2.0, 5.0))
+QUICK = dataclasses.replace(FULL, epochs=300, seeds=2, lr_candidates=())
 
 
 def add_arguments(parser):
-    a_identity.add_protocol_arguments(parser, SEEDS)
+    a_identity.add_data_arguments(parser)
+    parser.add_argument("--seeds", type=positive_int, help=f"number of repeated runs (default {FULL.seeds})")
+
+
+def build():
+    """P2.1: the CNN g."""
+    return a_identity.identity_cnn(hidden_layers=1, filters=FILTERS, kernel_size=KERNEL)
 
 
 def run(args, run):
     # P2.1-P2.3: one training image and one test image per digit in [0, 1]; build the CNN, train it
     # with SGD for 1000 epochs, predict, measure the distances, conjecture g -- once per seed.
-    a_identity.run_protocol(args, run, lambda: a_identity.identity_cnn(hidden_layers=1, filters=FILTERS, kernel_size=KERNEL),
-                          name="A2 CNN g", f="g", epochs=EPOCHS, seeds=SEEDS, quick=QUICK,
-                          learning_rate=LEARNING_RATE, lr_candidates=LR_CANDIDATES)
+    protocol = choose_recipe(args, FULL, QUICK, seeds=args.seeds)
+    d = a_identity.one_example_data(args.data_dir, args.digit, args.occurrence)
+    a_identity.run_protocol(run, build, d, protocol, first_seed=args.seed, name="A2 CNN g", f="g")
 
 
 if __name__ == "__main__":

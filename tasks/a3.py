@@ -10,17 +10,25 @@ h(x) = x0 (x0 = the A1/A2 training image, n = 784) holds on all of R^n.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from hwkit.assignments import a_identity
-from hwkit.cli import task_main
+from hwkit.cli import choose_recipe, task_main
 
 N = 784                   # x is a flattened 28x28 image, like the A1 MLP's input
 SHIFT = 1.0               # B: the identity holds for every x with x_i >= -B
-SAMPLES = 2000            # random inputs per check
 WIDE_SCALE = 100.0        # the all-of-R^n checks use N(0, WIDE_SCALE^2) inputs
 
-QUICK = dict(samples=200)
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    samples: int = 2_000          # random inputs per check
+
+
+FULL = Recipe()
+QUICK = Recipe(samples=200)
 
 
 def add_arguments(parser):
@@ -29,7 +37,7 @@ def add_arguments(parser):
 
 def run(args, run):
     rng = np.random.default_rng(args.seed)
-    samples = QUICK["samples"] if args.quick else SAMPLES
+    samples = choose_recipe(args, FULL, QUICK).samples
     d = a_identity.one_example_data(args.data_dir, args.digit, args.occurrence)
     x0 = d.x_train.reshape(N)
     inputs = {

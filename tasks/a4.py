@@ -11,18 +11,26 @@ sizes n) and on the MNIST test images; verified means max |g(x) - x| <= 1e-6.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from hwkit import data, plots
 from hwkit.assignments import a_identity
-from hwkit.cli import task_main
+from hwkit.cli import choose_recipe, task_main
 
 KERNELS = (3, 5)          # d: odd filter sizes > 1 to check
 SIZES = (28, 13)          # n: image sizes to check (the construction does not depend on n)
-SAMPLES = 200             # random images per check
 SCALE = 10.0              # the R^{n x n} checks use N(0, SCALE^2) pixels (about half negative)
 
-QUICK = dict(samples=20)
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    samples: int = 200            # random images per check
+
+
+FULL = Recipe()
+QUICK = Recipe(samples=20)
 
 
 def _vector(v: np.ndarray) -> str:
@@ -35,7 +43,7 @@ def _matrix(m: np.ndarray) -> str:
 
 def run(args, run):
     rng = np.random.default_rng(args.seed)
-    samples = QUICK["samples"] if args.quick else SAMPLES
+    samples = choose_recipe(args, FULL, QUICK).samples
     (_, _), (x_test, _) = data.load_mnist(args.data_dir)
     inputs = {"MNIST test images (n=28)": data.to_float(x_test[:samples])}
     for n in SIZES:

@@ -12,29 +12,37 @@ the same seeds, is the contrast that shows the width is what matters.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from hwkit import models
 from hwkit.assignments import b_functions
-from hwkit.cli import positive_int, task_main
+from hwkit.cli import choose_recipe, positive_int, task_main
 
 DEPTH = 8                # hidden layers
 WIDTH = 4                # units per hidden layer: the "narrow" net of the assignment
 WIDE = 32                # contrast: same depth, wide
 INITIALIZER = "he_normal"
-SEEDS = 8                # independent initialisations per network
 TRAIN_POINTS = 201       # equispaced training points on [-1, 1]
 GRID_POINTS = 2001       # dense grid for dead units and the error (includes no training point twice)
-STEPS = 3000            # Adam steps (cosine decay to 1% of the peak); --epochs N means N × 100 steps
 BATCH_SIZE = 32
 LEARNING_RATE = 3e-3
 COLLAPSE_STD = 0.01      # "collapsed to a constant": prediction std < 1% of the target's std on the grid
 
-QUICK = dict(seeds=2, steps=200)
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    seeds: int = 8           # independent initialisations per network
+    steps: int = 3000        # Adam steps (cosine decay to 1% of the peak); --epochs N means N × 100 steps
+
+
+FULL = Recipe()
+QUICK = Recipe(seeds=2, steps=200)
 
 
 def add_arguments(parser):
-    parser.add_argument("--seeds", type=positive_int, help=f"seeds per network (default {SEEDS})")
+    parser.add_argument("--seeds", type=positive_int, help=f"seeds per network (default {FULL.seeds})")
 
 
 def train_one(width: int, seed: int, steps: int, x_train, y_train, grid, f_grid) -> tuple[dict, np.ndarray]:
@@ -42,9 +50,9 @@ def train_one(width: int, seed: int, steps: int, x_train, y_train, grid, f_grid)
     import keras
     keras.utils.set_random_seed(seed)
     model = models.dense_net(1, [width] * DEPTH, kernel_initializer=INITIALIZER, name=f"relu_{DEPTH}x{width}")
-    dead_init = np.concatenate(b_functions.relu_activity(model, grid))
+    dead_init = np.concatenate(models.dead_relu_units(model, grid))
     history = b_functions.fit_function(model, x_train, y_train, steps, LEARNING_RATE, BATCH_SIZE, seed=seed)
-    dead_layers = b_functions.relu_activity(model, grid)
+    dead_layers = models.dead_relu_units(model, grid)
     dead = np.concatenate(dead_layers)
     pred = model.predict(grid, batch_size=len(grid), verbose=0).ravel()
     row = {"width": width, "seed": seed,
@@ -77,9 +85,9 @@ def run(args, run):
     y_train = b_functions.runge(x_train)
     grid = b_functions.uniform_grid(-1.0, 1.0, GRID_POINTS)
     f_grid = b_functions.runge(grid).ravel()
-    n_seeds = args.seeds or (QUICK["seeds"] if args.quick else SEEDS)
-    steps = 100 * args.epochs if args.epochs else (QUICK["steps"] if args.quick else STEPS)
-    seeds = [args.seed + i for i in range(n_seeds)]
+    recipe = choose_recipe(args, FULL, QUICK, seeds=args.seeds, steps=100 * args.epochs if args.epochs else None)
+    steps = recipe.steps
+    seeds = [args.seed + i for i in range(recipe.seeds)]
 
     # The deep narrow net (the assignment's) and the wide contrast, same seeds, same training.
     rows, preds = {}, {}
@@ -120,7 +128,7 @@ def run(args, run):
     run.log(depth=DEPTH, width=WIDTH, wide=WIDE, initializer=INITIALIZER, seeds=len(seeds), steps=steps,
             batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, train_points=TRAIN_POINTS,
             grid_points=GRID_POINTS, collapse_std=COLLAPSE_STD,
-            narrow=narrow, wide_summary=wide)
+            narrow=narrow, wide_summary=wide, **b_functions.compare_widths(narrow, wide))
 
 
 if __name__ == "__main__":

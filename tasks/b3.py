@@ -13,16 +13,17 @@ all 80 points and only that network is evaluated on the test points. The test se
 """
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 
 from hwkit import models
 from hwkit.assignments import b_functions
-from hwkit.cli import task_main
+from hwkit.cli import choose_recipe, task_main
 
 WIDTHS = [64, 64, 64, 64]      # hidden layers
 INITIALIZER = "he_normal"      # plus first-layer kinks spread over the domain (b_functions.spread_first_layer_kinks)
-STEPS = 4000                   # full-batch Adam steps; --epochs N means N × 100 steps
 LEARNING_RATE = 3e-3
 VALIDATION_EVERY = 5           # every 5th training point is held out for validation (16 of 80)
 TARGET = 0.05                  # the assignment's relative L2 error
@@ -32,7 +33,16 @@ STRENGTHS = {                  # candidates per regularisation, weakest first
     "dropout": [0.01, 0.03, 0.1],
 }
 
-QUICK = dict(steps=100, strengths=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    steps: int = 4000                  # full-batch Adam steps; --epochs N means N × 100 steps
+    candidates: int | None = None      # the first N STRENGTHS per kind (None: all)
+
+
+FULL = Recipe()
+QUICK = Recipe(steps=100, candidates=1)
 
 
 def build(kind: str, strength: float) -> keras.Model:
@@ -56,27 +66,30 @@ def run(args, run):
     x_train, y_train, x_test, f_test = b_functions.oscillatory_data(seed=args.seed)
     is_val = np.arange(len(x_train)) % VALIDATION_EVERY == VALIDATION_EVERY - 1
     x_fit, y_fit, x_val, y_val = x_train[~is_val], y_train[~is_val], x_train[is_val], y_train[is_val]
-    steps = 100 * args.epochs if args.epochs else (QUICK["steps"] if args.quick else STEPS)
+    recipe = choose_recipe(args, FULL, QUICK, steps=100 * args.epochs if args.epochs else None)
+    steps = recipe.steps
+    near_jump = b_functions.jump_zone(x_test, len(x_train))
 
     # Choose each strength on the validation split (validation error is against the noisy targets).
     selection, finals, curves = [], [], {}
     for kind, candidates in STRENGTHS.items():
-        candidates = candidates[: QUICK["strengths"]] if args.quick else candidates
+        candidates = candidates[: recipe.candidates]
         scores = []
         for strength in candidates:
             pred_val, _ = fit_and_predict(kind, strength, x_fit, y_fit, x_val, steps, args.seed)
             scores.append(b_functions.relative_l2_error(pred_val, y_val))
             selection.append({"regularisation": kind, "strength": strength, "val_rel_l2_error": scores[-1]})
             print(f"{kind} {strength:g}: validation relative L2 error {scores[-1]:.4f}")
-        best = candidates[int(np.argmin(scores))]
+        choice = b_functions.choose_strength(candidates, scores)
+        best = choice["strength"]
 
         # Retrain the chosen setting on all 80 points; evaluate it once on the test points.
         pred_test, history = fit_and_predict(kind, best, x_train, y_train, x_test, steps, args.seed)
         error = b_functions.relative_l2_error(pred_test, f_test)
         # Where the error is: around the jump of f at x = 0 (within one training-grid spacing) vs elsewhere.
         sq = (pred_test - f_test.ravel()) ** 2
-        near_jump = np.abs(x_test.ravel()) < 2 * np.pi / (len(x_train) - 1)
-        finals.append({"regularisation": kind, "strength": best, "val_rel_l2_error": float(min(scores)),
+        finals.append({"regularisation": kind, "strength": best, "val_rel_l2_error": choice["val_rel_l2_error"],
+                       "weakest_candidate": choice["weakest"],
                        "train_loss": float(history.history["loss"][-1]), "test_rel_l2_error": error,
                        "error_share_near_jump": float(sq[near_jump].sum() / sq.sum()),
                        "error_without_jump_zone": b_functions.relative_l2_error(pred_test[~near_jump], f_test[~near_jump]),
@@ -100,10 +113,14 @@ def run(args, run):
         ax.legend(fontsize=7)
     run.save_figure(fig, "fits")
 
+    weakest = [r["regularisation"] for r in finals if r["weakest_candidate"]]
     run.log(widths=WIDTHS, initializer=INITIALIZER, steps=steps, learning_rate=LEARNING_RATE,
+            train_points=len(x_train), noise_std=b_functions.OSCILLATORY_NOISE, validation_every=VALIDATION_EVERY,
             fit_points=int((~is_val).sum()), validation_points=int(is_val.sum()), test_points=len(x_test),
-            jump_zone_points=int((np.abs(x_test.ravel()) < 2 * np.pi / (len(x_train) - 1)).sum()),
+            jump_zone_points=int(near_jump.sum()), jump_zone_halfwidth=b_functions.jump_zone_halfwidth(len(x_train)),
             target=TARGET, all_below_target=all(r["below_target"] for r in finals),
+            targets_reached=sum(r["below_target"] for r in finals), regularisations=len(finals),
+            weakest_chosen=weakest, all_weakest_chosen=len(weakest) == len(finals),
             test_errors={r["regularisation"]: r["test_rel_l2_error"] for r in finals},
             chosen={r["regularisation"]: r["strength"] for r in finals})
 

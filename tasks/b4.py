@@ -13,27 +13,35 @@ reaches the output before any training).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 
 from hwkit import models
 from hwkit.assignments import b_functions
-from hwkit.cli import task_main
+from hwkit.cli import choose_recipe, task_main
 
 INITIALIZERS = {"Xavier normal": "glorot_normal", "Xavier uniform": "glorot_uniform",
                 "He normal": "he_normal", "He uniform": "he_uniform"}
-DEPTHS = [8, 12, 16]
 WIDTH = 32
-STEPS = 2000                     # full-batch Adam steps; --epochs N means N × 100 steps
 LEARNING_RATE = 1e-3
 
-QUICK = dict(steps=100, depths=[8])
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    depths: tuple[int, ...] = (8, 12, 16)   # hidden layers
+    steps: int = 2000                        # full-batch Adam steps; --epochs N means N × 100 steps
+
+
+FULL = Recipe()
+QUICK = Recipe(depths=(8,), steps=100)
 
 
 def run(args, run):
     x_train, y_train, x_test, f_test = b_functions.oscillatory_data(seed=args.seed)
-    steps = 100 * args.epochs if args.epochs else (QUICK["steps"] if args.quick else STEPS)
-    depths = QUICK["depths"] if args.quick else DEPTHS
+    recipe = choose_recipe(args, FULL, QUICK, steps=100 * args.epochs if args.epochs else None)
+    steps, depths = recipe.steps, list(recipe.depths)
 
     rows, histories = [], {}
     for depth in depths:
@@ -45,7 +53,7 @@ def run(args, run):
             history = b_functions.fit_function(model, x_train, y_train, steps, LEARNING_RATE, seed=args.seed,
                                              validation_data=(x_test, f_test))
             pred = model.predict(x_test, batch_size=len(x_test), verbose=0).ravel()
-            dead = np.concatenate(b_functions.relu_activity(model, x_test))
+            dead = np.concatenate(models.dead_relu_units(model, x_test))
             rows.append({"initializer": label, "depth": depth, "output_std_at_init": init_std,
                          "train_mse": float(history.history["loss"][-1]),
                          "test_rel_l2_error": b_functions.relative_l2_error(pred, f_test),
@@ -75,11 +83,14 @@ def run(args, run):
                     for label in INITIALIZERS}
     mean_by_depth = {str(d): float(np.mean([r["test_rel_l2_error"] for r in rows if r["depth"] == d]))
                      for d in depths}
+    best_depth = int(min(mean_by_depth, key=mean_by_depth.get))
+    init_std = {str(d): {r["initializer"]: r["output_std_at_init"] for r in rows if r["depth"] == d} for d in depths}
     run.log(width=WIDTH, depths=depths, steps=steps, learning_rate=LEARNING_RATE,
             best_setting=f"{best['initializer']}, {best['depth']} layers", best_error=best["test_rel_l2_error"],
             mean_error_by_initializer=mean_by_init, mean_error_by_depth=mean_by_depth,
-            best_initializer=min(mean_by_init, key=mean_by_init.get),
-            best_depth=int(min(mean_by_depth, key=mean_by_depth.get)))
+            best_initializer=min(mean_by_init, key=mean_by_init.get), best_depth=best_depth,
+            shallowest=min(depths), deepest=max(depths), shallowest_best=best_depth == min(depths),
+            output_std_at_init=init_std, initializer_ranking=b_functions.rank_initializers(mean_by_init))
 
 
 if __name__ == "__main__":

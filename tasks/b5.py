@@ -14,36 +14,44 @@ for a fixed number of epochs (nothing is tuned, so no validation split is needed
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import keras
 import numpy as np
 
 from hwkit import data, models, pca, training
-from hwkit.cli import task_main
+from hwkit.cli import choose_recipe, task_main
 
-LATENT_DIMS = [2, 4, 8, 16, 32, 64]
-SUBSET = 20_000               # of the 70 000 images; 16 000 train / 4 000 test after the 80:20 split
 TEST_FRACTION = 0.2
 HIDDEN = (256,)
-EPOCHS = 10
 BATCH_SIZE = 256
 LEARNING_RATE = 2e-3
 
-QUICK = dict(subset=1_000, latent_dims=[2, 16], epochs=1)
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    images: int = 20_000                                  # of the 70 000; 16 000 train / 4 000 test after 80:20
+    latent_dims: tuple[int, ...] = (2, 4, 8, 16, 32, 64)
+    epochs: int = 10
+
+
+FULL = Recipe()
+QUICK = Recipe(images=1_000, latent_dims=(2, 16), epochs=1)
 
 
 def run(args, run):
+    recipe = choose_recipe(args, FULL, QUICK)
+    latent_dims, epochs = list(recipe.latent_dims), recipe.epochs
+
     # Data: all 70 000 images, a seeded random subset, a seeded random 80:20 split.
     (x_a, y_a), (x_b, y_b) = data.load_mnist(args.data_dir)
     images = np.concatenate([x_a, x_b]).reshape(-1, 28 * 28).astype(np.float32) / 255.0
     order = np.random.default_rng(args.seed).permutation(len(images))
-    n = QUICK["subset"] if args.quick else SUBSET
+    n = recipe.images
     chosen = images[order[:n]]
     n_test = int(round(n * TEST_FRACTION))
     x_train, x_test = chosen[n_test:], chosen[:n_test]
-    latent_dims = QUICK["latent_dims"] if args.quick else LATENT_DIMS
-    epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
 
     # (a) PCA by SVD, fitted on the training split only.
     started = time.perf_counter()
@@ -64,10 +72,10 @@ def run(args, run):
         model = models.dense_autoencoder(x_train.shape[1], ld, HIDDEN)
         model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps)),
                       loss="mse")
-        started = time.perf_counter()
+        clock = training.WallClock()
         model.fit(training.dataset(x_train, x_train, BATCH_SIZE, shuffle=True, seed=args.seed),
-                  epochs=epochs, verbose=2)
-        ae_seconds[ld] = time.perf_counter() - started
+                  epochs=epochs, verbose=2, callbacks=[clock])
+        ae_seconds[ld] = clock.seconds
         rows.append({"method": "autoencoder", "latent_dim": ld,
                      "train_error": pca.reconstruction_error(x_train, model.predict(x_train, batch_size=2048, verbose=0)),
                      "test_error": pca.reconstruction_error(x_test, model.predict(x_test, batch_size=2048, verbose=0)),
@@ -96,6 +104,7 @@ def run(args, run):
     by = {(r["method"], r["latent_dim"]): r for r in rows}
     ae_better = [ld for ld in latent_dims if by[("autoencoder", ld)]["test_error"] < by[("PCA", ld)]["test_error"]]
     ratio = {str(ld): by[("PCA", ld)]["test_error"] / by[("autoencoder", ld)]["test_error"] for ld in latent_dims}
+    best_gain = max(ratio, key=ratio.get)
     gap = {m: max(abs(by[(m, ld)]["test_error"] / by[(m, ld)]["train_error"] - 1) for ld in latent_dims)
            for m in ("PCA", "autoencoder")}
     run.log(images=n, train_images=len(x_train), test_images=len(x_test), latent_dims=latent_dims,
@@ -103,6 +112,7 @@ def run(args, run):
             pca_seconds=round(pca_seconds, 2), autoencoder_seconds={str(k): round(v, 1) for k, v in ae_seconds.items()},
             autoencoder_better_at=ae_better, pca_better_at=[ld for ld in latent_dims if ld not in ae_better],
             pca_over_autoencoder_test=ratio, max_relative_train_test_gap=gap,
+            autoencoder_largest_gain={"latent_dim": best_gain, "pca_over_autoencoder": ratio[best_gain]},
             pca_explained_variance={str(ld): by[("PCA", ld)]["explained_variance"] for ld in latent_dims},
             mean_image_error=pca.reconstruction_error(x_test, np.broadcast_to(fitted.mean, x_test.shape)))
 

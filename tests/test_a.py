@@ -73,12 +73,35 @@ def test_dead_units_and_bce_floor():
     w, b = dense[-1].get_weights()
     dense[-1].set_weights([np.zeros_like(w), -np.ones_like(b)])        # kill the last hidden layer
     x = _images(3)
-    assert a_identity.dead_relu_units(model, x, last_layer_alive=True) == 0
-    assert a_identity.dead_relu_units(model, x) >= 4
+    from hwkit import models
+    dead = models.dead_relu_units(model, x)
+    assert [layer.shape for layer in dead] == [(4,)] * 6
+    assert dead[-1].all() and sum(layer.sum() for layer in dead) >= 4
     assert a_identity.relu_units(model) == [4] * 6
     assert np.allclose(model(x), model(_images(3)))                     # dead last layer => constant map
     assert a_identity.bce_floor(np.array([0.0, 1.0])) == pytest.approx(0, abs=1e-9)
     assert a_identity.bce_floor(np.array([0.5])) == pytest.approx(np.log(2))
+
+
+def test_dead_channels_of_a_single_relu_layer_cnn_are_counted_per_channel():
+    """A model with ONE ReLU layer: the probe returns a tensor, not a list (a past bug walked the batch)."""
+    from hwkit import models
+    import keras
+    keras.utils.set_random_seed(0)
+    cnn = a_identity.identity_cnn(hidden_layers=1, filters=10, kernel_size=5)
+    conv = cnn.get_layer("conv1")
+    w, b = conv.get_weights()
+    b[:3] = -100.0                                                     # channels 0-2 can never fire on [0,1] images
+    w[..., :3] = 0.0
+    conv.set_weights([w, b])
+    dead = models.dead_relu_units(cnn, _images(11))
+    assert len(dead) == 1 and dead[0].tolist() == [True] * 3 + [False] * 7
+
+
+def test_input_cut_off_is_the_spread_threshold():
+    assert a_identity.input_cut_off(0.0) and a_identity.input_cut_off(a_identity.CUT_OFF_SPREAD / 2)
+    assert not a_identity.input_cut_off(a_identity.CUT_OFF_SPREAD)
+    assert not a_identity.input_cut_off(0.3)
 
 
 def test_model_shapes_follow_the_text():

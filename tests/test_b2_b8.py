@@ -37,14 +37,56 @@ def test_relative_l2_error():
     assert b_functions.relative_l2_error(true.reshape(2, 1) * 1.1, true) == pytest.approx(0.1)
 
 
-def test_relu_activity_finds_exactly_the_dead_unit():
+def test_dead_relu_units_finds_exactly_the_dead_unit_of_a_single_relu_layer():
     from hwkit import models
     model = models.dense_net(1, [3], name="probe")
     hidden = model.get_layer("hidden_1")
     # unit 0: x - 10 < 0 on [-1, 1] (dead); unit 1: x (alive for x > 0); unit 2: -x + 0.5 (alive for x < 0.5)
     hidden.set_weights([np.array([[1.0, 1.0, -1.0]], np.float32), np.array([-10.0, 0.0, 0.5], np.float32)])
-    dead = b_functions.relu_activity(model, b_functions.uniform_grid(-1, 1, 101))
+    dead = models.dead_relu_units(model, b_functions.uniform_grid(-1, 1, 101))
     assert [d.tolist() for d in dead] == [[True, False, False]]
+
+
+def test_dead_relu_units_per_layer_and_relu_layers():
+    import keras
+    from hwkit import models
+    model = models.dense_net(1, [2, 2], name="two")
+    model.get_layer("hidden_2").set_weights([np.zeros((2, 2), np.float32), np.array([-1.0, 1.0], np.float32)])
+    dead = models.dead_relu_units(model, b_functions.uniform_grid(-1, 1, 11))
+    assert len(dead) == 2 and dead[1].tolist() == [True, False]
+    inputs = keras.Input((3,))
+    x = keras.layers.ReLU()(keras.layers.Dense(2)(inputs))
+    x = keras.layers.LeakyReLU()(x)                         # a leaky ReLU never dies: not a ReLU layer
+    assert len(models.relu_layers(keras.Model(inputs, keras.layers.Dense(1, activation="relu")(x)))) == 2
+    assert models.dead_relu_units(keras.Model(inputs, keras.layers.Dense(1)(inputs)), np.ones((2, 3))) == []
+
+
+# ----------------------------------------------------------------------------- verdicts the B report states
+
+def test_choose_strength_picks_the_lowest_validation_error_and_says_if_weakest():
+    assert b_functions.choose_strength([1e-6, 1e-5, 1e-4], [0.3, 0.2, 0.25]) == \
+        {"strength": 1e-5, "val_rel_l2_error": 0.2, "weakest": False}
+    assert b_functions.choose_strength([0.01, 0.03], [0.1, 0.2])["weakest"] is True
+    assert b_functions.choose_strength([0.03, 0.01], [0.3, 0.2])["weakest"] is True   # weakest by value, not position
+    with pytest.raises(ValueError):
+        b_functions.choose_strength([1e-6, 1e-5], [0.3])
+
+
+def test_rank_initializers_orders_by_error_and_names_the_winning_family():
+    r = b_functions.rank_initializers({"Xavier normal": 0.3, "Xavier uniform": 0.4, "He normal": 0.1, "He uniform": 0.2})
+    assert r["ranking"] == ["He normal", "He uniform", "Xavier normal", "Xavier uniform"]
+    assert r["spread"] == pytest.approx(0.3) and r["verdict"] == "He"
+    assert b_functions.rank_initializers({"Xavier normal": 0.1, "Xavier uniform": 0.2, "He normal": 0.3})["verdict"] == "Xavier"
+    assert b_functions.rank_initializers({"Xavier normal": 0.1, "He uniform": 0.2, "He normal": 0.3})["verdict"] == "mixed"
+
+
+def test_compare_widths_and_jump_zone():
+    c = b_functions.compare_widths({"median_error": 0.3}, {"median_error": 0.1})
+    assert c["narrow_worse"] and c["narrow_over_wide_error"] == pytest.approx(3.0)
+    assert not b_functions.compare_widths({"median_error": 0.1}, {"median_error": 0.1})["narrow_worse"]
+    x = np.array([-0.1, -0.07, 0.0, 0.079, 0.09])                # spacing 2*pi/79 = 0.0795
+    assert b_functions.jump_zone(x, 80).tolist() == [False, True, True, True, False]
+    assert b_functions.jump_zone_halfwidth(80) == pytest.approx(2 * np.pi / 79)
 
 
 def test_spread_first_layer_kinks_puts_kinks_inside_the_domain():

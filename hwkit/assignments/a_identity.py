@@ -24,7 +24,6 @@ constant map not (yet) equal to x_train from one that really mixes input and tra
 from __future__ import annotations
 
 import csv
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -34,10 +33,11 @@ from keras import layers
 import numpy as np
 import tensorflow as tf
 
-from hwkit import HwkitError, data
+from hwkit import HwkitError, data, models, training
 
 FIT_MSE = 5e-3        # a run "fits" the training image when its final MSE on it is at most this
 RATIO = 0.25          # verdict: the winner must be at least 4x closer (in MSE) than the loser
+CUT_OFF_SPREAD = 1e-6  # spread below this: the output does not depend on the input at all (input cut off)
 DIGITS = tuple(range(10))
 VERDICTS = ("constant", "identity", "neither")
 FORMULAS = {"constant": "{f}(x) ≈ x_train", "identity": "{f}(x) ≈ x", "neither": "no simple formula"}
@@ -130,19 +130,22 @@ def conjecture(verdicts: Sequence[str], f: str = "h") -> dict:
 # ----------------------------------------------------------------------------- training on one image
 
 class EveryNEpochs(keras.callbacks.Callback):
-    """A compact progress line every ``every`` epochs (1000 one-step epochs make Keras' bars unreadable)."""
+    """A compact progress line every ``every`` epochs (1000 one-step epochs make Keras' bars unreadable).
+
+    Placed after ``training.WallClock``, the line ends with the seconds since training began.
+    """
 
     def __init__(self, every: int, prefix: str = ""):
         super().__init__()
         self.every, self.prefix = every, prefix
 
-    def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
-
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
-            items = " ".join(f"{k} {v:.5g}" for k, v in (logs or {}).items())
-            print(f"{self.prefix}epoch {epoch + 1}: {items} ({time.perf_counter() - self._start:.1f} s)", flush=True)
+            logs = dict(logs or {})
+            seconds = logs.pop("time_s", None)
+            items = " ".join(f"{k} {v:.5g}" for k, v in logs.items())
+            print(f"{self.prefix}epoch {epoch + 1}: {items}" + (f" ({seconds:.1f} s)" if seconds is not None else ""),
+                  flush=True)
 
 
 def compile_one_example(model: keras.Model, learning_rate: float) -> keras.Model:
@@ -176,6 +179,7 @@ class SeedResult:
         s = self.summary
         return {"seed": self.seed, "final_loss": self.history["loss"][-1], "train_mse": self.train_mse,
                 "d_const": s["d_const"], "d_id": s["d_id"], "spread": s["spread"],
+                "input_cut_off": input_cut_off(s["spread"]),
                 "late_loss_drop": self.history["loss"][-min(100, len(self.history["loss"]))] - self.history["loss"][-1],
                 "images_constant": s["images_constant"],
                 "images_identity": s["images_identity"], "images_neither": s["images_neither"],
@@ -188,23 +192,25 @@ def train_one_example(build: Callable[[], keras.Model], d: OneExampleData, seed:
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     model = compile_one_example(build(), learning_rate)
-    callbacks = [EveryNEpochs(progress_every, f"{label}seed {seed} ")] if progress_every else []
-    started = time.perf_counter()
+    clock = training.WallClock()
+    callbacks = [clock] + ([EveryNEpochs(progress_every, f"{label}seed {seed} ")] if progress_every else [])
     # An epoch is one SGD step on the single image (batch of 1). A repeated tf.data pipeline with
     # steps_per_epoch=1 is the same training as fit(x, x, batch_size=1) but skips Keras' per-epoch
     # re-slicing of numpy inputs, which dominates (5x) when an epoch is a single tiny step.
     one_image = tf.data.Dataset.from_tensors((d.x_train, d.x_train)).repeat()
     history = model.fit(one_image, steps_per_epoch=1, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
-    seconds = time.perf_counter() - started
     train_pred = np.asarray(model(d.x_train, training=False))
     test_pred = np.asarray(model(d.x_test, training=False))
-    result = SeedResult(seed=seed, history={k: [float(v) for v in vals] for k, vals in history.history.items()},
+    result = SeedResult(seed=seed, history={k: [float(v) for v in vals] for k, vals in history.history.items()
+                                            if k != "time_s"},
                         train_prediction=train_pred, test_predictions=test_pred,
                         summary=summarise(test_pred, d.x_test, d.x_train),
-                        train_mse=float(np.mean((train_pred - d.x_train) ** 2)), seconds=seconds)
-    probe_inputs = np.concatenate([d.x_train, d.x_test])
-    result.extra["dead_units"] = dead_relu_units(model, probe_inputs)
-    result.extra["last_hidden_alive"] = dead_relu_units(model, probe_inputs, last_layer_alive=True)
+                        train_mse=float(np.mean((train_pred - d.x_train) ** 2)), seconds=clock.seconds)
+    dead = models.dead_relu_units(model, np.concatenate([d.x_train, d.x_test]))
+    result.extra["dead_units"] = int(sum(layer.sum() for layer in dead))
+    # Units of the LAST hidden ReLU layer alive somewhere: 0 means the output no longer depends on
+    # the input at all, the network is exactly the constant map x -> output_activation(output bias).
+    result.extra["last_hidden_alive"] = int((~dead[-1]).sum()) if dead else 0
     return result
 
 
@@ -219,25 +225,16 @@ def bce_floor(x: np.ndarray) -> float:
 
 def relu_units(model: keras.Model) -> list[int]:
     """Width (units or channels) of each hidden ReLU layer, e.g. [4, 4, 4, 4, 4, 4] for the A1 MLP."""
-    return [int(l.output.shape[-1]) for l in model.layers if getattr(l, "activation", None) is keras.activations.relu]
+    return [int(layer.output.shape[-1]) for layer in models.relu_layers(model)]
 
 
-def dead_relu_units(model: keras.Model, x: np.ndarray, last_layer_alive: bool = False) -> int:
-    """Hidden ReLU units (Dense units / conv channels) that output 0 on every input of ``x``.
+def input_cut_off(spread_: float) -> bool:
+    """True when a run's outputs do not vary with the input at all (spread < CUT_OFF_SPREAD).
 
-    With ``last_layer_alive``: the number of units of the LAST hidden ReLU layer that are alive
-    (non-zero somewhere). 0 means the output no longer depends on the input at all: the network
-    is then exactly the constant map x -> output_activation(output bias).
+    That is a dead layer cutting the input off: the net is the constant map sigmoid(output bias),
+    and only the output biases still learn.
     """
-    relu_layers = [l for l in model.layers if getattr(l, "activation", None) is keras.activations.relu]
-    if not relu_layers:
-        return 0
-    probe = keras.Model(model.input, [l.output for l in relu_layers])
-    outputs = [np.asarray(o) for o in probe(x, training=False)]
-    dead = [np.all(o.reshape(-1, o.shape[-1]) <= 0, axis=0) for o in outputs]
-    if last_layer_alive:
-        return int(np.sum(~dead[-1]))
-    return int(sum(np.sum(d_) for d_ in dead))
+    return spread_ < CUT_OFF_SPREAD
 
 
 def write_histories(path: Path, results: Sequence[SeedResult], labels: Sequence[str] | None = None) -> None:
@@ -316,18 +313,36 @@ def loss_figure(results: Sequence[SeedResult], title: str = ""):
 
 # ----------------------------------------------------------------------------- the A1/A2 protocol
 
-def repeated_training(run, build: Callable[[], keras.Model], d: OneExampleData, seeds: Sequence[int], epochs: int,
-                      learning_rate: float, f: str, name: str,
-                      lr_candidates: Sequence[float] = ()) -> list[SeedResult]:
-    """Train ``build()`` once per seed on the single image and write everything the report needs.
+@dataclass(frozen=True)
+class Protocol:
+    """The A1/A2 recipe: how long and how often to train on the single image, and at which SGD rate.
+
+    ``lr_candidates``: rates first tried once each on the training fit (table ``lr_check``); empty
+    skips that check (quick runs).
+    """
+
+    epochs: int = 1000                       # one SGD step on the single image each
+    seeds: int = 5                           # runs with seeds first_seed, first_seed + 1, ...
+    learning_rate: float = 0.5
+    lr_candidates: tuple[float, ...] = ()
+
+
+def run_protocol(run, build: Callable[[], keras.Model], d: OneExampleData, protocol: Protocol, *, first_seed: int,
+                 name: str, f: str) -> list[SeedResult]:
+    """A1/A2 (P*.1-P*.3): train ``build()`` once per seed on the single image, write everything the report needs.
 
     Writes history.csv (loss and MSE per epoch and seed), figures ``loss`` and ``predictions``,
     tables ``verdicts`` (one row per seed) and ``distances`` (one row per seed and test digit),
-    and the metrics: the per-run verdicts and the conjectured formula for ``f`` they back.
-    With ``lr_candidates``, first records (table ``lr_check``) which rates fit the training image.
+    and the metrics: the per-run verdicts and the conjectured formula for ``f`` they back, and
+    which runs had their input cut off (``input_cut_off``). With ``protocol.lr_candidates``, first
+    records (table ``lr_check``) which rates fit the training image.
     """
-    if lr_candidates:
-        run.save_table("lr_check", learning_rate_check(build, d, lr_candidates, epochs, seeds[0]))
+    print(f"training image: digit {d.train_digit}, MNIST training row {d.train_index}; "
+          f"test rows {d.test_indices}")
+    seeds = [first_seed + k for k in range(protocol.seeds)]
+    epochs, learning_rate = protocol.epochs, protocol.learning_rate
+    if protocol.lr_candidates:
+        run.save_table("lr_check", learning_rate_check(build, d, protocol.lr_candidates, epochs, seeds[0]))
     probe = build()
     print(f"{name}: {probe.count_params()} parameters, {len(seeds)} runs x {epochs} epochs, "
           f"SGD learning rate {learning_rate}", flush=True)
@@ -353,41 +368,19 @@ def repeated_training(run, build: Callable[[], keras.Model], d: OneExampleData, 
     for row in rows:
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
     print(f"conjecture: {guess['formula']} ({guess['votes']}/{guess['runs']} runs)")
-    run.log(conjecture=guess, verdicts=[r.summary["verdict"] for r in results], seeds=list(seeds), epochs=epochs,
+    units = relu_units(probe)
+    run.log(conjecture=guess, verdicts=[r.summary["verdict"] for r in results], seeds=seeds, epochs=epochs,
             learning_rate=learning_rate, parameters=probe.count_params(), bce_floor=floor,
-            relu_units=relu_units(probe),
+            relu_units=units, relu_unit_count=sum(units),
             mean_d_const=float(np.mean([r.summary["d_const"] for r in results])),
             mean_d_id=float(np.mean([r.summary["d_id"] for r in results])),
             final_losses=[r.history["loss"][-1] for r in results], train_mses=[r.train_mse for r in results],
             dead_units=[r.extra["dead_units"] for r in results],
             last_hidden_alive=[r.extra["last_hidden_alive"] for r in results], train_digit=d.train_digit,
             train_index=d.train_index, test_indices=d.test_indices, ratio=RATIO, fit_mse=FIT_MSE,
+            cut_off_spread=CUT_OFF_SPREAD, cut_off_seeds=[row["seed"] for row in rows if row["input_cut_off"]],
             train_seconds=round(sum(r.seconds for r in results), 1))
     return results
-
-
-def add_protocol_arguments(parser, default_seeds: int) -> None:
-    """The A1/A2 flags: which image to learn (--digit/--occurrence) and how many seeds (--seeds)."""
-    from hwkit.cli import positive_int
-    add_data_arguments(parser)
-    parser.add_argument("--seeds", type=positive_int, help=f"number of repeated runs (default {default_seeds})")
-
-
-def run_protocol(args, run, build: Callable[[], keras.Model], *, name: str, f: str, epochs: int, seeds: int,
-                 quick: dict, learning_rate: float, lr_candidates: Sequence[float]) -> list[SeedResult]:
-    """A1/A2 (P*.1-P*.3): load the single image and the test digits, then ``repeated_training``.
-
-    ``--epochs``/``--seeds`` override ``epochs``/``seeds``; ``--quick`` uses ``quick["epochs"]`` and
-    ``quick["seeds"]`` and skips the learning-rate check. Seeds are --seed, --seed+1, ...
-    """
-    d = one_example_data(args.data_dir, args.digit, args.occurrence)
-    print(f"training image: digit {d.train_digit}, MNIST training row {d.train_index}; "
-          f"test rows {d.test_indices}")
-    epochs = args.epochs or (quick["epochs"] if args.quick else epochs)
-    n_seeds = args.seeds or (quick["seeds"] if args.quick else seeds)
-    return repeated_training(run, build, d, seeds=[args.seed + k for k in range(n_seeds)], epochs=epochs,
-                             learning_rate=learning_rate, f=f, name=name,
-                             lr_candidates=() if args.quick else lr_candidates)
 
 
 def add_data_arguments(parser, default_digit: int = 7) -> None:

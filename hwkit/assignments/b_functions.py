@@ -4,16 +4,19 @@
   interpolation diverges;
 * ``oscillatory`` — Homework 5's piecewise f: 5 + Σ_{k=1..4} sin(kx) on [-π, 0), cos(10x) on [0, π];
 * ``relative_l2_error`` — ||pred − true||₂ / ||true||₂ on a set of points (the assignment's "L² relative error");
-* ``relu_activity`` — which ReLU units of a Keras model are dead (output 0 for every input of a grid);
 * ``fit_function`` — ``Model.fit`` for these tiny problems: a fixed number of optimizer steps, run
   ``steps_per_epoch`` at a time inside one graph call (per-step Python overhead would otherwise
-  dominate networks this small).
+  dominate networks this small);
+* the verdicts the report states: ``compare_widths`` (B2), ``choose_strength`` and ``jump_zone`` (B3),
+  ``rank_initializers`` (B4).
 """
 from __future__ import annotations
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from typing import Mapping, Sequence
 
 from hwkit import models
 
@@ -61,20 +64,6 @@ def spread_first_layer_kinks(model: keras.Model, lo: float, hi: float, seed: int
     layer.bias.assign((-w * kinks).astype(np.float32))
 
 
-def relu_activity(model: keras.Model, x: np.ndarray) -> list[np.ndarray]:
-    """For each hidden Dense layer with a ReLU activation: a bool array, True where the unit is dead.
-
-    A unit is *dead* when its ReLU output is exactly 0 for every input in ``x``: no gradient
-    flows through it for any of these inputs, so gradient descent can never revive it.
-    """
-    hidden = [layer for layer in model.layers
-              if isinstance(layer, keras.layers.Dense) and layer.activation is keras.activations.relu]
-    probe = keras.Model(model.inputs, [layer.output for layer in hidden])
-    outputs = probe.predict(x, batch_size=len(x), verbose=0)
-    outputs = outputs if isinstance(outputs, list) else [outputs]
-    return [np.all(out <= 0.0, axis=0) for out in outputs]
-
-
 def fit_function(model: keras.Model, x: np.ndarray, y: np.ndarray, steps: int, learning_rate: float,
                  batch_size: int | None = None, steps_per_epoch: int = 100, seed: int = 0,
                  validation_data=None, callbacks=()) -> keras.callbacks.History:
@@ -105,3 +94,54 @@ def oscillatory_data(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     y_train = noisy_samples(oscillatory, x_train, OSCILLATORY_NOISE, seed)
     x_test = uniform_grid(-np.pi, np.pi, OSCILLATORY_TEST_POINTS)
     return x_train, y_train, x_test, oscillatory(x_test).astype(np.float32)
+
+
+def jump_zone(x: np.ndarray, train_points: int = OSCILLATORY_TRAIN_POINTS) -> np.ndarray:
+    """Bool mask of the points of ``x`` within one training-grid spacing (2π/(train_points − 1)) of the jump at 0.
+
+    There f drops from 5 to 1 between two neighbouring training points: no network can resolve it
+    from samples that far apart, so B3 reports the error there and away from it separately.
+    """
+    return np.abs(np.ravel(x)) < jump_zone_halfwidth(train_points)
+
+
+def jump_zone_halfwidth(train_points: int = OSCILLATORY_TRAIN_POINTS) -> float:
+    """One spacing of the equispaced training grid on [-π, π]."""
+    return float(2 * np.pi / (train_points - 1))
+
+
+# ----------------------------------------------------------------------------- verdicts (computed here, laid out by the template)
+
+def choose_strength(candidates: Sequence[float], val_errors: Sequence[float]) -> dict:
+    """B3: the candidate strength with the lowest validation error, and whether it is the weakest one offered.
+
+    Choosing the weakest candidate says the error is limited by bias more than by noise.
+    """
+    if not candidates or len(candidates) != len(val_errors):
+        raise ValueError(f"need one validation error per candidate, got {len(val_errors)} for {len(candidates)}")
+    best = int(np.argmin(val_errors))
+    return {"strength": candidates[best], "val_rel_l2_error": float(val_errors[best]),
+            "weakest": candidates[best] == min(candidates)}
+
+
+def compare_widths(narrow: Mapping, wide: Mapping) -> dict:
+    """B2: is the narrow net the worse approximator (higher median error), and by which factor."""
+    return {"narrow_worse": bool(narrow["median_error"] > wide["median_error"]),
+            "narrow_over_wide_error": float(narrow["median_error"] / wide["median_error"])}
+
+
+def initializer_family(label: str) -> str:
+    """'He' or 'Xavier' from a label such as 'He uniform'."""
+    return label.split()[0]
+
+
+def rank_initializers(mean_error: Mapping[str, float]) -> dict:
+    """B4: the initialisers ordered by mean error (best first), the spread best→worst, and the verdict.
+
+    ``verdict`` is "He" or "Xavier" when both best-ranked initialisers are of that family, else
+    "mixed" (one seed per setting and Adam's per-parameter step size blur the two scalings).
+    """
+    ranking = sorted(mean_error, key=mean_error.get)
+    families = {initializer_family(label) for label in ranking[:2]}
+    return {"ranking": ranking, "spread": float(mean_error[ranking[-1]] - mean_error[ranking[0]]),
+            "verdict": families.pop() if len(families) == 1 else "mixed"}
