@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from hwkit.assignments import a_identity
-from hwkit.cli import choose_recipe, positive_int, task_main
+from hwkit.cli import choose_recipe, task_main
 
 FILTERS, KERNEL = 10, 5
 
@@ -23,8 +23,7 @@ QUICK = dataclasses.replace(FULL, epochs=300, seeds=2, lr_candidates=())
 
 
 def add_arguments(parser):
-    a_identity.add_data_arguments(parser)
-    parser.add_argument("--seeds", type=positive_int, help=f"number of repeated runs (default {FULL.seeds})")
+    a_identity.add_protocol_arguments(parser, FULL.seeds)
 
 
 def build():

@@ -25,7 +25,11 @@ def test_b1_quick_run_writes_everything(b1_quick):
     _, run = b1_quick
     assert run.quick and run.metrics["status"] == "complete"
     m = run.metrics
-    assert 0.0 <= m["test_accuracy"] <= 1.0 and m["test_rows"] == 1000 and m["epochs"] == 1
+    # Chance is 10%: the quick recipe once scored exactly that (BatchNorm statistics left near their
+    # initial values after 15 updates), so a smoke run must clearly beat it.
+    assert m["test_accuracy"] > 0.5 and m["test_rows"] == 1000 and m["epochs"] == 1
+    assert m["target_reached"] == (m["test_accuracy"] > m["target_accuracy"]) and m["block_filters"][1] == \
+        2 * m["block_filters"][0]
     assert set(m["best_hyperparameters"]) == {"filters", "dense_units", "dropout", "learning_rate"}
     trials = run.table("trials")
     assert 1 <= len(trials) <= 2 and all(t["objective"] == "val_accuracy" for t in trials)

@@ -326,6 +326,10 @@ class Protocol:
     learning_rate: float = 0.5
     lr_candidates: tuple[float, ...] = ()
 
+    def __post_init__(self):
+        if self.epochs < 1 or self.seeds < 1:
+            raise HwkitError(f"--epochs and --seeds must be at least 1, got {self.epochs} and {self.seeds}")
+
 
 def run_protocol(run, build: Callable[[], keras.Model], d: OneExampleData, protocol: Protocol, *, first_seed: int,
                  name: str, f: str) -> list[SeedResult]:
@@ -381,6 +385,12 @@ def run_protocol(run, build: Callable[[], keras.Model], d: OneExampleData, proto
             cut_off_spread=CUT_OFF_SPREAD, cut_off_seeds=[row["seed"] for row in rows if row["input_cut_off"]],
             train_seconds=round(sum(r.seconds for r in results), 1))
     return results
+
+
+def add_protocol_arguments(parser, default_seeds: int) -> None:
+    """The A1/A2 flags: which image to learn (--digit/--occurrence) and how many seeds (--seeds)."""
+    add_data_arguments(parser)
+    parser.add_argument("--seeds", type=int, help=f"number of repeated runs (default {default_seeds})")
 
 
 def add_data_arguments(parser, default_digit: int = 7) -> None:
