@@ -76,3 +76,21 @@ def test_tasks_are_listed_in_natural_order():
     from hwkit.cli import discover_tasks
     names = [t.name for t in discover_tasks("C")]
     assert names.index("c2") < names.index("c6") < names.index("c10")
+
+
+def test_choose_recipe_quick_epochs_and_overrides():
+    import argparse
+    import dataclasses
+    from hwkit.cli import choose_recipe
+
+    @dataclasses.dataclass(frozen=True)
+    class Recipe:
+        epochs: int = 10
+        seeds: int = 5
+
+    full, quick = Recipe(), Recipe(epochs=1, seeds=2)
+    args = argparse.Namespace(quick=True, epochs=None)
+    assert choose_recipe(args, full, quick) == quick
+    assert choose_recipe(argparse.Namespace(quick=False, epochs=3), full, quick) == Recipe(epochs=3, seeds=5)
+    assert choose_recipe(args, full, quick, seeds=7) == Recipe(epochs=1, seeds=7)
+    assert choose_recipe(args, full, quick, seeds=None) == quick          # an unset flag keeps the recipe's value
