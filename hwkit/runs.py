@@ -72,6 +72,8 @@ def environment() -> dict:
         "keras_tuner": kt_version,
         "backend": keras.backend.backend(),
         "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "devices": [d.name for d in tf.config.list_logical_devices()],
+        "dtype_policy": keras.config.dtype_policy().name,
         "argv": sys.argv,
     }
 

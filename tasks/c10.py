@@ -26,6 +26,7 @@ from hwkit.assignments import c_coursework
 from hwkit.cli import positive_int, task_main
 
 REQUIRES = ("c6",)  # tasks whose latest runs this task reads
+SEARCHES = True     # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
 
 VALIDATION_FRACTION = 1 / 6     # 10 000 of the 60 000 training images
 SEARCH_TRIALS = 8

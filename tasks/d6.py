@@ -34,6 +34,8 @@ from hwkit import data, plots, training, tuning
 from hwkit.cli import positive_int, task_main
 from hwkit.assignments import d_cifar
 
+SEARCHES = True              # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
+
 WIDTH = 32                   # channels of the prep layer; stages use 2x, 4x, 8x
 BATCH_SIZE = 256
 EPOCHS = 10                  # the schedule's length in epochs; --time-budget may end it earlier
@@ -51,6 +53,7 @@ def add_arguments(parser):
     parser.add_argument("--time-budget", type=positive_int,
                         help="wall-clock seconds for the final training's one-cycle schedule (default: none)")
     parser.add_argument("--width", type=positive_int, help=f"network width (default {WIDTH})")
+    training.add_device_arguments(parser, precision="auto")   # auto = bfloat16 on this CPU, as the recipe says
 
 
 def load_splits(data_dir, seed: int, quick: bool):
@@ -103,8 +106,9 @@ def run(args, run):
     epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
     steps_per_epoch = -(-len(x_fit) // BATCH_SIZE)
     schedule = training.OneCycleWithinBudget(total_steps=steps_per_epoch * epochs, budget_s=args.time_budget)
-    model = d_cifar.compile_cifar10(d_cifar.cifar10_resnet(width), hp["learning_rate"],
-                                   label_smoothing=hp["label_smoothing"])
+    with args.devices.scope():   # BATCH_SIZE is the global batch: same steps and LR on any number of replicas
+        model = d_cifar.compile_cifar10(d_cifar.cifar10_resnet(width, policy=args.devices.policy), hp["learning_rate"],
+                                       label_smoothing=hp["label_smoothing"])
     started = time.perf_counter()
     history = model.fit(training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed, augment=augment),
                         validation_data=(x_val, y_val), epochs=epochs, verbose=2,
@@ -136,7 +140,8 @@ def run(args, run):
             search_stop_reason=result.stop_reason, search_trials=len(result.trials),
             best_hyperparameters=hp, final_val_accuracy=history.history["val_accuracy"][-1],
             train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
-            compute_policy=d_cifar.CIFAR10_POLICY, time_budget_s=args.time_budget)
+            compute_policy=args.devices.policy, time_budget_s=args.time_budget,
+            search_workers=sorted({t["worker"] for t in result.trials}), **args.devices.describe(BATCH_SIZE))
 
 
 if __name__ == "__main__":
