@@ -3,7 +3,7 @@
 Layout of ``runs/<task>/<UTC-time>-s<seed>[-quick]/``::
 
     config.json    resolved flags and settings (written at start)
-    env.json       versions, backend, CPU/GPU (written at start)
+    env.json       versions, backend, CPU/GPU, logical devices, dtype policy (written at start)
     history.csv    per-epoch Keras logs (CSVLogger)
     figures/*.png  plots for the report
     tables/*.json  tables for the report (list of row dicts)
