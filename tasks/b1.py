@@ -54,8 +54,8 @@ def run(args, run):
     batch_size = recipe.batch_size
 
     # (b, c) The assignment's CSV files, pixels scaled to [0, 1] and reshaped to 28x28x1 images.
-    (x_train, y_train), (x_test, y_test) = data.load_images(data.load_mnist_csv, args.data_dir, train_rows=recipe.train_rows,
-                                                            test_rows=recipe.test_rows, seed=args.seed)
+    (x_train, y_train), (x_test, y_test) = data.load_images(
+        data.load_mnist_csv, args.data_dir, train_rows=recipe.train_rows, test_rows=recipe.test_rows, seed=args.seed)
     (x_fit, y_fit), (x_val, y_val) = data.validation_split(x_train, y_train, recipe.validation_fraction, seed=args.seed)
 
     # (d) Hyperparameter search on the validation split only.
@@ -90,8 +90,8 @@ def run(args, run):
     print(f"test accuracy {test_accuracy:.4f} after {epochs} epochs ({train_seconds:.0f} s of training)")
     model.save(run.model_path("b1_mnist_cnn.keras"))
     curves = {k: v for k, v in history.history.items() if k != "time_s"}
-    run.save_figure(plots.learning_curves(curves, title=f"B1 training (validation = {len(x_val):,} held-out "
-                                                        "training rows)".replace(",", " ")), "curves")
+    title = f"B1 training (validation = {len(x_val):_} held-out training rows)".replace("_", " ")
+    run.save_figure(plots.learning_curves(curves, title=title), "curves")
     run.save_figure(plots.learning_curves({"test_accuracy": test_log.series("test_accuracy")},
                                           metrics=("accuracy",), x=test_log.series("samples"),
                                           xlabel="training samples processed"), "test_accuracy")

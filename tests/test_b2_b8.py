@@ -80,6 +80,12 @@ def test_rank_initializers_orders_by_error_and_names_the_winning_family():
     assert b_functions.rank_initializers({"Xavier normal": 0.1, "He uniform": 0.2, "He normal": 0.3})["verdict"] == "mixed"
 
 
+def test_b1_target_is_strictly_above_98_percent():
+    from hwkit.assignments import b_mnist_cnn
+    assert not b_mnist_cnn.reached_target(0.98) and b_mnist_cnn.reached_target(0.9801)
+    assert b_mnist_cnn.block_filters(16) == [16, 32]
+
+
 def test_compare_widths_and_jump_zone():
     c = b_functions.compare_widths({"median_error": 0.3}, {"median_error": 0.1})
     assert c["narrow_worse"] and c["narrow_over_wide_error"] == pytest.approx(3.0)
