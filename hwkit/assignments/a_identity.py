@@ -491,10 +491,12 @@ def paper_comparison(rows: Sequence[dict], fit_mse: float = FIT_MSE) -> dict:
                  "partly agrees with" if shallow_ok and monotone else "disagrees with")
     seeds = max(sum(c.values()) for c in counts.values())
     text = [f"{PAPER} reports that {PAPER_CLAIM}.",
-            f"Here ({seeds} seeds per depth, majority verdict) the CNN learns the identity at depth {_span(by['identity'])}, "
-            f"neither at depth {_span(by['neither'])} and the constant map at depth {_span(by['constant'])}"
-            + (f", with the seeds split at depth {_span(by['mixed'])}" if by["mixed"] else "") + "."]
-    text.append(f"The normalised distance of the test outputs to the input rises from {mean('d_id', shallow):.2f} "
+            f"Here ({seeds} seed{'s' if seeds > 1 else ''} per depth, majority verdict) the CNN learns "
+            + "; ".join(f"{label} at depth {_span(by[v])}" for v, label in
+                        (("identity", "the identity"), ("neither", "neither"), ("constant", "the constant map"),
+                         ("mixed", "split verdicts")) if by[v])
+            + "".join(f"; {label} at no depth" for v, label in (("constant", "the constant map"),) if not by[v]) + "."]
+    text.append(f"The normalised distance of the test outputs to the input goes from {mean('d_id', shallow):.2f} "
                 f"(depth {shallow}) to {mean('d_id', deep):.2f} (depth {deep}) while the distance to the training "
                 f"image goes from {mean('d_const', shallow):.2f} to {mean('d_const', deep):.2f}, and the spread of "
                 f"the outputs from {mean('spread', shallow):.2f} to {mean('spread', deep):.2f}.")
@@ -504,6 +506,11 @@ def paper_comparison(rows: Sequence[dict], fit_mse: float = FIT_MSE) -> dict:
                     + ("." if deep_ok else f": the deepest net ({deep} layers) is not yet the constant map."))
     else:
         text.append(f"The verdicts do not follow one order with depth, so this sweep {agreement} Fig. 3.")
+    deep_rows = [r for r in rows if r["depth"] == deep]
+    if not deep_ok and mean("spread", deep) < 0.05:
+        text.append(f"At depth {deep} the output barely depends on the input (spread {mean('spread', deep):.2f}): the net "
+                    f"has become a constant map, but its constant is not the training image (mean MSE on x_train "
+                    f"{float(np.mean([r['train_mse'] for r in deep_rows])):.3f}), so training collapsed before it fitted.")
     if unfit:
         text.append(f"At depth {_span(unfit)} some runs did not fit the training image (MSE on x_train > {fit_mse}): "
                     "their verdict describes a failed fit, not a learnt function.")
