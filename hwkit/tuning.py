@@ -6,7 +6,9 @@ factory in ``hwkit.models``; the oracle proposes trials; the tuner fits them). T
 * the objective is always a *validation* metric (``val_...``) — the test set never chooses;
 * the oracle refuses new trials once the best score reaches ``target`` or the wall-clock budget
   is spent (KerasTuner's own STOPPED status, so ``tuner.search`` ends normally);
-* a trial table (id, hyperparameters, score, seconds, status) for JSON and the report.
+* a trial table (id, hyperparameters, score, seconds, status) for JSON and the report;
+* resume: the tuner directory is reloaded (``overwrite=False``), so a search interrupted in a
+  run directory continues with the trials it has not finished.
 
 To scale a search past one machine use KerasTuner's distributed mode (chief + workers via the
 ``KERASTUNER_*`` environment variables); nothing here prevents it.
@@ -104,8 +106,10 @@ def search(hypermodel: kt.HyperModel, x, y=None, *, validation_data, directory: 
     the_oracle = _budgeted(ORACLES[oracle])(
         objective=kt.Objective(objective, direction), max_trials=max_trials, seed=seed,
         target=target, time_budget_s=time_budget_s)
+    # overwrite=False: in a resumed run directory KerasTuner reloads the finished trials and runs
+    # only the missing ones (a new run directory has no tuner state, so it starts afresh).
     tuner = _TimedTuner(oracle=the_oracle, hypermodel=hypermodel, directory=str(directory),
-                        project_name="search", overwrite=True)
+                        project_name="search", overwrite=False)
     started = time.perf_counter()
     tuner.search(x, y, validation_data=validation_data, epochs=epochs, callbacks=list(callbacks),
                  verbose=verbose, **fit_kwargs)

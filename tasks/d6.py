@@ -108,7 +108,7 @@ def run(args, run):
     started = time.perf_counter()
     history = model.fit(training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed, augment=augment),
                         validation_data=(x_val, y_val), epochs=epochs, verbose=2,
-                        callbacks=[schedule, *training.standard_callbacks(run.path)])
+                        callbacks=[schedule, *training.standard_callbacks(run.path, schedule, save_every_steps=50)])
     train_seconds = time.perf_counter() - started
     epochs_done = schedule.steps_done / steps_per_epoch
     print(f"trained {schedule.steps_done} steps ({epochs_done:.2f} epochs), schedule ended by "

@@ -1,0 +1,214 @@
+"""Resume after an interruption: Ctrl-C / SIGTERM / SIGKILL mid-training, truncated checkpoints, tuner reload.
+
+A toy task package (``resumetasks.r1``) trains a small dense net for a few epochs on fixed data
+(no shuffling, no dropout: an uninterrupted run and an interrupted + resumed one must end with
+the same weights). ``R1_STOP_AFTER=k`` makes it interrupt itself after epoch k: by raising
+KeyboardInterrupt (Ctrl-C), by SIGTERM, or by SIGKILL (nothing can be cleaned up).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hwkit import runs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+R1 = '''
+"""R1: a toy training that can interrupt itself after epoch k (R1_STOP_AFTER, R1_STOP_HOW)."""
+import os, signal
+import numpy as np
+import keras
+from hwkit import training
+from hwkit.cli import task_main
+
+EPOCHS = 6
+
+
+class StopAfter(keras.callbacks.Callback):
+    def __init__(self, epoch, how):
+        super().__init__()
+        self.epoch, self.how = epoch, how
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            if self.how == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            elif self.how == "term":
+                os.kill(os.getpid(), signal.SIGTERM)
+            else:
+                raise KeyboardInterrupt
+
+
+def run(args, run):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 8)).astype("float32")
+    y = (x @ rng.normal(size=(8, 1))).astype("float32")
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+    schedule = keras.optimizers.schedules.CosineDecay(0.05, decay_steps=EPOCHS * 8)
+    model.compile(keras.optimizers.Adam(schedule), loss="mse")
+    monitor = training.EvaluateEverySamples(256, {"all": (x, y)}, samples_per_batch=32)
+    callbacks = [monitor, *training.standard_callbacks(run.path, monitor)]
+    stop = int(os.environ.get("R1_STOP_AFTER", "0"))
+    if stop:
+        callbacks.append(StopAfter(stop, os.environ.get("R1_STOP_HOW", "ctrl-c")))
+    history = model.fit(x, y, batch_size=32, epochs=args.epochs or EPOCHS, shuffle=False, verbose=0,
+                        callbacks=callbacks)
+    np.save(run.file("weights.npy"), np.concatenate([w.ravel() for w in model.get_weights()]))
+    run.log(epochs_in_history=len(history.history["loss"]), final_loss=history.history["loss"][-1],
+            evaluations=len(monitor.records), optimizer_steps=int(model.optimizer.iterations.numpy()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))
+'''
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    package = tmp_path / "pkg" / "resumetasks"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('ASSIGNMENTS = {"R": "resume"}\n')
+    (package / "r1.py").write_text(textwrap.dedent(R1))
+    monkeypatch.syspath_prepend(str(tmp_path / "pkg"))
+    monkeypatch.setenv("HWKIT_TASKS", "resumetasks")
+    monkeypatch.delenv("R1_STOP_AFTER", raising=False)
+    for name in [m for m in sys.modules if m.split(".")[0] == "resumetasks"]:
+        monkeypatch.delitem(sys.modules, name)
+    return tmp_path / "pkg"
+
+
+def run_inprocess(*argv: str, stop_after: int = 0, how: str = "ctrl-c", monkeypatch=None) -> int:
+    import keras
+    from hwkit.cli import task_main
+    keras.backend.clear_session()
+    if stop_after:
+        monkeypatch.setenv("R1_STOP_AFTER", str(stop_after))
+        monkeypatch.setenv("R1_STOP_HOW", how)
+    else:
+        monkeypatch.delenv("R1_STOP_AFTER", raising=False)
+    try:
+        return task_main("resumetasks.r1", list(argv))
+    except SystemExit as e:
+        return e.code
+
+
+def run_dirs(runs_dir: Path) -> list[Path]:
+    return sorted(p for p in (runs_dir / "r1").iterdir() if p.is_dir())
+
+
+def weights(path: Path) -> np.ndarray:
+    return np.load(path / "weights.npy", allow_pickle=False)
+
+
+def history_epochs(path: Path) -> list[int]:
+    import csv
+    with (path / "history.csv").open() as f:
+        return [int(r["epoch"]) for r in csv.DictReader(f)]
+
+
+@pytest.fixture
+def reference(toy, runs_dir, monkeypatch):
+    """The uninterrupted run (--fresh: its own directory)."""
+    assert run_inprocess("--fresh", monkeypatch=monkeypatch) == 0
+    [path] = run_dirs(runs_dir)
+    return path
+
+
+@pytest.mark.parametrize("how, code", [("ctrl-c", 130), ("term", 143)])
+def test_interrupted_run_resumes_in_place_with_the_same_result(reference, runs_dir, monkeypatch, how, code, capsys):
+    assert run_inprocess(stop_after=3, how=how, monkeypatch=monkeypatch) == code
+    interrupted = [p for p in run_dirs(runs_dir) if p != reference]
+    assert len(interrupted) == 1
+    [path] = interrupted
+    assert json.loads((path / "metrics.json").read_text())["status"] == "interrupted"
+    assert runs.latest_run("r1").path == reference          # an interrupted run is never reported
+    assert "interrupted" in capsys.readouterr().err
+
+    assert run_inprocess(monkeypatch=monkeypatch) == 0       # the same command again
+    assert [p for p in run_dirs(runs_dir) if p != reference] == [path]   # continued in the same directory
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert metrics["status"] == "complete"
+    assert [r["from_epoch"] for r in metrics["resumes"]] == [3] and metrics["resumes"][0]["at"].endswith("Z")
+    assert metrics["epochs_in_history"] == 6 and metrics["evaluations"] == 6 and metrics["optimizer_steps"] == 48
+    assert history_epochs(path) == [0, 1, 2, 3, 4, 5]
+    np.testing.assert_allclose(weights(path), weights(reference), rtol=1e-5, atol=1e-6)
+    ref = json.loads((reference / "metrics.json").read_text())
+    assert metrics["final_loss"] == pytest.approx(ref["final_loss"], rel=1e-5)
+    assert not (path / runs.BACKUP_DIR).exists()          # checkpoints removed once complete
+
+
+def test_fresh_starts_a_new_directory_and_a_locked_run_is_left_alone(toy, runs_dir, monkeypatch):
+    assert run_inprocess(stop_after=2, monkeypatch=monkeypatch) == 130
+    [interrupted] = run_dirs(runs_dir)
+    fd = runs._lock(interrupted)                     # another process is working in it
+    try:
+        assert run_inprocess("--epochs", "2", monkeypatch=monkeypatch) == 0   # other flags: another run key
+        assert run_inprocess(monkeypatch=monkeypatch) == 0                   # same flags, but locked
+    finally:
+        os.close(fd)
+    assert len(run_dirs(runs_dir)) == 3
+    assert json.loads((interrupted / "metrics.json").read_text())["status"] == "interrupted"
+    assert run_inprocess("--fresh", monkeypatch=monkeypatch) == 0
+    assert len(run_dirs(runs_dir)) == 4
+    assert json.loads((interrupted / "metrics.json").read_text())["status"] == "interrupted"
+
+
+def test_truncated_checkpoint_falls_back_then_restarts(reference, runs_dir, monkeypatch, capsys):
+    assert run_inprocess(stop_after=4, monkeypatch=monkeypatch) == 130
+    [path] = [p for p in run_dirs(runs_dir) if p != reference]
+    backup = path / runs.BACKUP_DIR / "fit1"
+    state = json.loads((backup / "state.json").read_text())
+    assert (state["current"]["epoch"], state["previous"]["epoch"]) == (4, 3)
+    latest = backup / state["current"]["weights"]
+    latest.write_bytes(latest.read_bytes()[:200])            # truncated: the previous checkpoint is used
+    capsys.readouterr()
+    assert run_inprocess(monkeypatch=monkeypatch) == 0
+    err = capsys.readouterr().err
+    assert "unreadable" in err and "Traceback" not in err
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert [r["from_epoch"] for r in metrics["resumes"]] == [3]
+    assert history_epochs(path) == [0, 1, 2, 3, 4, 5]
+    np.testing.assert_allclose(weights(path), weights(reference), rtol=1e-5, atol=1e-6)
+
+    # Both checkpoints unreadable: the fit starts again from epoch 0, still one clear line, same result.
+    assert run_inprocess(stop_after=2, monkeypatch=monkeypatch) == 130
+    [path2] = [p for p in run_dirs(runs_dir) if p not in (reference, path)]
+    backup = path2 / runs.BACKUP_DIR / "fit1"
+    for f in backup.glob("*.weights.h5"):
+        f.write_bytes(b"not hdf5")
+    capsys.readouterr()
+    assert run_inprocess(monkeypatch=monkeypatch) == 0
+    err = capsys.readouterr().err
+    assert "starts again from epoch 0" in err and "Traceback" not in err
+    assert history_epochs(path2) == [0, 1, 2, 3, 4, 5]
+    np.testing.assert_allclose(weights(path2), weights(reference), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_sigkill_after_epoch_k_then_rerun_resumes_at_k(reference, toy, runs_dir):
+    """A real SIGKILL (nothing is cleaned up, no status written) in a subprocess, then the same command."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(toy), str(ROOT)]), "HWKIT_TASKS": "resumetasks",
+           "HWKIT_RUNS_DIR": str(runs_dir), "R1_STOP_AFTER": "3", "R1_STOP_HOW": "kill"}
+    killed = subprocess.run([sys.executable, "-m", "resumetasks.r1"], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    [path] = [p for p in run_dirs(runs_dir) if p != reference]
+    assert not (path / "metrics.json").exists()
+    env.pop("R1_STOP_AFTER")
+    rerun = subprocess.run([sys.executable, "-m", "resumetasks.r1"], env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "resuming fit1 from its checkpoint at epoch 3" in rerun.stdout
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert metrics["status"] == "complete" and [r["from_epoch"] for r in metrics["resumes"]] == [3]
+    assert history_epochs(path) == [0, 1, 2, 3, 4, 5] and metrics["epochs_in_history"] == 6
+    np.testing.assert_allclose(weights(path), weights(reference), rtol=1e-5, atol=1e-6)
