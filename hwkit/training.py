@@ -140,6 +140,13 @@ def _read_history(path: Path) -> list[dict]:
         return []
 
 
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:      # CSVLogger writes "NA" for a metric missing from an epoch's logs
+        return float("nan")
+
+
 def _drop_rows_from(path: Path, epoch: int) -> None:
     """Keep only the rows of epochs before ``epoch`` (0-based, as CSVLogger writes them)."""
     if not path.is_file():
@@ -217,6 +224,9 @@ class ResumeFromBackup(keras.callbacks.BackupAndRestore):
                 with contextlib.suppress(OSError):
                     f.unlink()
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch        # a mid-epoch checkpoint of a resumed fit names the right epoch
+
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
         self._last_batch_seen = 0
@@ -272,7 +282,7 @@ class ResumeFromBackup(keras.callbacks.BackupAndRestore):
         earlier = [r for r in _read_history(self.history_file)
                    if r.get("epoch") not in (None, "") and int(float(r["epoch"])) < self.resumed_from]
         for key in list(history.history) or [k for k in (earlier[0] if earlier else {}) if k != "epoch"]:
-            values = [float(r[key]) for r in earlier if r.get(key) not in (None, "")]
+            values = [_number(r[key]) for r in earlier if r.get(key) not in (None, "")]
             if len(values) == len(earlier):
                 history.history[key] = values + list(history.history.get(key, []))
         history.epoch = [int(float(r["epoch"])) for r in earlier] + list(history.epoch)

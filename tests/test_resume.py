@@ -34,12 +34,19 @@ EPOCHS = 6
 
 
 class StopAfter(keras.callbacks.Callback):
-    def __init__(self, epoch, how):
+    def __init__(self, epoch, how, batch=0):
         super().__init__()
-        self.epoch, self.how = epoch, how
+        self.epoch, self.how, self.batch = epoch, how, batch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.batch and batch + 1 == self.batch and self._epoch + 1 == self.epoch:
+            raise KeyboardInterrupt
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.epoch:
+        if epoch + 1 == self.epoch and not self.batch:
             if self.how == "kill":
                 os.kill(os.getpid(), signal.SIGKILL)
             elif self.how == "term":
@@ -56,10 +63,11 @@ def run(args, run):
     schedule = keras.optimizers.schedules.CosineDecay(0.05, decay_steps=EPOCHS * 8)
     model.compile(keras.optimizers.Adam(schedule), loss="mse")
     monitor = training.EvaluateEverySamples(256, {"all": (x, y)}, samples_per_batch=32)
-    callbacks = [monitor, *training.standard_callbacks(run.path, monitor)]
+    every = int(os.environ.get("R1_SAVE_EVERY", "0")) or None
+    callbacks = [monitor, *training.standard_callbacks(run.path, monitor, save_every_steps=every)]
     stop = int(os.environ.get("R1_STOP_AFTER", "0"))
     if stop:
-        callbacks.append(StopAfter(stop, os.environ.get("R1_STOP_HOW", "ctrl-c")))
+        callbacks.append(StopAfter(stop, os.environ.get("R1_STOP_HOW", "ctrl-c"), int(os.environ.get("R1_STOP_BATCH", "0"))))
     history = model.fit(x, y, batch_size=32, epochs=args.epochs or EPOCHS, shuffle=False, verbose=0,
                         callbacks=callbacks)
     np.save(run.file("weights.npy"), np.concatenate([w.ravel() for w in model.get_weights()]))
@@ -123,9 +131,11 @@ def reference(toy, runs_dir, monkeypatch):
     return path
 
 
-@pytest.mark.parametrize("how, code", [("ctrl-c", 130), ("term", 143)])
-def test_interrupted_run_resumes_in_place_with_the_same_result(reference, runs_dir, monkeypatch, how, code, capsys):
-    assert run_inprocess(stop_after=3, how=how, monkeypatch=monkeypatch) == code
+@pytest.mark.parametrize("how, code, epoch", [("ctrl-c", 130, 3), ("term", 143, 3), ("ctrl-c", 130, 6)],
+                         ids=["ctrl-c", "sigterm", "after-the-last-epoch"])
+def test_interrupted_run_resumes_in_place_with_the_same_result(reference, runs_dir, monkeypatch, how, code, epoch,
+                                                               capsys):
+    assert run_inprocess(stop_after=epoch, how=how, monkeypatch=monkeypatch) == code
     interrupted = [p for p in run_dirs(runs_dir) if p != reference]
     assert len(interrupted) == 1
     [path] = interrupted
@@ -137,7 +147,7 @@ def test_interrupted_run_resumes_in_place_with_the_same_result(reference, runs_d
     assert [p for p in run_dirs(runs_dir) if p != reference] == [path]   # continued in the same directory
     metrics = json.loads((path / "metrics.json").read_text())
     assert metrics["status"] == "complete"
-    assert [r["from_epoch"] for r in metrics["resumes"]] == [3] and metrics["resumes"][0]["at"].endswith("Z")
+    assert [r["from_epoch"] for r in metrics["resumes"]] == [epoch] and metrics["resumes"][0]["at"].endswith("Z")
     assert metrics["epochs_in_history"] == 6 and metrics["evaluations"] == 6 and metrics["optimizer_steps"] == 48
     assert history_epochs(path) == [0, 1, 2, 3, 4, 5]
     np.testing.assert_allclose(weights(path), weights(reference), rtol=1e-5, atol=1e-6)
@@ -193,6 +203,22 @@ def test_truncated_checkpoint_falls_back_then_restarts(reference, runs_dir, monk
     np.testing.assert_allclose(weights(path2), weights(reference), rtol=1e-5, atol=1e-6)
 
 
+def test_mid_epoch_checkpoint_resumes_that_epoch(toy, runs_dir, monkeypatch):
+    """Long epochs: a checkpoint every N steps; Ctrl-C in the middle of epoch 4 resumes at epoch 4's start."""
+    monkeypatch.setenv("R1_SAVE_EVERY", "3")
+    monkeypatch.setenv("R1_STOP_BATCH", "7")              # interrupted after batch 7 of 8 in epoch 4
+    assert run_inprocess(stop_after=4, monkeypatch=monkeypatch) == 130
+    [path] = run_dirs(runs_dir)
+    state = json.loads((path / runs.BACKUP_DIR / "fit1" / "state.json").read_text())
+    assert (state["current"]["epoch"], state["current"]["batch"]) == (3, 5)   # 0-based epoch 3 = the 4th
+    monkeypatch.delenv("R1_STOP_BATCH")
+    assert run_inprocess(monkeypatch=monkeypatch) == 0
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert [r["from_epoch"] for r in metrics["resumes"]] == [3]
+    assert history_epochs(path) == [0, 1, 2, 3, 4, 5] and metrics["epochs_in_history"] == 6
+    assert metrics["optimizer_steps"] == 48 + 6        # the 6 batches of epoch 4 before the checkpoint, seen twice
+
+
 @pytest.mark.slow
 def test_sigkill_after_epoch_k_then_rerun_resumes_at_k(reference, toy, runs_dir):
     """A real SIGKILL (nothing is cleaned up, no status written) in a subprocess, then the same command."""
@@ -212,3 +238,51 @@ def test_sigkill_after_epoch_k_then_rerun_resumes_at_k(reference, toy, runs_dir)
     assert metrics["status"] == "complete" and [r["from_epoch"] for r in metrics["resumes"]] == [3]
     assert history_epochs(path) == [0, 1, 2, 3, 4, 5] and metrics["epochs_in_history"] == 6
     np.testing.assert_allclose(weights(path), weights(reference), rtol=1e-5, atol=1e-6)
+
+
+def test_report_run_resumes_the_interrupted_task(toy, runs_dir, monkeypatch):
+    from hwkit import cli
+    assert run_inprocess(stop_after=2, monkeypatch=monkeypatch) == 130
+    [path] = run_dirs(runs_dir)
+    timings = cli.run_missing(["R"])
+    assert [t["ran"] for t in timings] == [True]
+    assert run_dirs(runs_dir) == [path] and runs.latest_run("r1").path == path
+    assert [r["from_epoch"] for r in json.loads((path / "metrics.json").read_text())["resumes"]] == [2]
+    assert cli.run_missing(["R"])[0]["ran"] is False          # complete: skipped
+
+
+def test_search_reloads_finished_trials(tmp_path):
+    """An interrupted KerasTuner search, run again in the same directory, runs only the missing trials."""
+    import keras
+    import keras_tuner as kt
+    from hwkit import tuning
+
+    class Model(kt.HyperModel):
+        def build(self, hp):
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int("units", 2, 64)),
+                                      keras.layers.Dense(1)])
+            model.compile("sgd", loss="mse", metrics=["mae"])
+            return model
+
+    class InterruptIn(keras.callbacks.Callback):
+        fits = 0        # a class attribute: KerasTuner deep-copies the callbacks of each trial
+
+        def __init__(self, trial):
+            super().__init__()
+            self.trial = trial
+
+        def on_train_begin(self, logs=None):
+            InterruptIn.fits += 1
+            if InterruptIn.fits == self.trial:
+                raise KeyboardInterrupt
+
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    y = x.sum(1, keepdims=True)
+    kwargs = dict(validation_data=(x, y), directory=tmp_path / "tuner", objective="val_mae", direction="min",
+                  max_trials=3, epochs=1, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        tuning.search(Model(), x, y, callbacks=[InterruptIn(3)], **kwargs)
+    InterruptIn.fits = 0
+    result = tuning.search(Model(), x, y, callbacks=[InterruptIn(0)], **kwargs)
+    assert len(result.trials) == 3 and all(t["score"] is not None for t in result.trials)
+    assert InterruptIn.fits == 1                                 # two trials were reloaded, one was run
