@@ -42,9 +42,15 @@ def _budgeted(oracle_cls):
             best = self.get_best_trials(1)
             return best[0].score if best and best[0].score is not None else None
 
+        def _seconds_of_reloaded_trials(self) -> float:
+            """Time already spent by the trials of an interrupted search (0 for a new one): it counts
+            against the budget, so a resumed search does not get a second full budget."""
+            return sum(t.metrics.get_last_value("seconds") or 0.0 for t in self.trials.values()
+                       if t.metrics.exists("seconds"))
+
         def populate_space(self, trial_id):
             if self._started is None:
-                self._started = time.perf_counter()
+                self._started = time.perf_counter() - self._seconds_of_reloaded_trials()
             best = self._best_score()
             if self.target is not None and best is not None:
                 reached = best >= self.target if self.objective.direction == "max" else best <= self.target

@@ -286,3 +286,9 @@ def test_search_reloads_finished_trials(tmp_path):
     result = tuning.search(Model(), x, y, callbacks=[InterruptIn(0)], **kwargs)
     assert len(result.trials) == 3 and all(t["score"] is not None for t in result.trials)
     assert InterruptIn.fits == 1                                 # two trials were reloaded, one was run
+
+    # The time of the reloaded trials counts against the budget: no second full budget on resume.
+    InterruptIn.fits = 0
+    result = tuning.search(Model(), x, y, callbacks=[InterruptIn(0)], **{**kwargs, "max_trials": 10},
+                           time_budget_s=1e-3)
+    assert InterruptIn.fits == 0 and len(result.trials) == 3 and "budget" in result.stop_reason
