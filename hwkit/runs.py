@@ -3,7 +3,7 @@
 Layout of ``runs/<task>/<UTC-time>-s<seed>[-quick]/``::
 
     config.json    resolved flags and settings, run key, task file hash; data files read (at the end)
-    env.json       versions, backend, CPU/GPU, git commit / dirty flag / diff hash, sys.argv
+    env.json       versions, backend, CPU/GPU, logical devices, dtype policy, git commit / dirty flag / diff hash, sys.argv
     history.csv    per-epoch Keras logs (CSVLogger), each epoch once even across resumes
     backup/        training checkpoints for resuming (BackupAndRestore); removed when complete
     resumes.json   when the run was resumed and from which epoch
@@ -144,6 +144,8 @@ def environment(code_file: str | None = None) -> dict:
         "keras_tuner": kt_version,
         "backend": keras.backend.backend(),
         "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "devices": [d.name for d in tf.config.list_logical_devices()],
+        "dtype_policy": keras.config.dtype_policy().name,
         "argv": sys.argv,
         "cwd": os.getcwd(),
         "git": git_state(code_file),
