@@ -23,9 +23,11 @@ import platform
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
+
+from hwkit import HwkitError
 
 
 def runs_root() -> Path:
@@ -224,3 +226,34 @@ def latest_run(task: str, include_quick: bool = False) -> RunRecord | None:
     if full:
         return full[0]
     return records[0] if include_quick and records else None
+
+
+def task_command(task: str, quick: bool = False) -> str:
+    """The command that produces a run of ``task``: ``python -m tasks.<task> [--quick]`` (``$HWKIT_TASKS`` package)."""
+    return f"python -m {os.environ.get('HWKIT_TASKS', 'tasks')}.{task}{' --quick' if quick else ''}"
+
+
+def require_run(task: str, quick: bool, needs: Sequence[str] = (), reader: str | None = None) -> RunRecord:
+    """The latest complete run of ``task`` holding every file in ``needs``, or one HwkitError naming the command to run.
+
+    A full run is preferred; with ``quick`` a quick run may stand in (quick mode and its tests).
+    ``needs`` are paths inside the run directory (``"models/e1_encoder.keras"``, ``"tables/summary.json"``);
+    ``reader`` names the task that asks, for the message. The one place a task finds another task's run.
+    """
+    record = latest_run(task, include_quick=quick)
+    missing = [n for n in needs if record is not None and not (record.path / n).is_file()]
+    if record is None or missing:
+        kind = "complete (or quick)" if quick else "complete full"
+        found = f"{record.path} lacks {', '.join(missing)}" if record else f"there is none under {runs_root() / task}"
+        raise HwkitError(f"{f'task {reader}' if reader else 'this task'} reads the latest {kind} run of {task}, and {found}: run `{task_command(task, quick)}` first")
+    return record
+
+
+def load_model(record: RunRecord, filename: str):
+    """The Keras model ``models/<filename>`` of a run, loaded with ``safe_mode=True`` (no arbitrary code from the file)."""
+    from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+    import keras
+    path = record.path / "models" / filename
+    if not path.is_file():
+        raise HwkitError(f"{record.path} has no models/{filename}: run `{task_command(record.task, record.quick)}` again")
+    return keras.models.load_model(path, safe_mode=True)

@@ -13,7 +13,7 @@ the first evaluation with ε < 0.05 — or that it was not reached within the bu
 """
 from __future__ import annotations
 
-from hwkit import HwkitError, runs
+from hwkit import runs
 from hwkit.cli import task_main
 
 REQUIRES = ("b6", "b7")  # tasks whose latest runs this task reads
@@ -22,13 +22,7 @@ SOURCES = {"b6": 5, "b7": 20}    # task -> data dimension
 
 
 def run(args, run):
-    records = {}
-    for task in SOURCES:
-        record = runs.latest_run(task, include_quick=args.quick)
-        if record is None:
-            flag = " --quick" if args.quick else ""
-            raise HwkitError(f"B8 compares the runs of B6 and B7: run 'python -m tasks.{task}{flag}' first")
-        records[task] = record
+    records = {task: runs.require_run(task, args.quick, reader=run.task) for task in SOURCES}
 
     # One row per (data dimension, noise dimension): cost to the first evaluation with ε < target.
     rows = []
