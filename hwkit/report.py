@@ -65,11 +65,14 @@ def template_name(assignment: str) -> str:
 
 
 def context(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False) -> dict:
+    latest = {t.name: runs.latest_run(t.name, include_quick=include_quick) for t in tasks}
     return {
         "assignment": assignment,
         "title": title,
         "tasks": list(tasks),
-        "runs": {t.name: runs.latest_run(t.name, include_quick=include_quick) for t in tasks},
+        "runs": latest,
+        # sum of the shown runs' own wall times, for a "runs behind this report" table
+        "total_wall_time_s": sum(r.metrics.get("wall_time_s", 0.0) for r in latest.values() if r),
         "include_quick": include_quick,
         "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _git_commit(),
