@@ -33,7 +33,7 @@ def dataset(x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 128, s
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if augment is not None:
         # Sequential on purpose: a Keras random layer draws from one seed-generator variable, and parallel
-        # calls would take its seeds in thread order, so the same --seed gave different runs (E2 quick: test
+        # calls would take its seeds in thread order, so the same --seed gave different runs (a quick CNN run: test
         # accuracy 0.264-0.308 over four runs; 0.296 every time since).
         ds = ds.map(lambda a, b: (augment(a, training=True), b))
     return ds.prefetch(tf.data.AUTOTUNE)
