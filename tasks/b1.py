@@ -18,6 +18,8 @@ from hwkit import data, models, plots, training, tuning
 from hwkit.assignments import b_mnist_cnn
 from hwkit.cli import choose_recipe, positive_int, task_main
 
+SEARCHES = True   # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
+
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
@@ -41,6 +43,7 @@ QUICK = dataclasses.replace(FULL, train_rows=2_000, test_rows=1_000, tune_rows=1
 def add_arguments(parser):
     parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {FULL.tune_trials})")
     parser.add_argument("--tune-budget", type=positive_int, help=f"search budget in s (default {FULL.tune_budget_s})")
+    training.add_device_arguments(parser)
 
 
 def run(args, run):
@@ -69,11 +72,12 @@ def run(args, run):
 
     # (a, b) Final training of the chosen CNN on the full fit split, with shift augmentation.
     epochs = recipe.epochs
-    model = b_mnist_cnn.mnist_cnn(filters=hp["filters"], dense_units=hp["dense_units"], dropout=hp["dropout"])
-    fit = training.fit_classifier(model, (x_fit, y_fit), (x_val, y_val), (x_test, y_test),
-                                  learning_rate=hp["learning_rate"], epochs=epochs, batch_size=batch_size,
-                                  run_dir=run.path, seed=args.seed, augment=models.random_shift_augmentation(),
-                                  test_every_samples=recipe.test_log_every)
+    with args.devices.scope():   # batch_size is the global batch: same steps and LR on any number of replicas
+        model = b_mnist_cnn.mnist_cnn(filters=hp["filters"], dense_units=hp["dense_units"], dropout=hp["dropout"])
+        fit = training.fit_classifier(model, (x_fit, y_fit), (x_val, y_val), (x_test, y_test),
+                                      learning_rate=hp["learning_rate"], epochs=epochs, batch_size=batch_size,
+                                      run_dir=run.path, seed=args.seed, augment=models.random_shift_augmentation(),
+                                      test_every_samples=recipe.test_log_every)
 
     # (c, e) Final test accuracy, curves and the saved model.
     print(f"test accuracy {fit.test_accuracy:.4f} after {epochs} epochs ({fit.seconds:.0f} s of training)")
@@ -90,7 +94,8 @@ def run(args, run):
             search_stop_reason=result.stop_reason, search_trials=len(result.trials),
             best_hyperparameters=hp, parameters=model.count_params(),
             final_val_accuracy=fit.history["val_accuracy"][-1],
-            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test))
+            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
+            search_workers=sorted({t["worker"] for t in result.trials}), **args.devices.describe(batch_size))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,10 @@ VARIANTS = {"with_FC": True, "no_FC": False}   # name -> fc flag; with_FC is the
 SHOW_PER_CLASS = 2               # test digits per class in the input-vs-reconstruction figure
 
 
+def add_arguments(parser):
+    training.add_device_arguments(parser)
+
+
 def run(args, run):
     recipe = choose_recipe(args, e_autoencoders.AUTOENCODER, e_autoencoders.AUTOENCODER_QUICK)
     (x_fit, _), (x_val, _), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, recipe.train_rows,
@@ -34,12 +38,14 @@ def run(args, run):
     # Train both variants with the same recipe: the only difference is the FC bottleneck.
     results, curves, recon = {}, {}, {}
     for name, fc in VARIANTS.items():
-        encoder = e_autoencoders.conv_encoder(LATENT_DIM, fc=fc, name=f"encoder_{name}")
-        decoder = e_autoencoders.conv_decoder(LATENT_DIM, fc=fc, name=f"decoder_{name}")
-        autoencoder = models.chain(encoder, decoder, name=f"autoencoder_{name}")
         # history.csv for the variant E3/E5 reuse; a history table for each.
         callbacks = training.standard_callbacks(run.path) if name == "with_FC" else []
-        history, seconds = e_autoencoders.train_autoencoder(autoencoder, x_fit, x_val, recipe, args.seed, callbacks)
+        with args.devices.scope():   # built, compiled and fitted on the strategy's replicas (global batch)
+            encoder = e_autoencoders.conv_encoder(LATENT_DIM, fc=fc, name=f"encoder_{name}")
+            decoder = e_autoencoders.conv_decoder(LATENT_DIM, fc=fc, name=f"decoder_{name}")
+            autoencoder = models.chain(encoder, decoder, name=f"autoencoder_{name}")
+            history, seconds = e_autoencoders.train_autoencoder(autoencoder, x_fit, x_val, recipe, args.seed,
+                                                                callbacks)
         test_l1 = float(autoencoder.evaluate(x_test, x_test, batch_size=1000, verbose=0))
         print(f"{name}: test mean L1 {test_l1:.4f} ({seconds:.0f} s)")
         run.save_table(f"history_{name}", [{"epoch": i + 1, **{k: float(v[i]) for k, v in history.items()}}
@@ -68,7 +74,7 @@ def run(args, run):
             latent_dim=LATENT_DIM, filters=list(e_autoencoders.E_FILTERS), epochs=recipe.epochs,
             batch_size=recipe.batch_size, learning_rate=recipe.learning_rate,
             train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
-            shown_test_indices=shown.tolist())
+            shown_test_indices=shown.tolist(), **args.devices.describe(recipe.batch_size))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,10 @@ QUICK = dataclasses.replace(FULL, epochs=1, train_rows=e_autoencoders.AUTOENCODE
                             test_rows=e_autoencoders.AUTOENCODER_QUICK.test_rows)
 
 
+def add_arguments(parser):
+    training.add_device_arguments(parser)
+
+
 def run(args, run):
     recipe = choose_recipe(args, FULL, QUICK)
     (x_fit, y_fit), (x_val, y_val), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, recipe.train_rows,
@@ -40,13 +44,14 @@ def run(args, run):
 
     # Same encoder architecture as E1 + the 2-layer MLP head, trained end to end; the test set is
     # evaluated after every epoch for the curves only.
-    encoder = e_autoencoders.conv_encoder(e_autoencoders.E_LATENT_DIM, fc=True, name="encoder")
-    head = e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, recipe.hidden_units)
-    classifier = models.chain(encoder, head, name="classifier")
-    fit = training.fit_classifier(classifier, (x_fit, y_fit), (x_val, y_val), (x_test, y_test),
-                                  learning_rate=recipe.learning_rate, epochs=recipe.epochs,
-                                  batch_size=recipe.batch_size, run_dir=run.path, seed=args.seed,
-                                  augment=models.random_shift_augmentation())
+    with args.devices.scope():   # batch_size is the global batch: same steps and LR on any number of replicas
+        encoder = e_autoencoders.conv_encoder(e_autoencoders.E_LATENT_DIM, fc=True, name="encoder")
+        head = e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, recipe.hidden_units)
+        classifier = models.chain(encoder, head, name="classifier")
+        fit = training.fit_classifier(classifier, (x_fit, y_fit), (x_val, y_val), (x_test, y_test),
+                                      learning_rate=recipe.learning_rate, epochs=recipe.epochs,
+                                      batch_size=recipe.batch_size, run_dir=run.path, seed=args.seed,
+                                      augment=models.random_shift_augmentation())
     print(f"test accuracy {fit.test_accuracy:.4f}, loss {fit.test_loss:.4f} after {recipe.epochs} epochs "
           f"({fit.seconds:.0f} s)")
     encoder.save(run.model_path("e2_encoder.keras"))
@@ -67,7 +72,8 @@ def run(args, run):
             epochs=recipe.epochs, batch_size=recipe.batch_size, learning_rate=recipe.learning_rate,
             hidden_units=recipe.hidden_units, train_seconds=round(fit.seconds, 1),
             parameters=classifier.count_params(),
-            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test))
+            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
+            **args.devices.describe(recipe.batch_size))
 
 
 if __name__ == "__main__":
