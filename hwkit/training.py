@@ -360,7 +360,7 @@ def fit_classifier(model: keras.Model, train: tuple, validation: tuple, test: tu
     test_log = EvaluateEverySamples(test_every_samples or steps * batch_size, {"test": test}, batch_size)
     history = model.fit(dataset(x, y, batch_size, shuffle=True, seed=seed, augment=augment),
                         validation_data=validation, epochs=epochs, verbose=2,
-                        callbacks=[test_log, *callbacks, *standard_callbacks(run_dir, test_log, *callbacks)])
+                        callbacks=[test_log, *callbacks, *standard_callbacks(run_dir, test_log)])
     test_loss, test_accuracy = model.evaluate(*test, batch_size=1000, verbose=0)
     return ClassifierFit(history.history, test_log, float(test_loss), float(test_accuracy))
 
