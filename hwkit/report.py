@@ -65,11 +65,16 @@ def template_name(assignment: str) -> str:
 
 
 def context(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False) -> dict:
+    """What a template sees. ``runs`` has a key for each task of ``tasks`` only: a template laid out for
+    every task of the assignment renders just those sections (how per-problem PDFs are made).
+    ``appendix`` is ``hwkit.runs.appendix`` of the runs shown: the PDF's reproducibility appendix."""
+    latest = {t.name: runs.latest_run(t.name, include_quick=include_quick) for t in tasks}
     return {
         "assignment": assignment,
         "title": title,
         "tasks": list(tasks),
-        "runs": {t.name: runs.latest_run(t.name, include_quick=include_quick) for t in tasks},
+        "runs": latest,
+        "appendix": runs.appendix([r for r in latest.values() if r is not None]),
         "include_quick": include_quick,
         "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _git_commit(),
@@ -82,13 +87,17 @@ def render_html(assignment: str, title: str, tasks: Sequence[TaskInfo], include_
 
 
 def render(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False,
-           out_dir: Path | str = "reports") -> Path:
-    """Render ``<out_dir>/<assignment>.pdf`` atomically and return its path."""
+           out_dir: Path | str = "reports", filename: str | None = None) -> Path:
+    """Render ``<out_dir>/<filename or assignment>.pdf`` atomically and return its path.
+
+    ``tasks`` may be a subset of the assignment's tasks (e.g. one problem of it): only their
+    sections, runs and appendix entries appear.
+    """
     import weasyprint
     html = render_html(assignment, title, tasks, include_quick)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"{assignment}.pdf"
+    out = out_dir / (filename or f"{assignment}.pdf")
     tmp = out.with_suffix(".pdf.part")
     weasyprint.HTML(string=html, base_url=str(ROOT)).write_pdf(tmp)
     tmp.replace(out)

@@ -90,9 +90,21 @@ class WallClock(keras.callbacks.Callback):
             logs["time_s"] = time.perf_counter() - self._start
 
 
+def tensorboard(log_dir: Path | str) -> keras.callbacks.TensorBoard:
+    """Keras' TensorBoard callback as hwkit uses it: scalars once per epoch, no profiling, no graph.
+
+    ``tensorboard --logdir runs/`` then lists every run (and, under a run's tuner folder, each
+    KerasTuner trial: the tuner gives each trial a sub-folder of this ``log_dir``).
+    """
+    return keras.callbacks.TensorBoard(log_dir=str(log_dir), update_freq="epoch", profile_batch=0,
+                                       write_graph=False)
+
+
 def standard_callbacks(run_dir: Path | str) -> list[keras.callbacks.Callback]:
-    """Wall-clock time + per-epoch history written to ``<run>/history.csv``."""
-    return [WallClock(), keras.callbacks.CSVLogger(str(Path(run_dir) / "history.csv"))]
+    """Wall-clock time, per-epoch history in ``<run>/history.csv`` and TensorBoard logs in ``<run>/tensorboard/``."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return [WallClock(), keras.callbacks.CSVLogger(str(run_dir / "history.csv")), tensorboard(run_dir / "tensorboard")]
 
 
 class OneCycleWithinBudget(keras.callbacks.Callback):

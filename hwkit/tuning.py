@@ -6,7 +6,10 @@ factory in ``hwkit.models``; the oracle proposes trials; the tuner fits them). T
 * the objective is always a *validation* metric (``val_...``) — the test set never chooses;
 * the oracle refuses new trials once the best score reaches ``target`` or the wall-clock budget
   is spent (KerasTuner's own STOPPED status, so ``tuner.search`` ends normally);
-* a trial table (id, hyperparameters, score, seconds, status) for JSON and the report.
+* a trial table (id, hyperparameters, score, seconds, status) for JSON and the report;
+* ``<directory>/search_summary.json``: objective, stop reason, the search space and every trial
+  (failed ones with their error), read by the report's reproducibility appendix;
+* TensorBoard logs per trial in ``<directory>/tensorboard/<trial id>/``.
 
 To scale a search past one machine use KerasTuner's distributed mode (chief + workers via the
 ``KERASTUNER_*`` environment variables); nothing here prevents it.
@@ -106,16 +109,57 @@ def search(hypermodel: kt.HyperModel, x, y=None, *, validation_data, directory: 
         target=target, time_budget_s=time_budget_s)
     tuner = _TimedTuner(oracle=the_oracle, hypermodel=hypermodel, directory=str(directory),
                         project_name="search", overwrite=True)
+    from hwkit.training import tensorboard  # KerasTuner gives each trial its own sub-folder of log_dir
     started = time.perf_counter()
-    tuner.search(x, y, validation_data=validation_data, epochs=epochs, callbacks=list(callbacks),
-                 verbose=verbose, **fit_kwargs)
-    trials = trial_table(tuner.oracle, objective)
+    try:
+        tuner.search(x, y, validation_data=validation_data, epochs=epochs,
+                     callbacks=[*callbacks, tensorboard(Path(directory) / "tensorboard")],
+                     verbose=verbose, **fit_kwargs)
+    finally:
+        trials = trial_table(tuner.oracle, objective)
+        stop_reason = the_oracle.stop_reason or f"max_trials={max_trials} reached"
+        write_search_summary(Path(directory) / "search_summary.json", tuner.oracle, trials, objective=objective,
+                             direction=direction, target=target, time_budget_s=time_budget_s,
+                             max_trials=max_trials, stop_reason=stop_reason,
+                             seconds=time.perf_counter() - started)
     best = tuner.oracle.get_best_trials(1)
     if not best or best[0].score is None:
         raise HwkitError("no search trial completed; see the trial errors printed above")
     return SearchResult(best_hyperparameters=best[0].hyperparameters, trials=trials, direction=direction,
-                        stop_reason=the_oracle.stop_reason or f"max_trials={max_trials} reached",
-                        seconds=round(time.perf_counter() - started, 2))
+                        stop_reason=stop_reason, seconds=round(time.perf_counter() - started, 2))
+
+
+def describe_space(hyperparameters: kt.HyperParameters) -> list[dict]:
+    """The search space as rows: name, type and the values or range it may take."""
+    rows = []
+    for hp in hyperparameters.space:
+        cfg = hp.get_config()
+        kind = type(hp).__name__
+        if "values" in cfg:
+            domain = ", ".join(str(v) for v in cfg["values"])
+        elif "min_value" in cfg:
+            step = f", step {cfg['step']}" if cfg.get("step") else ""
+            domain = f"[{cfg['min_value']}, {cfg['max_value']}]{step}, {cfg.get('sampling') or 'linear'} sampling"
+        elif "value" in cfg:
+            domain = f"fixed {cfg['value']}"
+        else:
+            domain = "true, false" if kind == "Boolean" else ""
+        rows.append({"name": hp.name, "type": kind, "values": domain, "default": cfg.get("default")})
+    return rows
+
+
+def write_search_summary(path: Path, oracle, trials: list[dict], **facts) -> None:
+    """``search_summary.json``: the search's settings and outcome, its space, and every trial."""
+    from hwkit.runs import write_json
+    failed = []
+    for row in trials:
+        if row["status"] in (TrialStatus.FAILED, TrialStatus.INVALID):
+            message = (getattr(oracle.trials[row["trial"]], "message", None) or "").strip()
+            failed.append({**row, "error": message.splitlines()[-1] if message else "no message recorded"})
+    write_json(path, {**facts, "seconds": round(facts.get("seconds", 0.0), 2),
+                      "space": describe_space(oracle.hyperparameters), "trials": trials,
+                      "completed": sum(t["status"] == TrialStatus.COMPLETED for t in trials),
+                      "failed": failed})
 
 
 def trial_table(oracle, objective: str) -> list[dict]:
