@@ -42,7 +42,7 @@ class Bundle:
     """What one course asks to be handed in.
 
     ``reports``: PDF file name -> (subtitle, tasks shown; None = every task of the assignment).
-    ``launchers``: code file name the course asks for -> the task it is (``{"p1.py": "d5"}``).
+    ``launchers``: code file name the course asks for -> the task it is (``{"part1.py": "x1"}``).
     ``numpy_only``: launchers that must import without TensorFlow (checked by the tests).
     ``models``: file name asked for -> (task, path of the model inside that task's run directory).
     ``zip_name``: one zip holding everything, ``{ids}`` = the authors' ids joined by ``_``.
