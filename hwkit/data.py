@@ -21,7 +21,7 @@ import pickle
 import sys
 import tarfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -349,6 +349,20 @@ def to_float(x: np.ndarray, channel_axis: bool = True) -> np.ndarray:
     """uint8 images -> float32 in [0, 1], with a trailing channel axis added for grey images."""
     x = x.astype(np.float32) / 255.0
     return x[..., None] if channel_axis and x.ndim == 3 else x
+
+
+def load_images(loader: Callable[..., tuple[Split, Split]], data_dir=None, *, train_rows: int | None = None,
+                test_rows: int | None = None, seed: int = 0, channel_axis: bool = True) -> tuple[Split, Split]:
+    """``loader(data_dir)`` (e.g. ``load_mnist``, ``load_mnist_csv``, ``load_cifar10``), then seeded random
+    subsets of ``train_rows`` / ``test_rows`` examples (None: all), pixels as float32 in [0, 1].
+
+    The one way a task gets (possibly shrunk) image data; a validation split of the training part
+    is ``validation_split``'s job.
+    """
+    (x_train, y_train), (x_test, y_test) = loader(data_dir)
+    x_train, y_train = subset(x_train, y_train, train_rows, seed=seed)
+    x_test, y_test = subset(x_test, y_test, test_rows, seed=seed)
+    return ((to_float(x_train, channel_axis), y_train), (to_float(x_test, channel_axis), y_test))
 
 
 def export_csv(out: os.PathLike | str, data_dir=None) -> list[tuple[Path, int]]:

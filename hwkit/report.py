@@ -75,6 +75,8 @@ def context(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quic
         "tasks": list(tasks),
         "runs": latest,
         "appendix": runs.appendix([r for r in latest.values() if r is not None]),
+        # sum of the shown runs' own wall times, for a "runs behind this report" table
+        "total_wall_time_s": sum(r.metrics.get("wall_time_s", 0.0) for r in latest.values() if r),
         "include_quick": include_quick,
         "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _git_commit(),

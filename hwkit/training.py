@@ -77,17 +77,28 @@ def _metric_variables(model: keras.Model) -> list:
 
 
 class WallClock(keras.callbacks.Callback):
-    """Add ``time_s`` (seconds since training began) to each epoch's logs, so CSVLogger records it.
+    """Wall-clock seconds of ``fit``: ``time_s`` in each epoch's logs (so CSVLogger records it) and ``seconds``.
 
-    Place it before CSVLogger in the callback list.
+    ``seconds`` is the time from the start to the end of the last ``fit`` (reset when a new one
+    begins), so no hand timer is needed around ``fit``. Place it before CSVLogger in the callback list.
     """
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = 0.0
+        self._start = time.perf_counter()
 
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
+        self.seconds = 0.0
 
     def on_epoch_end(self, epoch, logs=None):
+        self.seconds = time.perf_counter() - self._start
         if logs is not None:
-            logs["time_s"] = time.perf_counter() - self._start
+            logs["time_s"] = self.seconds
+
+    def on_train_end(self, logs=None):
+        self.seconds = time.perf_counter() - self._start
 
 
 def tensorboard(log_dir: Path | str) -> keras.callbacks.TensorBoard:

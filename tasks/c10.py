@@ -19,39 +19,49 @@ count_params().
 """
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 
 from hwkit import HwkitError, data, plots, runs, tuning
 from hwkit.assignments import c_coursework
-from hwkit.cli import positive_int, task_main
+from hwkit.cli import choose_recipe, positive_int, task_main
 
 REQUIRES = ("c6",)  # tasks whose latest runs this task reads
 
-VALIDATION_FRACTION = 1 / 6     # 10 000 of the 60 000 training images
-SEARCH_TRIALS = 8
-SEARCH_EPOCHS = 3               # per trial
-SEARCH_BUDGET_S = 1200
-FINAL_EPOCHS = 20               # as model 4 setting 3
 SIMILAR_WITHIN = 0.005          # "similar accuracy": final test accuracy within half a point of model 4's
 REFERENCE = ("c6", 4, 3)        # task, model, setting of the comparison
-QUICK = dict(trials=2, search_epochs=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe(c_coursework.Recipe):     # the protocol's data sizes and evaluation period, plus:
+    epochs: int = 20                    # final training, as model 4 setting 3
+    validation_fraction: float = 1 / 6  # 10 000 of the 60 000 training images
+    search_trials: int = 8
+    search_epochs: int = 3              # per trial
+    search_budget_s: int = 1200
+
+
+FULL = Recipe()
+QUICK = Recipe(**{**dataclasses.asdict(c_coursework.QUICK), "search_trials": 2, "search_epochs": 1})
 
 
 def add_arguments(parser):
-    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {SEARCH_TRIALS})")
+    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {FULL.search_trials})")
 
 
 def run(args, run):
-    d = c_coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
-    (x_fit, y_fit), (x_val, y_val) = data.validation_split(d.x_train, d.y_train, VALIDATION_FRACTION, seed=args.seed)
+    recipe = choose_recipe(args, FULL, QUICK)
+    d = c_coursework.load_data(args.data_dir, recipe, seed=args.seed)
+    (x_fit, y_fit), (x_val, y_val) = data.validation_split(d.x_train, d.y_train, recipe.validation_fraction,
+                                                           seed=args.seed)
     model4_parameters = c_coursework.coursework_model(4).count_params()
 
     # 1. Search on the validation split.
     result = tuning.search(c_coursework.SeparableCnnHyperModel(), c_coursework.dataset(x_fit, y_fit, args.seed),
                            validation_data=(x_val, y_val), directory=run.path / "tuner",
-                           max_trials=args.trials or (QUICK["trials"] if args.quick else SEARCH_TRIALS),
-                           time_budget_s=SEARCH_BUDGET_S,
-                           epochs=QUICK["search_epochs"] if args.quick else SEARCH_EPOCHS, seed=args.seed, verbose=2)
+                           max_trials=args.trials or recipe.search_trials, time_budget_s=recipe.search_budget_s,
+                           epochs=recipe.search_epochs, seed=args.seed, verbose=2)
     hp = result.best_hyperparameters
     for trial in result.trials:
         trial["parameters"] = c_coursework.SeparableCnnHyperModel().build(_fixed(trial)).count_params()
@@ -64,7 +74,7 @@ def run(args, run):
     if model.count_params() >= model4_parameters:
         raise HwkitError(f"the chosen model has {model.count_params()} parameters, not fewer than model 4's "
                          f"{model4_parameters}")
-    epochs = args.epochs or (c_coursework.QUICK["epochs"] if args.quick else FINAL_EPOCHS)
+    epochs = recipe.epochs
     final = c_coursework.train_setting(model, d, epochs, hp["learning_rate"], model_number=6, setting=1, seed=args.seed)
     model.save(run.model_path("q34_separable.keras"))
     run.save_table("summary", [final.summary_row()])
@@ -87,7 +97,7 @@ def run(args, run):
                     "comparison")
     difference = None if ref_row is None else final.test_accuracy[-1] - ref_row["final_test_accuracy"]
     run.log(best_hyperparameters=hp.values, parameters=final.parameters, model4_parameters=model4_parameters,
-            parameter_ratio=final.parameters / model4_parameters, final_test_accuracy=final.test_accuracy[-1],
+            parameter_ratio=final.parameters / model4_parameters, parameter_saving=1 - final.parameters / model4_parameters, final_test_accuracy=final.test_accuracy[-1],
             final_train_accuracy=final.train_accuracy[-1], epochs=epochs, train_seconds=round(final.seconds, 1),
             search_seconds=result.seconds, search_stop_reason=result.stop_reason, search_trials=len(result.trials),
             best_validation_accuracy=result.best_score, validation_rows=len(x_val), fit_rows=len(x_fit),

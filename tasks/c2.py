@@ -45,6 +45,7 @@ def run(args, run):
     for v in verdicts:
         by_verdict.setdefault(v["verdict"], []).append(f"model {v['model']} setting {v['setting']}")
     run.log(source_run=str(source.path), source_quick=source.quick, verdicts=by_verdict,
+            **c_coursework.fit_overview(verdicts),
             thresholds={"overfit_gap": c_coursework.OVERFIT_GAP, "underfit_margin": c_coursework.UNDERFIT_MARGIN,
                         "unstable_std": c_coursework.UNSTABLE_STD, "chance_level": c_coursework.CHANCE_LEVEL})
 

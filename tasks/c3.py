@@ -11,7 +11,7 @@
    curves beside the old ones; the same diagnosis is applied to the new curves.
 4. Second fix, early stopping: the unregularised model trained on the 50 000-image fit split with
    the same protocol, stopped once validation accuracy (the 10 000 held-out training images) has
-   not improved for PATIENCE epochs.
+   not improved for ``patience`` epochs.
 
 L2 adds ``l2 * sum(W^2)`` once per batch of 100 to a loss *summed* over the batch, so per
 example it weighs like a weight decay of l2/100 on a mean loss.
@@ -19,19 +19,28 @@ example it weighs like a weight decay of l2/100 on a mean loss.
 from __future__ import annotations
 
 import dataclasses
+import fractions
 
 import keras
 
 from hwkit import HwkitError, data, plots, runs
 from hwkit.assignments import c_coursework
-from hwkit.cli import task_main
+from hwkit.cli import choose_recipe, task_main
 
 REQUIRES = ("c1",)  # tasks whose latest runs this task reads
 
 SOURCE_TASK = "c1"
-L2_CANDIDATES = (0.01, 0.03, 0.1)   # per-example equivalents 1e-4, 3e-4, 1e-3
-VALIDATION_FRACTION = 1 / 6         # 10 000 of the 60 000 training images
-PATIENCE = 3                        # early stopping: epochs without a better validation accuracy
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe(c_coursework.Recipe):          # the protocol's data sizes and evaluation period, plus:
+    l2_candidates: tuple[float, ...] = (0.01, 0.03, 0.1)   # per-example equivalents 1e-4, 3e-4, 1e-3
+    validation_fraction: float = 1 / 6     # 10 000 of the 60 000 training images
+    patience: int = 3                      # early stopping: epochs without a better validation accuracy
+
+
+FULL = Recipe()                                          # epochs: the picked setting's own
+QUICK = Recipe(**dataclasses.asdict(c_coursework.QUICK))  # 4 000 images, 1 epoch
 
 
 def pick_overfitting_run(verdicts: list[dict]) -> tuple[dict, str]:
@@ -44,6 +53,7 @@ def pick_overfitting_run(verdicts: list[dict]) -> tuple[dict, str]:
 
 
 def run(args, run):
+    recipe = choose_recipe(args, FULL, QUICK)
     source = runs.latest_run(SOURCE_TASK, include_quick=args.quick)
     if source is None or not source.table("summary"):
         raise HwkitError(f"no completed {SOURCE_TASK} run: run python -m tasks.{SOURCE_TASK} first")
@@ -52,15 +62,16 @@ def run(args, run):
     number, setting = target["model"], target["setting"]
     if number > 3:
         raise HwkitError("C3 fixes a Part 1 model (1-3)")
-    epochs = args.epochs or (c_coursework.QUICK["epochs"] if args.quick else target["epochs"])
+    epochs = recipe.epochs or target["epochs"]
     lr = target["learning_rate"]
     print(f"fixing model {number} setting {setting} ({target['epochs']} epochs, LR {lr}): {why}")
 
     # 2. The penalty strength, chosen on a validation split of the training set.
-    d = c_coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
-    (x_fit, y_fit), (x_val, y_val) = data.validation_split(d.x_train, d.y_train, VALIDATION_FRACTION, seed=args.seed)
+    d = c_coursework.load_data(args.data_dir, recipe, seed=args.seed)
+    (x_fit, y_fit), (x_val, y_val) = data.validation_split(d.x_train, d.y_train, recipe.validation_fraction,
+                                                           seed=args.seed)
     candidates = []
-    for l2 in L2_CANDIDATES:
+    for l2 in recipe.l2_candidates:
         keras.utils.set_random_seed(args.seed + 100 * number + setting)
         model = c_coursework.compile_coursework(c_coursework.coursework_model(number, l2=l2), lr)
         model.fit(c_coursework.dataset(x_fit, y_fit, args.seed), epochs=epochs, verbose=2)
@@ -79,7 +90,7 @@ def run(args, run):
     # 4. Early stopping on the validation split (no penalty), same protocol on the fit split.
     keras.utils.set_random_seed(args.seed + 100 * number + setting)
     d_fit = dataclasses.replace(d, x_train=x_fit, y_train=y_fit)
-    stopper = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=PATIENCE)
+    stopper = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=recipe.patience)
     stopped = c_coursework.train_setting(c_coursework.coursework_model(number), d_fit, epochs, lr, model_number=number,
                                        setting=setting, seed=args.seed, validation_data=(x_val, y_val),
                                        callbacks=[stopper])
@@ -90,15 +101,16 @@ def run(args, run):
     run.save_table("summary", [fixed.summary_row()])
     run.save_table("early_stopping_curves", stopped.curve_rows())
     fig = plots.learning_curve_grid([[old], [fixed.experiment], [stopped.experiment]],
-                                    [f"Model {number} as in Part 1", f"+ L2 {best_l2}", f"early stopping (patience {PATIENCE})"],
+                                    [f"Model {number} as in Part 1", f"+ L2 {best_l2}", f"early stopping (patience {recipe.patience})"],
                                     d.log_period, "Q1.4: before and after the fixes")
     run.save_figure(fig, "before_after")
     fixes = {"l2": fixed, "early_stopping": stopped}
     diagnosed = c_coursework.diagnose(
         source.table("summary") + [{**r.summary_row(), "model": -i} for i, r in enumerate(fixes.values(), 1)],
         source.table("curves") + [{**c, "model": -i} for i, r in enumerate(fixes.values(), 1) for c in r.curve_rows()])
-    after = {name: v for name, v in zip(fixes, diagnosed[-len(fixes):])}
     before = next(v for v in verdicts if v["model"] == number and v["setting"] == setting)
+    after = {name: c_coursework.fix_effect(before, v) for name, v in zip(fixes, diagnosed[-len(fixes):])}
+    by_strength = sorted(candidates, key=lambda c: c["l2"])
     run.save_table("before_after", [{"run": "before (C1)", **before}, {"run": f"L2 {best_l2}", **after["l2"]},
                                     {"run": f"early stopping ({len(stopped.samples)} evaluations)", **after["early_stopping"]}])
     for name, v in after.items():
@@ -106,8 +118,10 @@ def run(args, run):
               f"test {before['final_test_accuracy']:.4f} -> {v['final_test_accuracy']:.4f}")
     run.log(source_run=str(source.path), model=number, setting=setting, epochs=epochs, learning_rate=lr,
             picked_because=why, chosen_l2=best_l2, validation_rows=len(x_val), fit_rows=len(x_fit),
+            validation_share=str(fractions.Fraction(recipe.validation_fraction).limit_denominator(1000)),
             before=before, after=after["l2"], after_early_stopping=after["early_stopping"],
-            early_stopping_patience=PATIENCE, early_stopping_epochs=stopped_epochs,
+            early_stopping_patience=recipe.patience, early_stopping_epochs=stopped_epochs,
+            l2_mildest=by_strength[0], l2_strongest=by_strength[-1],
             early_stopping_best_val_accuracy=stopper.best, seconds=round(fixed.seconds + stopped.seconds, 1))
 
 

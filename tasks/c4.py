@@ -6,7 +6,8 @@ and the SGD update are our own numpy code (``hwkit.numpy_nn``, gradient-checked 
 the tests). As in Part 1: Xavier-uniform weights and zero biases, plain SGD, batch size 100,
 cross-entropy *summed* over the batch, and every 20 000 training samples (200 updates) the
 accuracy on a fixed seeded 20% of the training set and on the whole test set. Only the data
-loading uses hwkit.data; the model and the training are numpy.
+loading uses hwkit.data; the model and the training are numpy. The nine results are then compared
+with the latest C1 run of the same kind (``c_coursework.compare_implementations``).
 """
 from __future__ import annotations
 
@@ -14,20 +15,18 @@ import time
 
 import numpy as np
 
-from hwkit import numpy_nn as nn, plots
+from hwkit import numpy_nn as nn, plots, runs
 from hwkit.assignments import c_coursework
-from hwkit.cli import task_main
+from hwkit.cli import choose_recipe, task_main
 
-BATCH_SIZE = 100
-HIDDEN = {1: (), 2: (32,), 3: (32, 32)}   # model 1 linear+softmax, 2: one 32-ReLU layer, 3: two
-SETTINGS = {                          # (num_epochs, learning_rate) per model, as in the coursework
-    1: [(5, 1e-4), (5, 1e-3), (15, 0.1)],
-    2: [(15, 1e-4), (15, 5e-3), (15, 0.1)],
-    3: [(5, 1e-3), (40, 1e-3), (40, 0.05)],
-}
+REQUIRES = ("c1",)  # the Keras run (Part 1) the numpy models are compared with
+
+BATCH_SIZE = c_coursework.BATCH_SIZE
+HIDDEN = c_coursework.HIDDEN_UNITS        # model 1 linear+softmax, 2: one 32-ReLU layer, 3: two
+SETTINGS = {m: c_coursework.SETTINGS[m] for m in (1, 2, 3)}   # (num_epochs, learning_rate), as in Part 1
 MODEL_NAMES = ["Model 1 (linear + softmax)", "Model 2 (32 ReLU)", "Model 3 (32-32 ReLU)"]
-
-QUICK = dict(epochs=1)
+KERAS_TASK = "c1"
+FULL, QUICK = c_coursework.FULL, c_coursework.QUICK   # Part 1's data protocol; quick: 4 000 images, 1 epoch
 
 
 def flat(x: np.ndarray) -> np.ndarray:
@@ -76,7 +75,8 @@ def run(args, run):
     # The data: all 60 000 training images for SGD; a fixed seeded 20% of them and the whole
     # test set for the periodic evaluation (as Part 1).
     # Exactly Part 1's data protocol (the same quick subset and the same evaluation rows as C1).
-    d = c_coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
+    recipe = choose_recipe(args, FULL, QUICK)
+    d = c_coursework.load_data(args.data_dir, recipe, seed=args.seed)
     x_train, y_train, x_test, y_test = flat(d.x_train), d.y_train, flat(d.x_test), d.y_test
     x_eval, y_eval = flat(d.x_train_eval), d.y_train_eval
     evals = {"train": (x_eval, y_eval), "test": (x_test, y_test)}
@@ -88,7 +88,7 @@ def run(args, run):
         for model_id, settings in SETTINGS.items():
             model_runs = []
             for setting, (epochs, learning_rate) in enumerate(settings, start=1):
-                epochs = args.epochs or (min(epochs, QUICK["epochs"]) if args.quick else epochs)
+                epochs = recipe.epochs or epochs
                 result = train_setting(model_id, epochs, learning_rate, (x_train, y_train), evals,
                                        log_period, args.seed)
                 curve_rows += [{"model": model_id, "setting": setting, **row} for row in result["curves"]]
@@ -112,8 +112,21 @@ def run(args, run):
                                               title="Numpy models 1-3: learning curves (train = fixed 20% of the "
                                                     "training set)"), "learning_curves")
     run.save_figure(plots.summary_table(experiments, MODEL_NAMES), "summary_table")
+    # Numpy against Keras: the latest C1 run of the same kind (full or quick), same models and settings.
+    keras_run = runs.latest_run(KERAS_TASK, include_quick=args.quick)
+    comparison = None
+    if keras_run is not None and keras_run.quick == args.quick and keras_run.table("summary"):
+        rows, comparison = c_coursework.compare_implementations(summary, curve_rows, keras_run.table("summary"),
+                                                                keras_run.table("curves"))
+        run.save_table("keras_comparison", rows)
+        comparison["run"] = keras_run.name
+        print(f"against {keras_run.name}: {comparison['agree']} of {comparison['settings']} settings within "
+              f"{comparison['within_points']} points (largest gap {comparison['largest_gap']:.2f})")
+
     best = max(summary, key=lambda r: r["final_test_accuracy"])
-    run.log(best_model=best["model"], best_setting=best["setting"], best_test_accuracy=best["final_test_accuracy"],
+    run.log(keras_comparison=comparison, collapsed=c_coursework.collapsed_settings(summary),
+            chance_level=c_coursework.CHANCE_LEVEL,
+            best_model=best["model"], best_setting=best["setting"], best_test_accuracy=best["final_test_accuracy"],
             train_seconds=round(sum(r["seconds"] for r in summary), 1),
             epochs_total=sum(r["epochs"] for r in summary),
             seconds_per_epoch=round(sum(r["seconds"] for r in summary) / sum(r["epochs"] for r in summary), 3),

@@ -12,15 +12,25 @@ so in column-vector form z_n = W^T x_n + b.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from hwkit import numpy_nn as nn
-from hwkit.cli import task_main
+from hwkit.cli import choose_recipe, task_main
 
-N, D, C = 8, 784, 10                 # batch, input size and classes of model 1
+N, C = 8, 10                         # batch and classes of model 1
 TOLERANCE = 1e-6                     # relative error accepted (float64, h = 1e-6); a wrong formula gives O(1)
 STEP = 1e-6                          # finite-difference step
-QUICK = dict(d=50)                   # quick mode: fewer inputs, so fewer finite differences
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    inputs: int = 784                # model 1's input size D
+
+
+FULL = Recipe()
+QUICK = Recipe(inputs=50)            # fewer inputs, so fewer finite differences
 
 
 def loss_m1(x: np.ndarray, W: np.ndarray, b: np.ndarray, y: np.ndarray) -> float:
@@ -39,8 +49,8 @@ def closed_forms(x, W, b, y) -> dict[str, np.ndarray]:
 
 
 def run(args, run):
+    d = choose_recipe(args, FULL, QUICK).inputs
     rng = np.random.default_rng(args.seed)
-    d = QUICK["d"] if args.quick else D
     x = rng.random((N, d))                       # pixel-like inputs in [0, 1)
     W = nn.xavier_uniform(d, C, rng, dtype=np.float64)
     b = rng.normal(0, 0.1, C)

@@ -10,17 +10,15 @@ SAME padding, stride 1, non-overlapping pools. Trained with the Part 1 protocol
 from __future__ import annotations
 
 from hwkit.assignments import c_coursework
-from hwkit.cli import task_main
+from hwkit.cli import choose_recipe, task_main
 
 MODELS = (4,)
+FULL, QUICK = c_coursework.FULL, c_coursework.QUICK   # the protocol; quick: 4 000 images, 1 epoch
 
 
 def run(args, run):
-    d = c_coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
-    epochs = args.epochs or (c_coursework.QUICK["epochs"] if args.quick else None)
-    results = c_coursework.run_models(d, MODELS, epochs_override=epochs, seed=args.seed)
-    c_coursework.save_results(run, results, d.log_period, "Learning curves of model 4 (CNN)")
-    c_coursework.log_results(run, d, results)
+    recipe = choose_recipe(args, FULL, QUICK)
+    c_coursework.run_protocol(run, args, MODELS, recipe, "Learning curves of model 4 (CNN)")
 
 
 if __name__ == "__main__":

@@ -11,36 +11,26 @@ run's metrics); a model without a run is left out of the grid and named in the l
 """
 from __future__ import annotations
 
-from hwkit import runs
 from hwkit.assignments import c_coursework
-from hwkit.cli import task_main
+from hwkit.cli import choose_recipe, task_main
 
 REQUIRES = ("c1", "c6")  # tasks whose latest runs this task reads
 
 MODELS = (5,)
 EARLIER = {3: "c1", 4: "c6"}   # model -> the task whose run holds its curves
+FULL, QUICK = c_coursework.FULL, c_coursework.QUICK   # the protocol; quick: 4 000 images, 1 epoch
 
 
 def run(args, run):
-    d = c_coursework.load_data(args.data_dir, quick=args.quick, seed=args.seed)
-    epochs = args.epochs or (c_coursework.QUICK["epochs"] if args.quick else None)
-    results = c_coursework.run_models(d, MODELS, epochs_override=epochs, seed=args.seed)
-    c_coursework.save_results(run, results, d.log_period, "Learning curves of model 5 (separable CNN)")
-    c_coursework.log_results(run, d, results)
+    recipe = choose_recipe(args, FULL, QUICK)
+    d, results = c_coursework.run_protocol(run, args, MODELS, recipe, "Learning curves of model 5 (separable CNN)")
 
     # Results for models 3-5: the coursework's plot_learning_curves / plot_summary_table.
-    experiments, sources = {}, {}
-    for number, task in EARLIER.items():
-        earlier = runs.latest_run(task, include_quick=args.quick)
-        if earlier is None or earlier.table("summary") is None:
-            print(f"model {number}: no {task} run found; run python -m tasks.{task} first to include it")
-            continue
-        experiments[number] = c_coursework.experiments_from_tables(earlier.table("summary"),
-                                                                 earlier.table("curves"), number)
-        sources[f"model{number}"] = str(earlier.path)
+    experiments, sources = c_coursework.earlier_experiments(EARLIER, include_quick=args.quick)
     experiments[5] = [r.experiment for r in results[5]]
     c_coursework.save_experiment_figures(run, experiments, d.log_period,
-                                       "Learning curves for models 3-5 (MLP, CNN, separable CNN)", suffix="_models345")
+                                         "Learning curves for models 3-5 (MLP, CNN, separable CNN)",
+                                         suffix="_models345")
     run.log(models345_sources=sources)
 
 

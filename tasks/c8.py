@@ -17,6 +17,7 @@ C7 runs (their directories are recorded in the metrics).
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import keras
@@ -25,15 +26,23 @@ import tensorflow as tf
 from keras import layers
 
 from hwkit import HwkitError, runs
-from hwkit.cli import task_main
 from hwkit.assignments import c_coursework
+from hwkit.cli import choose_recipe, task_main
 
 REQUIRES = ("c1", "c6", "c7")  # tasks whose latest runs this task reads
 
 H, W, C_IN, C_OUT, K = 28, 28, 16, 64, 3
 CHANNEL_PAIRS = [(1, 8), (8, 4), (8, 8), (16, 64), (64, 128), (256, 256), (512, 512)]
-TIMING_BATCH = 256          # images per timed call
-TIMING_REPEATS = 10         # best of N (the machine is shared: the minimum is the least disturbed)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    timing_batch: int = 256     # images per timed call
+    timing_repeats: int = 10    # best of N (the machine is shared: the minimum is the least disturbed)
+
+
+FULL = Recipe()
+QUICK = Recipe(timing_batch=16, timing_repeats=2)
 
 
 # ----------------------------------------------------------------------------- Q3.1 formulas
@@ -147,7 +156,7 @@ def separable_ratio_rows(k: int = K) -> list[dict]:
     return rows
 
 
-def time_q31(repeats: int = TIMING_REPEATS, batch: int = TIMING_BATCH) -> dict:
+def time_q31(repeats: int = FULL.timing_repeats, batch: int = FULL.timing_batch) -> dict:
     """Measured seconds per batch of plain vs depthwise+pointwise conv on 28x28x16 inputs (best of N)."""
     x = tf.random.normal((batch, H, W, C_IN), seed=0)
     plain = layers.Conv2D(C_OUT, K, padding="same", use_bias=False)
@@ -206,6 +215,7 @@ def accuracy_comparison(quick: bool) -> tuple[list[dict], dict]:
 
 
 def run(args, run):
+    recipe = choose_recipe(args, FULL, QUICK)
     # Q3.1: shapes and operation counts, formula vs Keras vs TF profiler.
     q31 = [row for padding in ("same", "valid") for row in check_q31(padding)]
     run.save_table("q31_costs", q31)
@@ -214,7 +224,7 @@ def run(args, run):
     same = {r["step"]: r for r in q31 if r["padding"] == "SAME"}
     sep, plain = same["a+b) separable total"], same["c) plain 3x3 conv"]
     max_diff = separable_equals_depthwise_then_pointwise(args.seed)
-    timing = time_q31(repeats=2 if args.quick else TIMING_REPEATS, batch=16 if args.quick else TIMING_BATCH)
+    timing = time_q31(repeats=recipe.timing_repeats, batch=recipe.timing_batch)
     print(f"Q3.1 separable {sep['mults']:,} vs plain {plain['mults']:,} multiplications "
           f"({plain['mults'] / sep['mults']:.2f}x fewer); measured speed-up {timing['speedup']:.2f}x")
 
@@ -242,7 +252,8 @@ def run(args, run):
             q31_plain_weights=plain["weights"], separable_vs_depthwise_pointwise_max_diff=max_diff,
             timing=timing, parameters=totals,
             model4_parameters=model4.count_params(), model5_parameters=model5.count_params(),
-            comparison_sources=sources)
+            model5_to_model4_parameters=model5.count_params() / model4.count_params(),
+            accuracy_answer=c_coursework.convolution_answer(comparison), comparison_sources=sources)
 
 
 if __name__ == "__main__":

@@ -16,16 +16,27 @@ MNIST test digit and on random inputs:
 """
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 
 from hwkit import data, plots
-from hwkit.cli import task_main
+from hwkit.cli import choose_recipe, task_main
 
 SOBEL_K1, SOBEL_K2 = np.array([1.0, 2.0, 1.0]), np.array([-1.0, 0.0, 1.0])   # text's Example 1
 LAPLACIAN = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])    # the counter-example
 RANDOM_SHAPES = [(3, 5), (5, 3), (7, 7)]   # (N, M) of the random rank-1 kernels
 TOLERANCE = 1e-4                           # float32 round-off on [0, 1] images and O(1) kernels
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    noise_images: int = 8                  # Gaussian-noise inputs beside the MNIST digit
+
+
+FULL = Recipe()
+QUICK = Recipe(noise_images=2)
 
 
 def apply(x: np.ndarray, kernel: np.ndarray, padding: str = "valid") -> np.ndarray:
@@ -79,10 +90,11 @@ def rank_analysis(kernel: np.ndarray, x: np.ndarray) -> dict:
 
 
 def run(args, run):
+    recipe = choose_recipe(args, FULL, QUICK)
     (_, _), (x_test, y_test) = data.load_mnist(args.data_dir)
     digit = data.to_float(x_test[:1], channel_axis=False)          # the first test image, a real digit
     rng = np.random.default_rng(args.seed)
-    noise = rng.normal(size=(2 if args.quick else 8, 28, 28))
+    noise = rng.normal(size=(recipe.noise_images, 28, 28))
 
     # 1-2. rank-1 kernels: Sobel (text's Example 1) and random non-symmetric ones.
     rows = check_rank_one(digit, SOBEL_K1, SOBEL_K2, "Sobel [1,2,1]^T [-1,0,1] on an MNIST digit")

@@ -153,13 +153,19 @@ def run(args, run):
             < gelu(momentum(X0_C, eta, steps=LONG_STEPS)[-1]) else "momentum",
             "long_mom_overshoots": bool(max(momentum(X0_C, eta, steps=LONG_STEPS)) > x_min),
             "long_gd_overshoots": bool(max(gradient_descent(X0_C, eta, LONG_STEPS)) > x_min),
+            "long_only_momentum_overshoots": bool(max(momentum(X0_C, eta, steps=LONG_STEPS)) > x_min
+                                                  and not max(gradient_descent(X0_C, eta, LONG_STEPS)) > x_min),
             "old_vs_new_max_diff": max(abs(r["mom_x"] - r["mom_old_x"]) for r in table)}
     run.save_figure(figure(x_min), "gelu_descent")
-    run.log(gradient_max_abs_error=grad_error, gradient_check_points=len(GRID), x_min=x_min, gelu_min=f_min,
+    run.log(gradient_max_abs_error=grad_error, gradient_check_points=len(GRID),
+            gradient_check_range=[float(GRID[0]), float(GRID[-1])], x_min=x_min, gelu_min=f_min,
             a_x3=a[-1], a_gelu3=gelu(a[-1]), b_x3=b[-1], b_gelu3=gelu(b[-1]),
             b_overshoots=bool(min(b) < x_min), a_overshoots=bool(min(a) < x_min),
             b_distance_to_min=abs(b[-1] - x_min), a_distance_to_min=abs(a[-1] - x_min),
-            grad_at_minus3=gelu_grad(X0_C), long_steps=LONG_STEPS, k=K, beta=BETA, **summary)
+            b_closer_factor=abs(a[-1] - x_min) / abs(b[-1] - x_min), b_gradients=[gelu_grad(x) for x in b],
+            a_mean_step=float(np.mean(np.abs(np.diff(a)))),
+            old_vs_new_max_diff=max(v["old_vs_new_max_diff"] for v in summary.values()),
+            grad_at_0=gelu_grad(X0_A), grad_at_minus3=gelu_grad(X0_C), long_steps=LONG_STEPS, k=K, beta=BETA, **summary)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,15 @@ def output_preactivation(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndar
     return a[:, 0]
 
 
+def hidden_distance_from_binary(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray = INPUTS) -> float:
+    """Largest distance of a hidden sigmoid output from 0 or 1 over the inputs (0.0 without hidden layers)."""
+    a, worst = x, 0.0
+    for w, b in layers[:-1]:
+        a = sigmoid(a @ w + b)
+        worst = max(worst, float(np.max(np.minimum(a, 1 - a))))
+    return worst
+
+
 def classify(z: np.ndarray) -> np.ndarray:
     """The text's rule: class 1 if the output is >= 0, else 0."""
     return (z >= 0).astype(int)
@@ -115,6 +124,8 @@ def run(args, run):
     print("\n".join(f"{n['gate']:5s} {n['structure']:10s} correct={n['correct']} "
                     f"single neuron possible on grid={n['single_neuron_on_grid']}" for n in networks))
     run.log(all_correct=all_correct, rows_checked=len(truth_rows), weight_scale=W,
+            hidden_distance_from_binary=max(hidden_distance_from_binary(layers) for layers in NETWORKS.values()),
+            neurons={n["gate"]: n["neurons"] for n in networks}, structures={n["gate"]: n["structure"] for n in networks},
             grid_points_per_axis=len(GRID), grid_range=[float(GRID[0]), float(GRID[-1])],
             not_literal_ok=all(r["ok"] for r in not_rows[:2]), not_threshold_ok=all(r["ok"] for r in not_rows[2:]))
 

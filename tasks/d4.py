@@ -156,13 +156,14 @@ def run(args, run):
     checks["d_tf_conv_vs_pool"] = float(np.max(np.abs(tf_conv2d(f_prime, pool_filter, stride, (0, 0)) - pooled)))
 
     run.save_table("b_strides", strides)
-    results = {"a_padding": list(pad_a), "a_padding_symmetric": pad_a[0] == pad_a[1],
+    results = {"a_padding": list(pad_a), "a_padding_symmetric": pad_a[0] == pad_a[1], "a_total_padding": sum(pad_a),
                "a_output_size": len(f_prime), "a_feature_map": matrix(f_prime),
                "a_true_convolution": matrix(true_convolution),
                "b_stride_one_size": output_size(n, k2, p2, 1), "b_possible": bool(good), "b_strides": good,
+               "b_same_total_padding": k2 - 1, "b_same_total_padding_odd": (k2 - 1) % 2 == 1,
                "b_feature_map": matrix(b_map) if b_map is not None else None,
                "c_pooled": matrix(pooled), "c_output_size": len(pooled),
-               "d_filter": matrix(pool_filter), "d_stride": stride, "d_padding": 0, "d_output": matrix(as_conv)}
+               "d_filter": matrix(pool_filter), "d_weight_denominator": size ** 2, "d_stride": stride, "d_padding": 0, "d_output": matrix(as_conv)}
     worst = max(checks.values())
     if worst > 1e-9:
         raise HwkitError(f"D4 cross-check failed: {checks}")

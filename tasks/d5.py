@@ -19,19 +19,16 @@ does; the other candidates use ``he_normal_weight_init`` = the same draw times s
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
 import numpy as np
 
 from hwkit import data, numpy_nn as nn, plots
-from hwkit.cli import positive_int, task_main
+from hwkit.assignments import d_goals
+from hwkit.cli import choose_recipe, positive_int, task_main
 
-VALIDATION_ROWS = 10_000          # held out from mnist_train.csv; chooses the hyperparameters
-BATCH_SIZE = 64
-SEARCH_ROWS = 20_000              # training rows per search candidate
-SEARCH_EPOCHS = 2
-FINAL_EPOCHS = 20                 # cosine decay of the learning rate over these
 INIT = {"standard normal N(0,1)": nn.random_normal_weight_init, "He: N(0,1)·sqrt(2/fan_in)": nn.he_normal_weight_init}
 CANDIDATES = [                    # the search space, tried in this order
     dict(hiddens=(256, 128), activation="relu", init="standard normal N(0,1)", lr=0.05, momentum=0.9),
@@ -41,12 +38,28 @@ CANDIDATES = [                    # the search space, tried in this order
     dict(hiddens=(512, 256), activation="relu", init="He: N(0,1)·sqrt(2/fan_in)", lr=0.05, momentum=0.9),
     dict(hiddens=(512, 256), activation="relu", init="He: N(0,1)·sqrt(2/fan_in)", lr=0.05, momentum=0.0),
 ]
-QUICK = dict(train=3_000, test=1_000, validation=500, search_rows=1_000, candidates=2, search_epochs=1, epochs=2)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    train_rows: int | None = None     # None: all 60 000 rows of mnist_train.csv
+    test_rows: int | None = None
+    validation_rows: int = 10_000     # held out from mnist_train.csv; chooses the hyperparameters
+    batch_size: int = 64
+    search_rows: int = 20_000         # training rows per search candidate
+    search_epochs: int = 2
+    first_candidate: int = 0          # the candidates tried: CANDIDATES[first_candidate:]
+    epochs: int = 20                  # final training; cosine decay of the learning rate over these
+
+
+FULL = Recipe()
+QUICK = dataclasses.replace(FULL, train_rows=3_000, test_rows=1_000, validation_rows=500, search_rows=1_000,
+                            search_epochs=1, first_candidate=len(CANDIDATES) - 2, epochs=2)
 
 
 def add_arguments(parser):
     parser.add_argument("--search-epochs", type=positive_int, help=f"epochs per search candidate "
-                                                                    f"(default {SEARCH_EPOCHS})")
+                                                                    f"(default {FULL.search_epochs})")
 
 
 def build(candidate: dict, seed: int) -> nn.MLP:
@@ -64,14 +77,15 @@ def describe(c: dict) -> str:
 
 
 def run(args, run):
+    recipe = choose_recipe(args, FULL, QUICK)
+    batch_size = recipe.batch_size
     # Data: the assignment's CSV files (python -m hwkit.data export-csv writes them), pixels / 255.
-    (x_train, y_train), (x_test, y_test) = data.load_mnist_csv(args.data_dir)
-    if args.quick:
-        x_train, y_train = data.subset(x_train, y_train, QUICK["train"], seed=args.seed)
-        x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=args.seed)
-    x_train, x_test = (data.to_float(x, channel_axis=False).reshape(len(x), -1) for x in (x_train, x_test))
-    val_rows = QUICK["validation"] if args.quick else VALIDATION_ROWS
-    (x_fit, y_fit), (x_val, y_val) = data.validation_split(x_train, y_train, val_rows / len(x_train), seed=args.seed)
+    (x_train, y_train), (x_test, y_test) = data.load_images(data.load_mnist_csv, args.data_dir,
+                                                            train_rows=recipe.train_rows, test_rows=recipe.test_rows,
+                                                            seed=args.seed, channel_axis=False)
+    x_train, x_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
+    (x_fit, y_fit), (x_val, y_val) = data.validation_split(x_train, y_train, recipe.validation_rows / len(x_train),
+                                                           seed=args.seed)
 
     # Why the literal N(0, 1) init is a poor start: the spread of first-layer pre-activations x W.
     preactivation_std = {name: float(np.std(x_val[:1000] @ init(784, 256, np.random.default_rng(args.seed))))
@@ -79,17 +93,16 @@ def run(args, run):
 
     with nn.single_threaded_blas():
         # Hyperparameters: each candidate briefly, ranked by validation error (never the test set).
-        x_search, y_search = data.subset(x_fit, y_fit, QUICK["search_rows"] if args.quick else SEARCH_ROWS,
-                                         seed=args.seed)
-        search_epochs = args.search_epochs or (QUICK["search_epochs"] if args.quick else SEARCH_EPOCHS)
-        candidates = CANDIDATES[-QUICK["candidates"]:] if args.quick else CANDIDATES
+        x_search, y_search = data.subset(x_fit, y_fit, recipe.search_rows, seed=args.seed)
+        search_epochs = args.search_epochs or recipe.search_epochs
+        candidates = CANDIDATES[recipe.first_candidate:]
         trials = []
         for i, candidate in enumerate(candidates):
             started = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore"):
                 stats = nn.get_training_stats(build(candidate, args.seed), {"train": (x_search, y_search),
                                                                              "val": (x_val, y_val)},
-                                              search_epochs, BATCH_SIZE, np.random.default_rng(args.seed))
+                                              search_epochs, batch_size, np.random.default_rng(args.seed))
             val_error = stats["val_error"][-1]
             trials.append({"trial": i + 1, "hiddens": "-".join(map(str, candidate["hiddens"])),
                            "activation": candidate["activation"], "init": candidate["init"],
@@ -106,7 +119,7 @@ def run(args, run):
 
         # (e) Train the chosen MLP on the fit split; per epoch loss and error on train, validation
         # and (monitoring only) test.
-        epochs = args.epochs or (QUICK["epochs"] if args.quick else FINAL_EPOCHS)
+        epochs = recipe.epochs
         mlp = build(best, args.seed)
 
         def cosine(epoch: int) -> float:   # learning rate at the start of each epoch, decaying towards 0
@@ -119,7 +132,7 @@ def run(args, run):
 
         started = time.perf_counter()
         stats = nn.get_training_stats(mlp, {"train": (x_fit, y_fit), "val": (x_val, y_val), "test": (x_test, y_test)},
-                                      epochs, BATCH_SIZE, np.random.default_rng(args.seed + 1),
+                                      epochs, batch_size, np.random.default_rng(args.seed + 1),
                                       lr_schedule=cosine, on_epoch=show)
         train_seconds = time.perf_counter() - started
 
@@ -144,12 +157,12 @@ def run(args, run):
     run.log(test_error=test_error, test_loss=test_loss, test_wrong=round(test_error * len(x_test)),
             reloaded_test_error=reloaded_error, reload_identical=reloaded_error == test_error,
             final_val_error=stats["val_error"][-1], final_train_error=stats["train_error"][-1],
-            epochs=epochs, batch_size=BATCH_SIZE, chosen=best | {"hiddens": list(best["hiddens"])},
+            epochs=epochs, batch_size=batch_size, chosen=best | {"hiddens": list(best["hiddens"])},
             chosen_description=describe(best), search_epochs=search_epochs, search_rows=len(x_search),
             train_seconds=round(train_seconds, 1), seconds_per_epoch=round(train_seconds / epochs, 2),
             search_seconds=round(sum(t["seconds"] for t in trials), 1), parameters=mlp.net.count_params(),
             first_layer_preactivation_std=preactivation_std, train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
-            model_file=str(model_path.relative_to(run.path)))
+            model_file=str(model_path.relative_to(run.path)), **d_goals.d5_verdict(test_error))
 
 
 if __name__ == "__main__":

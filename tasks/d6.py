@@ -25,50 +25,54 @@ deadline (at the cost of bit-reproducibility: how many steps fit depends on the 
 """
 from __future__ import annotations
 
-import time
+import dataclasses
 
 import keras
 import numpy as np
 
 from hwkit import data, plots, training, tuning
-from hwkit.cli import positive_int, task_main
-from hwkit.assignments import d_cifar
+from hwkit.assignments import d_cifar, d_goals
+from hwkit.cli import choose_recipe, positive_int, task_main
 
-WIDTH = 32                   # channels of the prep layer; stages use 2x, 4x, 8x
-BATCH_SIZE = 256
-EPOCHS = 10                  # the schedule's length in epochs; --time-budget may end it earlier
-VALIDATION_IMAGES = 5_000    # carved from the 50 000 training images
-TUNE_SUBSET = 4_000          # training images per search trial (one epoch each)
-TUNE_TRIALS = 3
-TUNE_BUDGET_S = 420             # no new trial starts after this
 
-QUICK = dict(train=1_200, test=500, tune_subset=400, trials=1, epochs=1, width=8)
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    width: int = 32                   # channels of the prep layer; stages use 2x, 4x, 8x
+    batch_size: int = 256
+    epochs: int = 10                  # the schedule's length in epochs; --time-budget may end it earlier
+    train_rows: int | None = None     # None: all 50 000 training images
+    test_rows: int | None = None
+    validation_fraction: float = 0.1  # 5 000 of the 50 000 training images
+    tune_subset: int = 4_000          # training images per search trial (one epoch each)
+    tune_trials: int = 3
+    tune_budget_s: int = 420          # no new trial starts after this
+
+
+FULL = Recipe()
+QUICK = dataclasses.replace(FULL, width=8, epochs=1, train_rows=1_200, test_rows=500, tune_subset=400, tune_trials=1)
 
 
 def add_arguments(parser):
-    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {TUNE_TRIALS})")
-    parser.add_argument("--tune-budget", type=positive_int, help=f"search budget in s (default {TUNE_BUDGET_S})")
+    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {FULL.tune_trials})")
+    parser.add_argument("--tune-budget", type=positive_int, help=f"search budget in s (default {FULL.tune_budget_s})")
     parser.add_argument("--time-budget", type=positive_int,
                         help="wall-clock seconds for the final training's one-cycle schedule (default: none)")
-    parser.add_argument("--width", type=positive_int, help=f"network width (default {WIDTH})")
+    parser.add_argument("--width", type=positive_int, help=f"network width (default {FULL.width})")
 
 
-def load_splits(data_dir, seed: int, quick: bool):
+def load_splits(data_dir, seed: int, recipe: Recipe = FULL):
     """CIFAR-10 as float [0, 1] images and one-hot labels: (fit, validation, test) splits.
 
-    The validation split is the last ``VALIDATION_IMAGES`` of a seeded permutation of the
-    training images (10% of them in quick mode).
+    The validation split is the last ``validation_fraction`` of a seeded permutation of the
+    training images.
     """
-    (x_train, y_train), (x_test, y_test) = data.load_cifar10(data_dir)
-    if quick:
-        x_train, y_train = data.subset(x_train, y_train, QUICK["train"], seed=seed)
-        x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=seed)
-    fraction = 0.1 if quick else VALIDATION_IMAGES / len(x_train)
-    (x_fit, y_fit), (x_val, y_val) = data.validation_split(x_train, y_train, fraction, seed=seed)
+    (x_train, y_train), (x_test, y_test) = data.load_images(data.load_cifar10, data_dir, train_rows=recipe.train_rows,
+                                                            test_rows=recipe.test_rows, seed=seed)
+    (x_fit, y_fit), (x_val, y_val) = data.validation_split(x_train, y_train, recipe.validation_fraction, seed=seed)
 
-    def prep(x, y):
-        return data.to_float(x), keras.utils.to_categorical(y, 10).astype(np.float32)
-    return prep(x_fit, y_fit), prep(x_val, y_val), prep(x_test, y_test)
+    def one_hot(x, y):
+        return x, keras.utils.to_categorical(y, 10).astype(np.float32)
+    return one_hot(x_fit, y_fit), one_hot(x_val, y_val), one_hot(x_test, y_test)
 
 
 def test_predictions(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,37 +83,37 @@ def test_predictions(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def run(args, run):
-    (x_fit, y_fit), (x_val, y_val), (x_test, y_test) = load_splits(args.data_dir, args.seed, args.quick)
-    width = args.width or (QUICK["width"] if args.quick else WIDTH)
+    recipe = choose_recipe(args, FULL, QUICK)
+    batch_size, width = recipe.batch_size, args.width or recipe.width
+    (x_fit, y_fit), (x_val, y_val), (x_test, y_test) = load_splits(args.data_dir, args.seed, recipe)
     augment = d_cifar.cifar10_augmentation()
     run.save_figure(plots.image_grid(keras.ops.convert_to_numpy(augment(x_fit[:20], training=True)),
                                      [data.CIFAR10_CLASSES[i] for i in y_fit[:20].argmax(1)], cmap=None),
                     "augmented_examples")
 
     # Hyperparameter search: one epoch per trial on a subset, scored on the validation split.
-    x_tune, y_tune = data.subset(x_fit, y_fit, QUICK["tune_subset"] if args.quick else TUNE_SUBSET, seed=args.seed)
+    x_tune, y_tune = data.subset(x_fit, y_fit, recipe.tune_subset, seed=args.seed)
     result = tuning.search(
         d_cifar.Cifar10ResNetHyperModel(width=width),
-        training.dataset(x_tune, y_tune, BATCH_SIZE, shuffle=True, seed=args.seed, augment=augment),
+        training.dataset(x_tune, y_tune, batch_size, shuffle=True, seed=args.seed, augment=augment),
         validation_data=(x_val, y_val), directory=run.path / "tuner",
-        max_trials=args.trials or (QUICK["trials"] if args.quick else TUNE_TRIALS),
-        time_budget_s=args.tune_budget or TUNE_BUDGET_S, epochs=1, seed=args.seed, verbose=2,
-        callbacks=[training.OneCycleWithinBudget(total_steps=-(-len(x_tune) // BATCH_SIZE))])
+        max_trials=args.trials or recipe.tune_trials,
+        time_budget_s=args.tune_budget or recipe.tune_budget_s, epochs=1, seed=args.seed, verbose=2,
+        callbacks=[training.OneCycleWithinBudget(total_steps=-(-len(x_tune) // batch_size))])
     run.save_table("trials", result.trials)
     hp = result.best_hyperparameters.values
     print(f"search: {len(result.trials)} trials in {result.seconds:.0f} s ({result.stop_reason}); best {hp}")
 
     # Final training of the chosen setting on the whole fit split.
-    epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
-    steps_per_epoch = -(-len(x_fit) // BATCH_SIZE)
+    epochs = recipe.epochs
+    steps_per_epoch = -(-len(x_fit) // batch_size)
     schedule = training.OneCycleWithinBudget(total_steps=steps_per_epoch * epochs, budget_s=args.time_budget)
     model = d_cifar.compile_cifar10(d_cifar.cifar10_resnet(width), hp["learning_rate"],
                                    label_smoothing=hp["label_smoothing"])
-    started = time.perf_counter()
-    history = model.fit(training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed, augment=augment),
+    history = model.fit(training.dataset(x_fit, y_fit, batch_size, shuffle=True, seed=args.seed, augment=augment),
                         validation_data=(x_val, y_val), epochs=epochs, verbose=2,
                         callbacks=[schedule, *training.standard_callbacks(run.path)])
-    train_seconds = time.perf_counter() - started
+    train_seconds = history.history["time_s"][-1]   # WallClock (standard_callbacks): fit's wall time
     epochs_done = schedule.steps_done / steps_per_epoch
     print(f"trained {schedule.steps_done} steps ({epochs_done:.2f} epochs), schedule ended by "
           f"{schedule.stopped_by or 'steps'}")
@@ -131,12 +135,14 @@ def run(args, run):
                     "curves")
     run.log(test_accuracy=test_accuracy, test_loss=test_loss, test_accuracy_flip_tta=tta_accuracy,
             epochs=round(epochs_done, 2), epochs_planned=epochs, steps=schedule.steps_done,
-            schedule_ended_by=schedule.stopped_by or "steps", batch_size=BATCH_SIZE, width=width, parameters=model.count_params(),
+            schedule_ended_by=schedule.stopped_by or "steps", batch_size=batch_size, width=width,
+            stage_widths=[width * multiple for multiple, _ in d_cifar.STAGES], parameters=model.count_params(),
             train_seconds=round(train_seconds, 1), search_seconds=result.seconds,
             search_stop_reason=result.stop_reason, search_trials=len(result.trials),
             best_hyperparameters=hp, final_val_accuracy=history.history["val_accuracy"][-1],
             train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
-            compute_policy=d_cifar.CIFAR10_POLICY, time_budget_s=args.time_budget)
+            compute_policy=d_cifar.CIFAR10_POLICY, time_budget_s=args.time_budget,
+            **d_goals.d6_verdict(test_accuracy, tta_accuracy))
 
 
 if __name__ == "__main__":

@@ -72,6 +72,7 @@ def test_expected_evaluations():
                for e, _ in c_coursework.SETTINGS[settings]) == 3 * (25 + 45 + 85)
 
 
+@pytest.mark.slow
 def test_one_epoch_on_the_real_training_set_evaluates_three_times(data_dir):
     """60 000 images, batch 100: evaluations after 20 000, 40 000 and 60 000 samples, on 12 000 train + 10 000 test."""
     d = c_coursework.load_data(data_dir)
@@ -83,12 +84,46 @@ def test_one_epoch_on_the_real_training_set_evaluates_three_times(data_dir):
     assert r.test_accuracy[-1] > 0.85 and r.weights_finite
 
 
-def test_train_eval_subset_is_fixed():
-    x = np.arange(1000 * 28 * 28, dtype=np.uint8).reshape(1000, 28, 28)
+def _fake_mnist(monkeypatch, n_train=500, n_test=100):
+    rng = np.random.default_rng(0)
+    train = (rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8), rng.integers(0, 10, n_train))
+    test = (rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8), rng.integers(0, 10, n_test))
     from hwkit import data
-    a = data.subset(x, np.zeros(1000), 200, seed=c_coursework.TRAIN_EVAL_SEED)[0]
-    b = data.subset(x, np.zeros(1000), 200, seed=c_coursework.TRAIN_EVAL_SEED)[0]
-    assert (a == b).all()
+    monkeypatch.setattr(data, "load_mnist", lambda data_dir=None: (train, test))
+    return train, test
+
+
+def test_train_eval_rows_are_fixed_whatever_the_seed(monkeypatch):
+    """C1 and C4 (both through load_data) evaluate the same 20% of the training rows, whatever --seed is."""
+    train, _ = _fake_mnist(monkeypatch)
+    a = c_coursework.load_data(None, c_coursework.FULL, seed=0)
+    b = c_coursework.load_data(None, c_coursework.FULL, seed=7)
+    assert len(a.train_eval_indices) == 100 and np.array_equal(a.train_eval_indices, b.train_eval_indices)
+    assert np.array_equal(a.train_eval_indices, c_coursework.train_eval_indices(500))
+    assert a.train_eval_digest == b.train_eval_digest
+    assert np.array_equal(a.y_train_eval, train[1][a.train_eval_indices])
+    # Not the rows --seed would draw: seed 0's own subset differs from the fixed one.
+    assert not np.array_equal(a.train_eval_indices, np.sort(np.random.default_rng(0).choice(500, 100, replace=False)))
+
+
+def test_train_eval_digest_covers_indices_images_and_labels(monkeypatch):
+    _fake_mnist(monkeypatch)
+    d = c_coursework.load_data(None, c_coursework.FULL)
+    digest = d.train_eval_digest
+    pixel = d.x_train_eval[0, 0, 0, 0]
+    d.x_train_eval[0, 0, 0, 0] = pixel + 0.5
+    assert d.train_eval_digest != digest
+    d.x_train_eval[0, 0, 0, 0] = pixel
+    assert d.train_eval_digest == digest
+    d.y_train_eval[0] = (d.y_train_eval[0] + 1) % 10
+    assert d.train_eval_digest != digest
+
+
+def test_quick_recipe_shrinks_the_data(monkeypatch):
+    _fake_mnist(monkeypatch, n_train=5000, n_test=2000)
+    d = c_coursework.load_data(None, c_coursework.QUICK, seed=1)
+    assert (len(d.x_train), len(d.x_test), len(d.x_train_eval), d.log_period) == (4000, 1000, 800, 2000)
+    assert d.x_train.dtype == np.float32 and d.x_train.shape[1:] == (28, 28, 1) and d.x_train.max() <= 1.0
 
 
 # ----------------------------------------------------------------------------- C2 verdicts
@@ -136,6 +171,67 @@ def test_pick_overfitting_run_takes_largest_gap():
 
 
 # ----------------------------------------------------------------------------- C8 counts
+
+def test_fit_overview_and_below_best_train():
+    summary, curves = [], []
+    for model, train, test in ((1, [0.8, 0.9], [0.8, 0.85]), (2, [0.9, 0.97], [0.9, 0.95])):
+        s_, c = _run(model, 1, train, test)
+        summary.append(s_)
+        curves += c
+    verdicts = c_coursework.diagnose(summary, curves)
+    assert [v["below_best_train"] for v in verdicts] == pytest.approx([0.07, 0.0])
+    assert c_coursework.fit_overview(verdicts) == pytest.approx({"best_train_accuracy": 0.97, "largest_gap": 0.05})
+
+
+def test_fix_effect_says_whether_the_gap_narrowed():
+    before = {"final_gap": 0.03, "final_test_accuracy": 0.95}
+    better = c_coursework.fix_effect(before, {"final_gap": 0.01, "final_test_accuracy": 0.96, "verdict": "good fit"})
+    assert better["gap_narrower"] and better["test_accuracy_change"] == pytest.approx(0.01)
+    assert better["verdict"] == "good fit"
+    worse = c_coursework.fix_effect(before, {"final_gap": 0.04, "final_test_accuracy": 0.94})
+    assert not worse["gap_narrower"] and worse["test_accuracy_change"] == pytest.approx(-0.01)
+
+
+def _summary_rows(accuracies):
+    return [{"model": m, "setting": s, "epochs": 5, "learning_rate": 0.01, "final_test_accuracy": a, "seconds": 10.0}
+            for (m, s), a in accuracies.items()]
+
+
+def test_compare_implementations_counts_agreement_in_points():
+    ours = _summary_rows({(1, s): 0.90 for s in (1, 2, 3)})
+    theirs = _summary_rows({(1, 1): 0.90, (1, 2): 0.91, (1, 3): 0.92})      # gaps of 0, 1 and 2 points
+    rows, o = c_coursework.compare_implementations(ours, [], theirs, None)
+    assert [r["difference_points"] for r in rows] == pytest.approx([0.0, -1.0, -2.0])
+    assert (o["settings"], o["agree"], o["settings_mean"]) == (3, 2, 0) and o["largest_gap"] == pytest.approx(2.0)
+    assert rows[0]["seconds_per_epoch"] == 2.0 and rows[0]["mean_difference_points"] is None
+    # Curves: the mean of the last `window` evaluations, ours 1 point below theirs everywhere.
+    curves = [{"model": 1, "setting": s, "samples": i, "test_accuracy": 0.5 + 0.01 * i} for s in (1, 2, 3) for i in range(20)]
+    other = [{**c, "test_accuracy": c["test_accuracy"] + 0.01} for c in curves]
+    rows, o = c_coursework.compare_implementations(ours, curves, theirs, other, window=15)
+    assert rows[0]["mean_last"] == pytest.approx(0.5 + 0.01 * 12)                 # mean of i = 5 .. 19
+    assert (o["settings_mean"], o["agree_mean"]) == (3, 3) and o["largest_gap_mean"] == pytest.approx(1.0)
+    _, o = c_coursework.compare_implementations(ours, curves, theirs, other, within=0.5)
+    assert (o["agree"], o["agree_mean"]) == (1, 0)
+
+
+def test_collapsed_settings_below_chance_level():
+    rows = _summary_rows({(2, 3): 0.098, (2, 2): 0.95, (3, 3): 0.2})
+    assert [(r["model"], r["setting"]) for r in c_coursework.collapsed_settings(rows)] == [(2, 3)]
+
+
+def test_convolution_answer_compares_with_the_best_mlp():
+    cmp = [{"model": m, "parameters": p, "best_final_test_accuracy": a, "best_setting": 3, "setting1": s1}
+           for m, p, a, s1 in ((1, 7850, 0.92, 0.9), (2, 25450, 0.97, 0.9), (3, 26506, 0.96, 0.9),
+                               (4, 13570, 0.985, 0.1), (5, 25583, 0.975, 0.11))]
+    a = c_coursework.convolution_answer(cmp)
+    assert (a["mlp_model"], a["mlp_parameters"]) == (2, 25450)
+    assert a["model4"]["points_vs_mlp"] == pytest.approx(1.5) and a["model5"]["points_vs_mlp"] == pytest.approx(0.5)
+    assert a["model4"]["parameters_percent_of_mlp"] == pytest.approx(100 * 13570 / 25450)
+    assert a["setting1_collapsed"]
+    cmp[4]["setting1"] = 0.9
+    assert not c_coursework.convolution_answer(cmp)["setting1_collapsed"]
+    assert c_coursework.convolution_answer(cmp[:4]) is None
+
 
 def test_q31_counts():
     from tasks.c8 import conv_costs
@@ -203,16 +299,21 @@ def test_laplacian_has_rank_two_and_svd_pairs_reproduce_it():
 
 # ----------------------------------------------------------------------------- quick end-to-end runs on the real data
 
+@pytest.mark.slow
 def test_quick_runs_and_pdf(run_task, data_dir, tmp_path):
     """Every Keras task of C in quick mode (in dependency order), then the C report with include_quick."""
     c1 = run_task("c1", "--quick", "--data-dir", str(data_dir))
     rows = c1.table("summary")
     assert len(rows) == 9 and {r["model"] for r in rows} == {1, 2, 3}
     q = c_coursework.QUICK
-    per_run = c_coursework.expected_evaluations(q["train"], q["epochs"], q["log_period"])
+    per_run = c_coursework.expected_evaluations(q.train_rows, q.epochs, q.log_period)
     assert all(r["evaluations"] == per_run == 2 for r in rows)
     assert len(c1.table("curves")) == 9 * per_run
     assert c1.figure("learning_curves") and c1.figure("summary_table")
+
+    c4 = run_task("c4", "--quick", "--data-dir", str(data_dir))   # numpy Part 2: the same evaluation rows as C1
+    assert c4.metrics["train_eval_digest"] == c1.metrics["train_eval_digest"]
+    assert c4.metrics["keras_comparison"]["run"] == c1.name and len(c4.table("keras_comparison")) == 9
 
     c2 = run_task("c2", "--quick")
     assert c2.metrics["source_run"] == str(c1.path) and len(c2.table("verdicts")) == 9

@@ -162,8 +162,44 @@ def test_cifar10_resnet_shape_and_size():
     assert 0.5e6 < model.count_params() < 2e6
 
 
+def test_d1_answer_numbers():
+    b = d1.gradient_descent(0.0, 1.0)
+    assert [round(d1.gelu_grad(x), 2) for x in b] == [0.5, 0.12, 0.06, 0.03]   # the gradient shrinks near x*
+
+
+def test_d2_hidden_outputs_are_nearly_binary():
+    assert d2.hidden_distance_from_binary(d2.NETWORKS["AND"]) == 0.0               # no hidden layer
+    worst = d2.hidden_distance_from_binary(d2.NETWORKS["XOR"])
+    assert worst == pytest.approx(d2.sigmoid(-d2.W / 2))                            # |z| >= W/2 = 10 on every row
+    soft = [(w / 10, b / 10) for w, b in d2.NETWORKS["XOR"]]
+    assert d2.hidden_distance_from_binary(soft) > 0.1
+
+
+def test_d_goal_verdicts():
+    from hwkit.assignments import d_goals
+    assert d_goals.d5_verdict(0.019) == {"required_error": 0.05, "required_met": True, "aim_error": 0.02,
+                                         "aim_met": True}
+    v = d_goals.d5_verdict(0.03)
+    assert v["required_met"] and not v["aim_met"]
+    assert not d_goals.d5_verdict(0.05)["required_met"]                              # "below 5%": 5% is not enough
+    v = d_goals.d6_verdict(0.86, 0.905)
+    assert v["goal_reached"] and not v["aim_reached"] and v["goal_reached_tta"] and v["aim_reached_tta"]
+    assert v["cutoffs_reached"] == [0.75, 0.80, 0.85]
+    assert d_goals.d6_verdict(0.85, 0.85)["goal_reached"]                           # "at least 85%"
+    assert not any(d_goals.d6_verdict(0.7, 0.7)[k] for k in ("goal_reached", "aim_reached", "goal_reached_tta"))
+
+
+def test_d6_recipes():
+    from tasks import d6
+    assert d6.FULL.validation_fraction * 50_000 == 5_000 and d6.QUICK.width < d6.FULL.width
+    import argparse
+    from hwkit.cli import choose_recipe
+    assert choose_recipe(argparse.Namespace(quick=False, epochs=3), d6.FULL, d6.QUICK).epochs == 3
+
+
 # ----------------------------------------------------------------------------- end to end
 
+@pytest.mark.slow
 def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     r1 = run_task("d1", "--quick")
     assert r1.metrics["gradient_max_abs_error"] < 1e-12 and r1.figure("gelu_descent")
@@ -179,6 +215,7 @@ def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     assert 0.0 <= m6["test_accuracy"] <= 1.0 and m6["test_rows"] == 500 and m6["search_trials"] >= 1
     assert (r6.path / "models" / "d6_cifar10_resnet.keras").is_file() and r6.figure("curves")
     assert len(r6.table("per_class")) == 10
+    assert m6["goal_reached"] == (m6["test_accuracy"] >= 0.85) and m6["stage_widths"] == [16, 32, 64]
 
     from pypdf import PdfReader
     from hwkit import cli
@@ -191,6 +228,7 @@ def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     assert any(page.images for page in reader.pages)
 
 
+@pytest.mark.slow
 def test_benchmark_reduced_run(data_dir, capsys):
     import importlib.util
     from pathlib import Path

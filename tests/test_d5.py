@@ -19,11 +19,13 @@ def d5_run(tmp_path_factory, mnist_csv_dir):
         return runs.latest_run("d5", include_quick=True), root
 
 
+@pytest.mark.slow
 def test_d5_quick_run(d5_run):
     run = d5_run[0]
     x = run.metrics
     assert run.quick and 0 <= x["test_error"] < 0.5          # learns even on the quick subset
     assert x["reload_identical"] is True and x["reloaded_test_error"] == x["test_error"]
+    assert x["required_met"] == (x["test_error"] < 0.05) and x["aim_met"] == (x["test_error"] < 0.02)
     history = run.table("history")
     assert len(history) == x["epochs"]
     assert {"train_loss", "train_error", "val_loss", "val_error", "test_loss", "test_error"} <= set(history[0])
@@ -32,11 +34,12 @@ def test_d5_quick_run(d5_run):
     assert run.figure("training_plot")
 
 
+@pytest.mark.slow
 def test_p1_model_npz_reloads_to_the_same_test_error(d5_run, mnist_csv_dir):
     run = d5_run[0]
     import tasks.d5 as d5
     _, (x_test, y_test) = data.load_mnist(mnist_csv_dir, formats=("csv",))
-    x_test, y_test = data.subset(x_test, y_test, d5.QUICK["test"], seed=run.config["seed"])
+    x_test, y_test = data.subset(x_test, y_test, d5.QUICK.test_rows, seed=run.config["seed"])
     x_test = data.to_float(x_test, channel_axis=False).reshape(len(x_test), -1)
     mlp = nn.MLP.load(run.path / "models" / "p1_model.npz")
     mlp.forward(x_test)
@@ -56,6 +59,7 @@ def test_d5_without_csv_files_says_how_to_make_them(tmp_path, monkeypatch, capsy
     assert "python -m hwkit.data export-csv" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_d_report_shows_the_numpy_mlp(d5_run, tmp_path, monkeypatch):
     monkeypatch.setenv("HWKIT_RUNS_DIR", str(d5_run[1]))
     text, images = render_sections("D", {"d5": "D5 — numpy MLP"}, tmp_path)

@@ -12,8 +12,8 @@ Results come back in the coursework's own structure and in the row format the re
 """
 from __future__ import annotations
 
+import hashlib
 import math
-import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -22,12 +22,15 @@ from keras import layers
 import keras_tuner as kt
 import numpy as np
 
-from hwkit import data, plots, training
+from hwkit import data, plots, runs, training
 
 BATCH_SIZE = 100
 LOG_PERIOD_SAMPLES = 20_000     # evaluate every 200 updates
 TRAIN_EVAL_FRACTION = 0.2       # the "20% of the train set" the accuracy is measured on
 TRAIN_EVAL_SEED = 1234          # fixed subset: the same 12 000 images for every run
+
+# Hidden ReLU layers of the MLP models 1-3 (model 1: linear + softmax), for the Keras and the numpy versions.
+HIDDEN_UNITS: dict[int, tuple[int, ...]] = {1: (), 2: (32,), 3: (32, 32)}
 
 # The (num_epochs, learning_rate) settings of the text, per model.
 SETTINGS: dict[int, list[tuple[int, float]]] = {
@@ -38,8 +41,24 @@ SETTINGS: dict[int, list[tuple[int, float]]] = {
     5: [(5, 0.01), (10, 1e-3), (20, 1e-3)],
 }
 
-# Quick mode (smoke tests): a few thousand images, one epoch, an evaluation every 2 000 samples.
-QUICK = dict(train=4_000, test=1_000, epochs=1, log_period=2_000)
+
+@dataclass(frozen=True)
+class Recipe:
+    """The protocol's settings for one run: data sizes, evaluation period, and an epochs override.
+
+    ``FULL`` is the text's protocol; ``QUICK`` (smoke runs) a few thousand images, one epoch and an
+    evaluation every 2 000 samples. Tasks extend it (``class Recipe(c_coursework.Recipe)``) with their
+    own settings and pick one with ``hwkit.cli.choose_recipe``.
+    """
+
+    train_rows: int | None = None       # None: all 60 000 training images
+    test_rows: int | None = None        # None: all 10 000 test images
+    log_period: int = LOG_PERIOD_SAMPLES
+    epochs: int | None = None           # None: each setting's own num_epochs
+
+
+FULL = Recipe()
+QUICK = Recipe(train_rows=4_000, test_rows=1_000, log_period=2_000, epochs=1)
 
 
 @dataclass
@@ -57,26 +76,30 @@ class CourseworkData:
 
     @property
     def train_eval_digest(self) -> str:
-        """SHA-256 of the evaluation rows' indices: equal digests = the same 20% evaluated (C1 and C4)."""
-        import hashlib
-        return hashlib.sha256(np.asarray(self.train_eval_indices, dtype=np.int64).tobytes()).hexdigest()
+        """SHA-256 of the evaluation rows: their indices, images and labels (equal digests = C1 and C4 evaluate the same)."""
+        h = hashlib.sha256()
+        for a in (np.asarray(self.train_eval_indices, dtype=np.int64), self.x_train_eval, self.y_train_eval):
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
 
     @property
     def splits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {"train": (self.x_train_eval, self.y_train_eval), "test": (self.x_test, self.y_test)}
 
 
-def load_data(data_dir=None, quick: bool = False, seed: int = 0) -> CourseworkData:
-    """MNIST scaled to [0, 1]; quick mode keeps a seeded few thousand images."""
-    (x_train, y_train), (x_test, y_test) = data.load_mnist(data_dir)
-    if quick:
-        x_train, y_train = data.subset(x_train, y_train, QUICK["train"], seed=seed)
-        x_test, y_test = data.subset(x_test, y_test, QUICK["test"], seed=seed)
-    x_train, x_test = data.to_float(x_train), data.to_float(x_test)
-    n_eval = int(round(TRAIN_EVAL_FRACTION * len(x_train)))
-    rows = np.sort(np.random.default_rng(TRAIN_EVAL_SEED).choice(len(x_train), n_eval, replace=False))
+def train_eval_indices(n_train: int) -> np.ndarray:
+    """The fixed 20% of ``n_train`` training rows the protocol evaluates on (sorted; TRAIN_EVAL_SEED, never --seed)."""
+    n_eval = int(round(TRAIN_EVAL_FRACTION * n_train))
+    return np.sort(np.random.default_rng(TRAIN_EVAL_SEED).choice(n_train, n_eval, replace=False))
+
+
+def load_data(data_dir=None, recipe: Recipe = FULL, seed: int = 0) -> CourseworkData:
+    """MNIST scaled to [0, 1] (a seeded subset when the recipe asks for one) and the fixed evaluation rows."""
+    (x_train, y_train), (x_test, y_test) = data.load_images(data.load_mnist, data_dir, train_rows=recipe.train_rows,
+                                                            test_rows=recipe.test_rows, seed=seed)
+    rows = train_eval_indices(len(x_train))
     return CourseworkData(x_train, y_train, x_train[rows], y_train[rows], x_test, y_test, rows,
-                          log_period=QUICK["log_period"] if quick else LOG_PERIOD_SAMPLES)
+                          log_period=recipe.log_period)
 
 
 def expected_evaluations(n_train: int, epochs: int, log_period: int = LOG_PERIOD_SAMPLES,
@@ -137,22 +160,19 @@ def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_r
     monitor = training.EvaluateEverySamples(d.log_period, d.splits, samples_per_batch=BATCH_SIZE)
     print(f"model {model_number} setting {setting}: {epochs} epochs, learning rate {learning_rate}, "
           f"{model.count_params()} parameters")
-    started = time.perf_counter()
+    clock = training.WallClock()
     model.fit(dataset(d.x_train, d.y_train, seed), validation_data=validation_data,
-              epochs=epochs, verbose=verbose, callbacks=[monitor, *callbacks])
-    # Keras' epoch logs are not used: the evaluations inside the epoch reset the compiled metric
-    # trackers, so the printed epoch accuracy/loss describe the last evaluation, not training.
-    seconds = time.perf_counter() - started
+              epochs=epochs, verbose=verbose, callbacks=[clock, monitor, *callbacks])
     return SettingResult(model=model_number, setting=setting, epochs=epochs, learning_rate=learning_rate,
                          samples=monitor.series("samples"), train_accuracy=monitor.series("train_accuracy"),
-                         test_accuracy=monitor.series("test_accuracy"), seconds=seconds,
+                         test_accuracy=monitor.series("test_accuracy"), seconds=clock.seconds,
                          weights_finite=all(bool(np.isfinite(w).all()) for w in model.get_weights()),
                          parameters=model.count_params())
 
 
 def run_models(d: CourseworkData, model_numbers: Sequence[int], epochs_override: int | None = None,
                seed: int = 0) -> dict[int, list[SettingResult]]:
-    """Train every setting of each model (fresh Xavier-initialised weights each time)."""
+    """Train every setting of each model (fresh Xavier-initialised weights each time; ``epochs_override`` for all)."""
     results: dict[int, list[SettingResult]] = {}
     for number in model_numbers:
         results[number] = []
@@ -175,6 +195,16 @@ def log_results(run, d: CourseworkData, results: dict[int, list[SettingResult]])
             final_test_accuracy={f"model{r.model}_setting{r.setting}": r.test_accuracy[-1] for r in flat},
             parameters={f"model{r.model}": r.parameters for r in flat},
             training_seconds=round(sum(r.seconds for r in flat), 1))
+
+
+def run_protocol(run, args, model_numbers: Sequence[int], recipe: Recipe, title: str
+                 ) -> tuple[CourseworkData, dict[int, list[SettingResult]]]:
+    """Parts 1 and 3 (C1, C6, C7): every setting of these models under the protocol, saved and logged."""
+    d = load_data(args.data_dir, recipe, seed=args.seed)
+    results = run_models(d, model_numbers, epochs_override=recipe.epochs, seed=args.seed)
+    save_results(run, results, d.log_period, title)
+    log_results(run, d, results)
+    return d, results
 
 
 def save_results(run, results: dict[int, list[SettingResult]], log_period: int, title: str) -> None:
@@ -203,6 +233,23 @@ def experiments_from_tables(summary: list[dict], curves: list[dict], model: int)
         out.append(((row["epochs"], row["learning_rate"]), [c["train_accuracy"] for c in points],
                     [c["test_accuracy"] for c in points]))
     return out
+
+
+def earlier_experiments(model_tasks: dict[int, str], include_quick: bool = False
+                        ) -> tuple[dict[int, list[tuple]], dict[str, str]]:
+    """``{model: experiment list}`` read from the latest run of the task that trained it, and those runs' paths.
+
+    A model whose task has no run (with a summary table) is left out, with a note on stdout.
+    """
+    experiments, sources = {}, {}
+    for number, task in model_tasks.items():
+        earlier = runs.latest_run(task, include_quick=include_quick)
+        if earlier is None or earlier.table("summary") is None:
+            print(f"model {number}: no {task} run found; run python -m tasks.{task} first to include it")
+            continue
+        experiments[number] = experiments_from_tables(earlier.table("summary"), earlier.table("curves"), number)
+        sources[f"model{number}"] = str(earlier.path)
+    return experiments, sources
 
 
 # ----------------------------------------------------------------------------- over-/under-fitting (C2, C3)
@@ -264,11 +311,24 @@ def diagnose(summary: list[dict], curves: list[dict]) -> list[dict]:
             verdict, reason = "good fit", "small, stable gap and high training accuracy"
         out.append({"model": r["model"], "setting": r["setting"], "epochs": r["epochs"],
                     "learning_rate": r["learning_rate"], "final_train_accuracy": r["final_train_accuracy"],
-                    "final_test_accuracy": r["final_test_accuracy"], "final_gap": final_gap,
+                    "final_test_accuracy": r["final_test_accuracy"],
+                    "below_best_train": best_train - r["final_train_accuracy"], "final_gap": final_gap,
                     "gap_growth": gap_growth, "peak_test_accuracy": float(test.max()),
                     "test_drop_from_peak": float(test.max() - test[-1]), "late_train_std": late_train_std,
                     "late_train_slope_per_eval": late_train_slope, "verdict": verdict, "reason": reason})
     return out
+
+
+def fit_overview(verdicts: list[dict]) -> dict:
+    """The numbers Q1.1-Q1.2's answers quote beside the verdict rows: best final train accuracy, largest gap."""
+    return {"best_train_accuracy": max(v["final_train_accuracy"] for v in verdicts),
+            "largest_gap": max(v["final_gap"] for v in verdicts)}
+
+
+def fix_effect(before: dict, after: dict) -> dict:
+    """A fix's verdict row (``diagnose``) with what it changed against the original run (C3)."""
+    return {**after, "gap_narrower": after["final_gap"] < before["final_gap"],
+            "test_accuracy_change": after["final_test_accuracy"] - before["final_test_accuracy"]}
 
 
 def _detrended_std(values: np.ndarray) -> float:
@@ -277,6 +337,75 @@ def _detrended_std(values: np.ndarray) -> float:
         return 0.0
     t = np.arange(len(values))
     return float((values - np.polyval(np.polyfit(t, values, 1), t)).std())
+
+
+# ----------------------------------------------------------------------------- numpy (C4) against Keras (C1)
+AGREE_WITHIN_POINTS = 1.5    # two implementations "agree" when test accuracies differ by at most 1.5 points
+LAST_EVALUATIONS = 15        # the level of a noisy curve: mean of its last 15 evaluations (5 epochs of a full run)
+
+
+def compare_implementations(summary: list[dict], curves: list[dict], other_summary: list[dict],
+                            other_curves: list[dict] | None, within: float = AGREE_WITHIN_POINTS,
+                            window: int = LAST_EVALUATIONS) -> tuple[list[dict], dict]:
+    """Per (model, setting): final test accuracy and mean of the last ``window`` evaluations, ours vs the other's.
+
+    Differences are in accuracy *points* (ours - other's). Returns the rows and the counts the
+    answer quotes: how many settings agree within ``within`` points, and the largest gap, for the
+    final evaluation and (when both runs have curves) for the mean of the last evaluations.
+    """
+    def last_test(rows, r):
+        return [c["test_accuracy"] for c in rows if c["model"] == r["model"] and c["setting"] == r["setting"]][-window:]
+
+    rows = []
+    for r in summary:
+        for k in (k for k in other_summary if k["model"] == r["model"] and k["setting"] == r["setting"]):
+            a, b = last_test(curves or [], r), last_test(other_curves or [], r)
+            mean_a = sum(a) / len(a) if a and b else None
+            mean_b = sum(b) / len(b) if a and b else None
+            rows.append({"model": r["model"], "setting": r["setting"], "epochs": r["epochs"],
+                         "learning_rate": r["learning_rate"], "test_accuracy": r["final_test_accuracy"],
+                         "other_test_accuracy": k["final_test_accuracy"],
+                         "difference_points": 100 * (r["final_test_accuracy"] - k["final_test_accuracy"]),
+                         "mean_last": mean_a, "other_mean_last": mean_b,
+                         "mean_difference_points": None if mean_a is None else 100 * (mean_a - mean_b),
+                         "seconds_per_epoch": r["seconds"] / r["epochs"],
+                         "other_seconds_per_epoch": k["seconds"] / k["epochs"] if k.get("seconds") and k.get("epochs")
+                         else None})
+    final = [abs(r["difference_points"]) for r in rows]
+    means = [abs(r["mean_difference_points"]) for r in rows if r["mean_difference_points"] is not None]
+    overview = {"within_points": within, "window": window,
+                "settings": len(final), "agree": sum(d <= within for d in final), "largest_gap": max(final, default=0.0),
+                "settings_mean": len(means), "agree_mean": sum(d <= within for d in means),
+                "largest_gap_mean": max(means, default=0.0)}
+    return rows, overview
+
+
+def collapsed_settings(summary: list[dict], chance_level: float = CHANCE_LEVEL) -> list[dict]:
+    """The settings whose final test accuracy ended below ``chance_level`` (training collapsed)."""
+    return [r for r in summary if r["final_test_accuracy"] < chance_level]
+
+
+# ----------------------------------------------------------------------------- convolutional vs Part 1 (C8)
+
+def convolution_answer(comparison: list[dict]) -> dict | None:
+    """Q3.2's comparison of models 4 and 5 with the best Part 1 MLP, from C8's "accuracy_comparison" rows.
+
+    None unless all five models are present. Accuracy differences are in points against the
+    best MLP; parameter shares are percentages of its parameters.
+    """
+    if len({r["model"] for r in comparison}) < 5:
+        return None
+    mlp = sorted((r for r in comparison if r["model"] <= 3), key=lambda r: r["best_final_test_accuracy"])[-1]
+    out = {"mlp_model": mlp["model"], "mlp_parameters": mlp["parameters"],
+           "mlp_best_test_accuracy": mlp["best_final_test_accuracy"]}
+    for m in (4, 5):
+        r = next(r for r in comparison if r["model"] == m)
+        out[f"model{m}"] = {"best_test_accuracy": r["best_final_test_accuracy"], "best_setting": r["best_setting"],
+                            "parameters": r["parameters"], "setting1": r.get("setting1"),
+                            "points_vs_mlp": 100 * (r["best_final_test_accuracy"] - mlp["best_final_test_accuracy"]),
+                            "parameters_percent_of_mlp": 100 * r["parameters"] / mlp["parameters"]}
+    out["setting1_collapsed"] = all(out[f"model{m}"]["setting1"] < CHANCE_LEVEL for m in (4, 5))
+    return out
 
 
 # ----------------------------------------------------------------------------- models
@@ -342,9 +471,9 @@ def coursework_model(number: int, l2: float = 0.0) -> keras.Model:
     """C models 1-5 by their number in the coursework (``l2``: weight penalty, MLPs 1-3 only)."""
     if l2 and number > 3:
         raise ValueError("the l2 penalty is implemented for the MLP models 1-3 only")
-    factories = {1: lambda: coursework_mlp((), "model1_linear", l2),
-                 2: lambda: coursework_mlp((32,), "model2_mlp32", l2),
-                 3: lambda: coursework_mlp((32, 32), "model3_mlp32x32", l2),
+    factories = {1: lambda: coursework_mlp(HIDDEN_UNITS[1], "model1_linear", l2),
+                 2: lambda: coursework_mlp(HIDDEN_UNITS[2], "model2_mlp32", l2),
+                 3: lambda: coursework_mlp(HIDDEN_UNITS[3], "model3_mlp32x32", l2),
                  4: coursework_cnn,
                  5: lambda: separable_cnn(name="model5_separable")}
     if number not in factories:

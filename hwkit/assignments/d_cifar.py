@@ -11,9 +11,10 @@ from keras import layers
 
 from hwkit.models import conv_bn_relu
 
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)   # per-channel training-set statistics of [0, 1] pixels   # per-channel training-set statistics of [0, 1] pixels
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)   # per-channel training-set statistics of [0, 1] pixels
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
-CIFAR10_POLICY = "mixed_bfloat16"         # bf16 convolutions run ~2x faster than fp32 on AMX/AVX-512-BF16 CPUs         # bf16 convolutions run ~2x faster than fp32 on AMX/AVX-512-BF16 CPUs
+CIFAR10_POLICY = "mixed_bfloat16"         # bf16 convolutions run ~2x faster than fp32 on AMX/AVX-512-BF16 CPUs
+STAGES = ((2, True), (4, False), (8, True))   # (width multiple, residual block after it) of the three stages
 
 
 def cifar10_resnet(width: int = 32, policy: str = CIFAR10_POLICY) -> keras.Model:
@@ -26,7 +27,7 @@ def cifar10_resnet(width: int = 32, policy: str = CIFAR10_POLICY) -> keras.Model
     inputs = keras.Input((32, 32, 3), name="image")
     x = layers.Normalization(mean=CIFAR10_MEAN, variance=[s * s for s in CIFAR10_STD])(inputs)
     x = conv_bn_relu(x, width, dtype=policy)                                     # prep: 32x32xw
-    for stage, residual in ((2, True), (4, False), (8, True)):
+    for stage, residual in STAGES:
         x = conv_bn_relu(x, width * stage, dtype=policy)
         x = layers.MaxPooling2D(2, dtype=policy)(x)                # 16, 8, 4 pixels
         if residual:
