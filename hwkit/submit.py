@@ -147,6 +147,7 @@ if str(_HERE) not in _sys.path:
     _sys.path.insert(0, str(_HERE))
 {pre_import}_spec = _util.spec_from_file_location("{package}_{task}_shipped", _HERE / "{task_file}")
 task = _util.module_from_spec(_spec)
+_sys.modules[_spec.name] = task   # dataclasses look their module up while the file runs
 _spec.loader.exec_module(task)
 globals().update({{k: v for k, v in vars(task).items() if not k.startswith("__")}})
 

@@ -20,6 +20,8 @@ oblique projections). "5% accuracy" means ε < 0.05.
 """
 from __future__ import annotations
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
 import time
 
 import keras
