@@ -8,12 +8,15 @@ setup(
     packages=find_packages(include=["hwkit", "hwkit.*", "tasks", "tasks.*"]),
     python_requires=">=3.10",
     # Versions tested together on Python 3.11 / 2 CPU cores. tensorflow-cpu is the same TensorFlow
-    # without the CUDA wheels; on a GPU machine replace it with tensorflow[and-cuda]==2.21.0.
+    # without the CUDA wheels. On a GPU machine (README, "Scale out"; pip resolves it with these pins):
+    #   pip install -e . && pip uninstall -y tensorflow-cpu && pip install 'tensorflow[and-cuda]==2.21.0'
+    # (an extra cannot do it: tensorflow and tensorflow-cpu install the same package and clash).
     install_requires=[
         "tensorflow-cpu==2.21.0",
         "tensorboard==2.21.0",   # KerasTuner imports it on the TensorFlow backend
         "keras==3.15.1",
         "keras-tuner==1.4.8",
+        "grpcio>=1.60",         # hwkit.distribute serves KerasTuner's oracle over gRPC (KerasTuner needs it too)
         "numpy>=1.26,<3",
         "threadpoolctl>=3.1",  # one BLAS thread for the numpy networks (hwkit.numpy_nn.threads)
         "matplotlib==3.11.2",

@@ -6,7 +6,9 @@ optionally ``add_arguments(parser)`` and ``REQUIRES`` (the tasks whose runs it r
 with ``if __name__ == "__main__": raise SystemExit(task_main(__spec__.name))``.
 Common flags: ``--quick`` (tiny data, seconds; results labelled as smoke results), ``--seed N``,
 ``--data-dir D``, ``--epochs N`` (override the task's default), ``--report`` (render the
-assignment PDF afterwards).
+assignment PDF afterwards). A task that runs a KerasTuner search declares ``SEARCHES = True`` and
+gets the distribution flags of ``hwkit.distribute`` (``--workers N``, ``--tuner-role`` ...); a search
+worker runs the task only up to its search and writes no run directory.
 
 The core never imports the task package by name: it is found at run time (``importlib``), which is
 what lets a new assignment be added without touching ``hwkit``.
@@ -24,7 +26,7 @@ import sys
 import time
 from typing import Iterator, Sequence, TypeVar
 
-from hwkit import HwkitError, report, runs
+from hwkit import HwkitError, distribute, report, runs
 from hwkit.report import TaskInfo
 
 TASK_NAME = re.compile(r"^[a-z]\d+$")   # assignment letter + task number: x1, x12
@@ -158,19 +160,53 @@ def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true", help="render the assignment PDF afterwards")
     if hasattr(module, "add_arguments"):
         module.add_arguments(parser)
+    searches = getattr(module, "SEARCHES", False)
+    if searches:
+        distribute.add_arguments(parser)
     args = parser.parse_args(argv)
 
     with report_errors():
-        check_requirements(task_info(name), args.quick)
+        cluster = (distribute.from_args(args, module_name, sys.argv[1:] if argv is None else argv)
+                   if searches else distribute.Cluster())
+        if cluster.is_worker:
+            distribute.check_reachable(cluster)   # before loading anything: one line within --oracle-timeout
+        else:
+            check_requirements(task_info(name), args.quick)
+        distribute.configure_threads(cluster.threads)
         import keras
         keras.utils.set_random_seed(args.seed)
         config = {k: v for k, v in vars(args).items() if k != "report"}
-        with runs.start_run(name, config, seed=args.seed, quick=args.quick) as run:
-            module.run(args, run)
+        policy = keras.config.dtype_policy()
+        try:
+            if hasattr(args, "strategy"):   # the task took training.add_device_arguments: --strategy, --precision
+                from hwkit import training
+                args.devices = training.setup_devices("default" if cluster.is_worker else args.strategy,
+                                                      args.precision)
+            if cluster.is_worker:
+                return _search_worker(module, name, args, cluster)
+            with runs.start_run(name, config, seed=args.seed, quick=args.quick) as run, distribute.active(cluster):
+                module.run(args, run)
+        finally:
+            keras.config.set_dtype_policy(policy)   # the next task in this process starts from the same precision
         print(f"run written to {run.path}")
         if args.report:
             print(f"report written to {render_report(name[0].upper(), include_quick=args.quick)}")
     return 0
+
+
+def _search_worker(module, name: str, args, cluster: distribute.Cluster) -> int:
+    """Run the task as a search worker: up to the end of its search, in a scratch run directory."""
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory(prefix=f"hwkit-{name}-{cluster.tuner_id}-") as scratch:
+        run = runs.Run(task=name, path=Path(scratch), quick=args.quick, seed=args.seed)
+        try:
+            with distribute.active(cluster):
+                module.run(args, run)
+        except distribute.WorkerFinished as done:
+            print(done, flush=True)
+            return 0
+    raise HwkitError(f"task {name} finished without running a KerasTuner search, so it has no use for a worker")
 
 
 # ----------------------------------------------------------------------------- python -m hwkit.report X

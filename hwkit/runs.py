@@ -3,7 +3,7 @@
 Layout of ``runs/<task>/<UTC-time>-s<seed>[-quick]/``::
 
     config.json    resolved flags and settings (written at start)
-    env.json       versions, backend, CPU/GPU (written at start)
+    env.json       versions, backend, CPU/GPU, logical devices, dtype policy (written at start)
     history.csv    per-epoch Keras logs (CSVLogger)
     tensorboard/   TensorBoard event files (``tensorboard --logdir runs/``)
     figures/       <name>.svg (vector, for the PDF), <name>.png (to look at), <name>.csv (the data drawn)
@@ -95,6 +95,8 @@ def environment() -> dict:
         "keras_tuner": kt_version,
         "backend": keras.backend.backend(),
         "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "devices": [d.name for d in tf.config.list_logical_devices()],
+        "dtype_policy": keras.config.dtype_policy().name,
         "argv": sys.argv,
         "code": code_version(),
     }

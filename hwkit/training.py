@@ -4,10 +4,17 @@ Keras' own ``Model.fit`` does the training and prints its progress bars; these c
 evaluation on a schedule of *training samples* (e.g. every 20 000 samples), a one-cycle schedule
 within a wall-clock budget, and wall-clock time in the logs. History goes to
 CSV with Keras' ``CSVLogger`` (see ``standard_callbacks``).
+
+Devices: ``setup_devices`` (called by the command line for tasks with ``--strategy`` /
+``--precision``) picks a ``tf.distribute`` strategy and a Keras dtype policy; a task builds and
+compiles its model inside ``devices.scope()`` and ``Model.fit`` does the rest. The recipe's batch
+size is the global batch (see ``add_device_arguments`` for the rule on batch and learning rate).
 """
 from __future__ import annotations
 
+import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -199,3 +206,128 @@ class TimeToAccuracy(keras.callbacks.Callback):
         if len(self.reached) == len(self.targets):
             self.model.stop_training = True
         self._t = time.perf_counter()
+
+
+# ----------------------------------------------------------------------------- devices: strategy and precision
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+PRECISIONS = ("auto", "float32", "bfloat16", "mixed_float16")
+_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "mixed_float16": "mixed_float16"}
+
+
+def add_device_arguments(parser, precision: str = "float32") -> None:
+    """``--strategy`` and ``--precision`` for a task whose training can use several devices.
+
+    The batch size of a recipe is the *global* batch: with R replicas each device gets batch / R
+    examples per step and the gradients are averaged over all of them, so the optimisation (and the
+    learning rate) is the same as on one device, only split. To go faster per epoch on more devices
+    one raises the global batch and scales the learning rate with it (linear scaling, Goyal et al.
+    2017); that is a recipe change, made in the recipe, never silently here.
+    """
+    g = parser.add_argument_group("devices")
+    g.add_argument("--strategy", choices=STRATEGIES, default="default",
+                   help="tf.distribute strategy for the final training: default (one device), mirrored (all "
+                        "local GPUs, or the logical CPUs), multiworker (machines named in TF_CONFIG)")
+    g.add_argument("--precision", choices=PRECISIONS, default=precision,
+                   help=f"compute precision (default {precision}); auto: mixed_float16 on a GPU, bfloat16 "
+                        "where the CPU computes it natively, else float32")
+
+
+def cpu_supports_bfloat16(cpuinfo: str | None = None) -> bool:
+    """True when the CPU has native bfloat16 arithmetic (AVX512_BF16 or AMX), read from /proc/cpuinfo."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def precision_policy(precision: str = "auto", gpus: int | None = None, cpuinfo: str | None = None) -> str:
+    """The Keras dtype policy for ``--precision``: float32, mixed_bfloat16 or mixed_float16.
+
+    float16 needs a GPU (emulated on a CPU it is many times slower); bfloat16 needs a GPU or a CPU
+    with native bfloat16 instructions. Asking for one where it cannot run is an error, not a fallback.
+    """
+    from hwkit import HwkitError
+    if precision not in PRECISIONS:
+        raise HwkitError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    gpus = len(tf.config.list_physical_devices("GPU")) if gpus is None else gpus
+    if precision == "auto":
+        return "mixed_float16" if gpus else ("mixed_bfloat16" if cpu_supports_bfloat16(cpuinfo) else "float32")
+    if precision == "mixed_float16" and not gpus:
+        raise HwkitError("--precision mixed_float16 needs a GPU; on this CPU use float32 or auto")
+    if precision == "bfloat16" and not gpus and not cpu_supports_bfloat16(cpuinfo):
+        raise HwkitError("--precision bfloat16 needs a GPU or a CPU with AVX512_BF16/AMX (see /proc/cpuinfo); "
+                         "use float32 or auto")
+    return _POLICIES[precision]
+
+
+def strategy(name: str = "default") -> tf.distribute.Strategy:
+    """The tf.distribute strategy called ``name`` (see ``STRATEGIES``); create it before building models.
+
+    ``mirrored`` uses every local GPU, or, without GPUs, every logical CPU device when the CPU has
+    been split into several (``tf.config.set_logical_device_configuration``), else the one CPU.
+    ``multiworker`` reads the cluster from ``TF_CONFIG``; every machine runs the same command.
+    """
+    from hwkit import HwkitError
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        if tf.config.list_logical_devices("GPU"):
+            return tf.distribute.MirroredStrategy()
+        cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices=cpus,
+                                              cross_device_ops=tf.distribute.ReductionToOneDevice())
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise HwkitError("--strategy multiworker needs TF_CONFIG naming the cluster and this machine's "
+                             "task (see README, Scale out)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise HwkitError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
+
+
+@dataclass
+class Devices:
+    """What a training runs on: the strategy (``with devices.scope():`` build and compile there) and the precision."""
+
+    strategy_name: str = "default"
+    strategy: tf.distribute.Strategy | None = None
+    policy: str = "float32"
+
+    def scope(self):
+        return (self.strategy or tf.distribute.get_strategy()).scope()
+
+    @property
+    def replicas(self) -> int:
+        return (self.strategy or tf.distribute.get_strategy()).num_replicas_in_sync
+
+    def per_replica_batch(self, global_batch: int) -> int:
+        """The examples each replica sees per step; the global batch must split evenly."""
+        from hwkit import HwkitError
+        if global_batch % self.replicas:
+            raise HwkitError(f"global batch {global_batch} does not split evenly over {self.replicas} replicas")
+        return global_batch // self.replicas
+
+    def describe(self, global_batch: int | None = None) -> dict:
+        """For metrics.json: strategy, replicas, devices, dtype policy (and the batch split)."""
+        s = self.strategy or tf.distribute.get_strategy()
+        if self.strategy_name == "default":   # one device: where TensorFlow places ops (the first GPU, else the CPU)
+            devices = [d.name for d in (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))[:1]]
+        else:
+            devices = list(s.extended.worker_devices)
+        out = {"strategy": self.strategy_name, "replicas": self.replicas, "devices": devices, "precision": self.policy}
+        if global_batch:
+            out.update(global_batch_size=global_batch, per_replica_batch_size=self.per_replica_batch(global_batch))
+        return out
+
+
+def setup_devices(strategy_name: str = "default", precision: str = "float32") -> Devices:
+    """Set the global Keras dtype policy and create the strategy, once, at the start of a task."""
+    policy = precision_policy(precision)
+    keras.config.set_dtype_policy(policy)
+    return Devices(strategy_name, strategy(strategy_name), policy)

@@ -6,13 +6,15 @@ factory in ``hwkit.models``; the oracle proposes trials; the tuner fits them). T
 * the objective is always a *validation* metric (``val_...``) — the test set never chooses;
 * the oracle refuses new trials once the best score reaches ``target`` or the wall-clock budget
   is spent (KerasTuner's own STOPPED status, so ``tuner.search`` ends normally);
-* a trial table (id, hyperparameters, score, seconds, status) for JSON and the report;
+* a trial table (id, hyperparameters, score, seconds, status, worker) for JSON and the report;
 * ``<directory>/search_summary.json``: objective, stop reason, the search space and every trial
   (failed ones with their error), read by the report's reproducibility appendix;
 * TensorBoard logs per trial in ``<directory>/tensorboard/<trial id>/``.
 
-To scale a search past one machine use KerasTuner's distributed mode (chief + workers via the
-``KERASTUNER_*`` environment variables); nothing here prevents it.
+A search scales out with KerasTuner's distributed mode: the oracle (and with it the target and
+budget rules) lives in the chief, workers ask it for trials over gRPC. ``search`` runs as the
+command line's ``hwkit.distribute.current()`` cluster says: alone, as the chief (serving the oracle
+and waiting for its workers), or as a worker (running trials until the chief says stop).
 """
 from __future__ import annotations
 
@@ -24,13 +26,19 @@ from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Kera
 import keras_tuner as kt
 from keras_tuner.src.engine.trial import TrialStatus
 
-from hwkit import HwkitError
+from hwkit import HwkitError, distribute
 
-ORACLES = {"random": kt.oracles.RandomSearchOracle, "bayesian": kt.oracles.BayesianOptimizationOracle}
+ORACLES = {"random": kt.oracles.RandomSearchOracle, "bayesian": kt.oracles.BayesianOptimizationOracle,
+           "grid": kt.oracles.GridSearchOracle}
 
 
 def _budgeted(oracle_cls):
-    """Subclass an oracle so that it stops proposing trials at the target or after the budget."""
+    """Subclass an oracle so that it stops proposing trials at the target or after the budget.
+
+    It also notes, per trial, which tuner ran it (``worker``) and its wall time on the oracle's
+    clock (``seconds``, from hand-out to result): in a distributed search only the chief's oracle
+    sees every trial, so that is where the trial table's facts are kept (and saved with its state).
+    """
 
     class Budgeted(oracle_cls):
         def __init__(self, *args, target: float | None = None, time_budget_s: float | None = None, **kwargs):
@@ -38,20 +46,30 @@ def _budgeted(oracle_cls):
             self.target, self.time_budget_s = target, time_budget_s
             self.stop_reason: str | None = None
             self._started: float | None = None
+            self.trial_info: dict[str, dict] = {}
 
         def _best_score(self):
             best = self.get_best_trials(1)
             return best[0].score if best and best[0].score is not None else None
 
+        def target_reached(self) -> bool:
+            best = self._best_score()
+            if self.target is None or best is None:
+                return False
+            return best >= self.target if self.objective.direction == "max" else best <= self.target
+
+        def search_over(self) -> bool:
+            """True when no trial is left to run (a resumed chief has nothing to serve)."""
+            idle = not self.ongoing_trials and not self._retry_queue
+            return idle and (self.target_reached() or (self.max_trials is not None
+                                                       and len(self.trials) >= self.max_trials))
+
         def populate_space(self, trial_id):
             if self._started is None:
                 self._started = time.perf_counter()
-            best = self._best_score()
-            if self.target is not None and best is not None:
-                reached = best >= self.target if self.objective.direction == "max" else best <= self.target
-                if reached:
-                    self.stop_reason = f"target {self.objective.name} {self.target} reached ({best:.4f})"
-                    return {"status": TrialStatus.STOPPED, "values": None}
+            if self.target_reached():
+                self.stop_reason = f"target {self.objective.name} {self.target} reached ({self._best_score():.4f})"
+                return {"status": TrialStatus.STOPPED, "values": None}
             # The budget is checked before each new trial; the first trial always runs.
             if (self.time_budget_s is not None and self.trials
                     and time.perf_counter() - self._started > self.time_budget_s):
@@ -59,21 +77,37 @@ def _budgeted(oracle_cls):
                 return {"status": TrialStatus.STOPPED, "values": None}
             return super().populate_space(trial_id)
 
+        @kt.synchronized
+        def create_trial(self, tuner_id):
+            trial = super().create_trial(tuner_id)
+            if trial.status == TrialStatus.RUNNING:
+                self.trial_info[trial.trial_id] = {"worker": tuner_id, "started": time.time()}
+            return trial
+
+        @kt.synchronized
+        def end_trial(self, trial):
+            info = self.trial_info.setdefault(trial.trial_id, {})
+            if "started" in info:
+                info["seconds"] = time.time() - info["started"]
+            super().end_trial(trial)
+
+        def get_state(self):
+            return {**super().get_state(), "hwkit_trial_info": self.trial_info}
+
+        def set_state(self, state):
+            super().set_state(state)
+            self.trial_info = dict(state.get("hwkit_trial_info", {}))
+
     Budgeted.__name__ = f"Budgeted{oracle_cls.__name__}"
     return Budgeted
 
 
-class _TimedTuner(kt.Tuner):
-    """A Tuner that remembers how long each trial took, for the trial table."""
+class _Tuner(kt.Tuner):
+    """KerasTuner's Tuner, remembering which trials this process ran (a worker reports the count)."""
 
     def on_trial_begin(self, trial):
-        self._trial_started = time.perf_counter()
+        self.trials_run = [*getattr(self, "trials_run", []), trial.trial_id]
         super().on_trial_begin(trial)
-
-    def on_trial_end(self, trial):
-        trial.metrics.register("seconds", direction="min")
-        trial.metrics.update("seconds", time.perf_counter() - self._trial_started)
-        super().on_trial_end(trial)
 
 
 @dataclass
@@ -104,20 +138,36 @@ def search(hypermodel: kt.HyperModel, x, y=None, *, validation_data, directory: 
         raise HwkitError("tuning needs validation_data: the test set is never used to choose")
     if oracle not in ORACLES:
         raise HwkitError(f"unknown oracle {oracle!r}; choose from {', '.join(ORACLES)}")
+    cluster = distribute.current()
+    directory = Path(cluster.search_dir or directory)
     the_oracle = _budgeted(ORACLES[oracle])(
         objective=kt.Objective(objective, direction), max_trials=max_trials, seed=seed,
         target=target, time_budget_s=time_budget_s)
-    tuner = _TimedTuner(oracle=the_oracle, hypermodel=hypermodel, directory=str(directory),
-                        project_name="search", overwrite=True)
     from hwkit.training import tensorboard  # KerasTuner gives each trial its own sub-folder of log_dir
+    fit = dict(validation_data=validation_data, epochs=epochs, verbose=verbose, **fit_kwargs,
+               callbacks=[*callbacks, tensorboard(Path(directory) / "tensorboard")])
     started = time.perf_counter()
+    # overwrite=False: the directory is new, or one being resumed (a restarted chief or worker).
+    if cluster.is_worker:
+        with distribute.worker_environment(cluster):
+            tuner = _Tuner(oracle=the_oracle, hypermodel=hypermodel, directory=str(directory),
+                           project_name="search", overwrite=False)
+            distribute.run_worker(tuner, cluster, x, y, **fit)   # raises WorkerFinished
+    tuner = _Tuner(oracle=the_oracle, hypermodel=hypermodel, directory=str(directory),
+                   project_name="search", overwrite=False)
     try:
-        tuner.search(x, y, validation_data=validation_data, epochs=epochs,
-                     callbacks=[*callbacks, tensorboard(Path(directory) / "tensorboard")],
-                     verbose=verbose, **fit_kwargs)
-    finally:
+        if cluster.is_chief:
+            the_oracle.verbose = verbose
+            tuner.save()
+            if the_oracle.search_over():
+                print(f"search in {directory} already finished: not serving it again")
+            else:
+                distribute.serve(the_oracle, cluster, directory)
+        else:
+            tuner.search(x, y, **fit)
+    finally:  # also when the search fails: the summary says which trials failed and why
         trials = trial_table(tuner.oracle, objective)
-        stop_reason = the_oracle.stop_reason or f"max_trials={max_trials} reached"
+        stop_reason = the_oracle.stop_reason or _why_stopped(the_oracle, max_trials)
         write_search_summary(Path(directory) / "search_summary.json", tuner.oracle, trials, objective=objective,
                              direction=direction, target=target, time_budget_s=time_budget_s,
                              max_trials=max_trials, stop_reason=stop_reason,
@@ -162,13 +212,23 @@ def write_search_summary(path: Path, oracle, trials: list[dict], **facts) -> Non
                       "failed": failed})
 
 
+def _why_stopped(oracle, max_trials: int) -> str:
+    if oracle.target_reached():
+        return f"target {oracle.objective.name} {oracle.target} reached ({oracle._best_score():.4f})"
+    return f"max_trials={max_trials} reached"
+
+
 def trial_table(oracle, objective: str) -> list[dict]:
-    """One row per trial, in the order they ran: id, hyperparameters, score, seconds, status."""
+    """One row per trial, in the order they started: id, hyperparameters, score, seconds, status, worker.
+
+    ``worker`` is the KerasTuner id of the tuner that ran the trial (``tuner0`` in a single process).
+    """
     rows = []
+    info = getattr(oracle, "trial_info", {})
     for trial_id in oracle.start_order:
         t = oracle.trials[trial_id]
-        seconds = t.metrics.get_last_value("seconds") if t.metrics.exists("seconds") else None
+        seconds = info.get(trial_id, {}).get("seconds")
         rows.append({"trial": trial_id, **t.hyperparameters.values, "score": t.score,
                      "objective": objective, "seconds": round(seconds, 1) if seconds else None,
-                     "status": t.status})
+                     "status": t.status, "worker": info.get(trial_id, {}).get("worker")})
     return rows

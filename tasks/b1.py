@@ -19,6 +19,8 @@ from hwkit import data, models, plots, training, tuning
 from hwkit.assignments import b_mnist_cnn
 from hwkit.cli import choose_recipe, positive_int, task_main
 
+SEARCHES = True   # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
+
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
@@ -42,6 +44,7 @@ QUICK = dataclasses.replace(FULL, train_rows=2_000, test_rows=1_000, tune_rows=1
 def add_arguments(parser):
     parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {FULL.tune_trials})")
     parser.add_argument("--tune-budget", type=positive_int, help=f"search budget in s (default {FULL.tune_budget_s})")
+    training.add_device_arguments(parser)
 
 
 def run(args, run):
@@ -70,9 +73,10 @@ def run(args, run):
 
     # (a, b) Final training of the chosen CNN on the full fit split, with shift augmentation.
     epochs = recipe.epochs
-    model = b_mnist_cnn.mnist_cnn(filters=hp["filters"], dense_units=hp["dense_units"], dropout=hp["dropout"])
     steps_per_epoch = -(-len(x_fit) // batch_size)
-    models.compile_classifier(model, hp["learning_rate"], total_steps=steps_per_epoch * epochs)
+    with args.devices.scope():   # batch_size is the global batch: same steps and LR on any number of replicas
+        model = b_mnist_cnn.mnist_cnn(filters=hp["filters"], dense_units=hp["dense_units"], dropout=hp["dropout"])
+        models.compile_classifier(model, hp["learning_rate"], total_steps=steps_per_epoch * epochs)
     test_log = training.EvaluateEverySamples(recipe.test_log_every, {"test": (x_test, y_test)}, batch_size)
     started = time.perf_counter()
     history = model.fit(
@@ -98,7 +102,8 @@ def run(args, run):
             search_stop_reason=result.stop_reason, search_trials=len(result.trials),
             best_hyperparameters=hp, parameters=model.count_params(),
             final_val_accuracy=history.history["val_accuracy"][-1],
-            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test))
+            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
+            search_workers=sorted({t["worker"] for t in result.trials}), **args.devices.describe(batch_size))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from hwkit.assignments import c_coursework
 from hwkit.cli import choose_recipe, positive_int, task_main
 
 REQUIRES = ("c6",)  # tasks whose latest runs this task reads
+SEARCHES = True     # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
 
 SIMILAR_WITHIN = 0.005          # "similar accuracy": final test accuracy within half a point of model 4's
 REFERENCE = ("c6", 4, 3)        # task, model, setting of the comparison

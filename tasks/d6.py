@@ -34,6 +34,8 @@ from hwkit import data, plots, training, tuning
 from hwkit.assignments import d_cifar, d_goals
 from hwkit.cli import choose_recipe, positive_int, task_main
 
+SEARCHES = True   # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
+
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
@@ -58,6 +60,7 @@ def add_arguments(parser):
     parser.add_argument("--time-budget", type=positive_int,
                         help="wall-clock seconds for the final training's one-cycle schedule (default: none)")
     parser.add_argument("--width", type=positive_int, help=f"network width (default {FULL.width})")
+    training.add_device_arguments(parser, precision="auto")   # auto = bfloat16 on this CPU, as the recipe says
 
 
 def load_splits(data_dir, seed: int, recipe: Recipe = FULL):
@@ -108,8 +111,9 @@ def run(args, run):
     epochs = recipe.epochs
     steps_per_epoch = -(-len(x_fit) // batch_size)
     schedule = training.OneCycleWithinBudget(total_steps=steps_per_epoch * epochs, budget_s=args.time_budget)
-    model = d_cifar.compile_cifar10(d_cifar.cifar10_resnet(width), hp["learning_rate"],
-                                   label_smoothing=hp["label_smoothing"])
+    with args.devices.scope():   # batch_size is the global batch: same steps and LR on any number of replicas
+        model = d_cifar.compile_cifar10(d_cifar.cifar10_resnet(width, policy=args.devices.policy), hp["learning_rate"],
+                                       label_smoothing=hp["label_smoothing"])
     history = model.fit(training.dataset(x_fit, y_fit, batch_size, shuffle=True, seed=args.seed, augment=augment),
                         validation_data=(x_val, y_val), epochs=epochs, verbose=2,
                         callbacks=[schedule, *training.standard_callbacks(run.path)])
@@ -141,7 +145,8 @@ def run(args, run):
             search_stop_reason=result.stop_reason, search_trials=len(result.trials),
             best_hyperparameters=hp, final_val_accuracy=history.history["val_accuracy"][-1],
             train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
-            compute_policy=d_cifar.CIFAR10_POLICY, time_budget_s=args.time_budget,
+            compute_policy=args.devices.policy, time_budget_s=args.time_budget,
+            search_workers=sorted({t["worker"] for t in result.trials}), **args.devices.describe(batch_size),
             **d_goals.d6_verdict(test_accuracy, tta_accuracy))
 
 

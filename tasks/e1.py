@@ -28,6 +28,10 @@ SHOW_PER_CLASS = 2               # test digits per class in the input-vs-reconst
 QUICK = dict(epochs=1)
 
 
+def add_arguments(parser):
+    training.add_device_arguments(parser)
+
+
 def run(args, run):
     (x_fit, _), (x_val, _), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, args.quick, args.seed)
     epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
@@ -35,12 +39,13 @@ def run(args, run):
     # Train both variants with the same recipe: the only difference is the FC bottleneck.
     results, curves, recon = {}, {}, {}
     for name, fc in VARIANTS.items():
-        encoder = e_autoencoders.conv_encoder(LATENT_DIM, fc=fc, name=f"encoder_{name}")
-        decoder = e_autoencoders.conv_decoder(LATENT_DIM, fc=fc, name=f"decoder_{name}")
-        autoencoder = models.chain(encoder, decoder, name=f"autoencoder_{name}")
         # history.csv (+ wall time) for the variant E3/E5 reuse; a history table for each.
         callbacks = training.standard_callbacks(run.path) if name == "with_FC" else [training.WallClock()]
-        history, seconds = e_autoencoders.train_autoencoder(autoencoder, x_fit, x_val, epochs, args.seed, callbacks)
+        with args.devices.scope():   # built, compiled and fitted on the strategy's replicas (global batch)
+            encoder = e_autoencoders.conv_encoder(LATENT_DIM, fc=fc, name=f"encoder_{name}")
+            decoder = e_autoencoders.conv_decoder(LATENT_DIM, fc=fc, name=f"decoder_{name}")
+            autoencoder = models.chain(encoder, decoder, name=f"autoencoder_{name}")
+            history, seconds = e_autoencoders.train_autoencoder(autoencoder, x_fit, x_val, epochs, args.seed, callbacks)
         test_l1 = float(autoencoder.evaluate(x_test, x_test, batch_size=1000, verbose=0))
         print(f"{name}: test mean L1 {test_l1:.4f} ({seconds:.0f} s)")
         run.save_table(f"history_{name}", [{"epoch": i + 1, **{k: float(v[i]) for k, v in history.items()}}
@@ -69,7 +74,7 @@ def run(args, run):
             fc_gain_test_l1=results["no_FC"]["test_l1"] - results["with_FC"]["test_l1"],
             latent_dim=LATENT_DIM, filters=list(e_autoencoders.E_FILTERS), epochs=epochs, batch_size=e_autoencoders.AUTOENCODER_BATCH_SIZE,
             learning_rate=e_autoencoders.AUTOENCODER_LEARNING_RATE, train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
-            shown_test_indices=shown.tolist())
+            shown_test_indices=shown.tolist(), **args.devices.describe(e_autoencoders.AUTOENCODER_BATCH_SIZE))
 
 
 if __name__ == "__main__":

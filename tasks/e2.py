@@ -25,16 +25,21 @@ TARGET_ACCURACY = 0.99           # the report's aim (checked, not used for stopp
 QUICK = dict(epochs=1)
 
 
+def add_arguments(parser):
+    training.add_device_arguments(parser)
+
+
 def run(args, run):
     (x_fit, y_fit), (x_val, y_val), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, args.quick, args.seed)
     epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
 
     # Same encoder architecture as E1 + the 2-layer MLP head, trained end to end.
-    encoder = e_autoencoders.conv_encoder(e_autoencoders.E_LATENT_DIM, fc=True, name="encoder")
-    head = e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, HIDDEN_UNITS)
-    classifier = models.chain(encoder, head, name="classifier")
     steps = -(-len(x_fit) // BATCH_SIZE)
-    models.compile_classifier(classifier, LEARNING_RATE, total_steps=steps * epochs)
+    with args.devices.scope():   # BATCH_SIZE is the global batch: same steps and LR on any number of replicas
+        encoder = e_autoencoders.conv_encoder(e_autoencoders.E_LATENT_DIM, fc=True, name="encoder")
+        head = e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, HIDDEN_UNITS)
+        classifier = models.chain(encoder, head, name="classifier")
+        models.compile_classifier(classifier, LEARNING_RATE, total_steps=steps * epochs)
 
     # Test curves: one evaluation per epoch (every `steps` batches), monitoring only.
     test_log = training.EvaluateEverySamples(steps * BATCH_SIZE, {"test": (x_test, y_test)}, BATCH_SIZE)
@@ -63,7 +68,7 @@ def run(args, run):
             final_train_loss=history.history["loss"][-1], final_train_accuracy=history.history["accuracy"][-1],
             epochs=epochs, batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, hidden_units=HIDDEN_UNITS,
             train_seconds=round(seconds, 1), parameters=classifier.count_params(),
-            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test))
+            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test), **args.devices.describe(BATCH_SIZE))
 
 
 if __name__ == "__main__":

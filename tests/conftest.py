@@ -62,3 +62,6 @@ def pytest_configure(config):
     # WeasyPrint's future HarfBuzz-Subset requirement).
     config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy keyword")
     config.addinivalue_line("filterwarnings", "ignore:HarfBuzz-Subset will be required")
+    # KerasTuner's @synchronized (used by hwkit's oracle) calls threading.currentThread().getName().
+    config.addinivalue_line("filterwarnings", "ignore:currentThread\\(\\) is deprecated")
+    config.addinivalue_line("filterwarnings", "ignore:getName\\(\\) is deprecated")
