@@ -57,3 +57,11 @@ def path_objects_per_page(pdf_path: Path | str) -> list[int]:
         return [sum(obj.type == raw.FPDF_PAGEOBJ_PATH for obj in page.get_objects(max_depth=8)) for page in pdf]
     finally:
         pdf.close()
+
+
+def report_figures(assignment: str, include_quick: bool = True) -> int:
+    """How many figures the assignment's report embeds (SVG: vector drawings, so not counted as PDF images)."""
+    from hwkit import cli, report
+    html = report.render_html(assignment, cli.assignments()[assignment], cli.discover_tasks(assignment),
+                              include_quick=include_quick)
+    return html.count("<figure><img")
