@@ -10,6 +10,7 @@ The command line is ``python -m hwkit.report X`` (see ``hwkit.cli.report_main``)
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import subprocess
@@ -20,7 +21,7 @@ from typing import Sequence
 
 import jinja2
 
-from hwkit import runs
+from hwkit import HwkitError, runs
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -98,11 +99,16 @@ def render(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick
     import weasyprint
     html = render_html(assignment, title, tasks, include_quick)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / (filename or f"{assignment}.pdf")
     tmp = out.with_suffix(".pdf.part")
-    weasyprint.HTML(string=html, base_url=str(ROOT)).write_pdf(tmp)
-    tmp.replace(out)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        weasyprint.HTML(string=html, base_url=str(ROOT)).write_pdf(tmp)
+        tmp.replace(out)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise HwkitError(f"cannot write {out}: {e.strerror or e}; choose a writable --out-dir") from None
     return out
 
 

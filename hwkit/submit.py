@@ -297,8 +297,7 @@ def readme(assignment: str, title: str, bundle: Bundle, authors: Sequence[Author
         lines += ["## Notes", ""] + [f"- {n}" for n in bundle.notes] + [""]
     lines += ["## Runs these files come from", "", "| task | run | mode | commit | wall time |", "|---|---|---|---|---|"]
     for t, r in records.items():
-        code = r.env.get("code") or {}
-        commit = (code.get("commit") or "not recorded")[:12] + (" (dirty)" if code.get("dirty") else "")
+        commit = (r.commit or "not recorded") + (" (dirty)" if r.dirty else "")
         wall = r.metrics.get("wall_time_s")
         lines.append(f"| {t} | `{runs.relative_path(r.path)}` | {'quick' if r.quick else 'full'} | {commit} | "
                      f"{wall:.0f} s |" if isinstance(wall, (int, float)) else f"| {t} | {r.name} | | {commit} | |")

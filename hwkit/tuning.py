@@ -10,6 +10,8 @@ factory in ``hwkit.models``; the oracle proposes trials; the tuner fits them). T
 * ``<directory>/search_summary.json``: objective, stop reason, the search space and every trial
   (failed ones with their error), read by the report's reproducibility appendix;
 * TensorBoard logs per trial in ``<directory>/tensorboard/<trial id>/``.
+* resume: the tuner directory is reloaded (``overwrite=False``), so a search interrupted in a
+  run directory continues with the trials it has not finished, within what is left of its budget.
 
 A search scales out with KerasTuner's distributed mode: the oracle (and with it the target and
 budget rules) lives in the chief, workers ask it for trials over gRPC. ``search`` runs as the
@@ -64,9 +66,14 @@ def _budgeted(oracle_cls):
             return idle and (self.target_reached() or (self.max_trials is not None
                                                        and len(self.trials) >= self.max_trials))
 
+        def _seconds_of_reloaded_trials(self) -> float:
+            """Time already spent by the trials of an interrupted search (0 for a new one): it counts
+            against the budget, so a resumed search does not get a second full budget."""
+            return sum(info.get("seconds") or 0.0 for info in self.trial_info.values())
+
         def populate_space(self, trial_id):
             if self._started is None:
-                self._started = time.perf_counter()
+                self._started = time.perf_counter() - self._seconds_of_reloaded_trials()
             if self.target_reached():
                 self.stop_reason = f"target {self.objective.name} {self.target} reached ({self._best_score():.4f})"
                 return {"status": TrialStatus.STOPPED, "values": None}

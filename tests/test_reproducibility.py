@@ -47,22 +47,16 @@ def test_large_scatter_is_rasterized_inside_the_svg(tmp_path):
     assert len([r for r in read_csv(tmp_path / "cloud.csv") if r["kind"] == "scatter"]) == 5000
 
 
-def test_env_records_commit_and_dirty_flag(tmp_path, runs_dir):
-    import subprocess
-    assert runs.code_version(tmp_path) == {"commit": None, "dirty": None}   # not a git checkout
-    git = lambda *a: subprocess.run(["git", "-C", str(tmp_path), *a], check=True, capture_output=True)
-    git("init", "-q")
-    (tmp_path / "f.py").write_text("x = 1\n")
-    git("add", "f.py")
-    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "c")
-    clean = runs.code_version(tmp_path)
-    assert len(clean["commit"]) == 40 and clean["dirty"] is False
-    (tmp_path / "f.py").write_text("x = 2\n")
-    assert runs.code_version(tmp_path)["dirty"] is True
+def test_appendix_shows_commit_and_dirty_flag(runs_dir):
     with runs.start_run("x2", {"lr": 0.1}, seed=7) as run:
         pass
-    code = json.loads((run.path / "env.json").read_text())["code"]
-    assert set(code) == {"commit", "dirty"}
+    record = runs.latest_run("x2")
+    record.env["git"] = {"commit": "a" * 40, "dirty": True, "diff_sha256": "b" * 64}
+    assert dict(record.appendix()["rows"])["commit"] == "aaaaaaaaaaaa + uncommitted changes (dirty; diff sha256 bbbbbbbbbbbb)"
+    record.env["git"] = {"commit": "a" * 40, "dirty": False, "diff_sha256": None}
+    assert dict(record.appendix()["rows"])["commit"] == "aaaaaaaaaaaa (clean)"
+    record.env["git"] = {}
+    assert dict(record.appendix()["rows"])["commit"] == "not recorded"
 
 
 def test_appendix_rows_and_shared_rows(runs_dir, tmp_path):
