@@ -392,3 +392,32 @@ def data_main(argv: Sequence[str] | None = None) -> int:
         for path, rows in data.export_csv(args.out, args.data_dir):
             print(f"wrote {path} ({rows} rows)")
     return 0
+
+
+# ----------------------------------------------------------------------------- python -m hwkit.submit X
+
+def submit_main(argv: Sequence[str] | None = None) -> int:
+    """Build ``submissions/X/`` as the course asks (the task package's ``SUBMISSIONS``; see ``hwkit.submit``)."""
+    from hwkit import submit
+    titles = assignments()
+    parser = OneLineArgumentParser(prog="python -m hwkit.submit",
+                                   description="Build an assignment's hand-in from the latest complete full runs.")
+    parser.add_argument("assignment", type=str.upper, choices=list(titles), metavar="{" + ",".join(titles) + "}")
+    parser.add_argument("--authors", nargs="+", default=[], metavar='"NAME <ID>"',
+                        help='the students handing in, e.g. --authors "Ada Lovelace <al1>" "Alan Turing <at2>"')
+    parser.add_argument("--include-quick", action="store_true",
+                        help="let quick runs stand in (a trial bundle: its README says it is not for hand-in)")
+    parser.add_argument("--out-dir", default="submissions", help="where the bundle goes (default submissions/)")
+    args = parser.parse_args(argv)
+    with report_errors():
+        authors = [submit.parse_author(a) for a in args.authors]
+        bundles = getattr(_task_package(), "SUBMISSIONS", {})
+        bundle = bundles.get(args.assignment) or submit.default_bundle(args.assignment)
+        folder = submit.build(args.assignment, titles[args.assignment], bundle, discover_tasks(args.assignment),
+                              authors, include_quick=args.include_quick, out_dir=args.out_dir,
+                              package=task_package_name())
+        for p in sorted(folder.rglob("*")):
+            if p.is_file() and (p.parent == folder or p.suffix in (".pdf", ".zip", ".npz", ".keras")):
+                print(f"{p}  ({p.stat().st_size / 1e6:.2f} MB)")
+        print(f"submission written to {folder}")
+    return 0

@@ -310,9 +310,20 @@ class ResumeFromBackup(keras.callbacks.BackupAndRestore):
         history.epoch = [int(float(r["epoch"])) for r in earlier] + list(history.epoch)
 
 
+def tensorboard(log_dir: Path | str) -> keras.callbacks.TensorBoard:
+    """Keras' TensorBoard callback as hwkit uses it: scalars once per epoch, no profiling, no graph.
+
+    ``tensorboard --logdir runs/`` then lists every run (and, under a run's tuner folder, each
+    KerasTuner trial: the tuner gives each trial a sub-folder of this ``log_dir``).
+    """
+    return keras.callbacks.TensorBoard(log_dir=str(log_dir), update_freq="epoch", profile_batch=0,
+                                       write_graph=False)
+
+
 def standard_callbacks(run_dir: Path | str, *state_of: keras.callbacks.Callback,
                        save_every_steps: int | None = None) -> list[keras.callbacks.Callback]:
-    """Wall-clock time, per-epoch history in ``<run>/history.csv``, and resume from a checkpoint.
+    """Wall-clock time, per-epoch history in ``<run>/history.csv``, resume from a checkpoint, and
+    TensorBoard logs (scalars per epoch) in ``<run>/tensorboard/``.
 
     Pass the fit's other stateful callbacks (``EvaluateEverySamples``, ``OneCycleWithinBudget``)
     as ``state_of`` so that a resumed fit continues their records and schedules; put them before
@@ -324,7 +335,8 @@ def standard_callbacks(run_dir: Path | str, *state_of: keras.callbacks.Callback,
     history_file = run_dir / ("history.csv" if name == "fit1" else f"history_{name}.csv")
     clock = WallClock()
     return [clock, ResumableCSVLogger(history_file),
-            ResumeFromBackup(run_dir, name, save_every_steps, state_of=[*state_of, clock], history_file=history_file)]
+            ResumeFromBackup(run_dir, name, save_every_steps, state_of=[*state_of, clock], history_file=history_file),
+            tensorboard(run_dir / "tensorboard")]
 
 
 
