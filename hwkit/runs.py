@@ -367,12 +367,17 @@ class RunRecord:
     @property
     def commit(self) -> str | None:
         """The git commit the run was made by (None outside a repository), short form."""
-        commit = (self.env.get("git") or {}).get("commit")
+        commit = self._git.get("commit")
         return commit[:10] if commit else None
 
     @property
+    def _git(self) -> dict:
+        """env.json's ``git`` (``code`` in runs written before it had that name)."""
+        return self.env.get("git") or self.env.get("code") or {}
+
+    @property
     def dirty(self) -> bool:
-        return bool((self.env.get("git") or {}).get("dirty"))
+        return bool(self._git.get("dirty"))
 
     @property
     def stale(self) -> bool:
@@ -428,7 +433,7 @@ class RunRecord:
         reason, search space, trial counts and the failed trials with their errors.
         """
         env = self.env
-        git = env.get("git") or {}
+        git = self._git
         commit = git.get("commit")
         if commit:
             commit = commit[:12] + (f" + uncommitted changes (dirty; diff sha256 {git['diff_sha256'][:12]})"
