@@ -199,11 +199,7 @@ def execution_order(tasks: Sequence[TaskInfo]) -> list[TaskInfo]:
 def check_requirements(info: TaskInfo, quick: bool) -> None:
     """One clear error naming the command to run when a task's prerequisite has no complete run."""
     for r in info.requires:
-        if runs.latest_run(r, include_quick=quick) is None:
-            flag = " --quick" if quick else ""
-            raise HwkitError(f"task {info.name} reads the latest complete{' (or quick)' if quick else ' full'} "
-                             f"run of {r}, and there is none: run `python -m {task_package_name()}.{r}{flag}` first")
-
+        runs.require_run(r, quick, reader=info.name)
 
 class _UnknownTaskFinder(importlib.abc.MetaPathFinder):
     """Turns ``python -m <package>.<unknown>`` into one ``error:`` line and exit status 2.
@@ -398,4 +394,33 @@ def data_main(argv: Sequence[str] | None = None) -> int:
     with report_errors():
         for path, rows in data.export_csv(args.out, args.data_dir):
             print(f"wrote {path} ({rows} rows)")
+    return 0
+
+
+# ----------------------------------------------------------------------------- python -m hwkit.submit X
+
+def submit_main(argv: Sequence[str] | None = None) -> int:
+    """Build ``submissions/X/`` as the course asks (the task package's ``SUBMISSIONS``; see ``hwkit.submit``)."""
+    from hwkit import submit
+    titles = assignments()
+    parser = OneLineArgumentParser(prog="python -m hwkit.submit",
+                                   description="Build an assignment's hand-in from the latest complete full runs.")
+    parser.add_argument("assignment", type=str.upper, choices=list(titles), metavar="{" + ",".join(titles) + "}")
+    parser.add_argument("--authors", nargs="+", default=[], metavar='"NAME <ID>"',
+                        help='the students handing in, e.g. --authors "Ada Lovelace <al1>" "Alan Turing <at2>"')
+    parser.add_argument("--include-quick", action="store_true",
+                        help="let quick runs stand in (a trial bundle: its README says it is not for hand-in)")
+    parser.add_argument("--out-dir", default="submissions", help="where the bundle goes (default submissions/)")
+    args = parser.parse_args(argv)
+    with report_errors():
+        authors = [submit.parse_author(a) for a in args.authors]
+        bundles = getattr(_task_package(), "SUBMISSIONS", {})
+        bundle = bundles.get(args.assignment) or submit.default_bundle(args.assignment)
+        folder = submit.build(args.assignment, titles[args.assignment], bundle, discover_tasks(args.assignment),
+                              authors, include_quick=args.include_quick, out_dir=args.out_dir,
+                              package=task_package_name())
+        for p in sorted(folder.rglob("*")):
+            if p.is_file() and (p.parent == folder or p.suffix in (".pdf", ".zip", ".npz", ".keras")):
+                print(f"{p}  ({p.stat().st_size / 1e6:.2f} MB)")
+        print(f"submission written to {folder}")
     return 0

@@ -7,7 +7,8 @@ Layout of ``runs/<task>/<UTC-time>-s<seed>[-quick]/``::
     history.csv    per-epoch Keras logs (CSVLogger), each epoch once even across resumes
     backup/        training checkpoints for resuming (BackupAndRestore); removed when complete
     resumes.json   when the run was resumed and from which epoch
-    figures/*.png  plots for the report
+    tensorboard/   TensorBoard event files (``tensorboard --logdir runs/``)
+    figures/       <name>.svg (vector, for the PDF), <name>.png (to look at), <name>.csv (the data drawn)
     tables/*.json  tables for the report (list of row dicts)
     models/        saved models
     metrics.json   final numbers; written last, with "status": "complete"
@@ -34,7 +35,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -169,12 +170,12 @@ class Run:
         return p
 
     def save_figure(self, fig, name: str) -> Path:
-        """Save a matplotlib figure as figures/<name>.png and close it."""
-        import matplotlib.pyplot as plt
-        path = self.file("figures", f"{name}.png")
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        return path
+        """Save a matplotlib figure as figures/<name>.svg (the PDF's), .png and .csv (its data); close it.
+
+        Returns the SVG's path. See ``hwkit.plots.save_figure``.
+        """
+        from hwkit import plots
+        return plots.save_figure(fig, self.file("figures", f"{name}.svg").with_suffix(""))
 
     def save_table(self, name: str, rows: list[dict]) -> Path:
         path = self.file("tables", f"{name}.json")
@@ -366,12 +367,17 @@ class RunRecord:
     @property
     def commit(self) -> str | None:
         """The git commit the run was made by (None outside a repository), short form."""
-        commit = (self.env.get("git") or {}).get("commit")
+        commit = self._git.get("commit")
         return commit[:10] if commit else None
 
     @property
+    def _git(self) -> dict:
+        """env.json's ``git`` (``code`` in runs written before it had that name)."""
+        return self.env.get("git") or self.env.get("code") or {}
+
+    @property
     def dirty(self) -> bool:
-        return bool((self.env.get("git") or {}).get("dirty"))
+        return bool(self._git.get("dirty"))
 
     @property
     def stale(self) -> bool:
@@ -386,13 +392,23 @@ class RunRecord:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def relative_path(self) -> str:
+        """The run directory relative to the working directory (as a reader of the PDF finds it)."""
+        return relative_path(self.path)
+
     def figure(self, name: str) -> Path | None:
-        p = self.path / "figures" / f"{name}.png"
-        return p if p.is_file() else None
+        """The figure for the PDF: the SVG when there is one (vector), else the PNG (older runs)."""
+        for suffix in (".svg", ".png"):
+            p = self.path / "figures" / f"{name}{suffix}"
+            if p.is_file():
+                return p
+        return None
 
     @property
     def figures(self) -> dict[str, Path]:
-        return {p.stem: p for p in sorted((self.path / "figures").glob("*.png"))}
+        names = sorted({p.stem for p in (self.path / "figures").glob("*") if p.suffix in (".svg", ".png")})
+        return {n: self.figure(n) for n in names}
 
     def key_metrics(self) -> list[dict]:
         """The run's scalar results (numbers, flags, short strings) as metric/value rows, for a generic report."""
@@ -408,6 +424,53 @@ class RunRecord:
     def tables(self) -> dict[str, list[dict]]:
         return {p.stem: json.loads(p.read_text()) for p in sorted((self.path / "tables").glob("*.json"))}
 
+    def appendix(self) -> dict:
+        """What a grader needs to reproduce this run, as rows for the PDF's reproducibility appendix.
+
+        ``rows``: (label, value) pairs — run directory (relative), commit and dirty flag, command
+        line, seed, versions, CPU/GPU, wall time; ``config``: the resolved configuration;
+        ``searches``: each KerasTuner search of the run (``search_summary.json``): objective, stop
+        reason, search space, trial counts and the failed trials with their errors.
+        """
+        env = self.env
+        git = self._git
+        commit = git.get("commit")
+        if commit:
+            commit = commit[:12] + (f" + uncommitted changes (dirty; diff sha256 {git['diff_sha256'][:12]})"
+                                    if git.get("dirty") and git.get("diff_sha256") else
+                                    " + uncommitted changes (dirty)" if git.get("dirty") else
+                                    " (clean)" if git.get("dirty") is False else " (dirty flag unknown)")
+        versions = ", ".join(f"{k} {env[key]}" for k, key in (("Python", "python"), ("NumPy", "numpy"),
+                             ("TensorFlow", "tensorflow"), ("Keras", "keras"), ("KerasTuner", "keras_tuner"))
+                             if env.get(key))
+        gpus = env.get("gpus") or []
+        hardware = (f"{env.get('cpu_count', '?')} CPU cores, " + (f"GPU: {', '.join(gpus)}" if gpus else "no GPU")
+                    + (f"; {env['platform']}" if env.get("platform") else "")) if env else None
+        wall = self.metrics.get("wall_time_s")
+        rows = [("run directory", relative_path(self.path)),
+                ("commit", commit or "not recorded"),
+                ("command", command_line(env.get("argv")) if env.get("argv") else "not recorded"),
+                ("seed", self.config.get("seed")),
+                ("mode", "quick (smoke)" if self.quick else "full"),
+                ("versions", versions or "not recorded"),
+                ("hardware", hardware or "not recorded"),
+                ("wall time", f"{wall:.1f} s" if isinstance(wall, (int, float)) else "not recorded")]
+        config = [(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in self.config.items()
+                  if k not in ("task", "code", "data_files")]
+        task_code = self.config.get("code") or {}
+        if task_code.get("sha256"):
+            rows.append(("task code", f"{task_code.get('module')} (sha256 {task_code['sha256'][:12]})"
+                                      + (" — changed since this run" if self.stale else "")))
+        searches = []
+        for p in sorted(self.path.glob("**/search_summary.json")):
+            try:
+                s = json.loads(p.read_text())
+            except ValueError:
+                continue
+            s["file"] = relative_path(p)
+            searches.append(s)
+        return {"task": self.task, "rows": rows, "config": config, "searches": searches}
+
     def history(self) -> list[dict]:
         import csv
         p = self.path / "history.csv"
@@ -416,6 +479,48 @@ class RunRecord:
         with p.open() as f:
             return [{k: float(v) if v not in ("", None) else None for k, v in row.items()}
                     for row in csv.DictReader(f)]
+
+
+APPENDIX_SHARED = ("commit", "versions", "hardware")
+
+
+def appendix(records: list[RunRecord]) -> dict:
+    """The reproducibility appendix of a PDF: ``common`` rows (commit, versions, hardware when every
+    run shares them, said once) and one ``RunRecord.appendix()`` per run without those rows."""
+    entries = [r.appendix() for r in records]
+    common = []
+    for label in APPENDIX_SHARED:
+        values = {dict(e["rows"])[label] for e in entries}
+        if len(entries) > 1 and len(values) == 1:
+            common.append((label, values.pop()))
+    shared = {label for label, _ in common}
+    for e in entries:
+        e["rows"] = [(label, value) for label, value in e["rows"] if label not in shared]
+    return {"common": common, "entries": entries}
+
+
+def relative_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (how a reader finds it), else as is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def command_line(argv: list[str]) -> str:
+    """The recorded ``sys.argv`` as a command to type: ``python -m pkg.mod ...`` for a module run with -m."""
+    import shlex
+    first, rest = argv[0], list(argv[1:])
+    path = Path(first)
+    if path.suffix == ".py" and path.is_absolute():
+        parts = path.with_suffix("").parts
+        for i in range(len(parts) - 1, 0, -1):   # longest dotted name whose top folder is on the import path
+            if not (Path(*parts[:i]) / "__init__.py").is_file():
+                first = "python -m " + ".".join(parts[i:]).removesuffix(".__main__")
+                break
+    else:
+        first = shlex.quote(first)
+    return " ".join([first, *(shlex.quote(a) for a in rest)])
 
 
 def load_run(path: Path) -> RunRecord | None:
@@ -443,3 +548,38 @@ def latest_run(task: str, include_quick: bool = False) -> RunRecord | None:
     if full:
         return full[0]
     return records[0] if include_quick and records else None
+
+
+def task_command(task: str, quick: bool = False) -> str:
+    """The command that produces a run of ``task``: ``python -m tasks.<task> [--quick]`` (``$HWKIT_TASKS`` package)."""
+    return f"python -m {os.environ.get('HWKIT_TASKS', 'tasks')}.{task}{' --quick' if quick else ''}"
+
+
+def require_run(task: str, quick: bool, needs: Sequence[str] = (), reader: str | None = None) -> RunRecord:
+    """The latest complete run of ``task`` holding every file in ``needs``, or one HwkitError naming the command to run.
+
+    A full run is preferred; with ``quick`` a quick run may stand in (quick mode and its tests).
+    ``needs`` are paths inside the run directory (``"models/e1_encoder.keras"``, ``"tables/summary.json"``);
+    ``reader`` names the task that asks, for the message. The one place a task finds another task's run.
+    """
+    record = latest_run(task, include_quick=quick)
+    missing = [n for n in needs if record is not None and not (record.path / n).is_file()]
+    if record is None or missing:
+        kind = "complete (or quick)" if quick else "complete full"
+        found = f"{record.path} lacks {', '.join(missing)}" if record else f"there is none under {runs_root() / task}"
+        raise HwkitError(f"{f'task {reader}' if reader else 'this task'} reads the latest {kind} run of {task}, and {found}: run `{task_command(task, quick)}` first")
+    return record
+
+
+def load_model(record: RunRecord, filename: str):
+    """The Keras model ``models/<filename>`` of a run, loaded with ``safe_mode=True`` (no arbitrary code from the file)."""
+    from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+    import keras
+    path = record.path / "models" / filename
+    if not path.is_file():
+        raise HwkitError(f"{record.path} has no models/{filename}: run `{task_command(record.task, record.quick)}` again")
+    try:   # safe_mode: a .keras file may not smuggle code in (e.g. a Lambda layer's bytecode)
+        return keras.models.load_model(path, safe_mode=True)
+    except Exception as e:  # truncated zip, wrong architecture, refused unsafe content ...
+        raise HwkitError(f"cannot load the model {path}: {type(e).__name__}: {str(e).splitlines()[0][:160]}; "
+                         f"rerun `{task_command(record.task, record.quick)}`") from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import pdf_layout  # tests/pdf_layout.py
+
 from hwkit import pca, runs
 from hwkit.assignments import b_functions
 from hwkit.assignments import b_wgan
@@ -290,4 +292,4 @@ def test_b_report_pdf_has_every_b2_b8_section(b_runs, tmp_path, monkeypatch):
         assert heading in text, heading
     assert not [t for t in B_TASKS if f"full run of {t}" in text]
     assert len(reader.pages) > 4
-    assert sum(len(page.images) for page in reader.pages) >= 10
+    assert pdf_layout.report_figures("B") >= 10   # SVG figures: vector drawings, not PDF images

@@ -40,6 +40,7 @@ import dataclasses
 import time
 from typing import Sequence
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 import keras
 import numpy as np
 import tensorflow as tf

@@ -12,6 +12,8 @@ Results come back in the coursework's own structure and in the row format the re
 """
 from __future__ import annotations
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
 import hashlib
 import math
 from dataclasses import dataclass
