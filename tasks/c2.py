@@ -8,7 +8,7 @@ the verdicts this produces. Also plots the train-test gap of every run against s
 """
 from __future__ import annotations
 
-from hwkit import HwkitError, plots, runs
+from hwkit import HwkitError, runs
 from hwkit.assignments import c_coursework
 from hwkit.cli import task_main
 
@@ -28,19 +28,8 @@ def run(args, run):
         print(f"model {v['model']} setting {v['setting']} ({v['epochs']}, {v['learning_rate']}): {v['verdict']:13s} "
               f"train {v['final_train_accuracy']:.4f} test {v['final_test_accuracy']:.4f} gap {v['final_gap']:+.4f}")
 
-    panels = []
-    for model in sorted({r["model"] for r in summary}):
-        column = []
-        for r in sorted((r for r in summary if r["model"] == model), key=lambda r: r["setting"]):
-            pts = sorted((c for c in curves if c["model"] == model and c["setting"] == r["setting"]),
-                         key=lambda c: c["samples"])
-            column.append({"x": [c["samples"] for c in pts],
-                           "series": {"train - test accuracy": [c["train_accuracy"] - c["test_accuracy"] for c in pts]},
-                           "setting": (r["epochs"], r["learning_rate"])})
-        panels.append(column)
-    run.save_figure(plots.series_grid(panels, [f"Model {m}" for m in sorted({r['model'] for r in summary})],
-                                      row_label=lambda s: f"Epochs {s[0]}, LR {s[1]}: gap", xlabel="Number of samples processed",
-                                      title="Generalisation gap (train - test accuracy) of the Part 1 runs"), "gaps")
+    title = "Generalisation gap (train - test accuracy) of the Part 1 runs"
+    run.save_figure(c_coursework.gap_figure(summary, curves, title), "gaps")
     by_verdict = {}
     for v in verdicts:
         by_verdict.setdefault(v["verdict"], []).append(f"model {v['model']} setting {v['setting']}")

@@ -43,22 +43,13 @@ FULL = Recipe()                                          # epochs: the picked se
 QUICK = Recipe(**dataclasses.asdict(c_coursework.QUICK))  # 4 000 images, 1 epoch
 
 
-def pick_overfitting_run(verdicts: list[dict]) -> tuple[dict, str]:
-    """The over-fitting run with the largest final gap (or, if none passed the test, the largest gap)."""
-    overfit = [v for v in verdicts if v["verdict"] == "over-fitting"]
-    if overfit:
-        return max(overfit, key=lambda v: v["final_gap"]), "largest final gap among the over-fitting runs"
-    stable = [v for v in verdicts if v["verdict"] != "unstable"]
-    return max(stable, key=lambda v: v["final_gap"]), "no run passed the over-fitting test: largest gap used"
-
-
 def run(args, run):
     recipe = choose_recipe(args, FULL, QUICK)
     source = runs.latest_run(SOURCE_TASK, include_quick=args.quick)
     if source is None or not source.table("summary"):
         raise HwkitError(f"no completed {SOURCE_TASK} run: run python -m tasks.{SOURCE_TASK} first")
     verdicts = c_coursework.diagnose(source.table("summary"), source.table("curves"))
-    target, why = pick_overfitting_run(verdicts)
+    target, why = c_coursework.pick_overfitting_run(verdicts)
     number, setting = target["model"], target["setting"]
     if number > 3:
         raise HwkitError("C3 fixes a Part 1 model (1-3)")

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 
-import keras
 import numpy as np
 
 from hwkit import data, plots
+from hwkit.assignments.c_convolutions import (LAPLACIAN, SOBEL_K1, SOBEL_K2, apply, check_rank_one, column_then_row,
+                                             rank_analysis)
 from hwkit.cli import choose_recipe, task_main
 
-SOBEL_K1, SOBEL_K2 = np.array([1.0, 2.0, 1.0]), np.array([-1.0, 0.0, 1.0])   # text's Example 1
-LAPLACIAN = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])    # the counter-example
 RANDOM_SHAPES = [(3, 5), (5, 3), (7, 7)]   # (N, M) of the random rank-1 kernels
 TOLERANCE = 1e-4                           # float32 round-off on [0, 1] images and O(1) kernels
 
@@ -37,56 +36,6 @@ class Recipe:
 
 FULL = Recipe()
 QUICK = Recipe(noise_images=2)
-
-
-def apply(x: np.ndarray, kernel: np.ndarray, padding: str = "valid") -> np.ndarray:
-    """Apply a 2-D kernel (rows x cols) to a single-channel image batch (B, H, W) with Keras' conv."""
-    k = keras.ops.convert_to_tensor(kernel[:, :, None, None].astype(np.float32))
-    out = keras.ops.conv(keras.ops.convert_to_tensor(x[..., None].astype(np.float32)), k, padding=padding)
-    return keras.ops.convert_to_numpy(out)[..., 0]
-
-
-def column_then_row(x: np.ndarray, k1: np.ndarray, k2: np.ndarray, padding: str) -> np.ndarray:
-    """k1^T (N x 1) down the columns first, then k2 (1 x M) along the rows."""
-    return apply(apply(x, k1[:, None], padding), k2[None, :], padding)
-
-
-def row_then_column(x: np.ndarray, k1: np.ndarray, k2: np.ndarray, padding: str) -> np.ndarray:
-    """k2 (1 x M) along the rows first, then k1^T (N x 1) down the columns."""
-    return apply(apply(x, k2[None, :], padding), k1[:, None], padding)
-
-
-def check_rank_one(x: np.ndarray, k1: np.ndarray, k2: np.ndarray, name: str) -> list[dict]:
-    """Max |difference| between the 2-D kernel and the 1-D passes, both orders and both paddings."""
-    k = np.outer(k1, k2)   # k1^T k2
-    rows = []
-    for padding in ("valid", "same"):
-        full = apply(x, k, padding)
-        swapped = apply(x, np.outer(k2, k1), padding) if k.shape[0] == k.shape[1] else None
-        rows.append({"kernel": name, "shape": f"{k.shape[0]}x{k.shape[1]}", "padding": padding.upper(),
-                     "rank": int(np.linalg.matrix_rank(k)),
-                     "column_then_row_diff": float(np.abs(full - column_then_row(x, k1, k2, padding)).max()),
-                     "row_then_column_diff": float(np.abs(full - row_then_column(x, k1, k2, padding)).max()),
-                     "wrong_orientation_diff": None if swapped is None else float(np.abs(full - swapped).max()),
-                     "output_scale": float(np.abs(full).max())})
-    return rows
-
-
-def rank_analysis(kernel: np.ndarray, x: np.ndarray) -> dict:
-    """Rank, singular values, best separable (rank-1) approximation and the exact SVD sum of separable pairs."""
-    u, s, vt = np.linalg.svd(kernel)
-    rank = int(np.linalg.matrix_rank(kernel))
-    best_k1, best_k2 = u[:, 0] * np.sqrt(s[0]), vt[0] * np.sqrt(s[0])
-    approx = np.outer(best_k1, best_k2)
-    full = apply(x, kernel, "same")
-    svd_sum = sum(column_then_row(x, u[:, i] * np.sqrt(s[i]), vt[i] * np.sqrt(s[i]), "same") for i in range(rank))
-    return {"rank": rank, "singular_values": s.tolist(),
-            "best_rank1_kernel": approx.tolist(),
-            "best_rank1_spectral_error": float(np.linalg.norm(kernel - approx, 2)),
-            "best_rank1_frobenius_error": float(np.linalg.norm(kernel - approx)),
-            "best_rank1_output_diff": float(np.abs(full - column_then_row(x, best_k1, best_k2, "same")).max()),
-            "output_scale": float(np.abs(full).max()),
-            "svd_sum_of_separable_passes_diff": float(np.abs(full - svd_sum).max())}
 
 
 def run(args, run):

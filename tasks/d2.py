@@ -18,79 +18,12 @@ function of one linear form of A, B), so they need one hidden layer of two neuro
 """
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
+from hwkit.assignments.d_theory import (GATE_GRID, GATE_WEIGHT, INPUTS, NETWORKS, NOT_EXAMPLE, TRUTH, classify,
+                                        hidden_distance_from_binary, keras_predictions, linearly_separable_on_grid,
+                                        output_preactivation, sigmoid, structure)
 from hwkit.cli import task_main
-
-INPUTS = np.array(list(itertools.product([0, 1], repeat=2)), dtype=np.float64)   # rows (A, B)
-TRUTH = {"AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1], "XOR": [0, 1, 1, 0], "XNOR": [1, 0, 0, 1]}
-W = 20.0   # weight scale that saturates the hidden sigmoids
-
-# Each network: list of layers (weights shape (inputs, units), bias shape (units,)).
-NETWORKS: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
-    "AND": [(np.array([[1.0], [1.0]]), np.array([-1.5]))],
-    "OR": [(np.array([[1.0], [1.0]]), np.array([-0.5]))],
-    # hidden: h1 = OR(A, B), h2 = NAND(A, B); output: AND(h1, h2)
-    "XOR": [(np.array([[W, -W], [W, -W]]), np.array([-W / 2, 1.5 * W])),
-            (np.array([[W], [W]]), np.array([-1.5 * W]))],
-    # hidden: h1 = AND(A, B), h2 = NOR(A, B); output: OR(h1, h2)
-    "XNOR": [(np.array([[W, -W], [W, -W]]), np.array([-1.5 * W, W / 2])),
-             (np.array([[W], [W]]), np.array([-W / 2]))],
-}
-NOT_EXAMPLE = {"as written: z = -A - 0.5": (-1.0, -0.5), "threshold reading: z = -A + 0.5": (-1.0, 0.5)}
-GRID = np.linspace(-3, 3, 61)      # single-neuron weight/bias grid for the separability scan
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def output_preactivation(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
-    """Forward pass: sigmoid hidden layers, and the output neuron's pre-activation z (shape (N,))."""
-    a = x
-    for i, (w, b) in enumerate(layers):
-        z = a @ w + b
-        a = sigmoid(z) if i < len(layers) - 1 else z
-    return a[:, 0]
-
-
-def hidden_distance_from_binary(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray = INPUTS) -> float:
-    """Largest distance of a hidden sigmoid output from 0 or 1 over the inputs (0.0 without hidden layers)."""
-    a, worst = x, 0.0
-    for w, b in layers[:-1]:
-        a = sigmoid(a @ w + b)
-        worst = max(worst, float(np.max(np.minimum(a, 1 - a))))
-    return worst
-
-
-def classify(z: np.ndarray) -> np.ndarray:
-    """The text's rule: class 1 if the output is >= 0, else 0."""
-    return (z >= 0).astype(int)
-
-
-def keras_predictions(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
-    """The same network as a Keras model with the hand weights loaded; returns the output pre-activation."""
-    import keras
-    model = keras.Sequential([keras.Input((2,))] + [
-        keras.layers.Dense(w.shape[1], activation="sigmoid" if i < len(layers) - 1 else None, dtype="float64")
-        for i, (w, _) in enumerate(layers)])
-    for layer, (w, b) in zip(model.layers, layers):
-        layer.set_weights([w, b])
-    return model.predict(x, verbose=0)[:, 0]
-
-
-def linearly_separable_on_grid(target: list[int]) -> bool:
-    """Does any single neuron z = w1 A + w2 B + b with w1, w2, b on GRID classify all four rows?"""
-    w1, w2, b = np.meshgrid(GRID, GRID, GRID, indexing="ij")
-    z = w1[..., None] * INPUTS[:, 0] + w2[..., None] * INPUTS[:, 1] + b[..., None]
-    return bool(np.any(np.all((z >= 0) == np.array(target, dtype=bool), axis=-1)))
-
-
-def structure(layers) -> str:
-    sizes = [layers[0][0].shape[0]] + [w.shape[1] for w, _ in layers]
-    return " -> ".join(map(str, sizes))
 
 
 def run(args, run):
@@ -123,10 +56,11 @@ def run(args, run):
     run.save_table("not_example", not_rows)
     print("\n".join(f"{n['gate']:5s} {n['structure']:10s} correct={n['correct']} "
                     f"single neuron possible on grid={n['single_neuron_on_grid']}" for n in networks))
-    run.log(all_correct=all_correct, rows_checked=len(truth_rows), weight_scale=W,
+    run.log(all_correct=all_correct, rows_checked=len(truth_rows), weight_scale=GATE_WEIGHT,
             hidden_distance_from_binary=max(hidden_distance_from_binary(layers) for layers in NETWORKS.values()),
-            neurons={n["gate"]: n["neurons"] for n in networks}, structures={n["gate"]: n["structure"] for n in networks},
-            grid_points_per_axis=len(GRID), grid_range=[float(GRID[0]), float(GRID[-1])],
+            neurons={n["gate"]: n["neurons"] for n in networks},
+            structures={n["gate"]: n["structure"] for n in networks},
+            grid_points_per_axis=len(GATE_GRID), grid_range=[float(GATE_GRID[0]), float(GATE_GRID[-1])],
             not_literal_ok=all(r["ok"] for r in not_rows[:2]), not_threshold_ok=all(r["ok"] for r in not_rows[2:]))
 
 

@@ -17,80 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwkit.assignments.d_theory import (FD_STEP, SIZES, autodiff, cross_entropy, finite_difference, forward, grad_f2,
+                                        grad_x, random_problem, rel_error, softmax)
 from hwkit.cli import task_main
-
-SIZES = [(4, 3, 2), (5, 4, 3), (10, 7, 5), (32, 16, 10)]   # (N, M, K) per random trial
-FD_STEP = 1e-6
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def softmax(z):
-    e = np.exp(z - z.max())
-    return e / e.sum()
-
-
-def forward(x, params):
-    """The network of Fig. 4; returns (f1, a, f2, o)."""
-    w1, b1, w2, b2 = params
-    f1 = x @ w1 + b1
-    a = sigmoid(f1)
-    f2 = a @ w2 + b2
-    return f1, a, f2, softmax(f2)
-
-
-def cross_entropy(o, y) -> float:
-    """Eq. 7."""
-    return float(-np.sum(y * np.log(o)))
-
-
-def grad_f2(o, y):
-    """(a): dE/df2 = o - y (for labels summing to one)."""
-    return o - y
-
-
-def grad_x(x, y, params):
-    """(b): dE/dx = [((o - y) W2^T) * a(1 - a)] W1^T."""
-    w1, _, w2, _ = params
-    _, a, _, o = forward(x, params)
-    return ((grad_f2(o, y) @ w2.T) * a * (1 - a)) @ w1.T
-
-
-def finite_difference(fn, v: np.ndarray, step: float = FD_STEP) -> np.ndarray:
-    """Central differences of the scalar fn at every entry of v."""
-    g = np.zeros_like(v)
-    for idx in np.ndindex(v.shape):
-        plus, minus = v.copy(), v.copy()
-        plus[idx] += step
-        minus[idx] -= step
-        g[idx] = (fn(plus) - fn(minus)) / (2 * step)
-    return g
-
-
-def autodiff(x, y, params):
-    """dE/df2 and dE/dx by TensorFlow (float64), independently of the formulas above."""
-    import tensorflow as tf
-    w1, b1, w2, b2 = (tf.constant(p) for p in params)
-    xt = tf.constant(x)
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(xt)
-        f2 = tf.sigmoid(xt @ w1 + b1) @ w2 + b2
-        tape.watch(f2)
-        loss = -tf.reduce_sum(y * tf.math.log(tf.nn.softmax(f2)))
-    return tape.gradient(loss, f2).numpy(), tape.gradient(loss, xt).numpy()
-
-
-def random_problem(rng: np.random.Generator, n: int, m: int, k: int):
-    x = rng.normal(size=(1, n))
-    params = (rng.normal(size=(n, m)), rng.normal(size=(1, m)), rng.normal(size=(m, k)), rng.normal(size=(1, k)))
-    y = np.eye(k)[[rng.integers(k)]]
-    return x, y, params
-
-
-def rel_error(a, b) -> float:
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-12))
 
 
 def run(args, run):

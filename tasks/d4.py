@@ -20,104 +20,22 @@ out = floor((n + 2p - k) / s) + 1.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from hwkit import HwkitError
+from hwkit.assignments.d_theory import (average_pool, conv2d, keras_average_pool, load_problem, matrix, output_size,
+                                        same_padding, tf_conv2d)
 from hwkit.cli import task_main
 
 DEFAULT_INPUT = Path(__file__).resolve().parent / "examples" / "d4_example.json"
-REQUIRED = ("feature_map", "filter1", "filter2")
 
 
 def add_arguments(parser):
     parser.add_argument("--input", type=Path, default=DEFAULT_INPUT,
                         help="JSON file with feature_map, filter1, filter2 [, filter2_padding, pool_size, pool_stride] "
                              "(default tasks/examples/d4_example.json)")
-
-
-def load_problem(path: Path) -> dict:
-    """Read and validate the D4 input file; one readable error for anything wrong."""
-    try:
-        spec = json.loads(Path(path).read_text())
-    except OSError as e:
-        raise HwkitError(f"{path}: cannot read the D4 input file ({e.strerror})") from None
-    except ValueError as e:
-        raise HwkitError(f"{path}: not valid JSON ({e})") from None
-    missing = [k for k in REQUIRED if k not in spec]
-    if missing:
-        raise HwkitError(f"{path}: missing key(s) {', '.join(missing)}; expected {', '.join(REQUIRED)}")
-    problem = {"description": spec.get("description", "")}
-    for key in REQUIRED:
-        try:
-            a = np.array(spec[key], dtype=np.float64)
-        except (TypeError, ValueError):
-            raise HwkitError(f"{path}: {key} must be a list of equal-length lists of numbers") from None
-        if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
-            raise HwkitError(f"{path}: {key} must be a square 2-D matrix, found shape {a.shape}")
-        problem[key] = a
-    for key, default in (("filter2_padding", 1), ("pool_size", 2), ("pool_stride", 2)):
-        value = spec.get(key, default)
-        if not isinstance(value, int) or value < (0 if key == "filter2_padding" else 1):
-            raise HwkitError(f"{path}: {key} must be a {'non-negative' if key == 'filter2_padding' else 'positive'} "
-                             f"integer, found {value!r}")
-        problem[key] = value
-    n = len(problem["feature_map"])
-    if len(problem["filter2"]) > n + 2 * problem["filter2_padding"]:
-        raise HwkitError(f"{path}: filter2 ({len(problem['filter2'])}x{len(problem['filter2'])}) is larger than "
-                         f"the padded feature map ({n + 2 * problem['filter2_padding']})")
-    if problem["pool_size"] > n:
-        raise HwkitError(f"{path}: pool_size {problem['pool_size']} is larger than the feature map ({n})")
-    return problem
-
-
-def output_size(n: int, k: int, p: int, s: int) -> int:
-    """floor((n + 2p - k) / s) + 1 (symmetric padding p)."""
-    return (n + 2 * p - k) // s + 1
-
-
-def same_padding(k: int) -> tuple[int, int]:
-    """(before, after) zero padding that keeps the size at stride 1: total k - 1, the extra one after (TF)."""
-    return (k - 1) // 2, k // 2
-
-
-def conv2d(feature_map: np.ndarray, kernel: np.ndarray, stride: int = 1,
-           padding: tuple[int, int] | int = 0) -> np.ndarray:
-    """Single-channel cross-correlation with zero padding (before, after) on both axes, then stride."""
-    before, after = (padding, padding) if isinstance(padding, int) else padding
-    x = np.pad(feature_map, ((before, after), (before, after)))
-    k = len(kernel)
-    out = (len(x) - k) // stride + 1
-    return np.array([[np.sum(x[i * stride:i * stride + k, j * stride:j * stride + k] * kernel)
-                      for j in range(out)] for i in range(out)])
-
-
-def average_pool(feature_map: np.ndarray, size: int, stride: int) -> np.ndarray:
-    """Mean over size x size windows, moved by stride, no padding."""
-    out = (len(feature_map) - size) // stride + 1
-    return np.array([[feature_map[i * stride:i * stride + size, j * stride:j * stride + size].mean()
-                      for j in range(out)] for i in range(out)])
-
-
-def tf_conv2d(feature_map: np.ndarray, kernel: np.ndarray, stride: int, padding: tuple[int, int]) -> np.ndarray:
-    """The same operation by ``tf.nn.conv2d`` (explicit padding), for the cross-check."""
-    import tensorflow as tf
-    x = tf.constant(feature_map[None, :, :, None], tf.float64)
-    w = tf.constant(kernel[:, :, None, None], tf.float64)
-    pads = [[0, 0], list(padding), list(padding), [0, 0]]
-    return tf.nn.conv2d(x, w, strides=stride, padding=pads).numpy()[0, :, :, 0]
-
-
-def keras_average_pool(feature_map: np.ndarray, size: int, stride: int) -> np.ndarray:
-    import keras
-    layer = keras.layers.AveragePooling2D(size, strides=stride, padding="valid", dtype="float64")
-    return keras.ops.convert_to_numpy(layer(feature_map[None, :, :, None]))[0, :, :, 0]
-
-
-def matrix(a: np.ndarray) -> list[list[float]]:
-    return [[round(float(v), 6) for v in row] for row in a]
 
 
 def run(args, run):

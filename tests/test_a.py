@@ -81,6 +81,37 @@ def test_dead_units_and_bce_floor():
     assert a_identity.bce_floor(np.array([0.5])) == pytest.approx(np.log(2))
 
 
+def test_dead_units_counted_per_channel_with_a_single_relu_layer():
+    # one ReLU layer: the probe model returns a tensor, not a list; channels must still be counted, not images
+    model = a_identity.identity_cnn(hidden_layers=1)
+    conv = model.get_layer("conv1")
+    k, b = conv.get_weights()
+    b[3] = -100.0                                  # channel 3 can never fire on [0, 1] images
+    conv.set_weights([k, b])
+    x = _images(7)
+    assert a_identity.dead_relu_units(model, x) == 1
+    assert a_identity.dead_relu_units(model, x, last_layer_alive=True) == 9
+
+
+def _sweep(verdicts: dict[int, list[str]]) -> list[dict]:
+    return [{"depth": d, "verdict": v, "train_mse": 1e-3, "d_const": 0.5, "d_id": 0.5, "spread": 0.5}
+            for d, vs in verdicts.items() for v in vs]
+
+
+def test_paper_comparison_counts_verdicts_and_judges_the_order():
+    agree = a_identity.paper_comparison(_sweep({1: ["identity"] * 3, 8: ["neither", "neither", "identity"],
+                                                20: ["constant"] * 3}))
+    assert agree["counts"]["8"] == {"constant": 0, "identity": 1, "neither": 2}
+    assert agree["identity_depths"] == [1] and agree["neither_depths"] == [8] and agree["constant_depths"] == [20]
+    assert agree["monotone"] and agree["agreement"] == "agrees with" and "agrees with Fig. 3" in agree["text"]
+    partial = a_identity.paper_comparison(_sweep({1: ["identity"] * 3, 20: ["neither"] * 3}))
+    assert partial["agreement"] == "partly agrees with" and "not yet the constant map" in partial["text"]
+    reverse = a_identity.paper_comparison(_sweep({1: ["constant"] * 3, 20: ["identity"] * 3}))
+    assert not reverse["monotone"] and reverse["agreement"] == "disagrees with"
+    tie = a_identity.paper_comparison(_sweep({1: ["identity", "neither"], 2: ["neither", "neither"]}))
+    assert tie["mixed_depths"] == [1]
+
+
 def test_model_shapes_follow_the_text():
     mlp = a_identity.identity_mlp()
     assert len([l for l in mlp.layers if l.trainable_weights]) == 7
@@ -166,6 +197,8 @@ def test_quick_runs_end_to_end_and_report(run_task, data_dir, tmp_path):
     assert a4.metrics["all_claims_verified"] and a4.metrics["relu_single_filter_error_on_negatives"] > 1
     a5 = run_task("a5", "--quick", "--data-dir", str(data_dir), "--depths", "1", "2", "--epochs", "50")
     assert [r["depth"] for r in a5.table("sweep")] == [1, 2] and a5.figure("distance_vs_depth")
+    assert [c["depth"] for c in a5.table("verdict_counts")] == [1, 2]
+    assert a5.metrics["comparison"]["text"].startswith("Zhang, Bengio, Hardt")
 
     pdf = cli.render_report("A", include_quick=True, out_dir=tmp_path)
     reader = PdfReader(pdf)

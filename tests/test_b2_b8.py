@@ -84,22 +84,51 @@ def test_wasserstein1_of_a_shift_is_the_shift():
     np.testing.assert_allclose(b_wgan.wasserstein1(a + [0.3, -0.1], a), [0.3, 0.1])
 
 
-def test_distribution_error_is_near_zero_for_true_samples_and_catches_dependence():
+@pytest.mark.parametrize("dim", [5, 20])
+def test_five_percent_metric_passes_the_floor_and_fails_both_impostors(dim):
+    rows = {r["law"]: r for r in b_wgan.reference_table(dim, seed=0)}
+    floor = rows["independent uniform sample (sampling floor)"]["error"]
+    gauss = rows["Gaussian with the cube's mean and covariance"]["error"]
+    shrunk = rows["uniform cube scaled by 0.9"]["error"]
+    target = b_wgan.TARGET
+    assert floor < 0.6 * target                      # clearly below: a true sample passes
+    assert gauss > 4 * target and shrunk > 1.6 * target   # clearly above: both impostors fail
+    assert rows["uniform cube scaled by 0.95"]["error"] > target   # even a 5% shrink fails
+    assert [r["passes"] for r in rows.values()] == [True, False, False, False]
+
+
+def test_distribution_error_catches_dependence_and_mass_outside():
     d, n = 5, 8192
-    theta = b_wgan.directions(d, 50, seed=0)
+    theta = b_wgan.directions(d, seed=0)
     reference = b_wgan.uniform_cube(n, d, seed=1)
-    assert b_wgan.distribution_error(b_wgan.uniform_cube(n, d, seed=2), reference, theta)["error"] < 0.03
-    assert b_wgan.sampling_floor(d, seed=0) < 0.03
     # every coordinate uniform, but all equal: the marginals are right, the joint law is a line
     line = np.repeat(b_wgan.uniform_cube(n, 1, seed=3), d, axis=1)
     e = b_wgan.distribution_error(line, reference, theta)
-    assert e["marginal_error"] < 0.03 and e["joint_error"] > 0.2 and e["error"] > 0.05
-    # a wrong scale shows on the axes too
-    assert b_wgan.distribution_error(0.5 * b_wgan.uniform_cube(n, d, seed=2), reference, theta)["marginal_error"] > 0.2
+    assert e["axis_error"] < 0.05 and e["oblique_error"] > 0.3 and e["error"] == e["oblique_error"]
+    # 10% of the points pushed just outside the cube: caught by the mass outside
+    pushed = b_wgan.uniform_cube(n, d, seed=2)
+    pushed[: n // 10, 0] = 1.01
+    assert b_wgan.distribution_error(pushed, reference, theta)["outside_mass"] == pytest.approx(0.1, abs=1e-3)
+
+
+def test_reached_means_staying_below_until_the_end():
+    curve = [{"steps": s, "error": e} for s, e in [(100, 0.2), (200, 0.04), (300, 0.07), (400, 0.045), (500, 0.03)]]
+    assert b_wgan.reached_at(curve)["steps"] == 400
+    assert b_wgan.reached_at(curve[:3]) is None
+    assert b_wgan.median_or_none([100, None, 300]) == 300 and b_wgan.median_or_none([100, None, None]) is None
+
+
+def test_ema_generator_averages_the_iterates():
+    recipe = b_wgan.Recipe(noise_dims=(2,), epochs=1, eval_every=5, batch_size=8, train_samples=200)
+    model, monitor = b_wgan.train_uniform(3, 2, recipe, seed=0)
+    ema = model.ema_generator.get_weights()
+    last = model.generator.get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(ema, last))   # a separate, averaged copy
+    assert len(monitor.records) == 1 and {"error", "error_last", "outside_mass"} <= set(monitor.records[0])
 
 
 def test_flop_proxy_counts_parameters_times_samples():
-    model = b_wgan.build_wgan(data_dim=3, noise_dim=2, steps=100)
+    model = b_wgan.build_wgan(data_dim=3, noise_dim=2, recipe=b_wgan.Recipe(epochs=1))
     pc, pg = model.critic.count_params(), model.generator.count_params()
     b, k = 10, model.n_critic
     assert model.flops_per_step(b) == 6 * (pc * (3 * k + 1) * b + pg * (k + 1) * b)
@@ -166,9 +195,15 @@ def test_b6_b7_b8_quick(b_runs):
     assert b6.metrics["data_dim"] == 5 and b7.metrics["data_dim"] == 20
     for r in (b6, b7):
         assert r.figure("error_curves") and r.figure("samples")
-        assert all(row["final_error"] > 0 for row in r.table("noise_dims"))
+        assert all(row["final_error"] > 0 for row in r.table("runs"))
+        for row in r.table("runs"):      # every generator saved as .keras, and re-scored fresh
+            assert (r.path / row["generator_path"]).is_file() and row["generator_path"].endswith(".keras")
+            assert row["fresh_error"] > 0 and row["reached"] == (row["steps_to_target"] is not None)
+        assert [law["passes"] for law in r.table("reference_laws")] == [True, False, False, False]
+        assert len(r.metrics["observations"]) >= len(r.table("noise_dims"))
     assert b8.metrics["sources"] == {"b6": str(b6.path), "b7": str(b7.path)}
     assert len(b8.table("cost")) == len(b6.table("noise_dims")) + len(b7.table("noise_dims"))
+    assert "FLOP proxy" in b8.metrics["comparison"]["sentence"]
 
 
 def test_b8_without_b6_runs_is_a_one_line_error(capsys):
@@ -187,7 +222,7 @@ def test_b_report_pdf_has_every_b2_b8_section(b_runs, tmp_path, monkeypatch):
     reader = PdfReader(pdf)
     text = " ".join(page.extract_text() for page in reader.pages)
     for heading in ("Task 2", "Runge", "Task 3", "Task 4", "Task 5", "Task 6", "Task 7", "Task 8",
-                    "5% accuracy", "SMOKE RESULT"):
+                    "5% accuracy", "SMOKE RESULT", "sampling floor", "scaled by 0.9", "saved generator"):
         assert heading in text, heading
     assert not [t for t in B_TASKS if f"full run of {t}" in text]
     assert len(reader.pages) > 4

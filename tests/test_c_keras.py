@@ -163,11 +163,10 @@ def test_diagnose_separates_the_four_cases():
 
 
 def test_pick_overfitting_run_takes_largest_gap():
-    from tasks.c3 import pick_overfitting_run
     v = [{"verdict": "over-fitting", "final_gap": 0.02, "id": 1}, {"verdict": "over-fitting", "final_gap": 0.03, "id": 2},
          {"verdict": "unstable", "final_gap": 0.2, "id": 3}, {"verdict": "good fit", "final_gap": 0.01, "id": 4}]
-    assert pick_overfitting_run(v)[0]["id"] == 2
-    assert pick_overfitting_run([x for x in v if x["id"] > 2])[0]["id"] == 4
+    assert c_coursework.pick_overfitting_run(v)[0]["id"] == 2
+    assert c_coursework.pick_overfitting_run([x for x in v if x["id"] > 2])[0]["id"] == 4
 
 
 # ----------------------------------------------------------------------------- C8 counts
@@ -234,7 +233,7 @@ def test_convolution_answer_compares_with_the_best_mlp():
 
 
 def test_q31_counts():
-    from tasks.c8 import conv_costs
+    from hwkit.assignments.c_convolutions import conv_costs
     depthwise, pointwise, separable, plain = conv_costs(28, 28, 16, 64, 3)
     assert depthwise["output"] == (28, 28, 16) and depthwise["mults"] == 28 * 28 * 16 * 9 == 112_896
     assert pointwise["output"] == (28, 28, 64) and pointwise["mults"] == 28 * 28 * 16 * 64 == 802_816
@@ -244,13 +243,13 @@ def test_q31_counts():
 
 
 def test_q31_formulas_match_keras_and_profiler():
-    from tasks.c8 import check_q31
+    from hwkit.assignments.c_convolutions import check_q31
     rows = check_q31("same")
     assert all(r["matches"] for r in rows if "matches" in r) and sum("matches" in r for r in rows) == 3
 
 
 def test_q32_layer_formulas_match_count_params():
-    from tasks.c8 import layer_parameter_formulas
+    from hwkit.assignments.c_convolutions import layer_parameter_formulas
     for number in (4, 5):
         rows = layer_parameter_formulas(c_coursework.coursework_model(number))
         assert all(r["matches"] for r in rows)
@@ -258,7 +257,7 @@ def test_q32_layer_formulas_match_count_params():
 
 
 def test_separable_ratio_closed_form():
-    from tasks.c8 import separable_ratio_rows
+    from hwkit.assignments.c_convolutions import separable_ratio_rows
     for r in separable_ratio_rows():
         assert r["ratio"] == pytest.approx(r["closed_form"])
 
@@ -266,7 +265,7 @@ def test_separable_ratio_closed_form():
 # ----------------------------------------------------------------------------- C9
 
 def test_rank_one_kernel_equals_two_passes_and_orientation_matters():
-    from tasks.c9 import apply, column_then_row, row_then_column
+    from hwkit.assignments.c_convolutions import apply, column_then_row, row_then_column
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2, 20, 20))
     k1, k2 = rng.normal(size=3), rng.normal(size=5)
@@ -279,7 +278,7 @@ def test_rank_one_kernel_equals_two_passes_and_orientation_matters():
 
 
 def test_apply_is_cross_correlation():
-    from tasks.c9 import apply
+    from hwkit.assignments.c_convolutions import apply
     x = np.zeros((1, 5, 5))
     x[0, 2, 2] = 1.0
     k = np.arange(9.0).reshape(3, 3)
@@ -288,7 +287,7 @@ def test_apply_is_cross_correlation():
 
 
 def test_laplacian_has_rank_two_and_svd_pairs_reproduce_it():
-    from tasks.c9 import LAPLACIAN, rank_analysis
+    from hwkit.assignments.c_convolutions import LAPLACIAN, rank_analysis
     x = np.random.default_rng(0).normal(size=(1, 16, 16))
     r = rank_analysis(LAPLACIAN, x)
     assert r["rank"] == 2

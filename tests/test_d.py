@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from hwkit.assignments import d_cifar
-from tasks import d1, d2, d3, d4
+from hwkit.assignments import d_cifar, d_theory
 
 
 # ----------------------------------------------------------------------------- D1
@@ -23,8 +22,8 @@ def _fd(f, x: float, h: float = 1e-6) -> float:
 
 def test_d1_gradient_matches_finite_differences():
     for x in (-3.0, -0.75, 0.0, 0.4, 2.5):
-        assert d1.gelu_grad(x) == pytest.approx(_fd(_gelu_scalar, x), abs=1e-8)
-    assert d1.gelu_grad(0.0) == 0.5
+        assert d_theory.gelu_grad(x) == pytest.approx(_fd(_gelu_scalar, x), abs=1e-8)
+    assert d_theory.gelu_grad(0.0) == 0.5
 
 
 def test_d1_gd_steps_against_an_independent_loop():
@@ -33,9 +32,9 @@ def test_d1_gd_steps_against_an_independent_loop():
         for _ in range(3):
             x -= eta * _fd(_gelu_scalar, x)
             expected.append(x)
-        assert d1.gradient_descent(0.0, eta) == pytest.approx(expected, abs=1e-8)
-    assert d1.gradient_descent(0.0, 0.1)[1] == pytest.approx(-0.05)
-    assert d1.gradient_descent(0.0, 1.0)[1] == pytest.approx(-0.5)
+        assert d_theory.gradient_descent(0.0, eta) == pytest.approx(expected, abs=1e-8)
+    assert d_theory.gradient_descent(0.0, 0.1)[1] == pytest.approx(-0.05)
+    assert d_theory.gradient_descent(0.0, 1.0)[1] == pytest.approx(-0.5)
 
 
 def test_d1_momentum_readings():
@@ -46,37 +45,37 @@ def test_d1_momentum_readings():
     for _ in range(3):
         v = beta * v + (1 - beta) * g(xs[-1])
         xs.append(xs[-1] - eta * v)
-    assert d1.momentum(x0, eta) == pytest.approx(xs, abs=1e-8)
+    assert d_theory.momentum(x0, eta) == pytest.approx(xs, abs=1e-8)
     # "old": x2 = x1 - eta g(x0) (the stale average)
-    old = d1.momentum(x0, eta, reading="old")
+    old = d_theory.momentum(x0, eta, reading="old")
     assert old[1] == pytest.approx(x0 - eta * g(x0), abs=1e-8)
     assert old[2] == pytest.approx(old[1] - eta * g(x0), abs=1e-8)
     assert old[3] != pytest.approx(xs[3], abs=1e-6)
 
 
 def test_d1_minimum_has_zero_gradient():
-    x_min, f_min = d1.minimum()
-    assert abs(d1.gelu_grad(x_min)) < 1e-10
+    x_min, f_min = d_theory.minimum()
+    assert abs(d_theory.gelu_grad(x_min)) < 1e-10
     assert f_min < _gelu_scalar(x_min - 0.01) and f_min < _gelu_scalar(x_min + 0.01)
 
 
 # ----------------------------------------------------------------------------- D2
 
 def test_d2_networks_reproduce_every_truth_table_row():
-    for gate, layers in d2.NETWORKS.items():
-        assert list(d2.classify(d2.output_preactivation(layers, d2.INPUTS))) == d2.TRUTH[gate], gate
+    for gate, layers in d_theory.NETWORKS.items():
+        assert list(d_theory.classify(d_theory.output_preactivation(layers, d_theory.INPUTS))) == d_theory.TRUTH[gate], gate
 
 
 def test_d2_check_can_fail():
     # the AND network does not compute XOR; the NOT example read literally is wrong on A = 0
-    assert list(d2.classify(d2.output_preactivation(d2.NETWORKS["AND"], d2.INPUTS))) != d2.TRUTH["XOR"]
-    assert d2.classify(np.array([-1.0 * 0 - 0.5]))[0] == 0
+    assert list(d_theory.classify(d_theory.output_preactivation(d_theory.NETWORKS["AND"], d_theory.INPUTS))) != d_theory.TRUTH["XOR"]
+    assert d_theory.classify(np.array([-1.0 * 0 - 0.5]))[0] == 0
 
 
 def test_d2_linear_separability_scan():
-    assert d2.linearly_separable_on_grid(d2.TRUTH["AND"]) and d2.linearly_separable_on_grid(d2.TRUTH["OR"])
-    assert not d2.linearly_separable_on_grid(d2.TRUTH["XOR"])
-    assert not d2.linearly_separable_on_grid(d2.TRUTH["XNOR"])
+    assert d_theory.linearly_separable_on_grid(d_theory.TRUTH["AND"]) and d_theory.linearly_separable_on_grid(d_theory.TRUTH["OR"])
+    assert not d_theory.linearly_separable_on_grid(d_theory.TRUTH["XOR"])
+    assert not d_theory.linearly_separable_on_grid(d_theory.TRUTH["XNOR"])
 
 
 # ----------------------------------------------------------------------------- D3
@@ -90,16 +89,16 @@ def _loss(x, y, params):
 
 def test_d3_gradients_match_independent_finite_differences():
     rng = np.random.default_rng(1)
-    x, y, params = d3.random_problem(rng, 6, 5, 4)
-    g = d3.grad_x(x, y, params)
+    x, y, params = d_theory.random_problem(rng, 6, 5, 4)
+    g = d_theory.grad_x(x, y, params)
     h = 1e-6
     for j in range(x.shape[1]):
         e = np.zeros_like(x)
         e[0, j] = h
         assert g[0, j] == pytest.approx((_loss(x + e, y, params) - _loss(x - e, y, params)) / (2 * h), abs=1e-7)
-    _, _, f2, o = d3.forward(x, params)
-    assert np.allclose(d3.grad_f2(o, y), o - y)
-    assert np.isclose(np.sum(d3.grad_f2(o, y)), 0.0)   # softmax outputs and one-hot labels both sum to 1
+    _, _, f2, o = d_theory.forward(x, params)
+    assert np.allclose(d_theory.grad_f2(o, y), o - y)
+    assert np.isclose(np.sum(d_theory.grad_f2(o, y)), 0.0)   # softmax outputs and one-hot labels both sum to 1
 
 
 # ----------------------------------------------------------------------------- D4
@@ -108,19 +107,19 @@ def test_d4_conv_by_hand_and_output_size():
     f = np.arange(9, dtype=float).reshape(3, 3)          # 0..8
     k = np.array([[1.0, 0.0], [0.0, -1.0]])
     # no padding, stride 1: out[i, j] = f[i, j] - f[i+1, j+1] = -4 everywhere
-    assert np.array_equal(d4.conv2d(f, k), np.full((2, 2), -4.0))
+    assert np.array_equal(d_theory.conv2d(f, k), np.full((2, 2), -4.0))
     # padding 1, stride 2 on 3x3 with 2x2: floor((3 + 2 - 2) / 2) + 1 = 2; top-left window is [[0,0],[0,f00]]
-    out = d4.conv2d(f, k, stride=2, padding=1)
-    assert out.shape == (2, 2) and d4.output_size(3, 2, 1, 2) == 2
+    out = d_theory.conv2d(f, k, stride=2, padding=1)
+    assert out.shape == (2, 2) and d_theory.output_size(3, 2, 1, 2) == 2
     assert out[0, 0] == -f[0, 0]
-    assert d4.same_padding(3) == (1, 1) and d4.same_padding(4) == (1, 2) and d4.same_padding(5) == (2, 2)
+    assert d_theory.same_padding(3) == (1, 1) and d_theory.same_padding(4) == (1, 2) and d_theory.same_padding(5) == (2, 2)
 
 
 def test_d4_pooling_equals_its_convolution():
     f = np.random.default_rng(0).normal(size=(6, 6))
-    pooled = d4.average_pool(f, 2, 2)
+    pooled = d_theory.average_pool(f, 2, 2)
     assert pooled[1, 2] == pytest.approx(f[2:4, 4:6].mean())
-    assert np.allclose(d4.conv2d(f, np.full((2, 2), 0.25), 2, 0), pooled)
+    assert np.allclose(d_theory.conv2d(f, np.full((2, 2), 0.25), 2, 0), pooled)
 
 
 def test_d4_bad_input_is_one_line_error(tmp_path, capsys):
@@ -163,16 +162,16 @@ def test_cifar10_resnet_shape_and_size():
 
 
 def test_d1_answer_numbers():
-    b = d1.gradient_descent(0.0, 1.0)
-    assert [round(d1.gelu_grad(x), 2) for x in b] == [0.5, 0.12, 0.06, 0.03]   # the gradient shrinks near x*
+    b = d_theory.gradient_descent(0.0, 1.0)
+    assert [round(d_theory.gelu_grad(x), 2) for x in b] == [0.5, 0.12, 0.06, 0.03]   # the gradient shrinks near x*
 
 
 def test_d2_hidden_outputs_are_nearly_binary():
-    assert d2.hidden_distance_from_binary(d2.NETWORKS["AND"]) == 0.0               # no hidden layer
-    worst = d2.hidden_distance_from_binary(d2.NETWORKS["XOR"])
-    assert worst == pytest.approx(d2.sigmoid(-d2.W / 2))                            # |z| >= W/2 = 10 on every row
-    soft = [(w / 10, b / 10) for w, b in d2.NETWORKS["XOR"]]
-    assert d2.hidden_distance_from_binary(soft) > 0.1
+    assert d_theory.hidden_distance_from_binary(d_theory.NETWORKS["AND"]) == 0.0               # no hidden layer
+    worst = d_theory.hidden_distance_from_binary(d_theory.NETWORKS["XOR"])
+    assert worst == pytest.approx(d_theory.sigmoid(-d_theory.GATE_WEIGHT / 2))                            # |z| >= W/2 = 10 on every row
+    soft = [(w / 10, b / 10) for w, b in d_theory.NETWORKS["XOR"]]
+    assert d_theory.hidden_distance_from_binary(soft) > 0.1
 
 
 def test_d_goal_verdicts():
@@ -203,7 +202,7 @@ def test_d6_recipes():
 def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     r1 = run_task("d1", "--quick")
     assert r1.metrics["gradient_max_abs_error"] < 1e-12 and r1.figure("gelu_descent")
-    assert r1.metrics["a_x3"] == pytest.approx(d1.gradient_descent(0.0, 0.1)[-1])
+    assert r1.metrics["a_x3"] == pytest.approx(d_theory.gradient_descent(0.0, 0.1)[-1])
     r2 = run_task("d2", "--quick")
     assert r2.metrics["all_correct"] and len(r2.table("truth_tables")) == 16
     r3 = run_task("d3", "--quick")

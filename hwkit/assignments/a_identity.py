@@ -233,7 +233,9 @@ def dead_relu_units(model: keras.Model, x: np.ndarray, last_layer_alive: bool = 
     if not relu_layers:
         return 0
     probe = keras.Model(model.input, [l.output for l in relu_layers])
-    outputs = [np.asarray(o) for o in probe(x, training=False)]
+    # A functional model with ONE output returns that tensor, not a list of one: iterating over it would
+    # walk the batch and count per-image "layers" (the bug this used to have for the one-conv A2 CNN).
+    outputs = [np.asarray(o) for o in keras.tree.flatten(probe(x, training=False))]
     dead = [np.all(o.reshape(-1, o.shape[-1]) <= 0, axis=0) for o in outputs]
     if last_layer_alive:
         return int(np.sum(~dead[-1]))
@@ -436,6 +438,86 @@ def constant_weights(x0: np.ndarray, a: int) -> tuple[np.ndarray, ...]:
 def max_error(model: keras.Model, x: np.ndarray, target: np.ndarray) -> float:
     """max |model(x) - target| over all inputs and coordinates."""
     return float(np.max(np.abs(np.asarray(model(x, training=False), dtype=np.float64) - target)))
+
+
+# ----------------------------------------------------------------------------- A5: the depth sweep against the paper
+
+PAPER = ("Zhang, Bengio, Hardt, Mozer and Singer, \u201cIdentity Crisis: Memorization and Generalization under "
+         "Extreme Overparameterization\u201d, ICLR 2020, Fig. 3")
+PAPER_CLAIM = ("CNNs trained on one image learn the identity when shallow, the constant map (they output the training "
+               "image whatever the input) when deep (20 layers), and neither at the depths in between")
+PHASES = ("identity", "neither", "constant")     # the paper's order as depth grows
+
+
+def verdict_counts(rows: Sequence[dict]) -> dict[int, dict[str, int]]:
+    """{depth: {verdict: number of seeds}} from the sweep's rows (each with ``depth`` and ``verdict``)."""
+    out: dict[int, dict[str, int]] = {}
+    for r in rows:
+        out.setdefault(int(r["depth"]), {v: 0 for v in VERDICTS})[r["verdict"]] += 1
+    return dict(sorted(out.items()))
+
+
+def majority(counts: dict[str, int]) -> str:
+    """The verdict most seeds agree on, or ``"mixed"`` when two verdicts tie for the most."""
+    top = max(counts.values())
+    winners = [v for v in VERDICTS if counts[v] == top]
+    return winners[0] if len(winners) == 1 else "mixed"
+
+
+def _span(depths: Sequence[int]) -> str:
+    return ", ".join(str(d) for d in depths) if depths else "none"
+
+
+def paper_comparison(rows: Sequence[dict], fit_mse: float = FIT_MSE) -> dict:
+    """Compare the measured depth sweep with the paper's Fig. 3, as numbers and one computed paragraph.
+
+    Per depth the majority verdict over seeds; the paper's picture holds when the shallowest depth is
+    "identity", the deepest is "constant", and the majority verdicts never go back along the order
+    identity -> neither -> constant as depth grows. Runs that did not fit the training image
+    (MSE > ``fit_mse``) are counted and named, because their verdict describes a failed fit.
+    """
+    counts = verdict_counts(rows)
+    depths = list(counts)
+    majorities = {d: majority(c) for d, c in counts.items()}
+    phase = [PHASES.index(m) if m in PHASES else None for m in majorities.values()]
+    known = [p for p in phase if p is not None]
+    monotone = all(a <= b for a, b in zip(known, known[1:]))
+    by = {v: [d for d, m in majorities.items() if m == v] for v in (*VERDICTS, "mixed")}
+    unfit = sorted({int(r["depth"]) for r in rows if r["train_mse"] > fit_mse})
+    mean = lambda key, d: float(np.mean([r[key] for r in rows if r["depth"] == d]))  # noqa: E731
+    shallow, deep = depths[0], depths[-1]
+    shallow_ok, deep_ok = majorities[shallow] == "identity", majorities[deep] == "constant"
+    agreement = ("agrees with" if shallow_ok and deep_ok and monotone else
+                 "partly agrees with" if shallow_ok and monotone else "disagrees with")
+    seeds = max(sum(c.values()) for c in counts.values())
+    text = [f"{PAPER} reports that {PAPER_CLAIM}.",
+            f"Here ({seeds} seed{'s' if seeds > 1 else ''} per depth, majority verdict) the CNN learns "
+            + "; ".join(f"{label} at depth {_span(by[v])}" for v, label in
+                        (("identity", "the identity"), ("neither", "neither"), ("constant", "the constant map"),
+                         ("mixed", "split verdicts")) if by[v])
+            + "".join(f"; {label} at no depth" for v, label in (("constant", "the constant map"),) if not by[v]) + "."]
+    text.append(f"The normalised distance of the test outputs to the input goes from {mean('d_id', shallow):.2f} "
+                f"(depth {shallow}) to {mean('d_id', deep):.2f} (depth {deep}) while the distance to the training "
+                f"image goes from {mean('d_const', shallow):.2f} to {mean('d_const', deep):.2f}, and the spread of "
+                f"the outputs from {mean('spread', shallow):.2f} to {mean('spread', deep):.2f}.")
+    if monotone:
+        text.append("The verdicts follow the paper's order identity \u2192 neither \u2192 constant as depth grows, "
+                    f"so this sweep {agreement} Fig. 3"
+                    + ("." if deep_ok else f": the deepest net ({deep} layers) is not yet the constant map."))
+    else:
+        text.append(f"The verdicts do not follow one order with depth, so this sweep {agreement} Fig. 3.")
+    deep_rows = [r for r in rows if r["depth"] == deep]
+    if not deep_ok and mean("spread", deep) < 0.05:
+        text.append(f"At depth {deep} the output barely depends on the input (spread {mean('spread', deep):.2f}): the net "
+                    f"has become a constant map, but its constant is not the training image (mean MSE on x_train "
+                    f"{float(np.mean([r['train_mse'] for r in deep_rows])):.3f}), so training collapsed before it fitted.")
+    if unfit:
+        text.append(f"At depth {_span(unfit)} some runs did not fit the training image (MSE on x_train > {fit_mse}): "
+                    "their verdict describes a failed fit, not a learnt function.")
+    return {"counts": {str(d): c for d, c in counts.items()}, "majority": {str(d): m for d, m in majorities.items()},
+            "identity_depths": by["identity"], "neither_depths": by["neither"], "constant_depths": by["constant"],
+            "mixed_depths": by["mixed"], "monotone": monotone, "agreement": agreement, "unfit_depths": unfit,
+            "text": " ".join(text)}
 
 
 def distance_vs_depth_figure(rows: Sequence[dict], title: str = ""):

@@ -319,6 +319,32 @@ def diagnose(summary: list[dict], curves: list[dict]) -> list[dict]:
     return out
 
 
+def gap_figure(summary: list[dict], curves: list[dict], title: str):
+    """Train - test accuracy of every run against samples processed: one column per model, one row per setting."""
+    models = sorted({r["model"] for r in summary})
+    panels = []
+    for model in models:
+        column = []
+        for r in sorted((r for r in summary if r["model"] == model), key=lambda r: r["setting"]):
+            pts = sorted((c for c in curves if c["model"] == model and c["setting"] == r["setting"]),
+                         key=lambda c: c["samples"])
+            column.append({"x": [c["samples"] for c in pts],
+                           "series": {"train - test accuracy": [c["train_accuracy"] - c["test_accuracy"] for c in pts]},
+                           "setting": (r["epochs"], r["learning_rate"])})
+        panels.append(column)
+    return plots.series_grid(panels, [f"Model {m}" for m in models], row_label=lambda s: f"Epochs {s[0]}, LR {s[1]}: gap",
+                             xlabel="Number of samples processed", title=title)
+
+
+def pick_overfitting_run(verdicts: list[dict]) -> tuple[dict, str]:
+    """The over-fitting run with the largest final gap (or, if none passed the test, the largest gap)."""
+    overfit = [v for v in verdicts if v["verdict"] == "over-fitting"]
+    if overfit:
+        return max(overfit, key=lambda v: v["final_gap"]), "largest final gap among the over-fitting runs"
+    stable = [v for v in verdicts if v["verdict"] != "unstable"]
+    return max(stable, key=lambda v: v["final_gap"]), "no run passed the over-fitting test: largest gap used"
+
+
 def fit_overview(verdicts: list[dict]) -> dict:
     """The numbers Q1.1-Q1.2's answers quote beside the verdict rows: best final train accuracy, largest gap."""
     return {"best_train_accuracy": max(v["final_train_accuracy"] for v in verdicts),
