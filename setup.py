@@ -23,5 +23,5 @@ setup(
         "jinja2==3.1.6",
         "weasyprint==70.0",
     ],
-    extras_require={"test": ["pytest>=8", "pypdf==7.1.0"]},
+    extras_require={"test": ["pytest>=8", "pypdf==7.1.0", "pypdfium2==5.15.2"]},  # pypdfium2: PDF pages rendered by PDFium (layout tests)
 )

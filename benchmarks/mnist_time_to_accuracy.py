@@ -15,6 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # goals.py, also when loaded by path (tests)
 
 from hwkit import data, models, tf_runtime, training  # noqa: E402,F401  (tf_runtime: quiet TensorFlow import)
 from hwkit.assignments import b_mnist_cnn  # noqa: E402

@@ -4,9 +4,12 @@ A task is a module of the task package (``tasks`` by default, ``$HWKIT_TASKS`` t
 named after its assignment letter and number (``x1``, ``x12``). It defines ``run(args, run)``,
 optionally ``add_arguments(parser)`` and ``REQUIRES`` (the tasks whose runs it reads), and ends
 with ``if __name__ == "__main__": raise SystemExit(task_main(__spec__.name))``.
-Common flags: ``--quick`` (tiny data, seconds; results labelled as smoke results), ``--seed N``,
-``--data-dir D``, ``--epochs N`` (override the task's default), ``--report`` (render the
-assignment PDF afterwards). A task that runs a KerasTuner search declares ``SEARCHES = True`` and
+Common flags: ``--quick`` (tiny data, seconds; results labelled as smoke results), ``--seed N``
+(0..2^32-1), ``--data-dir D``, ``--epochs N`` (override the task's default, 1..10000; at most
+``QUICK_MAX_EPOCHS`` with ``--quick``), ``--fresh`` (start a new run directory instead of resuming
+an unfinished one), ``--report`` (render the assignment PDF afterwards).
+Ctrl-C and SIGTERM mark the run ``interrupted`` (exit 130 / 143); rerunning the command resumes it.
+A task that runs a KerasTuner search declares ``SEARCHES = True`` and
 gets the distribution flags of ``hwkit.distribute`` (``--workers N``, ``--tuner-role`` ...); a search
 worker runs the task only up to its search and writes no run directory.
 
@@ -18,10 +21,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
 import importlib
+import importlib.abc
 import os
 import pkgutil
 import re
+import signal
 import sys
 import time
 from typing import Iterator, Sequence, TypeVar
@@ -31,6 +37,30 @@ from hwkit.report import TaskInfo
 
 TASK_NAME = re.compile(r"^[a-z]\d+$")   # assignment letter + task number: x1, x12
 R = TypeVar("R")
+MAX_SEED = 2**32 - 1                    # numpy / Keras seeds are unsigned 32-bit
+MAX_EPOCHS = 10_000
+QUICK_MAX_EPOCHS = 100                  # --quick means seconds: more epochs than this is refused
+USER_FIXABLE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the run is marked interrupted and resumes when rerun."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises ``Terminated`` in the main thread (a KeyboardInterrupt)."""
+    def handler(signum, frame):
+        raise Terminated()
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -44,13 +74,40 @@ class OneLineArgumentParser(argparse.ArgumentParser):
 def report_errors() -> Iterator[None]:
     """Turn user-fixable errors into one line on stderr and a non-zero exit, no traceback."""
     try:
-        yield
+        with sigterm_as_interrupt():
+            yield
     except HwkitError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    except OSError as e:
+        if e.errno not in USER_FIXABLE_ERRNOS:
+            raise
+        where = f" {e.filename}" if e.filename else ""
+        hint = "; free some disk space and rerun the same command (it resumes)" if e.errno in (
+            errno.ENOSPC, errno.EDQUOT) else ""
+        print(f"error: cannot write{where}: {e.strerror or e}{hint}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except Terminated:
+        print("terminated (SIGTERM): the run is marked interrupted; rerun the same command to resume it",
+              file=sys.stderr)
+        raise SystemExit(143) from None
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted: the run is marked interrupted; rerun the same command to resume it", file=sys.stderr)
         raise SystemExit(130) from None
+
+
+def bounded_int(low: int, high: int, what: str = "an integer"):
+    """An argparse type: an integer in low..high, else one readable error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what} in {low}..{high}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what} in {low}..{high}, got {text}")
+        return value
+    parse.__name__ = what   # argparse names the type in its messages
+    return parse
 
 
 def positive_int(text: str) -> int:
@@ -145,6 +202,30 @@ def check_requirements(info: TaskInfo, quick: bool) -> None:
                              f"run of {r}, and there is none: run `python -m {task_package_name()}.{r}{flag}` first")
 
 
+class _UnknownTaskFinder(importlib.abc.MetaPathFinder):
+    """Turns ``python -m <package>.<unknown>`` into one ``error:`` line and exit status 2.
+
+    Consulted last, and only while Python is still locating the ``-m`` module (``sys.argv[0]`` is
+    ``"-m"`` then), so ordinary imports are untouched.
+    """
+
+    def __init__(self, package: str):
+        self.package = package
+
+    def find_spec(self, fullname, path=None, target=None):
+        if sys.argv[:1] != ["-m"] or not fullname.startswith(self.package + "."):
+            return None
+        name = fullname[len(self.package) + 1:]
+        print(f"error: unknown task {name!r}; `python -m {self.package}` lists the tasks", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def install_unknown_task_message(package: str) -> None:
+    """Called by a task package's ``__init__``: an unknown ``python -m package.x`` exits 2 with one line."""
+    if not any(isinstance(f, _UnknownTaskFinder) and f.package == package for f in sys.meta_path):
+        sys.meta_path.append(_UnknownTaskFinder(package))
+
+
 # ----------------------------------------------------------------------------- python -m tasks.<name>
 
 def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
@@ -154,9 +235,13 @@ def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
     parser = OneLineArgumentParser(prog=f"python -m {module_name}", description=module.__doc__.strip().splitlines()[0],
                                    epilog="Results go to runs/<task>/<UTC time>-s<seed>/.")
     parser.add_argument("--quick", action="store_true", help="tiny data and few epochs (smoke test, seconds)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=bounded_int(0, MAX_SEED, "a seed"), default=0,
+                        help=f"random seed, 0..{MAX_SEED} (default 0)")
     parser.add_argument("--data-dir", help="dataset directory (default: $HWKIT_DATA_DIR, ~/.keras/datasets)")
-    parser.add_argument("--epochs", type=positive_int, help="override the task's number of epochs")
+    parser.add_argument("--epochs", type=bounded_int(1, MAX_EPOCHS, "a positive number of epochs"),
+                        help=f"override the task's number of epochs (1..{MAX_EPOCHS})")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start a new run directory instead of resuming an unfinished run of this command")
     parser.add_argument("--report", action="store_true", help="render the assignment PDF afterwards")
     if hasattr(module, "add_arguments"):
         module.add_arguments(parser)
@@ -164,6 +249,9 @@ def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
     if searches:
         distribute.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.quick and (args.epochs or 0) > QUICK_MAX_EPOCHS:
+        parser.error(f"--quick runs take seconds: --epochs {args.epochs} is more than {QUICK_MAX_EPOCHS}; "
+                     "drop --quick for a full run")
 
     with report_errors():
         cluster = (distribute.from_args(args, module_name, sys.argv[1:] if argv is None else argv)
@@ -175,7 +263,7 @@ def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
         distribute.configure_threads(cluster.threads)
         import keras
         keras.utils.set_random_seed(args.seed)
-        config = {k: v for k, v in vars(args).items() if k != "report"}
+        config = {k: v for k, v in vars(args).items() if k not in ("report", "fresh")}
         policy = keras.config.dtype_policy()
         try:
             if hasattr(args, "strategy"):   # the task took training.add_device_arguments: --strategy, --precision
@@ -184,7 +272,8 @@ def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
                                                       args.precision)
             if cluster.is_worker:
                 return _search_worker(module, name, args, cluster)
-            with runs.start_run(name, config, seed=args.seed, quick=args.quick) as run, distribute.active(cluster):
+            with runs.start_run(name, config, seed=args.seed, quick=args.quick, fresh=args.fresh,
+                                code_module=module_name) as run, distribute.active(cluster):
                 module.run(args, run)
         finally:
             keras.config.set_dtype_policy(policy)   # the next task in this process starts from the same precision
@@ -224,6 +313,7 @@ def run_missing(letters: Sequence[str], data_dir: str | None = None) -> list[dic
     """Run (full mode, default flags) each task of these assignments that has no complete full run.
 
     Prerequisites first (``REQUIRES``); returns one row per task: name, ran or skipped, seconds.
+    A task interrupted earlier (same flags) resumes in its run directory (``runs.start_run``).
     """
     import keras
     timings = []
@@ -305,4 +395,33 @@ def data_main(argv: Sequence[str] | None = None) -> int:
     with report_errors():
         for path, rows in data.export_csv(args.out, args.data_dir):
             print(f"wrote {path} ({rows} rows)")
+    return 0
+
+
+# ----------------------------------------------------------------------------- python -m hwkit.submit X
+
+def submit_main(argv: Sequence[str] | None = None) -> int:
+    """Build ``submissions/X/`` as the course asks (the task package's ``SUBMISSIONS``; see ``hwkit.submit``)."""
+    from hwkit import submit
+    titles = assignments()
+    parser = OneLineArgumentParser(prog="python -m hwkit.submit",
+                                   description="Build an assignment's hand-in from the latest complete full runs.")
+    parser.add_argument("assignment", type=str.upper, choices=list(titles), metavar="{" + ",".join(titles) + "}")
+    parser.add_argument("--authors", nargs="+", default=[], metavar='"NAME <ID>"',
+                        help='the students handing in, e.g. --authors "Ada Lovelace <al1>" "Alan Turing <at2>"')
+    parser.add_argument("--include-quick", action="store_true",
+                        help="let quick runs stand in (a trial bundle: its README says it is not for hand-in)")
+    parser.add_argument("--out-dir", default="submissions", help="where the bundle goes (default submissions/)")
+    args = parser.parse_args(argv)
+    with report_errors():
+        authors = [submit.parse_author(a) for a in args.authors]
+        bundles = getattr(_task_package(), "SUBMISSIONS", {})
+        bundle = bundles.get(args.assignment) or submit.default_bundle(args.assignment)
+        folder = submit.build(args.assignment, titles[args.assignment], bundle, discover_tasks(args.assignment),
+                              authors, include_quick=args.include_quick, out_dir=args.out_dir,
+                              package=task_package_name())
+        for p in sorted(folder.rglob("*")):
+            if p.is_file() and (p.parent == folder or p.suffix in (".pdf", ".zip", ".npz", ".keras")):
+                print(f"{p}  ({p.stat().st_size / 1e6:.2f} MB)")
+        print(f"submission written to {folder}")
     return 0

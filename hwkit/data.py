@@ -10,16 +10,25 @@ was found.
 Images are returned as uint8 arrays (MNIST ``(N, 28, 28)``, CIFAR-10 ``(N, 32, 32, 3)``) and
 labels as int64 ``(N,)``; scaling to floats is the caller's choice.
 
+Loading never executes code from a data file: CIFAR-10 pickles go through a restricted
+unpickler (dicts, lists, bytes/str, ints and NumPy array reconstruction only), ``.npz`` files are
+read with ``allow_pickle=False``. Every file read is recorded with its SHA-256 (``files_read()``),
+and the run directory records that list as ``data_files``.
+
 Command line: ``python -m hwkit.data export-csv --out DIR`` writes ``mnist_train.csv`` and
 ``mnist_test.csv`` (label then 784 pixels, with a header) for the assignments that ask for CSV.
 """
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
+import json
 import os
 import pickle
 import sys
 import tarfile
+import zlib
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -43,6 +52,42 @@ class DataError(HwkitError):
     def __init__(self, path: os.PathLike | str, expected: str, found: str):
         self.path, self.expected, self.found = str(path), expected, found
         super().__init__(f"{path}: expected {expected}, found {found}")
+
+
+# ----------------------------------------------------------------------------- provenance
+
+_FILES_READ: dict[str, str] = {}                 # resolved path -> SHA-256, in the order read
+_HASH_CACHE: dict[tuple, str] = {}               # (path, size, mtime_ns) -> SHA-256
+
+
+def _sha256(path: Path) -> str:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _HASH_CACHE:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _HASH_CACHE[key] = h.hexdigest()
+    return _HASH_CACHE[key]
+
+
+def _record(path: os.PathLike | str) -> None:
+    path = Path(path).resolve()
+    try:
+        _FILES_READ[str(path)] = _sha256(path)
+    except OSError:  # pragma: no cover - the reader has just read it
+        pass
+
+
+def files_read() -> list[dict]:
+    """Every data file read since the last ``reset_files_read()``: ``[{"path", "sha256"}, ...]``."""
+    return [{"path": p, "sha256": h} for p, h in _FILES_READ.items()]
+
+
+def reset_files_read() -> None:
+    """Start a new record (each run directory records the files its own task read)."""
+    _FILES_READ.clear()
 
 
 # ----------------------------------------------------------------------------- search
@@ -127,8 +172,9 @@ def read_idx(path: Path) -> np.ndarray:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as e:
-        raise DataError(path, "a readable (gzip) IDX file", f"unreadable data ({e})") from None
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(path, "a readable (gzip) IDX file", f"unreadable data ({type(e).__name__}: {e})") from None
+    _record(path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(path, "IDX magic 0x0000 08 0D (unsigned bytes)",
                         f"header bytes {raw[:4].hex() or 'none'}")
@@ -149,8 +195,9 @@ def _read_npz_mnist(path: Path) -> tuple[Split, Split]:
             arrays = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
     except KeyError as e:
         raise DataError(path, "arrays x_train, y_train, x_test, y_test (Keras layout)", f"no {e}") from None
-    except Exception as e:  # zipfile.BadZipFile, ValueError, OSError ...
-        raise DataError(path, "a NumPy .npz archive", f"unreadable data ({e})") from None
+    except Exception as e:  # zipfile.BadZipFile, ValueError (pickled objects refused), OSError, zlib.error ...
+        raise DataError(path, "a NumPy .npz archive of plain arrays", f"unreadable data ({e})") from None
+    _record(path)
     out = []
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
@@ -161,60 +208,114 @@ def _read_npz_mnist(path: Path) -> tuple[Split, Split]:
 
 
 CSV_CACHE = Path("data") / "mnist-csv"
+CACHE_MANIFEST = "manifest.json"
+
+
+def _manifest(paths: Sequence[Path]) -> list[dict]:
+    """What a cache was made from: path, size and modification time of each source file."""
+    out = []
+    for p in paths:
+        st = Path(p).stat()
+        out.append({"path": str(Path(p).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+    return out
 
 
 def load_mnist_csv(data_dir=None) -> tuple[Split, Split]:
     """MNIST from ``mnist_train.csv`` / ``mnist_test.csv``, as the assignments ask.
 
-    Looks in the search order, then in the cache ``data/mnist-csv``; when only another format
-    exists (IDX, npz), the CSV files are written there once by the converter, so the task still
-    reads the CSV files it is specified to read.
+    Directories are tried in the search order; in each, the CSV files are used if present, else
+    the first other MNIST format found there (IDX, npz) is converted once into the cache
+    ``data/mnist-csv``. The cache is used only for the very files it was made from (its
+    ``manifest.json`` lists their paths, sizes and modification times), so ``--data-dir`` always
+    decides what is read.
     """
-    for d in list(search_dirs(data_dir)) + [CSV_CACHE]:
+    for d in search_dirs(data_dir):
         for candidate in (d, d / "mnist"):
             found = _find_csv(candidate)
             if found:
                 return _read_csv_mnist(*found)
+            for fmt in ("idx", "npz"):
+                source = _MNIST_FINDERS[fmt](candidate)
+                if source:
+                    files = source[0] if fmt == "idx" else [source[0]]
+                    return _cached_csv(fmt, source, files)
+    if not _offline() and data_dir is None:
+        return _cached_csv("download", (), [])
+    looked = ", ".join(str(d) for d in search_dirs(data_dir)) or "(no directory given)"
+    raise DataError(looked, "mnist_train.csv + mnist_test.csv, or MNIST IDX/npz files to write them from "
+                    "('python -m hwkit.data export-csv --out DIR' converts any MNIST format)", "no such files")
+
+
+def _cached_csv(fmt: str, source: tuple, files: Sequence[Path]) -> tuple[Split, Split]:
+    manifest = _manifest(files) if files else [{"path": "keras.datasets.mnist (download)"}]
+    train, test, made_from = CSV_CACHE / "mnist_train.csv", CSV_CACHE / "mnist_test.csv", CSV_CACHE / CACHE_MANIFEST
     try:
-        (xtr, ytr), (xte, yte) = load_mnist(data_dir, formats=("idx", "npz"))
-    except DataError as e:
-        raise DataError(e.path, "mnist_train.csv + mnist_test.csv, or MNIST IDX/npz files to write them from "
-                        "('python -m hwkit.data export-csv --out DIR' converts any MNIST format)", e.found) from None
-    CSV_CACHE.mkdir(parents=True, exist_ok=True)
-    print(f"no mnist_train.csv / mnist_test.csv found: writing them to {CSV_CACHE}/ from the MNIST files")
-    write_mnist_csv(CSV_CACHE / "mnist_train.csv", xtr, ytr)
-    write_mnist_csv(CSV_CACHE / "mnist_test.csv", xte, yte)
-    return _read_csv_mnist(CSV_CACHE / "mnist_train.csv", CSV_CACHE / "mnist_test.csv")
+        cached = json.loads(made_from.read_text()) if train.is_file() and test.is_file() else None
+    except (OSError, ValueError):
+        cached = None
+    if cached == manifest:
+        return _read_csv_mnist(train, test)
+    (xtr, ytr), (xte, yte) = _MNIST_READERS[fmt](*source) if files else _keras_download("mnist")
+    print(f"writing mnist_train.csv / mnist_test.csv to {CSV_CACHE}/ from {manifest[0]['path']}")
+    try:
+        CSV_CACHE.mkdir(parents=True, exist_ok=True)
+        made_from.unlink(missing_ok=True)          # a half-rewritten cache is never taken as valid
+        write_mnist_csv(train, xtr, ytr)
+        write_mnist_csv(test, xte, yte)
+        tmp = made_from.with_name(CACHE_MANIFEST + ".part")
+        tmp.write_text(json.dumps(manifest, indent=1))
+        tmp.replace(made_from)
+    except OSError as e:
+        raise DataError(CSV_CACHE, "a writable cache folder for the CSV files", f"{e.strerror or e}") from None
+    return _read_csv_mnist(train, test)
+
+
+def _is_int(cell: bytes) -> bool:
+    cell = cell.strip()
+    return cell.lstrip(b"+-").isdigit()
 
 
 def read_mnist_csv(path: Path, expected_count: int | None = None) -> Split:
-    """One MNIST CSV file: label then 784 pixel values per row, optional header row."""
+    """One MNIST CSV file: label then 784 pixel values per row, optional header row.
+
+    Every row is checked for its width and every value for being an integer in range. The first
+    line is a header only when none of its cells is a number, so a first data row with one bad
+    cell is reported, not skipped.
+    """
     try:
         text = Path(path).read_bytes()
     except OSError as e:
         raise DataError(path, "a readable CSV file", str(e)) from None
-    first_newline = text.find(b"\n")
-    first = text[: first_newline if first_newline >= 0 else len(text)]
-    if first and not first.strip().replace(b",", b"").isdigit():
-        text = text[first_newline + 1:] if first_newline >= 0 else b""  # header row
-    rows = [r for r in text.replace(b"\r", b"").split(b"\n") if r.strip()]
-    if not rows:
+    lines = text.replace(b"\r", b"").split(b"\n")
+    first_line = 1
+    if lines and lines[0].strip() and not any(_is_int(c) for c in lines[0].split(b",")):
+        lines, first_line = lines[1:], 2    # header row
+    numbered = [(i + first_line, r) for i, r in enumerate(lines) if r.strip()]
+    if not numbered:
         raise DataError(path, "rows of label + 784 pixels", "no data rows")
-    widths = {r.count(b",") + 1 for r in rows[:: max(1, len(rows) // 1000)]} | {rows[-1].count(b",") + 1}
-    if widths != {785}:
+    widths = np.fromiter((r.count(b",") + 1 for _, r in numbered), dtype=np.int64, count=len(numbered))
+    bad = np.flatnonzero(widths != 785)
+    if bad.size:
+        line, width = numbered[bad[0]][0], widths[bad[0]]
         raise DataError(path, "785 comma-separated values per row (label + 28x28 pixels)",
-                        f"rows of {sorted(widths)} values")
+                        f"{width} values on line {line} ({bad.size} bad rows)")
+    rows = [r for _, r in numbered]
     try:
         values = np.array(b",".join(rows).split(b","), dtype=np.int64)
-    except ValueError as e:
-        raise DataError(path, "integer values", f"non-numeric data ({e})") from None
-    if values.size != len(rows) * 785:
-        raise DataError(path, f"{len(rows) * 785} values", f"{values.size} (ragged rows)")
+    except ValueError:
+        for line, r in numbered:
+            cells = r.split(b",")
+            for col, cell in enumerate(cells):
+                if not _is_int(cell):
+                    raise DataError(path, "integer values", f"{cell[:20]!r} on line {line}, column {col + 1}") from None
+        raise DataError(path, "integer values", "non-numeric data") from None
     table = values.reshape(len(rows), 785)
     x, y = table[:, 1:], table[:, 0]
     if x.min() < 0 or x.max() > 255:
-        raise DataError(path, "pixel values in 0..255", f"range {x.min()}..{x.max()}")
+        where = numbered[int(np.flatnonzero((x < 0).any(1) | (x > 255).any(1))[0])][0]
+        raise DataError(path, "pixel values in 0..255", f"range {x.min()}..{x.max()} (first on line {where})")
     _check_labels(y, path, expected_count, 10)
+    _record(path)
     return x.astype(np.uint8).reshape(-1, 28, 28), y
 
 
@@ -261,9 +362,37 @@ def _read_cifar_tar(tar_path: Path) -> tuple[Split, Split]:
             if missing:
                 raise DataError(tar_path, f"members {', '.join(_CIFAR_FILES)}", f"missing {', '.join(missing)}")
             blobs = {n: tar.extractfile(members[n]).read() for n in _CIFAR_FILES}
-    except (tarfile.TarError, OSError, EOFError) as e:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
         raise DataError(tar_path, "a gzip tar archive", f"unreadable data ({e})") from None
-    return _read_cifar_batches(blobs, opener=lambda blob: blob, origin=tar_path)
+    result = _read_cifar_batches(blobs, opener=lambda blob: blob, origin=tar_path)
+    _record(tar_path)
+    return result
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles what a CIFAR-10 batch holds and nothing else: never imports or calls arbitrary code.
+
+    Dicts, lists, tuples, bytes, str and ints are pickle opcodes that need no lookup; the only
+    globals allowed are NumPy's array reconstruction functions, ``ndarray`` and ``dtype``.
+    """
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+               ("numpy", "ndarray"), ("numpy", "dtype")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise _Refused(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
+class _Refused(Exception):
+    """A pickle asked for a global outside the CIFAR-10 format."""
+
+
+def safe_unpickle(blob: bytes):
+    """Load a CIFAR-style pickle (Python 2 byte strings kept as bytes) with the restricted unpickler."""
+    return _CifarUnpickler(io.BytesIO(blob), encoding="bytes").load()
 
 
 def _read_cifar_batches(sources: dict, opener, origin: Path | None = None) -> tuple[Split, Split]:
@@ -271,15 +400,23 @@ def _read_cifar_batches(sources: dict, opener, origin: Path | None = None) -> tu
         where = origin / name if origin else sources[name]
         try:
             blob = sources[name].read_bytes() if opener is None else opener(sources[name])
-            batch = pickle.loads(blob, encoding="bytes")
+        except OSError as e:
+            raise DataError(where, "a readable file", f"{e.strerror or e}") from None
+        try:
+            batch = safe_unpickle(blob)
             data, labels = batch[b"data"], batch[b"labels"]
-        except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, ValueError) as e:
+            data, labels = np.asarray(data), np.asarray(labels, dtype=np.int64)
+        except _Refused as e:
+            raise DataError(where, "a CIFAR-10 python batch (dicts, lists, bytes, ints, NumPy arrays only)",
+                            f"a pickle that asks for {e} (refused: loading data never runs code)") from None
+        except Exception as e:  # random bytes: UnpicklingError, EOFError, OverflowError, MemoryError, KeyError ...
             raise DataError(where, "a CIFAR-10 python batch (dict with data and labels)",
-                            f"unreadable data ({type(e).__name__}: {e})") from None
-        data, labels = np.asarray(data), np.asarray(labels, dtype=np.int64)
+                            f"unreadable data ({type(e).__name__}: {str(e)[:120]})") from None
         if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
             raise DataError(where, "uint8 data of shape (N, 3072)", f"{data.dtype} {data.shape}")
         _check_labels(labels, where, data.shape[0], 10)
+        if opener is None:
+            _record(where)
         # Channel-planar rows (R plane, G plane, B plane) -> NHWC images.
         return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
 

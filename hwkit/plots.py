@@ -105,3 +105,92 @@ def summary_table(experiments: Sequence[Sequence[tuple]], model_names: Sequence[
     table.scale(1, 2.6)
     ax.axis("off")
     return fig
+
+
+# ----------------------------------------------------------------------------- saving: SVG + PNG + CSV
+
+# A collection (scatter) with more points than this is rasterized inside the SVG: its vector form
+# would make the PDF slow to render and heavy; axes, labels and lines stay vector.
+RASTERIZE_ABOVE_POINTS = 2000
+FIGURE_DATA_COLUMNS = ("panel", "title", "kind", "series", "index", "x", "y", "value")
+
+
+def figure_data(fig) -> list[dict]:
+    """The data drawn in a matplotlib figure, one row per point, generically from its artists.
+
+    Rows (``FIGURE_DATA_COLUMNS``): ``panel`` (axes number), ``title`` (the axes' title or y label),
+    ``kind`` (line / scatter / bar / image / table), ``series`` (legend label or artist number),
+    ``index``, ``x``, ``y``, ``value`` (image pixel: value, or "r g b[ a]"; table: cell text).
+    """
+    from matplotlib.collections import PathCollection
+    from matplotlib.patches import Rectangle
+    rows: list[dict] = []
+
+    def add(panel, title, kind, series, index, x=None, y=None, value=None):
+        rows.append({"panel": panel, "title": title, "kind": kind, "series": series, "index": index,
+                     "x": x, "y": y, "value": value})
+
+    def label(artist, default: str) -> str:
+        text = artist.get_label() or ""
+        return default if not text or text.startswith("_") else text
+
+    for p, ax in enumerate(fig.axes):
+        title = ax.get_title() or ax.get_ylabel() or f"panel {p}"
+        for k, line in enumerate(ax.get_lines()):
+            for i, (x, y) in enumerate(np.asarray(line.get_xydata(), dtype=float)):
+                add(p, title, "line", label(line, f"line {k}"), i, float(x), float(y))
+        for k, coll in enumerate(c for c in ax.collections if isinstance(c, PathCollection)):
+            values = coll.get_array()
+            for i, (x, y) in enumerate(np.asarray(coll.get_offsets(), dtype=float)):
+                add(p, title, "scatter", label(coll, f"scatter {k}"), i, float(x), float(y),
+                    None if values is None or i >= len(values) else float(values[i]))
+        bars = [r for r in ax.patches if isinstance(r, Rectangle) and r.get_width() != 0 and r.get_height() != 0]
+        for i, r in enumerate(bars):
+            add(p, title, "bar", label(r, "bars"), i, float(r.get_x() + r.get_width() / 2), float(r.get_height()))
+        for k, image in enumerate(ax.get_images()):
+            data = np.asarray(image.get_array())
+            for (row, col) in np.ndindex(*data.shape[:2]):
+                v = data[row, col]
+                add(p, title, "image", label(image, f"image {k}"), row * data.shape[1] + col, col, row,
+                    float(v) if np.ndim(v) == 0 else " ".join(f"{float(c):.6g}" for c in v))
+        for k, table in enumerate(ax.tables):
+            for (row, col), cell in sorted(table.get_celld().items()):
+                add(p, title, "table", f"table {k}", row, col, row, cell.get_text().get_text())
+    return rows
+
+
+def save_figure(fig, stem, png_dpi: int = 110):
+    """Write ``<stem>.svg`` (vector, for the PDF), ``<stem>.png`` and ``<stem>.csv`` (``figure_data``); close ``fig``.
+
+    Each file is written to a temporary name and renamed, so a reader never sees half a figure.
+    Returns the SVG's path.
+    """
+    import csv
+    from pathlib import Path
+    from matplotlib.collections import Collection
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data = figure_data(fig)
+        for ax in fig.axes:
+            for coll in ax.collections:
+                if isinstance(coll, Collection) and len(coll.get_offsets()) > RASTERIZE_ABOVE_POINTS:
+                    coll.set_rasterized(True)
+        outputs = {}
+        for suffix, kwargs in ((".svg", {}), (".png", {"dpi": png_dpi})):
+            out = stem.with_name(stem.name + suffix)
+            tmp = out.with_name(out.name + ".part")
+            fig.savefig(tmp, format=suffix[1:], bbox_inches="tight", **kwargs)
+            outputs[suffix] = (tmp, out)
+        out = stem.with_name(stem.name + ".csv")
+        tmp = out.with_name(out.name + ".part")
+        with tmp.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=FIGURE_DATA_COLUMNS)
+            writer.writeheader()
+            writer.writerows(data)
+        outputs[".csv"] = (tmp, out)
+        for tmp, out in outputs.values():
+            tmp.replace(out)
+    finally:
+        plt.close(fig)
+    return stem.with_name(stem.name + ".svg")

@@ -10,6 +10,7 @@ The command line is ``python -m hwkit.report X`` (see ``hwkit.cli.report_main``)
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import subprocess
@@ -20,7 +21,7 @@ from typing import Sequence
 
 import jinja2
 
-from hwkit import runs
+from hwkit import HwkitError, runs
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -65,12 +66,16 @@ def template_name(assignment: str) -> str:
 
 
 def context(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False) -> dict:
+    """What a template sees. ``runs`` has a key for each task of ``tasks`` only: a template laid out for
+    every task of the assignment renders just those sections (how per-problem PDFs are made).
+    ``appendix`` is ``hwkit.runs.appendix`` of the runs shown: the PDF's reproducibility appendix."""
     latest = {t.name: runs.latest_run(t.name, include_quick=include_quick) for t in tasks}
     return {
         "assignment": assignment,
         "title": title,
         "tasks": list(tasks),
         "runs": latest,
+        "appendix": runs.appendix([r for r in latest.values() if r is not None]),
         # sum of the shown runs' own wall times, for a "runs behind this report" table
         "total_wall_time_s": sum(r.metrics.get("wall_time_s", 0.0) for r in latest.values() if r),
         "include_quick": include_quick,
@@ -85,16 +90,25 @@ def render_html(assignment: str, title: str, tasks: Sequence[TaskInfo], include_
 
 
 def render(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False,
-           out_dir: Path | str = "reports") -> Path:
-    """Render ``<out_dir>/<assignment>.pdf`` atomically and return its path."""
+           out_dir: Path | str = "reports", filename: str | None = None) -> Path:
+    """Render ``<out_dir>/<filename or assignment>.pdf`` atomically and return its path.
+
+    ``tasks`` may be a subset of the assignment's tasks (e.g. one problem of it): only their
+    sections, runs and appendix entries appear.
+    """
     import weasyprint
     html = render_html(assignment, title, tasks, include_quick)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"{assignment}.pdf"
+    out = out_dir / (filename or f"{assignment}.pdf")
     tmp = out.with_suffix(".pdf.part")
-    weasyprint.HTML(string=html, base_url=str(ROOT)).write_pdf(tmp)
-    tmp.replace(out)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        weasyprint.HTML(string=html, base_url=str(ROOT)).write_pdf(tmp)
+        tmp.replace(out)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise HwkitError(f"cannot write {out}: {e.strerror or e}; choose a writable --out-dir") from None
     return out
 
 

@@ -2,30 +2,53 @@
 
 Layout of ``runs/<task>/<UTC-time>-s<seed>[-quick]/``::
 
-    config.json    resolved flags and settings (written at start)
-    env.json       versions, backend, CPU/GPU, logical devices, dtype policy (written at start)
-    history.csv    per-epoch Keras logs (CSVLogger)
-    figures/*.png  plots for the report
+    config.json    resolved flags and settings, run key, task file hash; data files read (at the end)
+    env.json       versions, backend, CPU/GPU, logical devices, dtype policy, git commit / dirty flag / diff hash, sys.argv
+    history.csv    per-epoch Keras logs (CSVLogger), each epoch once even across resumes
+    backup/        training checkpoints for resuming (BackupAndRestore); removed when complete
+    resumes.json   when the run was resumed and from which epoch
+    tensorboard/   TensorBoard event files (``tensorboard --logdir runs/``)
+    figures/       <name>.svg (vector, for the PDF), <name>.png (to look at), <name>.csv (the data drawn)
     tables/*.json  tables for the report (list of row dicts)
     models/        saved models
     metrics.json   final numbers; written last, with "status": "complete"
 
-A run that fails keeps its folder (for debugging) but gets ``"status": "failed"`` and is never
-picked up by a report. The root is ``$HWKIT_RUNS_DIR`` or ``./runs``.
+Resume: ``start_run`` continues in the newest *unfinished* run directory of the same run key
+(task, seed, quick and every other resolved flag) — one without metrics.json (killed) or marked
+``"interrupted"`` (Ctrl-C, SIGTERM) — unless ``fresh``. A lock file (``.lock``, ``flock``) keeps
+two processes out of one directory. A run that fails keeps its folder (for debugging) but gets
+``"status": "failed"``; failed and interrupted runs are never picked up by a report. The root is
+``$HWKIT_RUNS_DIR`` or ``./runs``.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
+import hashlib
+import importlib.util
 import json
 import os
 import platform
+import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+
+from hwkit import HwkitError
+
+LOCK_FILE = ".lock"
+BACKUP_DIR = "backup"
+RESUMES_FILE = "resumes.json"
+UNFINISHED = (None, "interrupted")     # metrics.json status of a run that can be resumed
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def runs_root() -> Path:
@@ -47,14 +70,64 @@ def _jsonable(obj: Any) -> Any:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically: a reader never sees half a file."""
+    """Write JSON atomically: a reader never sees half a file, and a failed write leaves no ``.part``."""
     tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)
+    text = json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n"
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise HwkitError(f"cannot write {path}: {e.strerror or e}{_disk_hint(e)}") from None
 
 
-def environment() -> dict:
-    """What produced the numbers: versions, backend and hardware."""
+def _disk_hint(e: OSError) -> str:
+    return " (free some disk space, then rerun the same command: it resumes)" if e.errno in (
+        errno.ENOSPC, errno.EDQUOT) else ""
+
+
+def sha256_file(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def git_state(where: Path | str | None = None) -> dict:
+    """Commit, dirty flag and SHA-256 of ``git diff HEAD`` of the repository holding ``where``."""
+    cwd = Path(where) if where else Path.cwd()
+    cwd = cwd if cwd.is_dir() else cwd.parent
+
+    def git(*args: str) -> bytes | None:
+        try:
+            r = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=20)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return r.stdout if r.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None, "diff_sha256": None}
+    diff = git("diff", "HEAD") or b""
+    return {"commit": commit.decode().strip(), "dirty": bool(diff.strip()),
+            "diff_sha256": hashlib.sha256(diff).hexdigest() if diff.strip() else None}
+
+
+def code_state(module: str | None) -> dict:
+    """The task's own code: module name, file and its SHA-256 (to tell runs made by other code)."""
+    if not module:
+        return {}
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    origin = getattr(spec, "origin", None)
+    return {"module": module, "file": origin, "sha256": sha256_file(Path(origin)) if origin else None}
+
+
+def environment(code_file: str | None = None) -> dict:
+    """What produced the numbers: versions, backend, hardware, command line and code version."""
     import keras
     import tensorflow as tf
     try:
@@ -75,6 +148,9 @@ def environment() -> dict:
         "devices": [d.name for d in tf.config.list_logical_devices()],
         "dtype_policy": keras.config.dtype_policy().name,
         "argv": sys.argv,
+        "cwd": os.getcwd(),
+        "git": git_state(code_file),
+        "started": utc_now(),
     }
 
 
@@ -94,12 +170,12 @@ class Run:
         return p
 
     def save_figure(self, fig, name: str) -> Path:
-        """Save a matplotlib figure as figures/<name>.png and close it."""
-        import matplotlib.pyplot as plt
-        path = self.file("figures", f"{name}.png")
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        return path
+        """Save a matplotlib figure as figures/<name>.svg (the PDF's), .png and .csv (its data); close it.
+
+        Returns the SVG's path. See ``hwkit.plots.save_figure``.
+        """
+        from hwkit import plots
+        return plots.save_figure(fig, self.file("figures", f"{name}.svg").with_suffix(""))
 
     def save_table(self, name: str, rows: list[dict]) -> Path:
         path = self.file("tables", f"{name}.json")
@@ -128,25 +204,148 @@ def _new_run_dir(task: str, seed: int, quick: bool) -> Path:
             path.mkdir(parents=True, exist_ok=False)
             return path
         except FileExistsError:  # two runs in the same second: never overwrite
+            if not path.is_dir():
+                raise _runs_dir_error(path, "a file is in the way")
             path, n = base.with_name(f"{base.name}.{n}"), n + 1
+        except OSError as e:
+            raise _runs_dir_error(path, e.strerror or str(e)) from None
+
+
+def _runs_dir_error(path: Path, why: str) -> HwkitError:
+    return HwkitError(f"cannot create the run directory {path}: {why}; "
+                      "set HWKIT_RUNS_DIR to a writable folder")
+
+
+def run_key(task: str, seed: int, quick: bool, config: dict) -> str:
+    """What makes two commands "the same run": task, seed, quick and every other resolved setting."""
+    text = json.dumps(_jsonable({"task": task, "seed": seed, "quick": quick, "config": config}), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _lock(path: Path):
+    """An exclusive, non-blocking ``flock`` on ``<run>/.lock``; None when another process holds it."""
+    import fcntl
+    try:
+        fd = os.open(path / LOCK_FILE, os.O_CREAT | os.O_RDWR, 0o644)
+    except OSError as e:
+        raise _runs_dir_error(path, e.strerror or str(e)) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _status(path: Path) -> str | None:
+    try:
+        return json.loads((path / "metrics.json").read_text()).get("status")
+    except (OSError, ValueError):
+        return None
+
+
+def _find_unfinished(task: str, key: str):
+    """The newest run directory of ``task`` with this run key that did not finish, locked; else (None, None)."""
+    folder = runs_root() / task
+    if not folder.is_dir():
+        return None, None
+    for path in sorted((p for p in folder.iterdir() if p.is_dir()), reverse=True):
+        try:
+            config = json.loads((path / "config.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if config.get("run_key") != key or _status(path) not in UNFINISHED:
+            continue
+        fd = _lock(path)
+        if fd is not None:
+            if _status(path) in UNFINISHED:      # it may have finished while we looked
+                return path, fd
+            os.close(fd)
+    return None, None
+
+
+_FITS: dict[str, int] = {}      # run directory -> fits started in it by this process
+
+
+def next_fit_name(path: Path) -> str:
+    """``fit1``, ``fit2`` ... for the successive trainings of one run (the same names when it is resumed)."""
+    key = str(Path(path).resolve())
+    _FITS[key] = _FITS.get(key, 0) + 1
+    return f"fit{_FITS[key]}"
+
+
+def read_resumes(path: Path) -> list[dict]:
+    try:
+        return json.loads((path / RESUMES_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+
+
+def note_resume(path: Path, **fields: Any) -> None:
+    """Add ``fields`` (e.g. ``from_epoch``) to this resume's entry of ``resumes.json`` (a new entry if taken)."""
+    entries = read_resumes(path) or [{"at": utc_now()}]
+    last = entries[-1]
+    if any(k in last for k in fields):
+        entries.append({"at": last["at"], **fields})
+    else:
+        last.update(fields)
+    write_json(path / RESUMES_FILE, entries)
 
 
 @contextlib.contextmanager
-def start_run(task: str, config: dict, seed: int = 0, quick: bool = False) -> Iterator[Run]:
-    """Create a run directory, yield it, and mark it complete (or failed) at the end."""
-    run = Run(task=task, path=_new_run_dir(task, seed, quick), quick=quick, seed=seed)
-    write_json(run.path / "config.json", {"task": task, "seed": seed, "quick": quick, **config})
-    write_json(run.path / "env.json", environment())
+def start_run(task: str, config: dict, seed: int = 0, quick: bool = False, fresh: bool = False,
+              code_module: str | None = None) -> Iterator[Run]:
+    """Open a run directory (continuing an unfinished one of the same command unless ``fresh``), yield
+    it, and mark it complete, interrupted (Ctrl-C, SIGTERM) or failed at the end.
+
+    ``code_module`` (the task module, ``<package>.<name>``) is hashed into config.json so a report can tell runs made by
+    other versions of the task's code.
+    """
+    from hwkit import data
+    key = run_key(task, seed, quick, config)
+    path, fd = (None, None) if fresh else _find_unfinished(task, key)
+    resumed = path is not None
+    if resumed:
+        print(f"resuming the unfinished run {path} (add --fresh to start a new one)", flush=True)
+        write_json(path / RESUMES_FILE, read_resumes(path) + [{"at": utc_now()}])
+        full_config = json.loads((path / "config.json").read_text())
+    else:
+        path = _new_run_dir(task, seed, quick)
+        fd = _lock(path)
+        code = code_state(code_module)
+        full_config = {"task": task, "seed": seed, "quick": quick, **config, "run_key": key, "code": code}
+        write_json(path / "config.json", full_config)
+        write_json(path / "env.json", environment(code.get("file")))
+    run = Run(task=task, path=path, quick=quick, seed=seed)
+    data.reset_files_read()
+    _FITS.pop(str(path.resolve()), None)
     started = _dt.datetime.now(_dt.timezone.utc)
+
+    def finish(status: str, **extra: Any) -> None:
+        files = data.files_read()
+        if files:
+            write_json(path / "config.json", {**full_config, "data_files": files})
+        resumes = read_resumes(path)
+        write_json(path / "metrics.json", {**run.metrics, **extra, "status": status, "quick": quick,
+                                           **({"resumes": resumes} if resumes else {}), "data_files": files})
+
     try:
-        yield run
-    except BaseException as e:
-        write_json(run.path / "metrics.json",
-                   {"status": "failed", "error": f"{type(e).__name__}: {e}", **run.metrics})
-        raise
-    wall = (_dt.datetime.now(_dt.timezone.utc) - started).total_seconds()
-    write_json(run.path / "metrics.json",
-               {**run.metrics, "status": "complete", "quick": quick, "wall_time_s": round(wall, 2)})
+        try:
+            yield run
+            wall = (_dt.datetime.now(_dt.timezone.utc) - started).total_seconds()
+            finish("complete", wall_time_s=round(wall, 2))
+        except KeyboardInterrupt as e:   # Ctrl-C, and SIGTERM (the command line turns it into one)
+            with contextlib.suppress(Exception):
+                finish("interrupted", error=type(e).__name__)
+            raise
+        except BaseException as e:
+            with contextlib.suppress(Exception):
+                finish("failed", error=f"{type(e).__name__}: {e}")
+            raise
+        shutil.rmtree(path / BACKUP_DIR, ignore_errors=True)   # complete: the checkpoints have done their job
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 # ----------------------------------------------------------------------------- reading back
@@ -166,16 +365,45 @@ class RunRecord:
         return bool(self.config.get("quick"))
 
     @property
+    def commit(self) -> str | None:
+        """The git commit the run was made by (None outside a repository), short form."""
+        commit = (self.env.get("git") or {}).get("commit")
+        return commit[:10] if commit else None
+
+    @property
+    def dirty(self) -> bool:
+        return bool((self.env.get("git") or {}).get("dirty"))
+
+    @property
+    def stale(self) -> bool:
+        """True when the task's own file differs now from the one that made the run ("made by older code")."""
+        code = self.config.get("code") or {}
+        if not code.get("sha256"):
+            return False
+        now = code_state(code.get("module")).get("sha256")
+        return now is not None and now != code["sha256"]
+
+    @property
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def relative_path(self) -> str:
+        """The run directory relative to the working directory (as a reader of the PDF finds it)."""
+        return relative_path(self.path)
+
     def figure(self, name: str) -> Path | None:
-        p = self.path / "figures" / f"{name}.png"
-        return p if p.is_file() else None
+        """The figure for the PDF: the SVG when there is one (vector), else the PNG (older runs)."""
+        for suffix in (".svg", ".png"):
+            p = self.path / "figures" / f"{name}{suffix}"
+            if p.is_file():
+                return p
+        return None
 
     @property
     def figures(self) -> dict[str, Path]:
-        return {p.stem: p for p in sorted((self.path / "figures").glob("*.png"))}
+        names = sorted({p.stem for p in (self.path / "figures").glob("*") if p.suffix in (".svg", ".png")})
+        return {n: self.figure(n) for n in names}
 
     def key_metrics(self) -> list[dict]:
         """The run's scalar results (numbers, flags, short strings) as metric/value rows, for a generic report."""
@@ -191,6 +419,53 @@ class RunRecord:
     def tables(self) -> dict[str, list[dict]]:
         return {p.stem: json.loads(p.read_text()) for p in sorted((self.path / "tables").glob("*.json"))}
 
+    def appendix(self) -> dict:
+        """What a grader needs to reproduce this run, as rows for the PDF's reproducibility appendix.
+
+        ``rows``: (label, value) pairs — run directory (relative), commit and dirty flag, command
+        line, seed, versions, CPU/GPU, wall time; ``config``: the resolved configuration;
+        ``searches``: each KerasTuner search of the run (``search_summary.json``): objective, stop
+        reason, search space, trial counts and the failed trials with their errors.
+        """
+        env = self.env
+        git = env.get("git") or {}
+        commit = git.get("commit")
+        if commit:
+            commit = commit[:12] + (f" + uncommitted changes (dirty; diff sha256 {git['diff_sha256'][:12]})"
+                                    if git.get("dirty") and git.get("diff_sha256") else
+                                    " + uncommitted changes (dirty)" if git.get("dirty") else
+                                    " (clean)" if git.get("dirty") is False else " (dirty flag unknown)")
+        versions = ", ".join(f"{k} {env[key]}" for k, key in (("Python", "python"), ("NumPy", "numpy"),
+                             ("TensorFlow", "tensorflow"), ("Keras", "keras"), ("KerasTuner", "keras_tuner"))
+                             if env.get(key))
+        gpus = env.get("gpus") or []
+        hardware = (f"{env.get('cpu_count', '?')} CPU cores, " + (f"GPU: {', '.join(gpus)}" if gpus else "no GPU")
+                    + (f"; {env['platform']}" if env.get("platform") else "")) if env else None
+        wall = self.metrics.get("wall_time_s")
+        rows = [("run directory", relative_path(self.path)),
+                ("commit", commit or "not recorded"),
+                ("command", command_line(env.get("argv")) if env.get("argv") else "not recorded"),
+                ("seed", self.config.get("seed")),
+                ("mode", "quick (smoke)" if self.quick else "full"),
+                ("versions", versions or "not recorded"),
+                ("hardware", hardware or "not recorded"),
+                ("wall time", f"{wall:.1f} s" if isinstance(wall, (int, float)) else "not recorded")]
+        config = [(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in self.config.items()
+                  if k not in ("task", "code", "data_files")]
+        task_code = self.config.get("code") or {}
+        if task_code.get("sha256"):
+            rows.append(("task code", f"{task_code.get('module')} (sha256 {task_code['sha256'][:12]})"
+                                      + (" — changed since this run" if self.stale else "")))
+        searches = []
+        for p in sorted(self.path.glob("**/search_summary.json")):
+            try:
+                s = json.loads(p.read_text())
+            except ValueError:
+                continue
+            s["file"] = relative_path(p)
+            searches.append(s)
+        return {"task": self.task, "rows": rows, "config": config, "searches": searches}
+
     def history(self) -> list[dict]:
         import csv
         p = self.path / "history.csv"
@@ -199,6 +474,48 @@ class RunRecord:
         with p.open() as f:
             return [{k: float(v) if v not in ("", None) else None for k, v in row.items()}
                     for row in csv.DictReader(f)]
+
+
+APPENDIX_SHARED = ("commit", "versions", "hardware")
+
+
+def appendix(records: list[RunRecord]) -> dict:
+    """The reproducibility appendix of a PDF: ``common`` rows (commit, versions, hardware when every
+    run shares them, said once) and one ``RunRecord.appendix()`` per run without those rows."""
+    entries = [r.appendix() for r in records]
+    common = []
+    for label in APPENDIX_SHARED:
+        values = {dict(e["rows"])[label] for e in entries}
+        if len(entries) > 1 and len(values) == 1:
+            common.append((label, values.pop()))
+    shared = {label for label, _ in common}
+    for e in entries:
+        e["rows"] = [(label, value) for label, value in e["rows"] if label not in shared]
+    return {"common": common, "entries": entries}
+
+
+def relative_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (how a reader finds it), else as is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def command_line(argv: list[str]) -> str:
+    """The recorded ``sys.argv`` as a command to type: ``python -m pkg.mod ...`` for a module run with -m."""
+    import shlex
+    first, rest = argv[0], list(argv[1:])
+    path = Path(first)
+    if path.suffix == ".py" and path.is_absolute():
+        parts = path.with_suffix("").parts
+        for i in range(len(parts) - 1, 0, -1):   # longest dotted name whose top folder is on the import path
+            if not (Path(*parts[:i]) / "__init__.py").is_file():
+                first = "python -m " + ".".join(parts[i:]).removesuffix(".__main__")
+                break
+    else:
+        first = shlex.quote(first)
+    return " ".join([first, *(shlex.quote(a) for a in rest)])
 
 
 def load_run(path: Path) -> RunRecord | None:

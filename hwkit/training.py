@@ -12,16 +12,22 @@ size is the global batch (see ``add_device_arguments`` for the rule on batch and
 """
 from __future__ import annotations
 
+import contextlib
+import csv
+import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 import keras
 import numpy as np
 import tensorflow as tf
+
+from hwkit import runs
 
 
 def dataset(x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 128, shuffle: bool = False,
@@ -78,6 +84,12 @@ class EvaluateEverySamples(keras.callbacks.Callback):
     def series(self, key: str) -> list[float]:
         return [r[key] for r in self.records]
 
+    def get_resume_state(self) -> dict:
+        return {"records": self.records, "steps": self._steps}
+
+    def set_resume_state(self, state: dict) -> None:
+        self.records, self._steps = list(state["records"]), int(state["steps"])
+
 
 def _metric_variables(model: keras.Model) -> list:
     return [v for m in model.metrics for v in m.variables]
@@ -107,10 +119,219 @@ class WallClock(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self.seconds = time.perf_counter() - self._start
 
+    def get_resume_state(self) -> dict:
+        return {"elapsed_s": time.perf_counter() - self._start}
 
-def standard_callbacks(run_dir: Path | str) -> list[keras.callbacks.Callback]:
-    """Wall-clock time + per-epoch history written to ``<run>/history.csv``."""
-    return [WallClock(), keras.callbacks.CSVLogger(str(Path(run_dir) / "history.csv"))]
+    def set_resume_state(self, state: dict) -> None:   # a resumed fit's clock continues, downtime excluded
+        self._start = time.perf_counter() - float(state["elapsed_s"])
+
+
+class ResumableCSVLogger(keras.callbacks.CSVLogger):
+    """``CSVLogger`` that appends after a resume and keeps each epoch once.
+
+    The file is opened at the first ``on_epoch_begin`` (after ``ResumeFromBackup`` has restored
+    the epoch), dropping rows of that epoch and later ones, written before the interruption.
+    """
+
+    def __init__(self, filename: Path | str):
+        super().__init__(str(filename), append=True)
+
+    def on_train_begin(self, logs=None):
+        self.csv_file = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.csv_file is None:
+            _drop_rows_from(Path(self.filename), epoch)
+            super().on_train_begin()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None:
+            super().on_train_end(logs)
+
+
+def _read_history(path: Path) -> list[dict]:
+    try:
+        with path.open(newline="") as f:
+            return list(csv.DictReader(f))
+    except OSError:
+        return []
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:      # CSVLogger writes "NA" for a metric missing from an epoch's logs
+        return float("nan")
+
+
+def _drop_rows_from(path: Path, epoch: int) -> None:
+    """Keep only the rows of epochs before ``epoch`` (0-based, as CSVLogger writes them)."""
+    if not path.is_file():
+        return
+    rows = _read_history(path)
+    keep = [r for r in rows if r.get("epoch") not in (None, "") and int(float(r["epoch"])) < epoch]
+    if len(keep) == len(rows):
+        return
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", newline="") as f:
+        if keep:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+            writer.writeheader()
+            writer.writerows(keep)
+    tmp.replace(path)
+
+
+class ResumeFromBackup(keras.callbacks.BackupAndRestore):
+    """Keras' ``BackupAndRestore`` for run directories: atomic, with fallback and callback state.
+
+    * Saves after every epoch, and every ``save_every_steps`` batches when given (long epochs);
+      a mid-epoch checkpoint resumes at the start of that epoch with the mid-epoch weights
+      (Keras' own semantics: those batches are seen again).
+    * Each checkpoint is a new weights file plus an atomically replaced ``state.json`` naming it,
+      so a kill during a save leaves the previous checkpoint intact; the previous one is kept as
+      a fallback. An unreadable checkpoint is reported in one line and the fit falls back to the
+      previous one, or starts from scratch.
+    * ``state_of``: other callbacks of the same fit whose progress must survive (they implement
+      ``get_resume_state`` / ``set_resume_state``); place this callback after them.
+    * The checkpoint of a finished fit is kept until the run completes (``hwkit.runs`` removes
+      ``backup/`` then), so rerunning an interrupted task skips the fits it had finished.
+    * Each resume is noted in the run's ``resumes.json`` (``from_epoch``) and so in metrics.json.
+    """
+
+    def __init__(self, run_dir: Path | str, name: str = "fit1", save_every_steps: int | None = None,
+                 state_of: Sequence[keras.callbacks.Callback] = (), history_file: Path | str | None = None):
+        self.run_dir = Path(run_dir)
+        super().__init__(backup_dir=str(self.run_dir / runs.BACKUP_DIR / name),
+                         save_freq=save_every_steps or "epoch", delete_checkpoint=False)
+        self.name = name
+        self.state_of = list(state_of)
+        self.history_file = Path(history_file) if history_file else None
+        self.resumed_from: int | None = None
+
+    # ------------------------------------------------------------------ saving
+    @property
+    def _state_path(self) -> Path:
+        return Path(self.backup_dir) / "state.json"
+
+    def _read_state(self) -> dict | None:
+        try:
+            return json.loads(self._state_path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:
+            print(f"warning: {self._state_path} is unreadable ({e}); this fit starts from scratch", file=sys.stderr)
+            return None
+
+    def _save_model(self):
+        folder = Path(self.backup_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        old = self._read_state() or {}
+        epoch, batch = self._current_epoch, self._last_batch_seen
+        weights = f"epoch{epoch:05d}-batch{batch:07d}.weights.h5"
+        tmp = folder / ("tmp-" + weights)
+        self.model.save_weights(str(tmp), overwrite=True)
+        tmp.replace(folder / weights)
+        current = {"epoch": epoch, "batch": batch, "weights": weights,
+                   "callbacks": [c.get_resume_state() for c in self.state_of]}
+        previous = old.get("current") if old.get("current", {}).get("weights") != weights else old.get("previous")
+        runs.write_json(self._state_path, {"current": current, "previous": previous})
+        keep = {weights, (previous or {}).get("weights")}
+        for f in folder.glob("*.weights.h5"):
+            if f.name not in keep:
+                with contextlib.suppress(OSError):
+                    f.unlink()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch        # a mid-epoch checkpoint of a resumed fit names the right epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        self._save_model()          # every epoch, whatever save_freq says about batches
+
+    # ------------------------------------------------------------------ restoring
+    def on_train_begin(self, logs=None):
+        self.resumed_from = None
+        state = self._read_state()
+        if not state:
+            return
+        if not self.model.built:
+            raise ValueError("ResumeFromBackup needs a built model: call it on a batch or build() before fit()")
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        for label in ("current", "previous"):
+            checkpoint = state.get(label)
+            if not checkpoint:
+                continue
+            if self._restore(checkpoint):
+                self.model._initial_epoch = checkpoint["epoch"]
+                self.resumed_from = checkpoint["epoch"]
+                where = f"epoch {checkpoint['epoch']}" + (f", batch {checkpoint['batch']}" if checkpoint["batch"] else "")
+                print(f"resuming {self.name} from its checkpoint at {where} ({self.backup_dir})", flush=True)
+                runs.note_resume(self.run_dir, fit=self.name, from_epoch=checkpoint["epoch"])
+                return
+        print(f"warning: no usable checkpoint in {self.backup_dir}: {self.name} starts again from epoch 0",
+              file=sys.stderr, flush=True)
+
+    def _restore(self, checkpoint: dict) -> bool:
+        """Load one checkpoint; on any error put every variable back as it was and say why in one line."""
+        variables = list(self.model.variables) + (list(self.model.optimizer.variables) if self.model.optimizer else [])
+        before = [v.numpy() for v in variables]
+        path = Path(self.backup_dir) / checkpoint["weights"]
+        try:
+            self.model.load_weights(str(path))
+            for callback, state in zip(self.state_of, checkpoint.get("callbacks", [])):
+                callback.set_resume_state(state)
+            return True
+        except Exception as e:  # truncated/corrupt HDF5 (OSError), mismatched shapes (ValueError) ...
+            for v, value in zip(variables, before):
+                v.assign(value)
+            print(f"warning: checkpoint {path} is unreadable ({type(e).__name__}: {str(e).splitlines()[0][:120]})",
+                  file=sys.stderr, flush=True)
+            return False
+
+    def on_train_end(self, logs=None):
+        """Reset Keras' resume epoch, and give ``fit``'s History the epochs run before the resume."""
+        self.model._initial_epoch = None
+        history = getattr(self.model, "history", None)
+        if not self.resumed_from or self.history_file is None or history is None:
+            return
+        earlier = [r for r in _read_history(self.history_file)
+                   if r.get("epoch") not in (None, "") and int(float(r["epoch"])) < self.resumed_from]
+        for key in list(history.history) or [k for k in (earlier[0] if earlier else {}) if k != "epoch"]:
+            values = [_number(r[key]) for r in earlier if r.get(key) not in (None, "")]
+            if len(values) == len(earlier):
+                history.history[key] = values + list(history.history.get(key, []))
+        history.epoch = [int(float(r["epoch"])) for r in earlier] + list(history.epoch)
+
+
+def tensorboard(log_dir: Path | str) -> keras.callbacks.TensorBoard:
+    """Keras' TensorBoard callback as hwkit uses it: scalars once per epoch, no profiling, no graph.
+
+    ``tensorboard --logdir runs/`` then lists every run (and, under a run's tuner folder, each
+    KerasTuner trial: the tuner gives each trial a sub-folder of this ``log_dir``).
+    """
+    return keras.callbacks.TensorBoard(log_dir=str(log_dir), update_freq="epoch", profile_batch=0,
+                                       write_graph=False)
+
+
+def standard_callbacks(run_dir: Path | str, *state_of: keras.callbacks.Callback,
+                       save_every_steps: int | None = None) -> list[keras.callbacks.Callback]:
+    """Wall-clock time, per-epoch history in ``<run>/history.csv``, resume from a checkpoint, and
+    TensorBoard logs (scalars per epoch) in ``<run>/tensorboard/``.
+
+    Pass the fit's other stateful callbacks (``EvaluateEverySamples``, ``OneCycleWithinBudget``)
+    as ``state_of`` so that a resumed fit continues their records and schedules; put them before
+    these callbacks in the list. The n-th fit of a run gets ``backup/fit<n>`` and, from the second
+    on, ``history_fit<n>.csv``. ``save_every_steps`` adds mid-epoch checkpoints for long epochs.
+    """
+    run_dir = Path(run_dir)
+    name = runs.next_fit_name(run_dir)
+    history_file = run_dir / ("history.csv" if name == "fit1" else f"history_{name}.csv")
+    clock = WallClock()
+    return [clock, ResumableCSVLogger(history_file),
+            ResumeFromBackup(run_dir, name, save_every_steps, state_of=[*state_of, clock], history_file=history_file),
+            tensorboard(run_dir / "tensorboard")]
 
 
 class OneCycleWithinBudget(keras.callbacks.Callback):
@@ -154,6 +375,13 @@ class OneCycleWithinBudget(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.model.optimizer.learning_rate.assign(self.peak)   # a second fit starts from the peak again
+
+    def get_resume_state(self) -> dict:
+        return {"steps_done": self.steps_done, "elapsed_s": time.perf_counter() - self._start, "peak": self.peak}
+
+    def set_resume_state(self, state: dict) -> None:
+        self.steps_done, self.peak = int(state["steps_done"]), float(state["peak"])
+        self._start = time.perf_counter() - float(state["elapsed_s"])
 
 
 class TimeToAccuracy(keras.callbacks.Callback):

@@ -6,7 +6,12 @@ factory in ``hwkit.models``; the oracle proposes trials; the tuner fits them). T
 * the objective is always a *validation* metric (``val_...``) — the test set never chooses;
 * the oracle refuses new trials once the best score reaches ``target`` or the wall-clock budget
   is spent (KerasTuner's own STOPPED status, so ``tuner.search`` ends normally);
-* a trial table (id, hyperparameters, score, seconds, status, worker) for JSON and the report.
+* a trial table (id, hyperparameters, score, seconds, status, worker) for JSON and the report;
+* ``<directory>/search_summary.json``: objective, stop reason, the search space and every trial
+  (failed ones with their error), read by the report's reproducibility appendix;
+* TensorBoard logs per trial in ``<directory>/tensorboard/<trial id>/``.
+* resume: the tuner directory is reloaded (``overwrite=False``), so a search interrupted in a
+  run directory continues with the trials it has not finished, within what is left of its budget.
 
 A search scales out with KerasTuner's distributed mode: the oracle (and with it the target and
 budget rules) lives in the chief, workers ask it for trials over gRPC. ``search`` runs as the
@@ -61,9 +66,14 @@ def _budgeted(oracle_cls):
             return idle and (self.target_reached() or (self.max_trials is not None
                                                        and len(self.trials) >= self.max_trials))
 
+        def _seconds_of_reloaded_trials(self) -> float:
+            """Time already spent by the trials of an interrupted search (0 for a new one): it counts
+            against the budget, so a resumed search does not get a second full budget."""
+            return sum(info.get("seconds") or 0.0 for info in self.trial_info.values())
+
         def populate_space(self, trial_id):
             if self._started is None:
-                self._started = time.perf_counter()
+                self._started = time.perf_counter() - self._seconds_of_reloaded_trials()
             if self.target_reached():
                 self.stop_reason = f"target {self.objective.name} {self.target} reached ({self._best_score():.4f})"
                 return {"status": TrialStatus.STOPPED, "values": None}
@@ -140,7 +150,9 @@ def search(hypermodel: kt.HyperModel, x, y=None, *, validation_data, directory: 
     the_oracle = _budgeted(ORACLES[oracle])(
         objective=kt.Objective(objective, direction), max_trials=max_trials, seed=seed,
         target=target, time_budget_s=time_budget_s)
-    fit = dict(validation_data=validation_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose, **fit_kwargs)
+    from hwkit.training import tensorboard  # KerasTuner gives each trial its own sub-folder of log_dir
+    fit = dict(validation_data=validation_data, epochs=epochs, verbose=verbose, **fit_kwargs,
+               callbacks=[*callbacks, tensorboard(Path(directory) / "tensorboard")])
     started = time.perf_counter()
     # overwrite=False: the directory is new, or one being resumed (a restarted chief or worker).
     if cluster.is_worker:
@@ -150,22 +162,61 @@ def search(hypermodel: kt.HyperModel, x, y=None, *, validation_data, directory: 
             distribute.run_worker(tuner, cluster, x, y, **fit)   # raises WorkerFinished
     tuner = _Tuner(oracle=the_oracle, hypermodel=hypermodel, directory=str(directory),
                    project_name="search", overwrite=False)
-    if cluster.is_chief:
-        the_oracle.verbose = verbose
-        tuner.save()
-        if the_oracle.search_over():
-            print(f"search in {directory} already finished: not serving it again")
+    try:
+        if cluster.is_chief:
+            the_oracle.verbose = verbose
+            tuner.save()
+            if the_oracle.search_over():
+                print(f"search in {directory} already finished: not serving it again")
+            else:
+                distribute.serve(the_oracle, cluster, directory)
         else:
-            distribute.serve(the_oracle, cluster, directory)
-    else:
-        tuner.search(x, y, **fit)
-    trials = trial_table(tuner.oracle, objective)
+            tuner.search(x, y, **fit)
+    finally:  # also when the search fails: the summary says which trials failed and why
+        trials = trial_table(tuner.oracle, objective)
+        stop_reason = the_oracle.stop_reason or _why_stopped(the_oracle, max_trials)
+        write_search_summary(Path(directory) / "search_summary.json", tuner.oracle, trials, objective=objective,
+                             direction=direction, target=target, time_budget_s=time_budget_s,
+                             max_trials=max_trials, stop_reason=stop_reason,
+                             seconds=time.perf_counter() - started)
     best = tuner.oracle.get_best_trials(1)
     if not best or best[0].score is None:
         raise HwkitError("no search trial completed; see the trial errors printed above")
     return SearchResult(best_hyperparameters=best[0].hyperparameters, trials=trials, direction=direction,
-                        stop_reason=the_oracle.stop_reason or _why_stopped(the_oracle, max_trials),
-                        seconds=round(time.perf_counter() - started, 2))
+                        stop_reason=stop_reason, seconds=round(time.perf_counter() - started, 2))
+
+
+def describe_space(hyperparameters: kt.HyperParameters) -> list[dict]:
+    """The search space as rows: name, type and the values or range it may take."""
+    rows = []
+    for hp in hyperparameters.space:
+        cfg = hp.get_config()
+        kind = type(hp).__name__
+        if "values" in cfg:
+            domain = ", ".join(str(v) for v in cfg["values"])
+        elif "min_value" in cfg:
+            step = f", step {cfg['step']}" if cfg.get("step") else ""
+            domain = f"[{cfg['min_value']}, {cfg['max_value']}]{step}, {cfg.get('sampling') or 'linear'} sampling"
+        elif "value" in cfg:
+            domain = f"fixed {cfg['value']}"
+        else:
+            domain = "true, false" if kind == "Boolean" else ""
+        rows.append({"name": hp.name, "type": kind, "values": domain, "default": cfg.get("default")})
+    return rows
+
+
+def write_search_summary(path: Path, oracle, trials: list[dict], **facts) -> None:
+    """``search_summary.json``: the search's settings and outcome, its space, and every trial."""
+    from hwkit.runs import write_json
+    failed = []
+    for row in trials:
+        if row["status"] in (TrialStatus.FAILED, TrialStatus.INVALID):
+            message = (getattr(oracle.trials[row["trial"]], "message", None) or "").strip()
+            failed.append({**row, "error": message.splitlines()[-1] if message else "no message recorded"})
+    write_json(path, {**facts, "seconds": round(facts.get("seconds", 0.0), 2),
+                      "space": describe_space(oracle.hyperparameters), "trials": trials,
+                      "completed": sum(t["status"] == TrialStatus.COMPLETED for t in trials),
+                      "failed": failed})
 
 
 def _why_stopped(oracle, max_trials: int) -> str:

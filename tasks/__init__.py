@@ -5,6 +5,9 @@ reports find them. A task that reads the runs of other tasks names them in ``REQ
 imports another (shared science lives in ``hwkit.assignments``).
 """
 from hwkit import tf_runtime  # noqa: F401  (TensorFlow imported once, quietly, before any task imports Keras)
+from hwkit.cli import install_unknown_task_message
+
+install_unknown_task_message(__name__)   # `python -m tasks.nope`: one error line, exit 2
 
 ASSIGNMENTS = {
     "A": "Learning the identity map from one example",
@@ -12,4 +15,30 @@ ASSIGNMENTS = {
     "C": "Deep Learning Coursework 1",
     "D": "Deep Learning for Engineers, Assignment 1",
     "E": "Introduction to Deep Learning, Exercise 2",
+}
+
+# What each course asks to be handed in (``python -m hwkit.submit X``; see ``hwkit.submit.Bundle``).
+# A and B name nothing: they get the default bundle (X.pdf, the code, the results).
+from hwkit.submit import Bundle  # noqa: E402
+
+SUBMISSIONS = {
+    "C": Bundle(  # "all results/plots/tables required for grading ... we should not have to re-run your code"
+        reports={"coursework1.pdf": ("", None)}, results=True),
+    "D": Bundle(  # "p1_report.pdf, p1.py, p1_model.npz" and "p2_report.pdf, p2.py, p2_model.pkl"
+        reports={"theory_report.pdf": ("Theory exercises 1-4", ("d1", "d2", "d3", "d4")),
+                 "p1_report.pdf": ("Programming problem 1: numpy MLP on MNIST", ("d5",)),
+                 "p2_report.pdf": ("Programming problem 2: CIFAR-10 CNN", ("d6",))},
+        launchers={"p1.py": "d5", "p2.py": "d6"},
+        numpy_only=("p1.py",),
+        models={"p1_model.npz": ("d5", "models/p1_model.npz"),
+                "p2_model.keras": ("d6", "models/d6_cifar10_resnet.keras")},
+        notes=("`p2_model.keras`: the text asks for `p2_model.pkl`, the name of a pickled PyTorch model. This "
+               "network is a Keras model, so it is shipped in Keras' own format (architecture + weights, no "
+               "pickle): `import p2; keras.saving.load_model('p2_model.keras')` (importing p2 registers the "
+               "network's layers). A `.pkl` would need the same code to unpickle and could run arbitrary code "
+               "when loaded.",
+               "`p1_model.npz`: `import p1; p1.nn.MLP.load('p1_model.npz')` (numpy only).",
+               "`theory_report.pdf`: the answers to theory problems 1-4 (D1-D4), each computed and checked by code.")),
+    "E": Bundle(  # "a single zip file named ex2_ID1_ID2.zip ... code, ex2.pdf ... README with names and usernames"
+        reports={"ex2.pdf": ("", None)}, zip_name="ex2_{ids}.zip", authors=2),
 }

@@ -83,7 +83,7 @@ def run(args, run):
         training.dataset(x_fit, y_fit, batch_size, shuffle=True, seed=args.seed,
                          augment=models.random_shift_augmentation()),
         validation_data=(x_val, y_val), epochs=epochs, verbose=2,
-        callbacks=[test_log, *training.standard_callbacks(run.path)])
+        callbacks=[test_log, *training.standard_callbacks(run.path, test_log)])
     train_seconds = time.perf_counter() - started
 
     # (c, e) Final test accuracy, curves and the saved model.

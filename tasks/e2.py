@@ -47,7 +47,7 @@ def run(args, run):
     history = classifier.fit(
         training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed, augment=models.random_shift_augmentation()),
         validation_data=(x_val, y_val), epochs=epochs, verbose=2,
-        callbacks=[test_log, *training.standard_callbacks(run.path)])
+        callbacks=[test_log, *training.standard_callbacks(run.path, test_log)])
     seconds = time.perf_counter() - started
 
     test_loss, test_accuracy = classifier.evaluate(x_test, y_test, batch_size=1000, verbose=0)

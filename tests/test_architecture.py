@@ -40,7 +40,8 @@ def imported_modules(path: Path, import_time_only: bool = False) -> set[str]:
 
 
 def test_import_hwkit_and_numpy_nn_load_no_tensorflow():
-    code = "import hwkit, hwkit.numpy_nn, hwkit.runs, hwkit.data, sys; assert 'tensorflow' not in sys.modules, 'TF'"
+    code = ("import hwkit, hwkit.numpy_nn, hwkit.runs, hwkit.data, hwkit.assignments, hwkit.submit, sys; "
+            "assert 'tensorflow' not in sys.modules, 'TF'")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 

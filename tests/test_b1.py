@@ -2,7 +2,9 @@
 import pypdf
 import pytest
 
-from hwkit import cli
+from hwkit import cli, report
+
+import pdf_layout
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +44,9 @@ def test_b_report_pdf_from_quick_run(b1_quick, tmp_path, monkeypatch):
     assert len(pdf.pages) >= 2
     assert "Task 1 — MNIST CNN" in text and "SMOKE RESULT" in text and run.name in text
     assert f"{100 * run.metrics['test_accuracy']:.2f}%" in text
-    images = [img for page in pdf.pages for img in page.images]
-    assert images, "the B1 section should embed its learning-curve figure"
+    html = report.render_html("B", "B", [report.TaskInfo("b1", "MNIST CNN")], include_quick=True)
+    assert (run.path / "figures" / "curves.svg").as_uri() in html, "the PDF embeds the vector (SVG) figure"
+    assert max(pdf_layout.path_objects_per_page(pdf_path)) > 100, "the figure is drawn as vector paths"
 
 
 def test_b_report_without_runs_says_not_run(tmp_path, monkeypatch):

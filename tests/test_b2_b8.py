@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import pdf_layout  # tests/pdf_layout.py
+
 from hwkit import pca, runs
 from hwkit.assignments import b_functions
 from hwkit.assignments import b_wgan
@@ -118,6 +120,22 @@ def test_reached_means_staying_below_until_the_end():
     assert b_wgan.median_or_none([100, None, 300]) == 300 and b_wgan.median_or_none([100, None, None]) is None
 
 
+def test_cost_to_threshold_uses_the_reached_rule_and_fresh_score():
+    def curve(seed, errors):
+        return [{"setting": "recipe", "noise_dim": 5, "seed": seed, "steps": 100 * (i + 1), "train_s": 10.0 * (i + 1),
+                 "error": e} for i, e in enumerate(errors)]
+    runs5 = [{"noise_dim": 5, "seed": s, "fresh_error": f, "flops_per_step": 2.0} for s, f in ((0, 0.04), (1, 0.08), (2, 0.04))]
+    curves5 = curve(0, [0.2, 0.04, 0.03]) + curve(1, [0.2, 0.09, 0.04]) + curve(2, [0.04, 0.2, 0.08])
+    at5 = b_wgan.cost_to_threshold(runs5, curves5, 5, 0.05)
+    # seed 0 reaches at step 200; seed 1 fails its fresh re-score; seed 2 ends above: median unreached
+    assert at5["reached_seeds"] == 1 and at5["median_steps"] is None
+    at10 = b_wgan.cost_to_threshold(runs5, curves5, 5, 0.1)
+    assert at10["reached_seeds"] == 3 and at10["median_steps"] == 200 and at10["median_flops"] == 400
+    high = dict(at10, data_dim=20, median_steps=600, median_seconds=60.0, median_flops=1200.0)
+    [ratio] = b_wgan.threshold_comparison([at10, high])
+    assert ratio["steps_ratio"] == 3 and "3.00× the steps" in ratio["text"]
+
+
 def test_ema_generator_averages_the_iterates():
     recipe = b_wgan.Recipe(noise_dims=(2,), epochs=1, eval_every=5, batch_size=8, train_samples=200)
     model, monitor = b_wgan.train_uniform(3, 2, recipe, seed=0)
@@ -226,4 +244,4 @@ def test_b_report_pdf_has_every_b2_b8_section(b_runs, tmp_path, monkeypatch):
         assert heading in text, heading
     assert not [t for t in B_TASKS if f"full run of {t}" in text]
     assert len(reader.pages) > 4
-    assert sum(len(page.images) for page in reader.pages) >= 10
+    assert pdf_layout.report_figures("B") >= 10   # SVG figures: vector drawings, not PDF images

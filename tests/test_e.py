@@ -7,6 +7,8 @@ import numpy as np
 import pypdf
 import pytest
 
+import pdf_layout  # tests/pdf_layout.py
+
 from hwkit import HwkitError, cli, models, training
 from hwkit.assignments import e_jacobians
 from hwkit.assignments import e_latent
@@ -189,4 +191,4 @@ def test_all_e_tasks_quick_and_the_report(run_task, data_dir, tmp_path):
                    "E8 — Theory 3", "SMOKE RESULT", "Over-fitting"):
         assert needle in text, needle
     assert "not run" not in text
-    assert sum(len(page.images) for page in pdf.pages) >= 10
+    assert pdf_layout.report_figures("E") >= 10

@@ -13,5 +13,6 @@
 ``e_jacobians``     E8: Jacobians by hand vs autodiff
 
 Modules here may import the core (``hwkit.*``) but never ``tasks`` or each other's assignment.
+A module that uses Keras imports ``hwkit.tf_runtime`` first; this package itself imports no
+TensorFlow, so numpy-only science (e.g. pass/fail goals) stays importable without it.
 """
-from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before any module here imports Keras)

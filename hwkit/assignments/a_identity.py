@@ -23,6 +23,8 @@ constant map not (yet) equal to x_train from one that really mixes input and tra
 """
 from __future__ import annotations
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
 import csv
 import time
 from dataclasses import dataclass, field

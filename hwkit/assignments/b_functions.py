@@ -11,6 +11,8 @@
 """
 from __future__ import annotations
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
 import keras
 import numpy as np
 import tensorflow as tf

@@ -5,6 +5,8 @@ Two conv-BN-ReLU blocks and a small dense head, trained with the shared classifi
 """
 from __future__ import annotations
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
 import keras
 import keras_tuner as kt
 from keras import layers

@@ -40,6 +40,7 @@ import dataclasses
 import time
 from typing import Sequence
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 import keras
 import numpy as np
 import tensorflow as tf
@@ -538,3 +539,51 @@ def cost_comparison(low: dict, high: dict) -> dict:
                f"floor of ε rises from {low['sampling_floor']:.3f} to {high['sampling_floor']:.3f}, leaving less room "
                f"below the threshold {TARGET}.")
     return {**ratios, "sentence": f"{per_step} {why}"}
+
+
+LOOSER_TARGETS = (0.05, 0.1)   # B8 also reports the cost to a 10% level, read from the same curves
+
+
+def cost_to_threshold(runs: Sequence[dict], curves: Sequence[dict], data_dim: int, threshold: float) -> dict:
+    """Median over seeds (noise dim = data dim) of the cost to reach ``threshold`` by the same "reached" rule.
+
+    Read from a B6/B7 run's tables: ``runs`` (one row per seed, with ``fresh_error`` and
+    ``flops_per_step``) and ``curves`` (ε every evaluation). A seed reaches the threshold at the first
+    evaluation from which ε stays below it to the end, if its saved generator's fresh ε is below it too.
+    """
+    seeds = [r for r in runs if r["noise_dim"] == data_dim]
+    steps, seconds, flops = [], [], []
+    for r in seeds:
+        pts = [c for c in curves if c.get("setting", "recipe") == "recipe" and c["noise_dim"] == data_dim
+               and c["seed"] == r["seed"]]
+        hit = reached_at(pts, threshold)
+        ok = hit is not None and r["fresh_error"] < threshold
+        steps.append(hit["steps"] if ok else None)
+        seconds.append(hit["train_s"] if ok else None)
+        flops.append(hit["steps"] * r["flops_per_step"] if ok else None)
+    return {"data_dim": data_dim, "threshold": threshold, "seeds": len(seeds),
+            "reached_seeds": sum(s is not None for s in steps), "median_steps": median_or_none(steps),
+            "median_seconds": median_or_none(seconds), "median_flops": median_or_none(flops)}
+
+
+def threshold_comparison(rows: Sequence[dict]) -> list[dict]:
+    """Per threshold: the high/low-dimension ratios of the median costs (None where a median was not reached)."""
+    out = []
+    for t in sorted({r["threshold"] for r in rows}):
+        at = sorted((r for r in rows if r["threshold"] == t), key=lambda r: r["data_dim"])
+        if len(at) != 2:
+            continue
+        low, high = at
+        ratios = {k: (high[f"median_{k}"] / low[f"median_{k}"] if low[f"median_{k}"] and high[f"median_{k}"] else None)
+                  for k in ("steps", "seconds", "flops")}
+        if ratios["steps"]:
+            text = (f"At ε < {t:g} the {high['data_dim']}-dimensional problem needed {ratios['steps']:.2f}× the steps, "
+                    f"{ratios['seconds']:.2f}× the seconds and {ratios['flops']:.2f}× the FLOP proxy of the "
+                    f"{low['data_dim']}-dimensional one (medians over seeds).")
+        else:
+            missing = [str(r["data_dim"]) for r in (low, high) if r["median_steps"] is None]
+            text = (f"At ε < {t:g} the median seed did not reach the level in d = {' and '.join(missing)} "
+                    f"({low['reached_seeds']}/{low['seeds']} and {high['reached_seeds']}/{high['seeds']} seeds reached it "
+                    f"in d = {low['data_dim']} and {high['data_dim']}), so no ratio can be given.")
+        out.append({"threshold": t, **{f"{k}_ratio": v for k, v in ratios.items()}, "text": text})
+    return out

@@ -12,6 +12,8 @@ Results come back in the coursework's own structure and in the row format the re
 """
 from __future__ import annotations
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
 import hashlib
 import math
 from dataclasses import dataclass
@@ -150,19 +152,23 @@ def dataset(x: np.ndarray, y: np.ndarray, seed: int = 0):
 def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_rate: float, *, model_number: int,
                   setting: int, seed: int = 0, callbacks: Sequence[keras.callbacks.Callback] = (),
                   compile_fn: Callable[[keras.Model, float], keras.Model] | None = None,
-                  validation_data: tuple | None = None, verbose: int = 2) -> SettingResult:
+                  validation_data: tuple | None = None, verbose: int = 2, run_dir=None) -> SettingResult:
     """Train ``model`` for ``epochs`` under the coursework protocol and return its curves.
 
     ``validation_data`` (a split of the *training* images) is evaluated at each epoch end as
-    ``val_*`` for callbacks such as early stopping.
+    ``val_*`` for callbacks such as early stopping. With ``run_dir`` the fit checkpoints there
+    (``training.ResumeFromBackup``): a rerun of an interrupted task skips the settings it finished
+    and continues the interrupted one.
     """
     (compile_fn or compile_coursework)(model, learning_rate)
     monitor = training.EvaluateEverySamples(d.log_period, d.splits, samples_per_batch=BATCH_SIZE)
     print(f"model {model_number} setting {setting}: {epochs} epochs, learning rate {learning_rate}, "
           f"{model.count_params()} parameters")
     clock = training.WallClock()
+    resume = ([training.ResumeFromBackup(run_dir, runs.next_fit_name(run_dir), state_of=[clock, monitor])]
+              if run_dir is not None else [])
     model.fit(dataset(d.x_train, d.y_train, seed), validation_data=validation_data,
-              epochs=epochs, verbose=verbose, callbacks=[clock, monitor, *callbacks])
+              epochs=epochs, verbose=verbose, callbacks=[clock, monitor, *callbacks, *resume])
     return SettingResult(model=model_number, setting=setting, epochs=epochs, learning_rate=learning_rate,
                          samples=monitor.series("samples"), train_accuracy=monitor.series("train_accuracy"),
                          test_accuracy=monitor.series("test_accuracy"), seconds=clock.seconds,
@@ -171,7 +177,7 @@ def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_r
 
 
 def run_models(d: CourseworkData, model_numbers: Sequence[int], epochs_override: int | None = None,
-               seed: int = 0) -> dict[int, list[SettingResult]]:
+               seed: int = 0, run_dir=None) -> dict[int, list[SettingResult]]:
     """Train every setting of each model (fresh Xavier-initialised weights each time; ``epochs_override`` for all)."""
     results: dict[int, list[SettingResult]] = {}
     for number in model_numbers:
@@ -179,7 +185,7 @@ def run_models(d: CourseworkData, model_numbers: Sequence[int], epochs_override:
         for j, (epochs, lr) in enumerate(SETTINGS[number], 1):
             keras.utils.set_random_seed(seed + 100 * number + j)
             result = train_setting(coursework_model(number), d, epochs_override or epochs, lr,
-                                   model_number=number, setting=j, seed=seed)
+                                   model_number=number, setting=j, seed=seed, run_dir=run_dir)
             print(f"  -> final train accuracy {result.train_accuracy[-1]:.4f}, "
                   f"test accuracy {result.test_accuracy[-1]:.4f} ({result.seconds:.0f} s)")
             results[number].append(result)
@@ -201,7 +207,7 @@ def run_protocol(run, args, model_numbers: Sequence[int], recipe: Recipe, title:
                  ) -> tuple[CourseworkData, dict[int, list[SettingResult]]]:
     """Parts 1 and 3 (C1, C6, C7): every setting of these models under the protocol, saved and logged."""
     d = load_data(args.data_dir, recipe, seed=args.seed)
-    results = run_models(d, model_numbers, epochs_override=recipe.epochs, seed=args.seed)
+    results = run_models(d, model_numbers, epochs_override=recipe.epochs, seed=args.seed, run_dir=run.path)
     save_results(run, results, d.log_period, title)
     log_results(run, d, results)
     return d, results

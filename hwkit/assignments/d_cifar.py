@@ -5,6 +5,8 @@ on 2 shared CPU cores.
 """
 from __future__ import annotations
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
 import keras
 import keras_tuner as kt
 from keras import layers

@@ -7,6 +7,8 @@ Strided convolutions downsample with learned filters (no pooling layer to undo i
 """
 from __future__ import annotations
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
 import time
 
 import keras

@@ -8,6 +8,8 @@ returns, so the two can be compared entry by entry.
 """
 from __future__ import annotations
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
 from typing import Callable
 
 import numpy as np

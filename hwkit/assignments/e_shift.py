@@ -12,6 +12,8 @@ test the operators a CNN actually runs.
 """
 from __future__ import annotations
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
 import itertools
 from typing import Callable
 

@@ -9,6 +9,8 @@
 """
 from __future__ import annotations
 
+from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
 import time
 from pathlib import Path
 
@@ -59,7 +61,11 @@ def load_model_from_run(task: str, filename: str, quick: bool) -> tuple[keras.Mo
         kind = "complete run" if quick else "complete full run"
         raise HwkitError(f"no {kind} of {task} with models/{filename} under {runs.runs_root() / task}: "
                          f"run python -m tasks.{task}{' --quick' if quick else ''} first")
-    return keras.models.load_model(path), record
+    try:   # safe_mode: a .keras file may not smuggle code in (e.g. a Lambda layer's bytecode)
+        return keras.models.load_model(path, safe_mode=True), record
+    except Exception as e:  # truncated zip, wrong architecture, refused unsafe content ...
+        raise HwkitError(f"cannot load the model {path}: {type(e).__name__}: {str(e).splitlines()[0][:160]}; "
+                         f"rerun python -m tasks.{task}{' --quick' if quick else ''}") from None
 
 
 def overfitting_summary(train_loss: list[float], test_loss: list[float], train_accuracy: list[float],
@@ -114,7 +120,7 @@ def train_few_labels(classifier: keras.Model, train: tuple, test: tuple, epochs:
     monitor = training.EvaluateEverySamples(len(x), {"train": train, "test": test}, FEW_LABELS_BATCH_SIZE)
     started = time.perf_counter()
     history = classifier.fit(training.dataset(x, y, FEW_LABELS_BATCH_SIZE, shuffle=True, seed=seed), epochs=epochs,
-                             verbose=2, callbacks=[monitor, *training.standard_callbacks(run.path)])
+                             verbose=2, callbacks=[monitor, *training.standard_callbacks(run.path, monitor)])
     seconds = time.perf_counter() - started
     curves = {k: monitor.series(k) for k in ("train_loss", "test_loss", "train_accuracy", "test_accuracy")}
     rows = [{"epoch": i + 1, "time_s": history.history["time_s"][i], **{k: v[i] for k, v in curves.items()}}

@@ -1,0 +1,322 @@
+"""Submission bundles: what a course asks to be handed in, built from the latest complete full runs.
+
+What each course wants (file names, per-problem PDFs, models, a zip named after the students) is
+declared next to its tasks — ``SUBMISSIONS = {"X": Bundle(...)}`` in the task package — never here.
+An assignment without a declaration gets the default bundle: ``X.pdf``, its code and its results.
+``python -m hwkit.submit X [--authors "Name <id>" ...]`` writes ``submissions/X/`` with:
+
+* the PDFs, each rendered from a subset of the assignment's tasks (e.g. one per problem);
+* the code: the task modules, every ``hwkit`` module they import (found by reading their imports),
+  and one small launcher per file name the course asks for (``p1.py``): importing it gives the task
+  module's names without running anything; ``python p1.py [--quick]`` re-runs the task;
+* the trained models under the names the course asks for, copied from the runs;
+* ``results/<task>/`` (metrics, tables, figures with their CSV data) when the course says it must
+  not have to re-run anything;
+* ``README.md``: authors, what is inside, the runs it comes from (commit, dirty flag) and how to re-run.
+
+Only complete full runs are used; ``include_quick`` lets quick runs stand in, and the README then
+says in its first line that this is not a hand-in. The folder is built in a temporary sibling and
+renamed into place, so ``submissions/X/`` is either the old bundle or the whole new one.
+"""
+from __future__ import annotations
+
+import ast
+import datetime as _dt
+import os
+import re
+import shutil
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from hwkit import HwkitError
+
+ROOT = Path(__file__).resolve().parent.parent
+AUTHOR = re.compile(r"^\s*(?P<name>[^<>]*\S)\s*<(?P<id>[A-Za-z0-9._-]+)>\s*$")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """What one course asks to be handed in.
+
+    ``reports``: PDF file name -> (subtitle, tasks shown; None = every task of the assignment).
+    ``launchers``: code file name the course asks for -> the task it is (``{"part1.py": "x1"}``).
+    ``numpy_only``: launchers that must import without TensorFlow (checked by the tests).
+    ``models``: file name asked for -> (task, path of the model inside that task's run directory).
+    ``zip_name``: one zip holding everything, ``{ids}`` = the authors' ids joined by ``_``.
+    ``authors``: how many authors the course requires (0: optional).
+    ``results``: ship every run's metrics, tables and figures (the course will not re-run code).
+    ``notes``: lines for the bundle's README (why a file differs from what the text names, ...).
+    """
+
+    reports: Mapping[str, tuple[str, tuple[str, ...] | None]]
+    launchers: Mapping[str, str] = field(default_factory=dict)
+    numpy_only: tuple[str, ...] = ()
+    models: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    zip_name: str | None = None
+    authors: int = 0
+    results: bool = False
+    notes: tuple[str, ...] = ()
+
+
+def default_bundle(assignment: str) -> Bundle:
+    """For a course that declares nothing: its PDF, its code and its results."""
+    return Bundle(reports={f"{assignment}.pdf": ("", None)}, results=True)
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.id}>"
+
+
+def parse_author(text: str) -> Author:
+    m = AUTHOR.match(text)
+    if not m:
+        raise HwkitError(f"author {text!r} is not of the form \"Full Name <id>\" (the id is the username, "
+                         "letters, digits, '.', '_' or '-')")
+    return Author(m["name"], m["id"])
+
+
+# ----------------------------------------------------------------------------- code shipped
+
+def _module_file(module: str) -> Path | None:
+    """The source file of a module of this checkout (``hwkit.x`` -> hwkit/x.py or hwkit/x/__init__.py)."""
+    base = ROOT.joinpath(*module.split("."))
+    for p in (base.with_suffix(".py"), base / "__init__.py"):
+        if p.is_file():
+            return p
+    return None
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """Every module of ``hwkit`` this file imports, anywhere in it (also inside functions)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names)
+    return {m for m in found if m.split(".")[0] == "hwkit" and _module_file(m)}
+
+
+def code_files(modules: Sequence[str]) -> list[Path]:
+    """The files of ``modules`` and of every ``hwkit`` module they import, transitively, with the
+    ``__init__.py`` of each package on the way: what makes them importable as shipped."""
+    todo, seen = list(modules), set()
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        parts = module.split(".")
+        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))   # parent packages
+        path = _module_file(module)
+        if path is None:
+            raise HwkitError(f"cannot ship module {module}: no source file under {ROOT}")
+        todo.extend(_imports(path, module))
+    return sorted({_module_file(m) for m in seen})
+
+
+LAUNCHER = '''"""{title}
+
+The code of this part is ``{task_file}`` (the task, in the order of the questions) and the parts
+of ``hwkit/`` it imports, shipped beside this file. ``import {stem}`` gives the task module's names
+(functions, recipe constants) without running anything{tf_note}. To re-run it (results go to
+``runs/{task}/<time>-s<seed>/``; ``--quick`` for a smoke run in seconds):
+
+    python {stem}.py [--quick] [--seed N] [--data-dir DIR]
+"""
+import importlib.util as _util
+import sys as _sys
+from pathlib import Path as _Path
+
+_HERE = _Path(__file__).resolve().parent
+if str(_HERE) not in _sys.path:
+    _sys.path.insert(0, str(_HERE))
+{pre_import}_spec = _util.spec_from_file_location("{package}_{task}_shipped", _HERE / "{task_file}")
+task = _util.module_from_spec(_spec)
+_sys.modules[_spec.name] = task   # dataclasses look their module up while the file runs
+_spec.loader.exec_module(task)
+globals().update({{k: v for k, v in vars(task).items() if not k.startswith("__")}})
+
+if __name__ == "__main__":
+    from hwkit.cli import task_main
+    raise SystemExit(task_main("{package}.{task}"))
+'''
+
+
+# ----------------------------------------------------------------------------- building
+
+def required_tasks(bundle: Bundle, all_tasks: Sequence[str]) -> list[str]:
+    names: list[str] = []
+    for _, shown in bundle.reports.values():
+        names += list(shown) if shown is not None else list(all_tasks)
+    names += [task for task, _ in bundle.models.values()] + list(bundle.launchers.values())
+    unknown = sorted(set(names) - set(all_tasks))
+    if unknown:
+        raise HwkitError(f"the submission names tasks that do not exist: {', '.join(unknown)}")
+    return sorted(set(names), key=lambda n: (n[0], int(n[1:])))
+
+
+def check_runs(assignment: str, tasks: Sequence[str], include_quick: bool, package: str) -> dict:
+    """The run each task's part of the bundle comes from; one error naming every missing one."""
+    from hwkit import runs
+    chosen, missing = {}, []
+    for t in tasks:
+        record = runs.latest_run(t, include_quick=include_quick)
+        if record is not None:
+            chosen[t] = record
+        elif runs.latest_run(t, include_quick=True) is not None:
+            missing.append(f"{t} (only quick runs: `python -m {package}.{t}`)")
+        else:
+            missing.append(f"{t} (no run: `python -m {package}.{t}`)")
+    if missing:
+        raise HwkitError(f"submission {assignment} needs a complete full run of every task it ships; missing: "
+                         f"{'; '.join(missing)} (or `python -m hwkit.report {assignment} --run`; "
+                         "--include-quick builds a labelled trial bundle)")
+    return chosen
+
+
+def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, authors: Sequence[Author] = (),
+          include_quick: bool = False, out_dir: Path | str = "submissions", package: str = "tasks") -> Path:
+    """Build ``<out_dir>/<assignment>/`` for ``bundle``; return the folder. ``all_tasks``: the
+    assignment's ``hwkit.report.TaskInfo`` list (for the PDFs and ``None`` = every task)."""
+    from hwkit import report, runs
+    if bundle.authors and len(authors) != bundle.authors:
+        raise HwkitError(f"submission {assignment} is handed in by {bundle.authors} authors: pass "
+                         f"--authors with {bundle.authors} \"Full Name <id>\" values (got {len(authors)})")
+    by_name = {t.name: t for t in all_tasks}
+    needed = required_tasks(bundle, list(by_name))
+    records = check_runs(assignment, needed, include_quick, package)
+    quick = sorted(t for t, r in records.items() if r.quick)
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / assignment
+    tmp = out_dir / f".{assignment}.building-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    content = tmp / "content"
+    content.mkdir(parents=True)
+    try:
+        manifest: list[tuple[str, str]] = []
+        for name, (subtitle, shown) in bundle.reports.items():
+            infos = [by_name[t] for t in (shown if shown is not None else by_name)]
+            report.render(assignment, f"{title}: {subtitle}" if subtitle else title, infos,
+                          include_quick=include_quick, out_dir=content, filename=name)
+            manifest.append((name, f"report: {subtitle or 'the whole assignment'} "
+                                   f"({', '.join(t.name.upper() for t in infos)})"))
+        for name, (task, inside) in bundle.models.items():
+            source = records[task].path / inside
+            if not source.is_file():
+                raise HwkitError(f"the run {source.parent.parent} has no {inside}: rerun `python -m {package}.{task}`")
+            shutil.copy2(source, content / name)
+            manifest.append((name, f"trained model of {task.upper()} (from {runs.relative_path(source)})"))
+        code_tasks = [t for t in needed]
+        modules = [package] + [f"{package}.{t}" for t in code_tasks]
+        for path in code_files(modules):
+            target = content / path.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        manifest.append((f"{package}/, hwkit/", f"the code: task modules {', '.join(code_tasks)} and the hwkit "
+                                                f"modules they import"))
+        for name, task in bundle.launchers.items():
+            doc = by_name[task].description
+            tf_note = " (numpy only: no TensorFlow is imported)" if name in bundle.numpy_only else ""
+            (content / name).write_text(LAUNCHER.format(title=f"{name}: {doc}", task_file=f"{package}/{task}.py",
+                                                        stem=Path(name).stem, task=task, package=package,
+                                                        tf_note=tf_note, pre_import="" if tf_note else
+                                                        f"import {package}  # noqa: F401  (TensorFlow, quietly)\n"))
+            manifest.append((name, f"the code of {task.upper()} as asked ({package}/{task}.py + hwkit/)"))
+        if bundle.results:
+            for t, record in records.items():
+                _copy_results(record.path, content / "results" / t)
+            manifest.append(("results/", "per task: metrics.json, config.json, env.json, history.csv, tables/, "
+                                         "figures/ (SVG, PNG, CSV data) of the run"))
+        (content / "README.md").write_text(readme(assignment, title, bundle, authors, records, quick, manifest,
+                                                  package))
+        if bundle.zip_name:
+            zip_name = bundle.zip_name.format(ids="_".join(a.id for a in authors) or "ID")
+            built = tmp / "bundle"
+            built.mkdir()
+            _zip(content, built / zip_name)
+            shutil.rmtree(content)
+        else:
+            built = content
+        old = out_dir / f".{assignment}.old-{os.getpid()}"
+        if final.exists():
+            final.rename(old)
+        built.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _copy_results(run_dir: Path, target: Path) -> None:
+    for name in ("metrics.json", "config.json", "env.json", "history.csv"):
+        if (run_dir / name).is_file():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(run_dir / name, target / name)
+    for folder in ("tables", "figures"):
+        if (run_dir / folder).is_dir():
+            shutil.copytree(run_dir / folder, target / folder)
+
+
+def _zip(folder: Path, path: Path) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts:
+                z.write(p, p.relative_to(folder).as_posix())
+
+
+def readme(assignment: str, title: str, bundle: Bundle, authors: Sequence[Author], records: dict,
+           quick: Sequence[str], manifest: Sequence[tuple[str, str]], package: str) -> str:
+    from hwkit import runs
+    lines = []
+    if quick:
+        lines += [f"**TRIAL BUNDLE — NOT FOR HAND-IN: quick (smoke) runs stand in for {', '.join(quick)}; "
+                  "their numbers are not the assignment's results.**", ""]
+    lines += [f"# Assignment {assignment} — {title}", ""]
+    if authors:
+        lines += ["## Authors", "", "| name | username |", "|---|---|"]
+        lines += [f"| {a.name} | {a.id} |" for a in authors] + [""]
+    lines += ["## Contents", ""] + [f"- `{name}` — {what}" for name, what in manifest] + [""]
+    if bundle.notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in bundle.notes] + [""]
+    lines += ["## Runs these files come from", "", "| task | run | mode | commit | wall time |", "|---|---|---|---|---|"]
+    for t, r in records.items():
+        commit = (r.commit or "not recorded") + (" (dirty)" if r.dirty else "")
+        wall = r.metrics.get("wall_time_s")
+        lines.append(f"| {t} | `{runs.relative_path(r.path)}` | {'quick' if r.quick else 'full'} | {commit} | "
+                     f"{wall:.0f} s |" if isinstance(wall, (int, float)) else f"| {t} | {r.name} | | {commit} | |")
+    env = next(iter(records.values())).env if records else {}
+    versions = ", ".join(f"{k}=={env[k]}" for k in ("tensorflow", "keras", "keras_tuner", "numpy") if env.get(k))
+    lines += ["", "## How to re-run", "",
+              f"The runs used Python {env.get('python', '3')} with {versions or 'the packages of setup.py'} "
+              "(plus matplotlib, jinja2, weasyprint for figures and PDFs). From this folder, with MNIST/CIFAR-10 in "
+              "`$HWKIT_DATA_DIR` (or `~/.keras/datasets`):", "", "```bash"]
+    lines += [f"python {name}   # {task.upper()}" for name, task in bundle.launchers.items()]
+    lines += [f"python -m {package}.{t}" for t in records if t not in bundle.launchers.values()]
+    lines += ["```", "", "Each command writes `runs/<task>/<UTC time>-s<seed>/` (add `--quick` for a smoke run in "
+              "seconds, `--seed N` for another seed). Every PDF ends with a reproducibility appendix (commit, "
+              "command, seed, versions, hardware, configuration of each run).", "",
+              f"Built by `python -m hwkit.submit {assignment}` on "
+              f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M UTC}.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m hwkit.submit X: the command line lives with every other entry point
+    from hwkit.cli import submit_main
+    sys.exit(submit_main())
