@@ -196,11 +196,7 @@ def execution_order(tasks: Sequence[TaskInfo]) -> list[TaskInfo]:
 def check_requirements(info: TaskInfo, quick: bool) -> None:
     """One clear error naming the command to run when a task's prerequisite has no complete run."""
     for r in info.requires:
-        if runs.latest_run(r, include_quick=quick) is None:
-            flag = " --quick" if quick else ""
-            raise HwkitError(f"task {info.name} reads the latest complete{' (or quick)' if quick else ' full'} "
-                             f"run of {r}, and there is none: run `python -m {task_package_name()}.{r}{flag}` first")
-
+        runs.require_run(r, quick, reader=info.name)
 
 class _UnknownTaskFinder(importlib.abc.MetaPathFinder):
     """Turns ``python -m <package>.<unknown>`` into one ``error:`` line and exit status 2.

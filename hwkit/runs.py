@@ -35,7 +35,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -367,12 +367,17 @@ class RunRecord:
     @property
     def commit(self) -> str | None:
         """The git commit the run was made by (None outside a repository), short form."""
-        commit = (self.env.get("git") or {}).get("commit")
+        commit = self._git.get("commit")
         return commit[:10] if commit else None
 
     @property
+    def _git(self) -> dict:
+        """env.json's ``git`` (``code`` in runs written before it had that name)."""
+        return self.env.get("git") or self.env.get("code") or {}
+
+    @property
     def dirty(self) -> bool:
-        return bool((self.env.get("git") or {}).get("dirty"))
+        return bool(self._git.get("dirty"))
 
     @property
     def stale(self) -> bool:
@@ -428,7 +433,7 @@ class RunRecord:
         reason, search space, trial counts and the failed trials with their errors.
         """
         env = self.env
-        git = env.get("git") or {}
+        git = self._git
         commit = git.get("commit")
         if commit:
             commit = commit[:12] + (f" + uncommitted changes (dirty; diff sha256 {git['diff_sha256'][:12]})"
@@ -543,3 +548,38 @@ def latest_run(task: str, include_quick: bool = False) -> RunRecord | None:
     if full:
         return full[0]
     return records[0] if include_quick and records else None
+
+
+def task_command(task: str, quick: bool = False) -> str:
+    """The command that produces a run of ``task``: ``python -m tasks.<task> [--quick]`` (``$HWKIT_TASKS`` package)."""
+    return f"python -m {os.environ.get('HWKIT_TASKS', 'tasks')}.{task}{' --quick' if quick else ''}"
+
+
+def require_run(task: str, quick: bool, needs: Sequence[str] = (), reader: str | None = None) -> RunRecord:
+    """The latest complete run of ``task`` holding every file in ``needs``, or one HwkitError naming the command to run.
+
+    A full run is preferred; with ``quick`` a quick run may stand in (quick mode and its tests).
+    ``needs`` are paths inside the run directory (``"models/e1_encoder.keras"``, ``"tables/summary.json"``);
+    ``reader`` names the task that asks, for the message. The one place a task finds another task's run.
+    """
+    record = latest_run(task, include_quick=quick)
+    missing = [n for n in needs if record is not None and not (record.path / n).is_file()]
+    if record is None or missing:
+        kind = "complete (or quick)" if quick else "complete full"
+        found = f"{record.path} lacks {', '.join(missing)}" if record else f"there is none under {runs_root() / task}"
+        raise HwkitError(f"{f'task {reader}' if reader else 'this task'} reads the latest {kind} run of {task}, and {found}: run `{task_command(task, quick)}` first")
+    return record
+
+
+def load_model(record: RunRecord, filename: str):
+    """The Keras model ``models/<filename>`` of a run, loaded with ``safe_mode=True`` (no arbitrary code from the file)."""
+    from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+    import keras
+    path = record.path / "models" / filename
+    if not path.is_file():
+        raise HwkitError(f"{record.path} has no models/{filename}: run `{task_command(record.task, record.quick)}` again")
+    try:   # safe_mode: a .keras file may not smuggle code in (e.g. a Lambda layer's bytecode)
+        return keras.models.load_model(path, safe_mode=True)
+    except Exception as e:  # truncated zip, wrong architecture, refused unsafe content ...
+        raise HwkitError(f"cannot load the model {path}: {type(e).__name__}: {str(e).splitlines()[0][:160]}; "
+                         f"rerun `{task_command(record.task, record.quick)}`") from None

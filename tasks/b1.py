@@ -13,7 +13,6 @@ every 25 600 training samples for the curve only; nothing is chosen or stopped o
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from hwkit import data, models, plots, training, tuning
 from hwkit.assignments import b_mnist_cnn
@@ -73,35 +72,28 @@ def run(args, run):
 
     # (a, b) Final training of the chosen CNN on the full fit split, with shift augmentation.
     epochs = recipe.epochs
-    steps_per_epoch = -(-len(x_fit) // batch_size)
     with args.devices.scope():   # batch_size is the global batch: same steps and LR on any number of replicas
         model = b_mnist_cnn.mnist_cnn(filters=hp["filters"], dense_units=hp["dense_units"], dropout=hp["dropout"])
-        models.compile_classifier(model, hp["learning_rate"], total_steps=steps_per_epoch * epochs)
-    test_log = training.EvaluateEverySamples(recipe.test_log_every, {"test": (x_test, y_test)}, batch_size)
-    started = time.perf_counter()
-    history = model.fit(
-        training.dataset(x_fit, y_fit, batch_size, shuffle=True, seed=args.seed,
-                         augment=models.random_shift_augmentation()),
-        validation_data=(x_val, y_val), epochs=epochs, verbose=2,
-        callbacks=[test_log, *training.standard_callbacks(run.path, test_log)])
-    train_seconds = time.perf_counter() - started
+        fit = training.fit_classifier(model, (x_fit, y_fit), (x_val, y_val), (x_test, y_test),
+                                      learning_rate=hp["learning_rate"], epochs=epochs, batch_size=batch_size,
+                                      run_dir=run.path, seed=args.seed, augment=models.random_shift_augmentation(),
+                                      test_every_samples=recipe.test_log_every)
 
     # (c, e) Final test accuracy, curves and the saved model.
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
-    print(f"test accuracy {test_accuracy:.4f} after {epochs} epochs ({train_seconds:.0f} s of training)")
+    print(f"test accuracy {fit.test_accuracy:.4f} after {epochs} epochs ({fit.seconds:.0f} s of training)")
     model.save(run.model_path("b1_mnist_cnn.keras"))
-    curves = {k: v for k, v in history.history.items() if k != "time_s"}
+    curves = {k: v for k, v in fit.history.items() if k != "time_s"}
     run.save_figure(plots.learning_curves(curves, title="B1 training (validation = 5 000 held-out training rows)"),
                     "curves")
-    run.save_figure(plots.learning_curves({"test_accuracy": test_log.series("test_accuracy")},
-                                          metrics=("accuracy",), x=test_log.series("samples"),
+    run.save_figure(plots.learning_curves({"test_accuracy": fit.test_log.series("test_accuracy")},
+                                          metrics=("accuracy",), x=fit.test_log.series("samples"),
                                           xlabel="training samples processed"), "test_accuracy")
-    run.save_table("test_log", test_log.records)
-    run.log(test_accuracy=test_accuracy, test_loss=test_loss, epochs=epochs, batch_size=batch_size,
-            train_seconds=round(train_seconds, 1), search_seconds=result.seconds,
+    run.save_table("test_log", fit.test_log.records)
+    run.log(test_accuracy=fit.test_accuracy, test_loss=fit.test_loss, epochs=epochs, batch_size=batch_size,
+            train_seconds=round(fit.seconds, 1), search_seconds=result.seconds,
             search_stop_reason=result.stop_reason, search_trials=len(result.trials),
             best_hyperparameters=hp, parameters=model.count_params(),
-            final_val_accuracy=history.history["val_accuracy"][-1],
+            final_val_accuracy=fit.history["val_accuracy"][-1],
             train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
             search_workers=sorted({t["worker"] for t in result.trials}), **args.devices.describe(batch_size))
 

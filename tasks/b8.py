@@ -13,7 +13,7 @@ sentence (computed by ``b_wgan.cost_comparison``) on why it scales that way.
 """
 from __future__ import annotations
 
-from hwkit import HwkitError, runs
+from hwkit import runs
 from hwkit.assignments import b_wgan
 from hwkit.cli import task_main
 
@@ -21,13 +21,7 @@ REQUIRES = ("b6", "b7")  # tasks whose latest runs this task reads
 
 
 def run(args, run):
-    records = {}
-    for task in REQUIRES:
-        record = runs.latest_run(task, include_quick=args.quick)
-        if record is None:
-            flag = " --quick" if args.quick else ""
-            raise HwkitError(f"B8 compares the runs of B6 and B7: run `python -m tasks.{task}{flag}` first")
-        records[task] = record
+    records = {task: runs.require_run(task, args.quick, reader=run.task) for task in REQUIRES}
 
     # One row per (data dimension, noise dimension): medians over seeds of the cost to reach the target.
     rows = []

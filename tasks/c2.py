@@ -8,7 +8,7 @@ the verdicts this produces. Also plots the train-test gap of every run against s
 """
 from __future__ import annotations
 
-from hwkit import HwkitError, runs
+from hwkit import runs
 from hwkit.assignments import c_coursework
 from hwkit.cli import task_main
 
@@ -18,9 +18,7 @@ SOURCE_TASK = "c1"
 
 
 def run(args, run):
-    source = runs.latest_run(SOURCE_TASK, include_quick=args.quick)
-    if source is None or not source.table("summary"):
-        raise HwkitError(f"no completed {SOURCE_TASK} run to analyse: run python -m tasks.{SOURCE_TASK} first")
+    source = runs.require_run(SOURCE_TASK, args.quick, needs=("tables/summary.json",), reader=run.task)
     summary, curves = source.table("summary"), source.table("curves")
     verdicts = c_coursework.diagnose(summary, curves)
     run.save_table("verdicts", verdicts)

@@ -45,9 +45,7 @@ QUICK = Recipe(**dataclasses.asdict(c_coursework.QUICK))  # 4 000 images, 1 epoc
 
 def run(args, run):
     recipe = choose_recipe(args, FULL, QUICK)
-    source = runs.latest_run(SOURCE_TASK, include_quick=args.quick)
-    if source is None or not source.table("summary"):
-        raise HwkitError(f"no completed {SOURCE_TASK} run: run python -m tasks.{SOURCE_TASK} first")
+    source = runs.require_run(SOURCE_TASK, args.quick, needs=("tables/summary.json",), reader=run.task)
     verdicts = c_coursework.diagnose(source.table("summary"), source.table("curves"))
     target, why = c_coursework.pick_overfitting_run(verdicts)
     number, setting = target["model"], target["setting"]

@@ -2,30 +2,28 @@
 
 Exercise 2, task 1: encode MNIST digits into a d=12 latent space and decode them again, trained
 on the mean L1 (absolute) reconstruction error. Two variants with the same convolutional trunk
-(``hwkit.e_autoencoders.conv_encoder`` / ``conv_decoder``):
+(``hwkit.assignments.e_autoencoders.conv_encoder`` / ``conv_decoder``):
 
 * with FC: 3 stride-2 convs to a 4x4x32 map, flattened, one linear Dense layer to d=12;
 * without FC: one more stride-2 conv to a 2x2x3 map (also d=12), no fully-connected layer.
 
-Both are trained with the same recipe (Adam, warm-up + cosine schedule, batch 128) on 55 000
-training images, validated on 5 000 held-out training images; the test L1 is measured once at
-the end. The encoder and decoder of each variant are saved as separate ``.keras`` files; E3 and
-E5 load the FC variant's (``models/e1_encoder.keras``, ``models/e1_decoder.keras``).
+Both are trained with the same recipe (``e_autoencoders.AUTOENCODER``: Adam, warm-up + cosine
+schedule, batch 128) on 55 000 training images, validated on 5 000 held-out training images; the
+test L1 is measured once at the end. The encoder and decoder of each variant are saved as
+separate ``.keras`` files; E3 and E5 load the FC variant's (``models/e1_encoder.keras``,
+``models/e1_decoder.keras``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from hwkit import models, plots, training
-from hwkit.cli import task_main
 from hwkit.assignments import e_autoencoders
+from hwkit.cli import choose_recipe, task_main
 
-EPOCHS = e_autoencoders.AUTOENCODER_EPOCHS
 LATENT_DIM = e_autoencoders.E_LATENT_DIM
 VARIANTS = {"with_FC": True, "no_FC": False}   # name -> fc flag; with_FC is the one E3/E5 reuse
 SHOW_PER_CLASS = 2               # test digits per class in the input-vs-reconstruction figure
-
-QUICK = dict(epochs=1)
 
 
 def add_arguments(parser):
@@ -33,19 +31,21 @@ def add_arguments(parser):
 
 
 def run(args, run):
-    (x_fit, _), (x_val, _), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, args.quick, args.seed)
-    epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
+    recipe = choose_recipe(args, e_autoencoders.AUTOENCODER, e_autoencoders.AUTOENCODER_QUICK)
+    (x_fit, _), (x_val, _), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, recipe.train_rows,
+                                                                         recipe.test_rows, args.seed)
 
     # Train both variants with the same recipe: the only difference is the FC bottleneck.
     results, curves, recon = {}, {}, {}
     for name, fc in VARIANTS.items():
-        # history.csv (+ wall time) for the variant E3/E5 reuse; a history table for each.
-        callbacks = training.standard_callbacks(run.path) if name == "with_FC" else [training.WallClock()]
+        # history.csv for the variant E3/E5 reuse; a history table for each.
+        callbacks = training.standard_callbacks(run.path) if name == "with_FC" else []
         with args.devices.scope():   # built, compiled and fitted on the strategy's replicas (global batch)
             encoder = e_autoencoders.conv_encoder(LATENT_DIM, fc=fc, name=f"encoder_{name}")
             decoder = e_autoencoders.conv_decoder(LATENT_DIM, fc=fc, name=f"decoder_{name}")
             autoencoder = models.chain(encoder, decoder, name=f"autoencoder_{name}")
-            history, seconds = e_autoencoders.train_autoencoder(autoencoder, x_fit, x_val, epochs, args.seed, callbacks)
+            history, seconds = e_autoencoders.train_autoencoder(autoencoder, x_fit, x_val, recipe, args.seed,
+                                                                callbacks)
         test_l1 = float(autoencoder.evaluate(x_test, x_test, batch_size=1000, verbose=0))
         print(f"{name}: test mean L1 {test_l1:.4f} ({seconds:.0f} s)")
         run.save_table(f"history_{name}", [{"epoch": i + 1, **{k: float(v[i]) for k, v in history.items()}}
@@ -57,8 +57,8 @@ def run(args, run):
         curves[f"{name}_loss"], curves[f"{name}_val_loss"] = history["loss"], history["val_loss"]
         recon[name] = autoencoder.predict(x_test, batch_size=1000, verbose=0)
         results[name] = {"test_l1": test_l1, "val_l1": float(history["val_loss"][-1]),
-                         "train_l1": float(history["loss"][-1]), "train_seconds": round(seconds, 1),
-                         "parameters": autoencoder.count_params(),
+                         "train_l1": float(history["loss"][-1]), "first_epoch_train_l1": float(history["loss"][0]),
+                         "train_seconds": round(seconds, 1), "parameters": autoencoder.count_params(),
                          "encoder_parameters": encoder.count_params(), "decoder_parameters": decoder.count_params()}
 
     # Scores and figures: learning curves, input vs reconstruction for 2 test digits per class.
@@ -69,12 +69,12 @@ def run(args, run):
     rows = [x_test[shown]] + [np.clip(recon[name][shown], 0, 1) for name in VARIANTS]
     titles = [f"input {y}" for y in y_test[shown]] + [name.replace("_", " ") for name in VARIANTS for _ in shown]
     run.save_figure(plots.image_grid(np.concatenate(rows), titles, ncols=len(shown), size=0.9), "reconstructions")
-    better = min(results, key=lambda n: results[n]["val_l1"])   # chosen on validation, not test
-    run.log(variants=results, test_l1=results["with_FC"]["test_l1"], better_on_validation=better,
-            fc_gain_test_l1=results["no_FC"]["test_l1"] - results["with_FC"]["test_l1"],
-            latent_dim=LATENT_DIM, filters=list(e_autoencoders.E_FILTERS), epochs=epochs, batch_size=e_autoencoders.AUTOENCODER_BATCH_SIZE,
-            learning_rate=e_autoencoders.AUTOENCODER_LEARNING_RATE, train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
-            shown_test_indices=shown.tolist(), **args.devices.describe(e_autoencoders.AUTOENCODER_BATCH_SIZE))
+    run.log(variants=results, test_l1=results["with_FC"]["test_l1"],
+            **e_autoencoders.compare_variants(results, curves["with_FC_val_loss"]),
+            latent_dim=LATENT_DIM, filters=list(e_autoencoders.E_FILTERS), epochs=recipe.epochs,
+            batch_size=recipe.batch_size, learning_rate=recipe.learning_rate,
+            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
+            shown_test_indices=shown.tolist(), **args.devices.describe(recipe.batch_size))
 
 
 if __name__ == "__main__":

@@ -10,19 +10,27 @@ validation split; the test loss and accuracy are evaluated after every epoch for
 """
 from __future__ import annotations
 
-import time
+import dataclasses
 
 from hwkit import models, plots, training
-from hwkit.cli import task_main
 from hwkit.assignments import e_autoencoders
+from hwkit.cli import choose_recipe, task_main
 
-BATCH_SIZE = 128
-EPOCHS = 10                      # supervised training converges in fewer epochs than E1's autoencoder
-LEARNING_RATE = 3e-3             # peak of the warm-up + cosine schedule
-HIDDEN_UNITS = 64                # the MLP's hidden layer
-TARGET_ACCURACY = 0.99           # the report's aim (checked, not used for stopping)
 
-QUICK = dict(epochs=1)
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    batch_size: int = 128
+    epochs: int = 10                  # supervised training converges in fewer epochs than E1's autoencoder
+    learning_rate: float = 3e-3       # peak of the warm-up + cosine schedule
+    hidden_units: int = 64            # the MLP's hidden layer
+    target_accuracy: float = 0.99     # the report's aim (checked, not used for stopping)
+    train_rows: int | None = None     # None: all 60 000 training images (55 000 fit + 5 000 validation)
+    test_rows: int | None = None
+
+
+FULL = Recipe()
+QUICK = dataclasses.replace(FULL, epochs=1, train_rows=e_autoencoders.AUTOENCODER_QUICK.train_rows,
+                            test_rows=e_autoencoders.AUTOENCODER_QUICK.test_rows)
 
 
 def add_arguments(parser):
@@ -30,45 +38,42 @@ def add_arguments(parser):
 
 
 def run(args, run):
-    (x_fit, y_fit), (x_val, y_val), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, args.quick, args.seed)
-    epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
+    recipe = choose_recipe(args, FULL, QUICK)
+    (x_fit, y_fit), (x_val, y_val), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, recipe.train_rows,
+                                                                                   recipe.test_rows, args.seed)
 
-    # Same encoder architecture as E1 + the 2-layer MLP head, trained end to end.
-    steps = -(-len(x_fit) // BATCH_SIZE)
-    with args.devices.scope():   # BATCH_SIZE is the global batch: same steps and LR on any number of replicas
+    # Same encoder architecture as E1 + the 2-layer MLP head, trained end to end; the test set is
+    # evaluated after every epoch for the curves only.
+    with args.devices.scope():   # batch_size is the global batch: same steps and LR on any number of replicas
         encoder = e_autoencoders.conv_encoder(e_autoencoders.E_LATENT_DIM, fc=True, name="encoder")
-        head = e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, HIDDEN_UNITS)
+        head = e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, recipe.hidden_units)
         classifier = models.chain(encoder, head, name="classifier")
-        models.compile_classifier(classifier, LEARNING_RATE, total_steps=steps * epochs)
-
-    # Test curves: one evaluation per epoch (every `steps` batches), monitoring only.
-    test_log = training.EvaluateEverySamples(steps * BATCH_SIZE, {"test": (x_test, y_test)}, BATCH_SIZE)
-    started = time.perf_counter()
-    history = classifier.fit(
-        training.dataset(x_fit, y_fit, BATCH_SIZE, shuffle=True, seed=args.seed, augment=models.random_shift_augmentation()),
-        validation_data=(x_val, y_val), epochs=epochs, verbose=2,
-        callbacks=[test_log, *training.standard_callbacks(run.path, test_log)])
-    seconds = time.perf_counter() - started
-
-    test_loss, test_accuracy = classifier.evaluate(x_test, y_test, batch_size=1000, verbose=0)
-    print(f"test accuracy {test_accuracy:.4f}, loss {test_loss:.4f} after {epochs} epochs ({seconds:.0f} s)")
+        fit = training.fit_classifier(classifier, (x_fit, y_fit), (x_val, y_val), (x_test, y_test),
+                                      learning_rate=recipe.learning_rate, epochs=recipe.epochs,
+                                      batch_size=recipe.batch_size, run_dir=run.path, seed=args.seed,
+                                      augment=models.random_shift_augmentation())
+    print(f"test accuracy {fit.test_accuracy:.4f}, loss {fit.test_loss:.4f} after {recipe.epochs} epochs "
+          f"({fit.seconds:.0f} s)")
     encoder.save(run.model_path("e2_encoder.keras"))
     head.save(run.model_path("e2_head.keras"))
-    curves = {"train_loss": history.history["loss"], "train_accuracy": history.history["accuracy"],
-              "val_loss": history.history["val_loss"], "val_accuracy": history.history["val_accuracy"],
-              "test_loss": test_log.series("test_loss"), "test_accuracy": test_log.series("test_accuracy")}
+    h = fit.history
+    curves = {"train_loss": h["loss"], "train_accuracy": h["accuracy"], "val_loss": h["val_loss"],
+              "val_accuracy": h["val_accuracy"], "test_loss": fit.test_log.series("test_loss"),
+              "test_accuracy": fit.test_log.series("test_accuracy")}
     run.save_figure(plots.learning_curves(curves, title="E2 classifier: train (running mean over the epoch, "
                                                         "augmented), validation, test (monitoring only)"), "curves")
     run.save_table("curves", [{"epoch": i + 1, **{k: v[i] for k, v in curves.items() if i < len(v)}}
-                              for i in range(epochs)])
+                              for i in range(recipe.epochs)])
     run.save_table("architecture", models.architecture_rows(classifier))
-    run.log(test_accuracy=test_accuracy, test_loss=test_loss, target_accuracy=TARGET_ACCURACY,
-            target_reached=bool(test_accuracy >= TARGET_ACCURACY),
-            final_val_accuracy=history.history["val_accuracy"][-1], final_val_loss=history.history["val_loss"][-1],
-            final_train_loss=history.history["loss"][-1], final_train_accuracy=history.history["accuracy"][-1],
-            epochs=epochs, batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, hidden_units=HIDDEN_UNITS,
-            train_seconds=round(seconds, 1), parameters=classifier.count_params(),
-            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test), **args.devices.describe(BATCH_SIZE))
+    run.log(test_accuracy=fit.test_accuracy, test_loss=fit.test_loss, target_accuracy=recipe.target_accuracy,
+            target_reached=bool(fit.test_accuracy >= recipe.target_accuracy),
+            final_val_accuracy=h["val_accuracy"][-1], final_val_loss=h["val_loss"][-1],
+            final_train_loss=h["loss"][-1], final_train_accuracy=h["accuracy"][-1],
+            epochs=recipe.epochs, batch_size=recipe.batch_size, learning_rate=recipe.learning_rate,
+            hidden_units=recipe.hidden_units, train_seconds=round(fit.seconds, 1),
+            parameters=classifier.count_params(),
+            train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
+            **args.devices.describe(recipe.batch_size))
 
 
 if __name__ == "__main__":

@@ -19,18 +19,17 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from hwkit import models, plots, training
+from hwkit import models, plots, runs, training
 from hwkit.assignments import e_latent
-from hwkit.assignments import e_transfer
-from hwkit.cli import task_main
+from hwkit.cli import choose_recipe, task_main
 from hwkit.assignments import e_autoencoders
 
 REQUIRES = ("e1", "e2")  # tasks whose latest runs this task reads
 
 GRID_PER_CLASS = 6               # 6 x 10 = 60 reconstructed digits per model (the text asks for > 50)
 GEOMETRY_SILHOUETTE_POINTS = 2000
-
-QUICK = dict(epochs=1)
+# E1's exact recipe (epochs, batch, schedule, data) for the new decoder: the only difference is the frozen code.
+FULL, QUICK = e_autoencoders.AUTOENCODER, e_autoencoders.AUTOENCODER_QUICK
 
 
 def predict(model, x: np.ndarray) -> np.ndarray:
@@ -55,19 +54,22 @@ def latent_scatter(spaces: dict, y: np.ndarray):
 
 
 def run(args, run):
-    (x_fit, _), (x_val, _), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, args.quick, args.seed)
-    epochs = args.epochs or (QUICK["epochs"] if args.quick else e_autoencoders.AUTOENCODER_EPOCHS)
+    recipe = choose_recipe(args, FULL, QUICK)
+    (x_fit, _), (x_val, _), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, recipe.train_rows,
+                                                                         recipe.test_rows, args.seed)
 
     # The two trained encoders: E1's autoencoder (with its decoder) and E2's classifier.
-    ae_encoder, e1_run = e_transfer.load_model_from_run("e1", "e1_encoder.keras", args.quick)
-    ae_decoder, _ = e_transfer.load_model_from_run("e1", "e1_decoder.keras", args.quick)
-    clf_encoder, e2_run = e_transfer.load_model_from_run("e2", "e2_encoder.keras", args.quick)
+    e1_run = runs.require_run("e1", args.quick, needs=("models/e1_encoder.keras", "models/e1_decoder.keras"),
+                              reader=run.task)
+    e2_run = runs.require_run("e2", args.quick, needs=("models/e2_encoder.keras",), reader=run.task)
+    ae_encoder, ae_decoder = runs.load_model(e1_run, "e1_encoder.keras"), runs.load_model(e1_run, "e1_decoder.keras")
+    clf_encoder = runs.load_model(e2_run, "e2_encoder.keras")
 
     # Classifier decoding: frozen E2 encoder + fresh E1-architecture decoder, trained like E1.
     clf_encoder.trainable = False
     decoder = e_autoencoders.conv_decoder(e_autoencoders.E_LATENT_DIM, fc=True, name="decoder")
     model = models.chain(clf_encoder, decoder, name="classifier_decoding")
-    history, seconds = e_autoencoders.train_autoencoder(model, x_fit, x_val, epochs, args.seed,
+    history, seconds = e_autoencoders.train_autoencoder(model, x_fit, x_val, recipe, args.seed,
                                             training.standard_callbacks(run.path))
     decoder.save(run.model_path("e3_decoder.keras"))
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
@@ -122,16 +124,15 @@ def run(args, run):
                                     for k, v in pixel_spread.items()])
     run.save_figure(latent_scatter(spaces, y_test), "latent_pca")
 
-    run.log(test_l1_classifier_decoding=cd_l1, test_l1_autoencoder=ae_l1, l1_ratio=cd_l1 / ae_l1,
+    verdicts = e_latent.compare_encoders(ae_g, clf_g, ae_l1, cd_l1, {
+        "inputs": pixel_spread["inputs"], "autoencoder": pixel_spread["autoencoder (E1)"],
+        "classifier_decoding": pixel_spread["classifier decoding (E3)"]})
+    run.log(test_l1_classifier_decoding=cd_l1, test_l1_autoencoder=ae_l1, **verdicts,
             e1_reported_test_l1=e1_run.metrics.get("test_l1"), e1_run=str(e1_run.path), e2_run=str(e2_run.path),
             e2_test_accuracy=e2_run.metrics.get("test_accuracy"),
-            val_l1=float(history["val_loss"][-1]), epochs=epochs, train_seconds=round(seconds, 1),
+            val_l1=float(history["val_loss"][-1]), epochs=recipe.epochs, train_seconds=round(seconds, 1),
             trainable_parameters=trainable, frozen_parameters=clf_encoder.count_params(),
             geometry=geometry,
-            higher_in_class_variability="autoencoder" if ae_g["within_mean_normalised"] > clf_g["within_mean_normalised"]
-            else "classifier",
-            higher_separation_silhouette="classifier" if clf_g["silhouette"] > ae_g["silhouette"] else "autoencoder",
-            higher_separation_fisher="classifier" if clf_g["fisher_ratio"] > ae_g["fisher_ratio"] else "autoencoder",
             pixel_spread={k: float(v) for k, v in pixel_spread.items()},
             grid_test_indices=shown[order].tolist())
 

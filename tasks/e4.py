@@ -15,21 +15,19 @@ from __future__ import annotations
 import numpy as np
 
 from hwkit import models
-from hwkit.assignments import e_transfer
-from hwkit.cli import task_main
-from hwkit.assignments import e_autoencoders
+from hwkit.assignments import e_autoencoders, e_transfer
+from hwkit.cli import choose_recipe, task_main
 
-EPOCHS = e_transfer.FEW_LABELS_EPOCHS
-
-QUICK = dict(epochs=e_transfer.FEW_LABELS_QUICK_EPOCHS)
+FULL, QUICK = e_transfer.FEW_LABELS, e_transfer.FEW_LABELS_QUICK   # shared with E5: same recipe, other start
 
 
 def run(args, run):
-    train, idx, test = e_transfer.load_few_labels(args.data_dir, args.quick, args.seed)
+    recipe = choose_recipe(args, FULL, QUICK)
+    train, idx, test = e_transfer.load_few_labels(args.data_dir, recipe.test_rows, args.seed)
     classifier = models.chain(e_autoencoders.conv_encoder(e_autoencoders.E_LATENT_DIM, fc=True, name="encoder"),
-                              e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, e_transfer.HEAD_HIDDEN_UNITS), name="classifier_100")
-    epochs = args.epochs or (QUICK["epochs"] if args.quick else EPOCHS)
-    result, _ = e_transfer.train_few_labels(classifier, train, test, epochs, args.seed, run)
+                              e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, recipe.hidden_units),
+                              name="classifier_100")
+    result, _ = e_transfer.train_few_labels(classifier, train, test, recipe, args.seed, run)
     print(f"100 labels from scratch: test accuracy {result['test_accuracy']:.4f}, "
           f"over-fitting {'yes' if result['overfitting'] else 'no'}")
     run.log(**result, subset_indices=idx.tolist(), subset_class_counts=np.bincount(train[1], minlength=10).tolist(),

@@ -11,44 +11,40 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwkit import HwkitError, models, plots
-from hwkit.assignments import e_transfer
-from hwkit.cli import task_main
-from hwkit.runs import latest_run
-from hwkit.assignments import e_autoencoders
+from hwkit import HwkitError, models, plots, runs
+from hwkit.assignments import e_autoencoders, e_transfer
+from hwkit.cli import choose_recipe, task_main
 
 REQUIRES = ("e1", "e4")  # tasks whose latest runs this task reads
 
+FULL, QUICK = e_transfer.FEW_LABELS, e_transfer.FEW_LABELS_QUICK   # E4's recipe: only the start differs
+
 
 def run(args, run):
-    train, idx, test = e_transfer.load_few_labels(args.data_dir, args.quick, args.seed)
+    recipe = choose_recipe(args, FULL, QUICK)
+    train, idx, test = e_transfer.load_few_labels(args.data_dir, recipe.test_rows, args.seed)
+    e1_run = runs.require_run("e1", args.quick, needs=("models/e1_encoder.keras",), reader=run.task)
+    e4_run = runs.require_run("e4", args.quick, needs=("tables/curves.json",), reader=run.task)
+    if e4_run.metrics.get("subset_indices") != idx.tolist():
+        raise HwkitError(f"{e4_run.path} used other training images than hwkit.assignments.e_transfer.few_labels: "
+                         f"run `{runs.task_command('e4', args.quick)}` again")
 
     # E1's trained encoder (weights and all) + a fresh head; all layers stay trainable (fine-tuning).
-    encoder, e1_run = e_transfer.load_model_from_run("e1", "e1_encoder.keras", args.quick)
+    encoder = runs.load_model(e1_run, "e1_encoder.keras")
     encoder.trainable = True
-    classifier = models.chain(encoder, e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, e_transfer.HEAD_HIDDEN_UNITS), name="classifier_100_ft")
-    epochs = args.epochs or (e_transfer.FEW_LABELS_QUICK_EPOCHS if args.quick else e_transfer.FEW_LABELS_EPOCHS)
-    result, curves = e_transfer.train_few_labels(classifier, train, test, epochs, args.seed, run)
+    classifier = models.chain(encoder, e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, recipe.hidden_units),
+                              name="classifier_100_ft")
+    result, curves = e_transfer.train_few_labels(classifier, train, test, recipe, args.seed, run)
     print(f"100 labels, E1 encoder fine-tuned: test accuracy {result['test_accuracy']:.4f}")
 
     # Side by side with E4 (from scratch) on the same 100 images.
-    comparison = {}
-    e4_run = latest_run("e4", include_quick=args.quick)
-    if e4_run is not None:
-        if e4_run.metrics.get("subset_indices") != idx.tolist():
-            raise HwkitError(f"{e4_run.path} used other training images than hwkit.assignments.e_transfer.few_labels: "
-                             "run python -m tasks.e4 again")
-        both = {f"E4_scratch_{k}": [r[k] for r in e4_run.table("curves")] for k in ("test_loss", "test_accuracy")}
-        both.update({f"E5_fine-tuned_{k}": curves[k] for k in ("test_loss", "test_accuracy")})
-        run.save_figure(plots.learning_curves(both, xlabel="epoch", title="Test loss and accuracy "
-                                              "(monitoring only): from scratch (E4) vs E1 encoder fine-tuned (E5)"),
-                        "compare_e4")
-        comparison = {"e4_run": str(e4_run.path), "e4_test_accuracy": e4_run.metrics["test_accuracy"],
-                      "e4_test_loss": e4_run.metrics["test_loss"],
-                      "accuracy_gain_over_e4": result["test_accuracy"] - e4_run.metrics["test_accuracy"],
-                      "loss_change_vs_e4": result["test_loss"] - e4_run.metrics["test_loss"],
-                      "e4_min_test_loss": e4_run.metrics["min_test_loss"]}
-    run.log(**result, **comparison, e1_run=str(e1_run.path), subset_indices=idx.tolist(),
+    both = {f"E4_scratch_{k}": [r[k] for r in e4_run.table("curves")] for k in ("test_loss", "test_accuracy")}
+    both.update({f"E5_fine-tuned_{k}": curves[k] for k in ("test_loss", "test_accuracy")})
+    run.save_figure(plots.learning_curves(both, xlabel="epoch", title="Test loss and accuracy "
+                                          "(monitoring only): from scratch (E4) vs E1 encoder fine-tuned (E5)"),
+                    "compare_e4")
+    run.log(**result, **e_transfer.compare_with_scratch(result, e4_run.metrics), e4_run=str(e4_run.path),
+            e1_run=str(e1_run.path), subset_indices=idx.tolist(),
             subset_class_counts=np.bincount(train[1], minlength=10).tolist(),
             subset_seed=e_transfer.FEW_LABELS_SEED, test_rows=len(test[0]))
 

@@ -70,7 +70,9 @@ def run(args, run):
         print(f"{name}: {verdicts[key]['verdict']}")
     run.save_table("shifts", rows)
     run.save_table("verdicts", [{kk: vv for kk, vv in v.items() if kk != "failing_shifts"} for v in verdicts.values()])
-    run.log(verdicts=verdicts, shifts=[list(s) for s in SHIFTS], tolerance=TOLERANCE,
+    pool_failures = verdicts["max_pool"]["failing_shifts"]
+    run.log(verdicts=verdicts, operators=len(verdicts), shifts=[list(s) for s in SHIFTS], tolerance=TOLERANCE,
+            first_failing_shift_max_pool=pool_failures[0] if pool_failures else None,
             image_shape=[IMAGE_SIZE, IMAGE_SIZE, CHANNELS])
 
 

@@ -34,9 +34,11 @@ def test_few_labels_rejects_a_partial_training_set():
         e_transfer.few_labels(np.arange(1000) % 10)
 
 
-def test_missing_run_is_a_clear_error(runs_dir):
-    with pytest.raises(HwkitError, match="run python -m tasks.e1 first"):
-        e_transfer.load_model_from_run("e1", "e1_encoder.keras", quick=False)
+def test_e3_without_an_e1_run_is_a_one_line_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.task_main("tasks.e3", ["--quick"])
+    assert e.value.code == 2
+    assert "run `python -m tasks.e1 --quick` first" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- latent geometry
@@ -82,6 +84,51 @@ def test_overfitting_summary_flags_a_rising_test_loss_with_a_gap():
     healthy = e_transfer.overfitting_summary(train_loss, [2.1, 1.2, 0.5, 0.3, 0.2], [0.3, 0.7, 0.9, 0.95, 0.96],
                                            [0.3, 0.7, 0.9, 0.94, 0.95])
     assert not healthy["overfitting"]
+    assert s["final_test_error"] == pytest.approx(0.41)
+    assert not s["accuracy_peaks_after_loss_minimum"]          # accuracy best at epoch 4 > loss best at 3? no: 0.6 at 3
+    late = e_transfer.overfitting_summary(train_loss, test_loss, [0.3, 0.7, 0.95, 1.0, 1.0], [0.3, 0.5, 0.6, 0.7, 0.59])
+    assert late["max_test_accuracy_epoch"] == 4 and late["accuracy_peaks_after_loss_minimum"]
+
+
+# ----------------------------------------------------------------------------- verdicts written to the runs (E1, E3, E5)
+
+def test_e1_compare_variants_chooses_on_validation_and_reports_the_test_difference():
+    results = {"with_FC": {"val_l1": 0.040, "test_l1": 0.041}, "no_FC": {"val_l1": 0.050, "test_l1": 0.049}}
+    c = e_autoencoders.compare_variants(results, [0.07, 0.045, 0.040])
+    assert c["better_on_validation"] == "with_FC" and c["fc_helps_on_validation"]
+    assert c["fc_gain_test_l1"] == pytest.approx(0.008) and c["test_l1_favours"] == "the FC layer"
+    assert c["last_epoch_val_l1_change_with_FC"] == pytest.approx(0.005)
+    # the test set never decides: better on test but worse on validation -> "does not help"
+    results["with_FC"]["val_l1"] = 0.060
+    c = e_autoencoders.compare_variants(results, [0.06])
+    assert c["better_on_validation"] == "no_FC" and not c["fc_helps_on_validation"]
+    assert c["test_l1_favours"] == "the FC layer" and c["last_epoch_val_l1_change_with_FC"] is None
+
+
+def test_e3_compare_encoders_reads_the_verdicts_off_the_geometry():
+    ae = {"within_mean_normalised": 0.8, "silhouette": 0.1, "fisher_ratio": 0.5}
+    clf = {"within_mean_normalised": 0.4, "silhouette": 0.6, "fisher_ratio": 4.0}
+    v = e_latent.compare_encoders(ae, clf, l1_autoencoder=0.04, l1_classifier_decoding=0.10,
+                                  pixel_spread={"inputs": 10.0, "autoencoder": 8.0, "classifier_decoding": 5.0})
+    assert v["l1_ratio"] == pytest.approx(2.5) and v["classifier_decoding_l1_higher"]
+    assert v["higher_in_class_variability"] == "autoencoder"
+    assert (v["in_class_variability_higher"], v["in_class_variability_lower"]) == (0.8, 0.4)
+    assert v["higher_separation_silhouette"] == v["higher_separation_fisher"] == "classifier"
+    assert v["pixel_spread_relative"] == {"inputs": 1.0, "autoencoder": 0.8, "classifier_decoding": 0.5}
+    assert v["classifier_decoding_more_prototypical"]
+    swapped = e_latent.compare_encoders(clf, ae, 0.10, 0.04, {"inputs": 1.0, "autoencoder": 0.5, "classifier_decoding": 0.8})
+    assert swapped["higher_in_class_variability"] == "classifier" and swapped["higher_separation_fisher"] == "autoencoder"
+    assert not swapped["classifier_decoding_l1_higher"] and not swapped["classifier_decoding_more_prototypical"]
+
+
+def test_e5_compare_with_scratch_signs_and_the_modest_threshold():
+    e4 = {"test_accuracy": 0.70, "test_loss": 1.2, "min_test_loss": 1.0}
+    c = e_transfer.compare_with_scratch({"test_accuracy": 0.73, "test_loss": 0.9}, e4)
+    assert c["accuracy_gain_points"] == pytest.approx(3.0) and c["improves_accuracy"] and c["modest_accuracy_gain"]
+    assert c["lowers_loss"] and c["loss_change_size"] == pytest.approx(0.3) and c["e4_min_test_loss"] == 1.0
+    c = e_transfer.compare_with_scratch({"test_accuracy": 0.80, "test_loss": 1.5}, e4)
+    assert not c["modest_accuracy_gain"] and not c["lowers_loss"] and c["loss_change_vs_e4"] == pytest.approx(0.3)
+    assert not e_transfer.compare_with_scratch({"test_accuracy": 0.69, "test_loss": 1.2}, e4)["improves_accuracy"]
 
 
 # ----------------------------------------------------------------------------- shifts (E6, E7)
@@ -146,6 +193,14 @@ def test_encoder_reaches_d12_and_decoder_restores_the_image(fc):
     assert encoder.output_shape == (None, 12) and decoder.output_shape == (None, 28, 28, 1)
     has_dense = any(isinstance(layer, keras.layers.Dense) for layer in encoder.layers)
     assert has_dense == fc
+
+
+def test_decoder_output_is_linear_not_squashed_into_0_1():
+    """The docstring's promise: a linear output (a sigmoid stuck on the all-black plateau under the L1 loss)."""
+    decoder = e_autoencoders.conv_decoder(fc=True)
+    assert decoder.get_layer("pixels").activation is keras.activations.linear
+    out = decoder.predict(np.random.default_rng(0).normal(scale=100.0, size=(16, 12)), verbose=0)
+    assert out.min() < 0.0 < 1.0 < out.max()       # a sigmoid (or a clip) could never produce these
 
 
 def test_test_evaluation_does_not_overwrite_the_training_metrics():

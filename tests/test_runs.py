@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from hwkit import runs
+from hwkit import HwkitError, runs
 
 
 def test_run_directory_contents_and_lookup(runs_dir):
@@ -48,3 +48,33 @@ def test_quick_runs_only_when_asked():
     with runs.start_run("x4", {}) as full:
         pass
     assert runs.latest_run("x4", include_quick=True).path == full.path  # a full run is preferred
+
+
+def test_require_run_names_the_command_and_checks_the_files(monkeypatch):
+    with pytest.raises(HwkitError, match=r"task x6 reads the latest complete full run of x5, and there is none .*"
+                                         r"run `python -m tasks.x5` first"):
+        runs.require_run("x5", quick=False, reader="x6")
+    with runs.start_run("x5", {}, quick=True) as quick:
+        quick.save_table("summary", [{"a": 1}])
+    with pytest.raises(HwkitError, match=r"run `python -m tasks.x5` first"):   # a quick run is no full run
+        runs.require_run("x5", quick=False)
+    assert runs.require_run("x5", quick=True, needs=("tables/summary.json",)).path == quick.path
+    with pytest.raises(HwkitError, match=r"lacks models/m.keras: run `python -m tasks.x5 --quick` first"):
+        runs.require_run("x5", quick=True, needs=("tables/summary.json", "models/m.keras"))
+    monkeypatch.setenv("HWKIT_TASKS", "mytasks")
+    with pytest.raises(HwkitError, match=r"run `python -m mytasks.x5` first"):
+        runs.require_run("x5", quick=False)
+
+
+def test_load_model_round_trip_and_safe_mode():
+    import keras
+    with runs.start_run("x7", {}) as run:
+        keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(run.model_path("ok.keras"))
+        lam = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda t: t * 2)])
+        lam.save(run.model_path("lambda.keras"))
+    record = runs.require_run("x7", quick=False, needs=("models/ok.keras",))
+    assert runs.load_model(record, "ok.keras").output_shape == (None, 2)
+    with pytest.raises(HwkitError, match="cannot load .*arbitrary code execution"):   # no code from a file runs
+        runs.load_model(record, "lambda.keras")
+    with pytest.raises(HwkitError, match="has no models/missing.keras"):
+        runs.load_model(record, "missing.keras")

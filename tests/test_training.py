@@ -73,3 +73,30 @@ def test_evaluate_every_samples_leaves_training_metrics_intact():
                                           callbacks=callbacks).history)
     np.testing.assert_allclose(histories[1]["accuracy"], histories[0]["accuracy"], rtol=1e-6)
     np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-6)
+
+
+def test_fit_classifier_trains_logs_and_monitors_test_per_epoch(tmp_path):
+    x, y = tiny_problem(1200)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    fit = training.fit_classifier(model, (x[:800], y[:800]), (x[800:1000], y[800:1000]), (x[1000:], y[1000:]),
+                                  learning_rate=0.05, epochs=3, batch_size=64, run_dir=tmp_path)
+    assert [r["samples"] for r in fit.test_log.records] == [13 * 64, 26 * 64, 39 * 64]   # once per epoch (13 steps)
+    assert fit.test_accuracy > 0.9 and fit.history["loss"][-1] < fit.history["loss"][0]
+    assert fit.test_log.records[-1]["test_accuracy"] == pytest.approx(fit.test_accuracy)  # same weights, same split
+    assert fit.seconds == fit.history["time_s"][-1] > 0
+    assert len(list(csv.DictReader((tmp_path / "history.csv").open()))) == 3
+
+
+def test_augmented_pipeline_repeats_with_the_same_seed():
+    """Random augmentation in the pipeline takes its seeds in batch order: --seed makes a run repeatable."""
+    from hwkit import models
+    rng = np.random.default_rng(0)
+    x, y = rng.random((1024, 12, 12, 1)).astype("float32"), rng.integers(0, 10, 1024)
+    epochs = []
+    for _ in range(2):
+        keras.utils.set_random_seed(0)
+        ds = training.dataset(x, y, 16, shuffle=True, seed=0, augment=models.random_shift_augmentation(0.2))
+        epochs.append(np.concatenate([batch.numpy() for batch, _ in ds]))
+    assert np.array_equal(*epochs)
+    assert not np.array_equal(np.sort(epochs[0].ravel()), np.sort(x.ravel()))   # the shifts did move pixels

@@ -88,11 +88,10 @@ def test_gzip_idx_with_corrupt_compressed_data(tmp_path, data_dir):
 
 
 def test_keras_model_from_a_run_is_loaded_safely(runs_dir):
-    from hwkit.assignments import e_transfer
     with runs.start_run("e1", {}) as run:
         run.model_path("e1_encoder.keras").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(HwkitError, match="cannot load the model .*e1_encoder.keras"):
-        e_transfer.load_model_from_run("e1", "e1_encoder.keras", quick=False)
+        runs.load_model(runs.require_run("e1", quick=False), "e1_encoder.keras")
 
 
 # ----------------------------------------------------------------------------- CSV

@@ -8,7 +8,7 @@
 ``d_cifar``         D6: the CIFAR-10 ResNet, its recipe and search space
 ``e_autoencoders``  E1-E5: convolutional autoencoder, classifier head
 ``e_latent``        E3: latent-space geometry
-``e_transfer``      E3-E5: reusing trained models, the scarce-label subset, over-fitting verdicts
+``e_transfer``      E4-E5: the scarce-label subset, few-label recipe, over-fitting verdicts
 ``e_shift``         E6-E7: shift equivariance and invariance
 ``e_jacobians``     E8: Jacobians by hand vs autodiff
 

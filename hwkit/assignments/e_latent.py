@@ -100,3 +100,28 @@ def pca_2d(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     fitted = pca.fit_pca(z)
     power = fitted.singular_values ** 2
     return (np.asarray(z, dtype=np.float64) - fitted.mean) @ fitted.components[:2].T, power[:2] / power.sum()
+
+
+def compare_encoders(autoencoder: dict, classifier: dict, l1_autoencoder: float, l1_classifier_decoding: float,
+                     pixel_spread: dict[str, float]) -> dict:
+    """E3's answers (a)-(c) from the numbers: which code reconstructs better, varies more within a class, separates more.
+
+    ``autoencoder`` / ``classifier`` are ``class_geometry`` results of the two latent spaces; the
+    L1 values are test mean L1 of E1's autoencoder and of the classifier decoding; ``pixel_spread``
+    is the mean distance to the class-mean image of ``inputs``, ``autoencoder`` and
+    ``classifier_decoding`` images (how much the reconstructions of one digit still differ).
+    """
+    within = (autoencoder["within_mean_normalised"], classifier["within_mean_normalised"])
+    relative = {k: v / pixel_spread["inputs"] for k, v in pixel_spread.items()}
+    return {
+        "l1_ratio": l1_classifier_decoding / l1_autoencoder,
+        "classifier_decoding_l1_higher": bool(l1_classifier_decoding > l1_autoencoder),
+        "higher_in_class_variability": "autoencoder" if within[0] > within[1] else "classifier",
+        "in_class_variability_higher": max(within), "in_class_variability_lower": min(within),
+        "higher_separation_silhouette": "classifier" if classifier["silhouette"] > autoencoder["silhouette"]
+        else "autoencoder",
+        "higher_separation_fisher": "classifier" if classifier["fisher_ratio"] > autoencoder["fisher_ratio"]
+        else "autoencoder",
+        "pixel_spread_relative": relative,
+        "classifier_decoding_more_prototypical": bool(pixel_spread["classifier_decoding"] < pixel_spread["autoencoder"]),
+    }

@@ -1,7 +1,5 @@
-"""Reusing what one run trained in another, and the scarce-label subset (assignment E3-E5).
+"""The scarce-label subset and the few-label training recipe (assignment E4-E5).
 
-* ``load_model_from_run``: E3 decodes E2's trained encoder, E5 fine-tunes E1's; both load the
-  ``.keras`` file from the latest complete run of the producing task and record which run it was.
 * ``balanced_subset`` / ``few_labels``: E4 and E5 must train on *the same* 100 labelled images.
   The selection is defined once here: 10 images per digit drawn from the 60 000 MNIST training
   images with ``numpy.random.default_rng(FEW_LABELS_SEED)``, independent of ``--seed`` so that
@@ -11,24 +9,31 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
-import time
-from pathlib import Path
+import dataclasses
 
 import keras
 import numpy as np
 
-from hwkit import HwkitError, data, models, plots, runs, training
+from hwkit import HwkitError, data, models, plots, training
 
 FEW_LABELS_PER_CLASS = 10     # 10 digits x 10 = the assignment's 100 labelled examples
 FEW_LABELS_SEED = 100         # fixed: the subset must not change with --seed
-QUICK_TEST_ROWS = 500         # test rows kept by a quick (smoke) run
 
-# The few-label recipe (E4 from scratch, E5 fine-tuned): plain Adam, no schedule to hide over-fitting.
-FEW_LABELS_BATCH_SIZE = 20    # 5 gradient steps per epoch over the 100 images
-FEW_LABELS_EPOCHS = 100       # long enough to see where the test loss turns (500 steps)
-FEW_LABELS_QUICK_EPOCHS = 3
-FEW_LABELS_LEARNING_RATE = 1e-3
-HEAD_HIDDEN_UNITS = 64        # the classifier head's hidden layer, as E2
+
+@dataclasses.dataclass(frozen=True)
+class FewLabelRecipe:
+    """The few-label recipe (E4 from scratch, E5 fine-tuned): plain Adam, no schedule to hide over-fitting."""
+
+    epochs: int = 100                 # long enough to see where the test loss turns (500 steps)
+    batch_size: int = 20              # 5 gradient steps per epoch over the 100 images
+    learning_rate: float = 1e-3
+    hidden_units: int = 64            # the classifier head's hidden layer, as E2
+    test_rows: int | None = None      # None: all 10 000 test images
+
+
+FEW_LABELS = FewLabelRecipe()
+FEW_LABELS_QUICK = dataclasses.replace(FEW_LABELS, epochs=3, test_rows=500)
+MODEST_GAIN = 0.05            # E5: an accuracy gain over E4 below this (5 points) is called modest
 
 
 def balanced_subset(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
@@ -50,24 +55,6 @@ def few_labels(y_train: np.ndarray) -> np.ndarray:
     return balanced_subset(y_train, FEW_LABELS_PER_CLASS, FEW_LABELS_SEED)
 
 
-def load_model_from_run(task: str, filename: str, quick: bool) -> tuple[keras.Model, runs.RunRecord]:
-    """The model ``models/<filename>`` of the latest complete run of ``task`` and that run.
-
-    A full run is preferred; ``quick=True`` lets a quick run stand in (quick mode and its tests).
-    """
-    record = runs.latest_run(task, include_quick=quick)
-    path = record.path / "models" / filename if record else None
-    if path is None or not Path(path).is_file():
-        kind = "complete run" if quick else "complete full run"
-        raise HwkitError(f"no {kind} of {task} with models/{filename} under {runs.runs_root() / task}: "
-                         f"run python -m tasks.{task}{' --quick' if quick else ''} first")
-    try:   # safe_mode: a .keras file may not smuggle code in (e.g. a Lambda layer's bytecode)
-        return keras.models.load_model(path, safe_mode=True), record
-    except Exception as e:  # truncated zip, wrong architecture, refused unsafe content ...
-        raise HwkitError(f"cannot load the model {path}: {type(e).__name__}: {str(e).splitlines()[0][:160]}; "
-                         f"rerun python -m tasks.{task}{' --quick' if quick else ''}") from None
-
-
 def overfitting_summary(train_loss: list[float], test_loss: list[float], train_accuracy: list[float],
                         test_accuracy: list[float], gap_threshold: float = 0.05, rise_threshold: float = 0.05) -> dict:
     """Over-fitting read off per-epoch curves (E4/E5): the numbers and the verdict they imply.
@@ -83,6 +70,7 @@ def overfitting_summary(train_loss: list[float], test_loss: list[float], train_a
     gap = train_accuracy[-1] - test_accuracy[-1]
     first_perfect = next((i + 1 for i, a in enumerate(train_accuracy) if a >= 1.0), None)
     train_kept_falling = train_loss[-1] < train_loss[best]
+    max_accuracy_epoch = int(max(range(len(test_accuracy)), key=test_accuracy.__getitem__)) + 1
     return {
         "final_train_loss": train_loss[-1], "final_test_loss": test_loss[-1],
         "final_train_accuracy": train_accuracy[-1], "final_test_accuracy": test_accuracy[-1],
@@ -91,8 +79,10 @@ def overfitting_summary(train_loss: list[float], test_loss: list[float], train_a
         "test_loss_rise_after_min": rise, "train_loss_at_min_test_loss": train_loss[best],
         "train_loss_kept_falling": bool(train_kept_falling),
         "max_test_accuracy": max(test_accuracy),
-        "max_test_accuracy_epoch": int(max(range(len(test_accuracy)), key=test_accuracy.__getitem__)) + 1,
+        "max_test_accuracy_epoch": max_accuracy_epoch,
         "first_epoch_train_accuracy_100": first_perfect,
+        "final_test_error": 1 - test_accuracy[-1],
+        "accuracy_peaks_after_loss_minimum": bool(max_accuracy_epoch > best + 1),
         "gap_exceeds_threshold": bool(gap > gap_threshold),
         "test_loss_rising": bool(rise > rise_threshold and train_kept_falling),
         "overfitting": bool(gap > gap_threshold and rise > rise_threshold and train_kept_falling),
@@ -100,39 +90,58 @@ def overfitting_summary(train_loss: list[float], test_loss: list[float], train_a
     }
 
 
-def load_few_labels(data_dir=None, quick: bool = False, seed: int = 0) -> tuple:
-    """The fixed 100 labelled training images, their indices, and the test set (floats in [0, 1])."""
+def load_few_labels(data_dir=None, test_rows: int | None = None, seed: int = 0) -> tuple:
+    """The fixed 100 labelled training images, their indices, and the test set (floats in [0, 1]; a seeded subset
+    of ``test_rows`` when given)."""
     (x_train, y_train), (x_test, y_test) = data.load_mnist(data_dir)
     idx = few_labels(y_train)
-    if quick:
-        x_test, y_test = data.subset(x_test, y_test, QUICK_TEST_ROWS, seed=seed)
+    x_test, y_test = data.subset(x_test, y_test, test_rows, seed=seed)
     return (data.to_float(x_train[idx]), y_train[idx]), idx, (data.to_float(x_test), y_test)
 
 
-def train_few_labels(classifier: keras.Model, train: tuple, test: tuple, epochs: int, seed: int,
+def train_few_labels(classifier: keras.Model, train: tuple, test: tuple, recipe: FewLabelRecipe, seed: int,
                      run) -> tuple[dict, dict]:
     """The few-label recipe (E4, and E5's fine-tuning): fit on the 100 images, measure train and test after every epoch.
 
     Saves the curves (figure + table); returns (over-fitting summary with timings, per-epoch curves).
     """
-    models.compile_classifier(classifier, FEW_LABELS_LEARNING_RATE)
+    models.compile_classifier(classifier, recipe.learning_rate)
     x, y = train
-    monitor = training.EvaluateEverySamples(len(x), {"train": train, "test": test}, FEW_LABELS_BATCH_SIZE)
-    started = time.perf_counter()
-    history = classifier.fit(training.dataset(x, y, FEW_LABELS_BATCH_SIZE, shuffle=True, seed=seed), epochs=epochs,
+    epochs = recipe.epochs
+    monitor = training.EvaluateEverySamples(len(x), {"train": train, "test": test}, recipe.batch_size)
+    history = classifier.fit(training.dataset(x, y, recipe.batch_size, shuffle=True, seed=seed), epochs=epochs,
                              verbose=2, callbacks=[monitor, *training.standard_callbacks(run.path, monitor)])
-    seconds = time.perf_counter() - started
+    seconds = float(history.history["time_s"][-1])
     curves = {k: monitor.series(k) for k in ("train_loss", "test_loss", "train_accuracy", "test_accuracy")}
     rows = [{"epoch": i + 1, "time_s": history.history["time_s"][i], **{k: v[i] for k, v in curves.items()}}
             for i in range(epochs)]
+    steps_per_epoch = -(-len(x) // recipe.batch_size)
     run.save_table("curves", rows)
-    run.save_figure(plots.learning_curves(curves, xlabel="epoch (5 gradient steps on the 100 images each)",
+    run.save_figure(plots.learning_curves(curves, xlabel=f"epoch ({steps_per_epoch} gradient steps on the "
+                                                         f"{len(x)} images each)",
                                           title=f"{run.task.upper()}: 100 labelled images - train (evaluated "
                                                 "after each epoch) vs test (monitoring only)"), "curves")
     summary = overfitting_summary(curves["train_loss"], curves["test_loss"],
                                            curves["train_accuracy"], curves["test_accuracy"])
     test_loss, test_accuracy = classifier.evaluate(*test, batch_size=1000, verbose=0)
     result = {**summary, "test_loss": float(test_loss), "test_accuracy": float(test_accuracy), "epochs": epochs,
-              "batch_size": FEW_LABELS_BATCH_SIZE, "learning_rate": FEW_LABELS_LEARNING_RATE, "train_seconds": round(seconds, 1),
-              "seconds_per_epoch": round(seconds / epochs, 3), "parameters": classifier.count_params()}
+              "batch_size": recipe.batch_size, "steps_per_epoch": steps_per_epoch, "learning_rate": recipe.learning_rate,
+              "train_seconds": round(seconds, 1), "seconds_per_epoch": round(seconds / epochs, 3),
+              "parameters": classifier.count_params()}
     return result, curves
+
+
+def compare_with_scratch(fine_tuned: dict, scratch: dict, modest_gain: float = MODEST_GAIN) -> dict:
+    """E5 against E4 on the same 100 labels: the differences and the words they imply.
+
+    ``fine_tuned`` / ``scratch`` hold ``test_accuracy``, ``test_loss`` and ``min_test_loss`` (E5's
+    result, E4's metrics). A positive accuracy gain below ``modest_gain`` is called modest.
+    """
+    gain = fine_tuned["test_accuracy"] - scratch["test_accuracy"]
+    loss_change = fine_tuned["test_loss"] - scratch["test_loss"]
+    return {"e4_test_accuracy": scratch["test_accuracy"], "e4_test_loss": scratch["test_loss"],
+            "e4_min_test_loss": scratch["min_test_loss"],
+            "accuracy_gain_over_e4": gain, "accuracy_gain_points": 100 * gain,
+            "improves_accuracy": bool(gain > 0), "modest_accuracy_gain": bool(gain < modest_gain),
+            "modest_gain_threshold": modest_gain,
+            "loss_change_vs_e4": loss_change, "loss_change_size": abs(loss_change), "lowers_loss": bool(loss_change < 0)}
