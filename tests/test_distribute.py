@@ -178,3 +178,28 @@ def test_a_restarted_chief_resumes_the_search_in_its_directory(task_package):
     first_trials, all_trials = (json.loads((r / "tables" / "trials.json").read_text()) for r in runs)
     assert len(first_trials) == 2 and len(all_trials) == 3      # trials 0 and 1 kept, only trial 2 run again
     assert all_trials[:2] == first_trials
+
+
+@pytest.mark.slow
+def test_the_loopback_chief_restarts_a_killed_worker_with_its_id(task_package):
+    folder, env = task_package
+    search = folder / "search"
+    chief = start(folder, env, "--workers", "2", "--search-dir", str(search), "--trials", "4", "--trial-seconds", "4",
+                  log="chief.log")
+    oracle_state, deadline, killed_trial = search / "search" / "oracle.json", time.monotonic() + 180, None
+    while killed_trial is None:
+        assert time.monotonic() < deadline and chief.poll() is None, (folder / "chief.log").read_text()
+        time.sleep(0.2)
+        try:
+            killed_trial = json.loads(oracle_state.read_text())["ongoing_trials"].get("worker0")
+        except (OSError, ValueError):
+            pass
+    log = (folder / "chief.log").read_text()
+    pid = int(log.split("started search worker worker0 (pid ")[1].split(",")[0])
+    time.sleep(1.0)
+    os.kill(pid, 9)
+    assert finish(chief, timeout=300) == 0, (folder / "chief.log").read_text()
+    assert "search worker worker0 exited with status -9; restarting it" in (folder / "chief.log").read_text()
+    trials = json.loads((only_run(folder) / "tables" / "trials.json").read_text())
+    assert len(trials) == 4 and all(t["status"] == "COMPLETED" for t in trials), trials
+    assert next(t for t in trials if t["trial"] == killed_trial)["worker"] == "worker0"

@@ -37,6 +37,11 @@ def test_search_respects_max_trials_when_target_unreachable(tmp_path):
     result = tuning.search(TinyHyperModel(), x[:500], y[:500], validation_data=(x[500:], y[500:]),
                            directory=tmp_path, target=1.01, max_trials=2, epochs=1, verbose=0)
     assert len(result.trials) == 2 and "max_trials" in result.stop_reason
+    assert {t["worker"] for t in result.trials} == {"tuner0"}          # one process: KerasTuner's default id
+    # The same directory again resumes: the 2 finished trials are kept, only the third one runs.
+    again = tuning.search(TinyHyperModel(), x[:500], y[:500], validation_data=(x[500:], y[500:]),
+                          directory=tmp_path, target=1.01, max_trials=3, epochs=1, verbose=0)
+    assert len(again.trials) == 3 and again.trials[:2] == result.trials
 
 
 def test_search_budget(tmp_path):
