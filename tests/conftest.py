@@ -65,3 +65,13 @@ def pytest_configure(config):
     # KerasTuner's @synchronized (used by hwkit's oracle) calls threading.currentThread().getName().
     config.addinivalue_line("filterwarnings", "ignore:currentThread\\(\\) is deprecated")
     config.addinivalue_line("filterwarnings", "ignore:getName\\(\\) is deprecated")
+
+
+# Module fixtures that run whole tasks in quick mode: every test that reads their runs is end to end.
+END_TO_END_FIXTURES = {"b_runs", "b1_quick"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -204,6 +204,7 @@ def test_bad_digit_is_a_one_line_error(data_dir):
     assert e.value.code == 2
 
 
+@pytest.mark.slow
 def test_quick_runs_end_to_end_and_report(run_task, data_dir, tmp_path):
     from pypdf import PdfReader
     from hwkit import cli

@@ -216,6 +216,7 @@ def test_test_evaluation_does_not_overwrite_the_training_metrics():
 
 # ----------------------------------------------------------------------------- end to end on MNIST
 
+@pytest.mark.slow
 def test_all_e_tasks_quick_and_the_report(run_task, data_dir, tmp_path):
     args = ("--quick", "--data-dir", str(data_dir))
     e1 = run_task("e1", *args)
