@@ -75,3 +75,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+def install_task_package(tmp_path: Path, monkeypatch, name: str, assignments: dict, modules: dict) -> Path:
+    """Write a throw-away task package (``HWKIT_TASKS=name``) with the given task modules; return its folder."""
+    import sys
+    import textwrap
+    package = tmp_path / "pkg" / name
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(f"ASSIGNMENTS = {assignments!r}\n")
+    for module, source in modules.items():
+        (package / f"{module}.py").write_text(textwrap.dedent(source))
+    monkeypatch.syspath_prepend(str(tmp_path / "pkg"))
+    monkeypatch.setenv("HWKIT_TASKS", name)
+    for loaded in [m for m in sys.modules if m.split(".")[0] == name]:
+        monkeypatch.delitem(sys.modules, loaded)   # each test imports its own copy of the package
+    return package

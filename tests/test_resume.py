@@ -12,11 +12,12 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import install_task_package
 
 from hwkit import runs
 
@@ -82,16 +83,8 @@ if __name__ == "__main__":
 
 @pytest.fixture
 def toy(tmp_path, monkeypatch):
-    package = tmp_path / "pkg" / "resumetasks"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text('ASSIGNMENTS = {"R": "resume"}\n')
-    (package / "r1.py").write_text(textwrap.dedent(R1))
-    monkeypatch.syspath_prepend(str(tmp_path / "pkg"))
-    monkeypatch.setenv("HWKIT_TASKS", "resumetasks")
     monkeypatch.delenv("R1_STOP_AFTER", raising=False)
-    for name in [m for m in sys.modules if m.split(".")[0] == "resumetasks"]:
-        monkeypatch.delitem(sys.modules, name)
-    return tmp_path / "pkg"
+    return install_task_package(tmp_path, monkeypatch, "resumetasks", {"R": "resume"}, {"r1": R1}).parent
 
 
 def run_inprocess(*argv: str, stop_after: int = 0, how: str = "ctrl-c", monkeypatch=None) -> int:

@@ -8,12 +8,12 @@ import json
 import os
 import pathlib
 import pickle
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import install_task_package
 
 from hwkit import HwkitError, data, runs
 from hwkit.data import DataError
@@ -173,15 +173,7 @@ if __name__ == "__main__":
 
 @pytest.fixture
 def toy(tmp_path, monkeypatch):
-    package = tmp_path / "pkg" / "trusttasks"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text('ASSIGNMENTS = {"T": "trust"}\n')
-    (package / "t1.py").write_text(textwrap.dedent(T1))
-    monkeypatch.syspath_prepend(str(tmp_path / "pkg"))
-    monkeypatch.setenv("HWKIT_TASKS", "trusttasks")
-    for name in [m for m in sys.modules if m.split(".")[0] == "trusttasks"]:
-        monkeypatch.delitem(sys.modules, name)      # each test imports its own copy of the toy package
-    return package
+    return install_task_package(tmp_path, monkeypatch, "trusttasks", {"T": "trust"}, {"t1": T1})
 
 
 def one_line_exit_2(capsys, call, *fragments) -> str:
