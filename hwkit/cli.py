@@ -305,7 +305,24 @@ def render_report(assignment: str, include_quick: bool = False, out_dir: str = "
     titles = assignments()
     if assignment not in titles:
         raise HwkitError(f"unknown assignment {assignment!r}; choose from {', '.join(titles)}")
-    return report.render(assignment, titles[assignment], discover_tasks(assignment), include_quick, out_dir)
+    return report.render(assignment, titles[assignment], discover_tasks(assignment), include_quick, out_dir,
+                         facts=report_facts(assignment))
+
+
+def report_facts(assignment: str) -> dict:
+    """The fixed settings assignment X's PDF states that no run records (``facts`` in its template).
+
+    The task package's ``REPORT_FACTS`` maps a letter to the science modules that hold them; each
+    module's ``REPORT_FACTS`` dict is computed there from the constants its code uses. Two modules
+    may not state the same fact.
+    """
+    facts: dict = {}
+    for module in getattr(_task_package(), "REPORT_FACTS", {}).get(assignment.upper(), ()):
+        for key, value in importlib.import_module(module).REPORT_FACTS.items():
+            if key in facts:
+                raise HwkitError(f"report fact {key!r} of assignment {assignment} is stated by two modules")
+            facts[key] = value
+    return facts
 
 
 def run_missing(letters: Sequence[str], data_dir: str | None = None) -> list[dict]:
@@ -418,7 +435,7 @@ def submit_main(argv: Sequence[str] | None = None) -> int:
         bundle = bundles.get(args.assignment) or submit.default_bundle(args.assignment)
         folder = submit.build(args.assignment, titles[args.assignment], bundle, discover_tasks(args.assignment),
                               authors, include_quick=args.include_quick, out_dir=args.out_dir,
-                              package=task_package_name())
+                              package=task_package_name(), facts=report_facts(args.assignment))
         for p in sorted(folder.rglob("*")):
             if p.is_file() and (p.parent == folder or p.suffix in (".pdf", ".zip", ".npz", ".keras")):
                 print(f"{p}  ({p.stat().st_size / 1e6:.2f} MB)")

@@ -5,6 +5,9 @@ reads); each task's latest *complete full* run goes to ``templates/<X>.html`` as
 (a ``hwkit.runs.RunRecord`` or None, shown as "not run"). An assignment without a template of
 its own is laid out by ``templates/generic.html``: per task its key metrics, tables and figures.
 ``include_quick`` lets quick runs stand in for missing full runs, each marked as a smoke result.
+``facts`` are the settings a template states that no run records (library constants such as an
+optimizer's momentum), computed in Python by the assignment's science module; ``hwkit.cli.report_facts``
+collects them from the task package's ``REPORT_FACTS``. A template only formats them.
 Nothing here starts a training or imports a task: ``hwkit.cli`` discovers tasks and runs them.
 The command line is ``python -m hwkit.report X`` (see ``hwkit.cli.report_main``).
 """
@@ -17,7 +20,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import jinja2
 import markupsafe
@@ -50,11 +53,18 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def _scientific(v) -> markupsafe.Markup:
-    """A number as HTML in powers of ten: 1e-06 -> 10<sup>−6</sup>, 2.5e-05 -> 2.5·10<sup>−5</sup>."""
+def _scientific(v, always: bool = False) -> markupsafe.Markup:
+    """A number as HTML in powers of ten: 1e-06 -> 10<sup>−6</sup>, 2.5e-05 -> 2.5·10<sup>−5</sup>.
+
+    Numbers that print short without an exponent stay plain (0.001), unless ``always``: 5e-4 -> 5·10<sup>−4</sup>.
+    """
     if v is None:
         return markupsafe.Markup("n/a")
-    mantissa, _, exponent = f"{float(v):.3g}".partition("e")
+    text = f"{float(v):.3g}"
+    if always and "e" not in text and float(v) != 0:
+        mantissa, _, exponent = f"{float(v):.2e}".partition("e")
+        text = f"{float(mantissa):g}e{exponent}"
+    mantissa, _, exponent = text.partition("e")
     if not exponent:
         return markupsafe.Markup(mantissa)
     power = f"10<sup>{int(exponent)}</sup>".replace("-", "−")
@@ -78,10 +88,12 @@ def template_name(assignment: str) -> str:
     return f"{assignment}.html" if (TEMPLATES / f"{assignment}.html").is_file() else GENERIC_TEMPLATE
 
 
-def context(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False) -> dict:
+def context(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False,
+            facts: Mapping | None = None) -> dict:
     """What a template sees. ``runs`` has a key for each task of ``tasks`` only: a template laid out for
     every task of the assignment renders just those sections (how per-problem PDFs are made).
-    ``appendix`` is ``hwkit.runs.appendix`` of the runs shown: the PDF's reproducibility appendix."""
+    ``appendix`` is ``hwkit.runs.appendix`` of the runs shown: the PDF's reproducibility appendix.
+    ``facts``: the assignment's fixed settings that runs do not record (see the module docstring)."""
     latest = {t.name: runs.latest_run(t.name, include_quick=include_quick) for t in tasks}
     return {
         "assignment": assignment,
@@ -92,25 +104,27 @@ def context(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quic
         # sum of the shown runs' own wall times, for a "runs behind this report" table
         "total_wall_time_s": sum(r.metrics.get("wall_time_s", 0.0) for r in latest.values() if r),
         "include_quick": include_quick,
+        "facts": dict(facts or {}),
         "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _git_commit(),
     }
 
 
-def render_html(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False) -> str:
+def render_html(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False,
+                facts: Mapping | None = None) -> str:
     return _environment().get_template(template_name(assignment)).render(
-        **context(assignment, title, tasks, include_quick))
+        **context(assignment, title, tasks, include_quick, facts))
 
 
 def render(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False,
-           out_dir: Path | str = "reports", filename: str | None = None) -> Path:
+           out_dir: Path | str = "reports", filename: str | None = None, facts: Mapping | None = None) -> Path:
     """Render ``<out_dir>/<filename or assignment>.pdf`` atomically and return its path.
 
     ``tasks`` may be a subset of the assignment's tasks (e.g. one problem of it): only their
     sections, runs and appendix entries appear.
     """
     import weasyprint
-    html = render_html(assignment, title, tasks, include_quick)
+    html = render_html(assignment, title, tasks, include_quick, facts)
     out_dir = Path(out_dir)
     out = out_dir / (filename or f"{assignment}.pdf")
     tmp = out.with_suffix(".pdf.part")

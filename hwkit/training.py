@@ -376,6 +376,9 @@ def fit_classifier(model: keras.Model, train: tuple, validation: tuple, test: tu
     test_loss, test_accuracy = model.evaluate(*test, batch_size=1000, verbose=0)
     return ClassifierFit(history.history, test_log, float(test_loss), float(test_accuracy))
 
+ONE_CYCLE_WARMUP = 0.2     # share of a one-cycle schedule spent warming up (OneCycleWithinBudget's default)
+
+
 class OneCycleWithinBudget(keras.callbacks.Callback):
     """One-cycle learning rate over a step count *or* a wall-clock budget, whichever runs out first.
 
@@ -388,7 +391,7 @@ class OneCycleWithinBudget(keras.callbacks.Callback):
     step-based schedule. The optimizer must have a float (not schedule) learning rate.
     """
 
-    def __init__(self, total_steps: int, budget_s: float | None = None, warmup_fraction: float = 0.2):
+    def __init__(self, total_steps: int, budget_s: float | None = None, warmup_fraction: float = ONE_CYCLE_WARMUP):
         super().__init__()
         self.total_steps, self.budget_s, self.warmup_fraction = total_steps, budget_s, warmup_fraction
         self.steps_done = 0

@@ -63,5 +63,5 @@ def report_figures(assignment: str, include_quick: bool = True) -> int:
     """How many figures the assignment's report embeds (SVG: vector drawings, so not counted as PDF images)."""
     from hwkit import cli, report
     html = report.render_html(assignment, cli.assignments()[assignment], cli.discover_tasks(assignment),
-                              include_quick=include_quick)
+                              include_quick=include_quick, facts=cli.report_facts(assignment))
     return html.count("<figure><img")

@@ -32,12 +32,13 @@ def render_sections(assignment: str, sections: dict[str, str], out_dir: Path, st
     import weasyprint
     if (report.TEMPLATES / f"{assignment}.html").is_file() and not stand_in:
         html = report.render_html(assignment, cli.assignments()[assignment], cli.discover_tasks(assignment),
-                                  include_quick=True)
+                                  include_quick=True, facts=cli.report_facts(assignment))
         pdf = cli.render_report(assignment, include_quick=True, out_dir=out_dir)
     else:
         env = report._environment()
         env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({"stand_in.html": STAND_IN}), env.loader])
-        ctx = report.context(assignment, "stand-in", cli.discover_tasks(assignment), include_quick=True)
+        ctx = report.context(assignment, "stand-in", cli.discover_tasks(assignment), include_quick=True,
+                             facts=cli.report_facts(assignment))
         ctx["runs"] = {**ctx["runs"], **(runs_override or {})}
         html = env.get_template("stand_in.html").render(sections=sections, **ctx)
         pdf = out_dir / f"{assignment}.pdf"

@@ -18,7 +18,18 @@ def mnist(data_dir):
     return data.load_mnist(data_dir, formats=("idx",))
 
 
-def small_mnist(n_train=60000, n_test=10000, seed=0):
+TINY = {"train": 120, "test": 30}   # dataset sizes a test sets with the ``tiny_counts`` fixture
+
+
+@pytest.fixture
+def tiny_counts(monkeypatch):
+    """Loaders expect TINY-sized MNIST and CIFAR-10 splits: tests of mechanics need no 70 000-image files."""
+    for split, n in TINY.items():
+        monkeypatch.setitem(data.MNIST_COUNTS, split, n)
+        monkeypatch.setitem(data.CIFAR10_COUNTS, split, 5 * 10 if split == "train" else 10)
+
+
+def small_mnist(n_train=TINY["train"], n_test=TINY["test"], seed=0):
     rng = np.random.default_rng(seed)
     return ((rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8), rng.integers(0, 10, n_train)),
             (rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8), rng.integers(0, 10, n_test)))
@@ -56,10 +67,11 @@ def test_real_cifar10_batches(data_dir):
     np.testing.assert_allclose(xtr[:5000].mean(axis=(0, 1, 2)) / 255, [0.4914, 0.4822, 0.4465], atol=0.01)
 
 
-def test_search_order_env_then_flag(data_dir, tmp_path, monkeypatch, mnist):
+def test_search_order_env_then_flag(data_dir, tmp_path, monkeypatch, mnist, request):
     monkeypatch.setenv("HWKIT_DATA_DIR", str(data_dir))
     (xtr, _), _ = data.load_mnist(formats=("idx",))  # found through the environment, mnist/ sub-folder
     assert np.array_equal(xtr[:10], mnist[0][0][:10])
+    request.getfixturevalue("tiny_counts")
     fake = small_mnist(seed=3)
     write_idx_set(tmp_path, fake)
     (xtr2, _), _ = data.load_mnist(tmp_path, formats=("idx",))  # the flag wins over the environment
@@ -94,7 +106,20 @@ def test_npz_missing_array_and_garbage(tmp_path):
         data.load_mnist(tmp_path, formats=("npz",))
 
 
-def test_csv_export_and_read_back(mnist_csv_dir, mnist):
+def test_csv_export_command_and_read_back(tmp_path, tiny_counts, capsys):
+    from hwkit import cli
+    fake = small_mnist(seed=5)
+    write_idx_set(tmp_path, fake)
+    assert cli.data_main(["export-csv", "--out", str(tmp_path / "csv"), "--data-dir", str(tmp_path)]) == 0
+    assert f"({TINY['train']} rows)" in capsys.readouterr().out
+    (xtr, ytr), (xte, yte) = data.load_mnist(tmp_path / "csv", formats=("csv",))
+    assert np.array_equal(xtr, fake[0][0]) and np.array_equal(ytr, fake[0][1])
+    assert np.array_equal(xte, fake[1][0]) and np.array_equal(yte, fake[1][1])
+    assert (tmp_path / "csv" / "mnist_train.csv").read_text()[:12] == "label,1x1,1x"
+
+
+@pytest.mark.slow
+def test_csv_export_and_read_back_real_mnist(mnist_csv_dir, mnist):
     (xtr, ytr), (xte, yte) = data.load_mnist(mnist_csv_dir, formats=("csv",))
     assert np.array_equal(xtr, mnist[0][0]) and np.array_equal(ytr, mnist[0][1])
     assert np.array_equal(xte, mnist[1][0]) and np.array_equal(yte, mnist[1][1])
@@ -131,18 +156,31 @@ def test_csv_wrong_count(tmp_path):
         data.load_mnist(tmp_path, formats=("csv",))
 
 
-def test_load_mnist_csv_converts_once_into_cache(tmp_path, monkeypatch, data_dir):
+def test_load_mnist_csv_converts_once_into_cache(tmp_path, monkeypatch, tiny_counts, capsys):
     monkeypatch.chdir(tmp_path)
-    (xtr, _), _ = data.load_mnist_csv(data_dir / "mnist")
-    assert (tmp_path / "data" / "mnist-csv" / "mnist_train.csv").is_file() and xtr.shape == (60000, 28, 28)
+    source = tmp_path / "idx"
+    source.mkdir()
+    fake = small_mnist(seed=6)
+    write_idx_set(source, fake)
+    (xtr, ytr), (xte, _) = data.load_mnist_csv(source)
+    assert "writing mnist_train.csv" in capsys.readouterr().out
+    assert (tmp_path / "data" / "mnist-csv" / "mnist_train.csv").is_file()
+    assert np.array_equal(xtr, fake[0][0]) and np.array_equal(ytr, fake[0][1]) and np.array_equal(xte, fake[1][0])
+    (again, _), _ = data.load_mnist_csv(source)           # the cache is read, not written again
+    assert "writing" not in capsys.readouterr().out and np.array_equal(again, xtr)
+    other = small_mnist(seed=7)                           # other source files: the cache is not theirs
+    write_idx_set(source, other)
+    (xtr2, _), _ = data.load_mnist_csv(source)
+    assert "writing" in capsys.readouterr().out and np.array_equal(xtr2, other[0][0])
 
 
 # ----------------------------------------------------------------------------- corrupt IDX
 
 @pytest.fixture
-def idx_copy(tmp_path, data_dir):
-    for f in (data_dir / "mnist").glob("*.gz"):
-        shutil.copy(f, tmp_path / f.name)
+def idx_copy(tmp_path, tiny_counts):
+    """A valid (tiny) IDX set to corrupt: the checks are the same whatever the image count."""
+    write_idx_set(tmp_path, small_mnist(seed=4))
+    data.load_mnist(tmp_path, formats=("idx",))        # valid before the test corrupts it
     return tmp_path
 
 
@@ -177,7 +215,7 @@ def test_idx_mis_shaped_and_wrong_count(tmp_path):
         data.load_mnist(tmp_path, formats=("idx",))
 
 
-def test_idx_labels_out_of_range(tmp_path):
+def test_idx_labels_out_of_range(tmp_path, tiny_counts):
     (xtr, ytr), test = small_mnist()
     ytr = ytr.copy()
     ytr[7] = 11
@@ -202,20 +240,22 @@ def fake_cifar_folder(folder, n=10000, n_test=10000):
         (folder / name).write_bytes(pickle.dumps(batch))
 
 
-def test_cifar_tar_gz(tmp_path):
+def test_cifar_tar_gz(tmp_path, tiny_counts):
+    train, test = data.CIFAR10_COUNTS["train"], data.CIFAR10_COUNTS["test"]
     src = tmp_path / "cifar-10-batches-py"
-    fake_cifar_folder(src, n=20, n_test=10)
+    fake_cifar_folder(src, n=2 * train // 5, n_test=test)
     with tarfile.open(tmp_path / "cifar-10-python.tar.gz", "w:gz") as tar:
         tar.add(src, arcname="cifar-10-batches-py")
     shutil.rmtree(src)
-    with pytest.raises(DataError, match="50000 train images"):  # right format, wrong size
+    with pytest.raises(DataError, match=f"{train} train images.*{2 * train}"):  # right format, wrong size
         data.load_cifar10(tmp_path, formats=("tar",))
-    fake_cifar_folder(src, n=10000, n_test=10000)
+    fake_cifar_folder(src, n=train // 5, n_test=test)
     with tarfile.open(tmp_path / "cifar-10-python.tar.gz", "w:gz") as tar:
         tar.add(src, arcname="cifar-10-batches-py")
     shutil.rmtree(src)
     (xtr, ytr), (xte, yte) = data.load_cifar10(tmp_path, formats=("tar",))
-    assert xtr.shape == (50000, 32, 32, 3) and yte.shape == (10000,)
+    assert xtr.shape == (train, 32, 32, 3) and yte.shape == (test,)
+    assert ytr[:12].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
     assert xtr[0, 0, 1].tolist() == [1, 81, 161]  # planar -> HWC
 
 

@@ -5,7 +5,6 @@ import json
 import keras
 import keras_tuner as kt
 import numpy as np
-import pytest
 
 from hwkit import plots, runs, training, tuning
 
@@ -48,7 +47,7 @@ def test_large_scatter_is_rasterized_inside_the_svg(tmp_path):
 
 
 def test_appendix_shows_commit_and_dirty_flag(runs_dir):
-    with runs.start_run("x2", {"lr": 0.1}, seed=7) as run:
+    with runs.start_run("x2", {"lr": 0.1}, seed=7):
         pass
     record = runs.latest_run("x2")
     record.env["git"] = {"commit": "a" * 40, "dirty": True, "diff_sha256": "b" * 64}

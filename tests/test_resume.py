@@ -116,24 +116,28 @@ def history_epochs(path: Path) -> list[int]:
         return [int(r["epoch"]) for r in csv.DictReader(f)]
 
 
-@pytest.fixture
-def reference(toy, runs_dir, monkeypatch):
-    """The uninterrupted run (--fresh: its own directory)."""
-    assert run_inprocess("--fresh", monkeypatch=monkeypatch) == 0
-    [path] = run_dirs(runs_dir)
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted run, made once in a runs folder of its own (the tests' runs folders stay empty)."""
+    tmp = tmp_path_factory.mktemp("reference")
+    with pytest.MonkeyPatch.context() as mp:
+        install_task_package(tmp, mp, "resumetasks", {"R": "resume"}, {"r1": R1})
+        mp.setenv("HWKIT_RUNS_DIR", str(tmp / "runs"))
+        assert run_inprocess("--fresh", monkeypatch=mp) == 0
+        [path] = run_dirs(tmp / "runs")
     return path
 
 
 @pytest.mark.parametrize("how, code, epoch", [("ctrl-c", 130, 3), ("term", 143, 3), ("ctrl-c", 130, 6)],
                          ids=["ctrl-c", "sigterm", "after-the-last-epoch"])
-def test_interrupted_run_resumes_in_place_with_the_same_result(reference, runs_dir, monkeypatch, how, code, epoch,
+def test_interrupted_run_resumes_in_place_with_the_same_result(reference, toy, runs_dir, monkeypatch, how, code, epoch,
                                                                capsys):
     assert run_inprocess(stop_after=epoch, how=how, monkeypatch=monkeypatch) == code
     interrupted = [p for p in run_dirs(runs_dir) if p != reference]
     assert len(interrupted) == 1
     [path] = interrupted
     assert json.loads((path / "metrics.json").read_text())["status"] == "interrupted"
-    assert runs.latest_run("r1").path == reference          # an interrupted run is never reported
+    assert runs.latest_run("r1") is None                   # an interrupted run is never reported
     assert "interrupted" in capsys.readouterr().err
 
     assert run_inprocess(monkeypatch=monkeypatch) == 0       # the same command again
@@ -150,22 +154,22 @@ def test_interrupted_run_resumes_in_place_with_the_same_result(reference, runs_d
 
 
 def test_fresh_starts_a_new_directory_and_a_locked_run_is_left_alone(toy, runs_dir, monkeypatch):
-    assert run_inprocess(stop_after=2, monkeypatch=monkeypatch) == 130
+    assert run_inprocess("--epochs", "3", stop_after=2, monkeypatch=monkeypatch) == 130
     [interrupted] = run_dirs(runs_dir)
     fd = runs._lock(interrupted)                     # another process is working in it
     try:
         assert run_inprocess("--epochs", "2", monkeypatch=monkeypatch) == 0   # other flags: another run key
-        assert run_inprocess(monkeypatch=monkeypatch) == 0                   # same flags, but locked
+        assert run_inprocess("--epochs", "3", monkeypatch=monkeypatch) == 0   # same flags, but locked
     finally:
         os.close(fd)
     assert len(run_dirs(runs_dir)) == 3
     assert json.loads((interrupted / "metrics.json").read_text())["status"] == "interrupted"
-    assert run_inprocess("--fresh", monkeypatch=monkeypatch) == 0
+    assert run_inprocess("--epochs", "3", "--fresh", monkeypatch=monkeypatch) == 0
     assert len(run_dirs(runs_dir)) == 4
     assert json.loads((interrupted / "metrics.json").read_text())["status"] == "interrupted"
 
 
-def test_truncated_checkpoint_falls_back_then_restarts(reference, runs_dir, monkeypatch, capsys):
+def test_truncated_checkpoint_falls_back_then_restarts(reference, toy, runs_dir, monkeypatch, capsys):
     assert run_inprocess(stop_after=4, monkeypatch=monkeypatch) == 130
     [path] = [p for p in run_dirs(runs_dir) if p != reference]
     backup = path / runs.BACKUP_DIR / "fit1"

@@ -1,5 +1,4 @@
 """python -m hwkit.submit: bundles as each course names its files, refusals, and a bundle that works unpacked."""
-import json
 import shutil
 import subprocess
 import sys

@@ -40,9 +40,15 @@ from hwkit import HwkitError, data, models, training
 FIT_MSE = 5e-3        # a run "fits" the training image when its final MSE on it is at most this
 RATIO = 0.25          # verdict: the winner must be at least 4x closer (in MSE) than the loser
 CUT_OFF_SPREAD = 1e-6  # spread below this: the output does not depend on the input at all (input cut off)
+LATE_EPOCHS = 100      # "still learning": the loss drop over this many last epochs
 DIGITS = tuple(range(10))
 VERDICTS = ("constant", "identity", "neither")
 FORMULAS = {"constant": "{f}(x) ≈ x_train", "identity": "{f}(x) ≈ x", "neither": "no simple formula"}
+
+# The verdict rule as A's PDF states it (``facts`` in templates/A.html): the distance ratio, and how many
+# times closer the winner must be in mean squared error and in root mean squared error.
+REPORT_FACTS = {"ratio": RATIO, "closer_mse": 1 / RATIO, "closer_rms": float(np.sqrt(1 / RATIO)),
+                "late_epochs": LATE_EPOCHS}
 
 
 # ----------------------------------------------------------------------------- data
@@ -182,7 +188,7 @@ class SeedResult:
         return {"seed": self.seed, "final_loss": self.history["loss"][-1], "train_mse": self.train_mse,
                 "d_const": s["d_const"], "d_id": s["d_id"], "spread": s["spread"],
                 "input_cut_off": input_cut_off(s["spread"]),
-                "late_loss_drop": self.history["loss"][-min(100, len(self.history["loss"]))] - self.history["loss"][-1],
+                "late_loss_drop": self.history["loss"][-min(LATE_EPOCHS, len(self.history["loss"]))] - self.history["loss"][-1],
                 "images_constant": s["images_constant"],
                 "images_identity": s["images_identity"], "images_neither": s["images_neither"],
                 "verdict": s["verdict"], **self.extra, "seconds": round(self.seconds, 1)}

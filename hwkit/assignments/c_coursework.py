@@ -89,10 +89,29 @@ class CourseworkData:
         return {"train": (self.x_train_eval, self.y_train_eval), "test": (self.x_test, self.y_test)}
 
 
+def train_eval_rows(n_train: int) -> int:
+    """How many of ``n_train`` training rows the protocol evaluates on (TRAIN_EVAL_FRACTION of them)."""
+    return int(round(TRAIN_EVAL_FRACTION * n_train))
+
+
 def train_eval_indices(n_train: int) -> np.ndarray:
     """The fixed 20% of ``n_train`` training rows the protocol evaluates on (sorted; TRAIN_EVAL_SEED, never --seed)."""
-    n_eval = int(round(TRAIN_EVAL_FRACTION * n_train))
-    return np.sort(np.random.default_rng(TRAIN_EVAL_SEED).choice(n_train, n_eval, replace=False))
+    return np.sort(np.random.default_rng(TRAIN_EVAL_SEED).choice(n_train, train_eval_rows(n_train), replace=False))
+
+
+SUMMED_LR_EXAMPLE = 0.01   # a learning rate of the text, to show what a summed loss does to it
+
+# What C's PDF states about the protocol besides the runs (``facts`` in templates/C.html), for a full run.
+REPORT_FACTS = {
+    "batch_size": BATCH_SIZE,
+    "log_period_samples": LOG_PERIOD_SAMPLES,
+    "log_period_updates": LOG_PERIOD_SAMPLES // BATCH_SIZE,
+    "train_eval_fraction": TRAIN_EVAL_FRACTION,
+    "train_eval_rows": train_eval_rows(data.MNIST_COUNTS["train"]),
+    # With the loss summed over a batch, each SGD step is BATCH_SIZE times the step of the mean loss.
+    "summed_lr_example": SUMMED_LR_EXAMPLE,
+    "summed_lr_example_as_mean": SUMMED_LR_EXAMPLE * BATCH_SIZE,
+}
 
 
 def load_data(data_dir=None, recipe: Recipe = FULL, seed: int = 0) -> CourseworkData:

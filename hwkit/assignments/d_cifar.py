@@ -12,11 +12,20 @@ import keras_tuner as kt
 from keras import layers
 
 from hwkit.models import conv_bn_relu
+from hwkit.training import ONE_CYCLE_WARMUP
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)   # per-channel training-set statistics of [0, 1] pixels
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 CIFAR10_POLICY = "mixed_bfloat16"         # bf16 convolutions run ~2x faster than fp32 on AMX/AVX-512-BF16 CPUs
 STAGES = ((2, True), (4, False), (8, True))   # (width multiple, residual block after it) of the three stages
+LOGIT_SCALE = 0.125                       # ResNet-9's final scaling of the logits (keeps early softmax outputs soft)
+SGD_MOMENTUM = 0.9                        # Nesterov momentum of compile_cifar10
+WEIGHT_DECAY = 5e-4                       # decoupled weight decay of compile_cifar10
+SHIFT_PIXELS = 4                          # cifar10_augmentation: random translation by up to this many pixels
+
+# What D's PDF states about the D6 recipe that its runs do not record (``facts`` in templates/D.html).
+REPORT_FACTS = {"sgd_momentum": SGD_MOMENTUM, "weight_decay": WEIGHT_DECAY, "shift_pixels": SHIFT_PIXELS,
+                "warmup_fraction": ONE_CYCLE_WARMUP, "logit_scale": LOGIT_SCALE}
 
 
 def cifar10_resnet(width: int = 32, policy: str = CIFAR10_POLICY) -> keras.Model:
@@ -37,18 +46,18 @@ def cifar10_resnet(width: int = 32, policy: str = CIFAR10_POLICY) -> keras.Model
             x = layers.Add(dtype=policy)([x, r])
     x = layers.GlobalMaxPooling2D(dtype=policy)(x)
     x = layers.Dense(10, use_bias=False, dtype="float32")(x)
-    outputs = layers.Rescaling(0.125, dtype="float32", name="logits")(x)
+    outputs = layers.Rescaling(LOGIT_SCALE, dtype="float32", name="logits")(x)
     return keras.Model(inputs, outputs, name="cifar10_resnet")
 
 
 def compile_cifar10(model: keras.Model, learning_rate: float, label_smoothing: float = 0.2,
-                    weight_decay: float = 5e-4) -> keras.Model:
+                    weight_decay: float = WEIGHT_DECAY) -> keras.Model:
     """SGD + Nesterov momentum 0.9, decoupled weight decay, label-smoothed cross-entropy on logits.
 
     ``learning_rate`` is the *peak* rate: train with ``hwkit.training.OneCycleWithinBudget``,
     which warms up to it and anneals it to zero. Labels are one-hot (label smoothing needs them).
     """
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True,
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate, momentum=SGD_MOMENTUM, nesterov=True,
                                                  weight_decay=weight_decay),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
                   metrics=["accuracy"])
@@ -70,7 +79,7 @@ class Cifar10ResNetHyperModel(kt.HyperModel):
                                label_smoothing=hp.Choice("label_smoothing", [0.1, 0.2]))
 
 
-def cifar10_augmentation(shift_pixels: int = 4) -> keras.Sequential:
+def cifar10_augmentation(shift_pixels: int = SHIFT_PIXELS) -> keras.Sequential:
     """Random horizontal flip + random translation by up to 4 pixels with reflected borders (a 'random crop')."""
     f = shift_pixels / 32
     return keras.Sequential([layers.RandomFlip("horizontal"),

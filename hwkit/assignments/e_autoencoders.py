@@ -79,6 +79,29 @@ def compare_variants(results: dict[str, dict], val_l1_with_fc: list[float]) -> d
                                                  if len(val_l1_with_fc) > 1 else None)}
 
 
+def coarsest_map(filters: tuple = E_FILTERS, side: int = 28) -> tuple[int, int, int]:
+    """Shape of ``conv_encoder``'s last feature map: each stride-2 "same" convolution halves the side, rounding up."""
+    for _ in filters:
+        side = -(-side // 2)
+    return side, side, filters[-1]
+
+
+def no_fc_map(latent_dim: int = E_LATENT_DIM) -> tuple[int, int, int]:
+    """Shape of the latent map of the encoder without an FC layer (one more stride-2 convolution)."""
+    side = -(-coarsest_map()[0] // 2)
+    return side, side, latent_dim // (side * side)
+
+
+# What E's PDF states about the shared trunk besides the runs (``facts`` in templates/E.html).
+REPORT_FACTS = {
+    "latent_dim": E_LATENT_DIM,
+    "filters": list(E_FILTERS),
+    "coarsest_map": list(coarsest_map()),
+    "coarsest_map_values": int(np.prod(coarsest_map())),
+    "no_fc_map": list(no_fc_map()),
+}
+
+
 def per_class_examples(y: np.ndarray, per_class: int) -> np.ndarray:
     """Indices of the first ``per_class`` examples of each digit, ordered digit by digit."""
     return np.concatenate([np.flatnonzero(y == c)[:per_class] for c in range(10)])

@@ -1,0 +1,71 @@
+"""Templates only format: the fixed settings a PDF states (``facts``) are the ones the code uses."""
+import re
+
+import numpy as np
+import pytest
+
+from hwkit import HwkitError, cli, report
+
+
+@pytest.mark.parametrize("assignment", list("ABCDE"))
+def test_every_fact_a_template_names_is_provided(assignment):
+    source = (report.TEMPLATES / report.template_name(assignment)).read_text()
+    named = set(re.findall(r"\bfacts\.(\w+)", source))
+    assert named <= set(cli.report_facts(assignment)), named - set(cli.report_facts(assignment))
+
+
+def test_facts_from_two_modules_may_not_clash(tmp_path, monkeypatch):
+    from conftest import install_task_package
+    install_task_package(tmp_path, monkeypatch, "factstasks", {"F": "facts"}, {})
+    import factstasks
+    monkeypatch.setattr(factstasks, "REPORT_FACTS", {"F": ("hwkit.assignments.d_cifar",)}, raising=False)
+    assert cli.report_facts("F")["weight_decay"] == 5e-4
+    monkeypatch.setattr(factstasks, "REPORT_FACTS", {"F": ("hwkit.assignments.d_cifar",) * 2}, raising=False)
+    with pytest.raises(HwkitError, match="sgd_momentum.*two modules"):
+        cli.report_facts("F")
+
+
+def test_d6_facts_are_the_recipe_the_model_is_compiled_with():
+    from hwkit.assignments import d_cifar
+    facts = cli.report_facts("D")
+    model = d_cifar.compile_cifar10(d_cifar.cifar10_resnet(width=4), learning_rate=0.1)
+    assert float(model.optimizer.momentum) == facts["sgd_momentum"] and model.optimizer.nesterov
+    assert float(model.optimizer.weight_decay) == facts["weight_decay"]
+    assert float(model.get_layer("logits").scale) == facts["logit_scale"]
+    translate = d_cifar.cifar10_augmentation().layers[1]
+    assert translate.height_factor * 32 == facts["shift_pixels"]
+    from hwkit import training
+    assert training.OneCycleWithinBudget(10).warmup_fraction == facts["warmup_fraction"]
+    assert str(report._scientific(facts["weight_decay"], always=True)) == "5·10<sup>−4</sup>"
+
+
+def test_e_facts_are_the_shapes_of_the_built_encoder_and_decoder():
+    from hwkit.assignments import e_autoencoders as ea
+    facts = cli.report_facts("E")
+    encoder, decoder = ea.conv_encoder(), ea.conv_decoder()
+    convs = [layer for layer in encoder.layers if layer.__class__.__name__ == "Conv2D"]
+    assert list(convs[-1].output.shape[1:]) == facts["coarsest_map"]
+    assert decoder.layers[1].units == facts["coarsest_map_values"] == int(np.prod(facts["coarsest_map"]))
+    assert encoder.output.shape[-1] == facts["latent_dim"]
+    no_fc = ea.conv_encoder(fc=False)
+    assert list(no_fc.get_layer("latent_map").output.shape[1:]) == facts["no_fc_map"]
+
+
+def test_c_facts_are_the_protocol():
+    from hwkit import data
+    from hwkit.assignments import c_coursework as cc
+    facts = cli.report_facts("C")
+    assert facts["train_eval_rows"] == len(cc.train_eval_indices(data.MNIST_COUNTS["train"])) == 12_000
+    assert facts["log_period_updates"] * facts["batch_size"] == facts["log_period_samples"]
+    assert cc.expected_evaluations(60_000, 1) == 60_000 // facts["log_period_samples"]
+
+
+def test_a_facts_state_the_verdict_rule():
+    from hwkit.assignments import a_identity
+    facts = cli.report_facts("A")
+    assert facts["ratio"] == a_identity.RATIO and facts["closer_mse"] == 1 / a_identity.RATIO
+    assert facts["closer_rms"] ** 2 == pytest.approx(facts["closer_mse"])
+    # The rule as stated: constant when d_const <= ratio * d_id, neither just past it.
+    assert a_identity.verdict(facts["ratio"], 1.0) == "constant"
+    assert a_identity.verdict(facts["ratio"] * 1.01, 1.0) == "neither"
+    assert a_identity.verdict(1.0, facts["ratio"]) == "identity"
