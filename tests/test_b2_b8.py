@@ -150,6 +150,15 @@ def test_wasserstein1_of_a_shift_is_the_shift():
     np.testing.assert_allclose(b_wgan.wasserstein1(a + [0.3, -0.1], a), [0.3, 0.1])
 
 
+def test_a_projected_reference_scores_exactly_like_the_raw_reference():
+    theta = b_wgan.directions(5, seed=0)
+    reference, sample = b_wgan.uniform_cube(2000, 5, seed=1), 0.9 * b_wgan.uniform_cube(2000, 5, seed=2)
+    projected = b_wgan.ProjectedReference.of(reference, theta)
+    assert b_wgan.distribution_error(sample, projected, theta) == b_wgan.distribution_error(sample, reference, theta)
+    with pytest.raises(ValueError):
+        b_wgan.sliced_errors(sample[:10], projected, theta)
+
+
 @pytest.mark.parametrize("dim", [5, 20])
 def test_five_percent_metric_passes_the_floor_and_fails_both_impostors(dim):
     rows = {r["law"]: r for r in b_wgan.reference_table(dim, seed=0)}
