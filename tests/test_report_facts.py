@@ -79,3 +79,11 @@ def test_d1_facts_are_the_start_points_and_steps_d1_uses():
     facts = cli.report_facts("D")
     assert (facts["x0_a"], facts["eta_a"], facts["eta_b"], facts["x0_c"]) == (d1.X0_A, d1.ETA_A, d1.ETA_B, d1.X0_C)
     assert facts["etas_c"] == list(d1.ETAS_C)
+
+
+def test_b1_and_e2_shift_and_warm_up_facts_are_the_library_defaults():
+    from hwkit import models
+    layer = models.random_shift_augmentation().layers[0]
+    assert layer.height_factor * 28 == cli.report_facts("B")["shift_pixels"] == cli.report_facts("E")["shift_pixels"]
+    schedule = models.warmup_cosine(1.0, total_steps=100)
+    assert schedule.warmup_steps == round(cli.report_facts("B")["warmup_fraction"] * 100)
