@@ -22,7 +22,7 @@ ASSIGNMENTS = {
 REPORT_FACTS = {
     "A": ("hwkit.assignments.a_identity",),
     "C": ("hwkit.assignments.c_coursework",),
-    "D": ("hwkit.assignments.d_cifar",),
+    "D": ("hwkit.assignments.d_cifar", "hwkit.assignments.d_theory"),
     "E": ("hwkit.assignments.e_autoencoders",),
 }
 

@@ -9,7 +9,9 @@ from hwkit import HwkitError, cli, report
 
 @pytest.mark.parametrize("assignment", list("ABCDE"))
 def test_every_fact_a_template_names_is_provided(assignment):
-    source = (report.TEMPLATES / report.template_name(assignment)).read_text()
+    """The assignment's template and the task bodies it includes (``c4.html`` ...)."""
+    pages = [report.TEMPLATES / report.template_name(assignment), *report.TEMPLATES.glob(f"{assignment.lower()}[0-9]*.html")]
+    source = "".join(p.read_text() for p in pages)
     named = set(re.findall(r"\bfacts\.(\w+)", source))
     assert named <= set(cli.report_facts(assignment)), named - set(cli.report_facts(assignment))
 
@@ -69,3 +71,11 @@ def test_a_facts_state_the_verdict_rule():
     assert a_identity.verdict(facts["ratio"], 1.0) == "constant"
     assert a_identity.verdict(facts["ratio"] * 1.01, 1.0) == "neither"
     assert a_identity.verdict(1.0, facts["ratio"]) == "identity"
+
+
+def test_d1_facts_are_the_start_points_and_steps_d1_uses():
+    import importlib
+    d1 = importlib.import_module("tasks.d1")
+    facts = cli.report_facts("D")
+    assert (facts["x0_a"], facts["eta_a"], facts["eta_b"], facts["x0_c"]) == (d1.X0_A, d1.ETA_A, d1.ETA_B, d1.X0_C)
+    assert facts["etas_c"] == list(d1.ETAS_C)

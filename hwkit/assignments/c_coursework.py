@@ -102,18 +102,6 @@ def train_eval_indices(n_train: int) -> np.ndarray:
 
 SUMMED_LR_EXAMPLE = 0.01   # a learning rate of the text, to show what a summed loss does to it
 
-# What C's PDF states about the protocol besides the runs (``facts`` in templates/C.html), for a full run.
-REPORT_FACTS = {
-    "batch_size": BATCH_SIZE,
-    "log_period_samples": LOG_PERIOD_SAMPLES,
-    "log_period_updates": LOG_PERIOD_SAMPLES // BATCH_SIZE,
-    "train_eval_fraction": TRAIN_EVAL_FRACTION,
-    "train_eval_rows": train_eval_rows(data.MNIST_COUNTS["train"]),
-    # With the loss summed over a batch, each SGD step is BATCH_SIZE times the step of the mean loss.
-    "summed_lr_example": SUMMED_LR_EXAMPLE,
-    "summed_lr_example_as_mean": SUMMED_LR_EXAMPLE * BATCH_SIZE,
-}
-
 
 def load_data(data_dir=None, recipe: Recipe = FULL, seed: int = 0) -> CourseworkData:
     """MNIST scaled to [0, 1] (a seeded subset when the recipe asks for one) and the fixed evaluation rows."""
@@ -612,3 +600,18 @@ class SeparableCnnHyperModel(kt.HyperModel):
                               name="q34_separable", plain_first=True)
         # Model 4 setting 1 (LR 0.01) shows what larger rates do to a summed loss: they diverge.
         return compile_coursework(model, hp.Choice("learning_rate", [1e-3, 2e-3, 4e-3]))
+
+
+# What C's PDF states about the protocol besides the runs (``facts`` in templates/C.html), for a full run.
+REPORT_FACTS = {
+    "batch_size": BATCH_SIZE,
+    "log_period_samples": LOG_PERIOD_SAMPLES,
+    "log_period_updates": LOG_PERIOD_SAMPLES // BATCH_SIZE,
+    "train_eval_fraction": TRAIN_EVAL_FRACTION,
+    "train_eval_rows": train_eval_rows(data.MNIST_COUNTS["train"]),
+    # With the loss summed over a batch, each SGD step is BATCH_SIZE times the step of the mean loss.
+    "summed_lr_example": SUMMED_LR_EXAMPLE,
+    "summed_lr_example_as_mean": SUMMED_LR_EXAMPLE * BATCH_SIZE,
+    # C4 vs C1: the level of a noisy curve is the mean of its last LAST_EVALUATIONS evaluations = this many full epochs
+    "last_evaluations_epochs": LAST_EVALUATIONS * LOG_PERIOD_SAMPLES / data.MNIST_COUNTS["train"],
+}
