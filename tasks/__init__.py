@@ -24,7 +24,7 @@ REPORT_FACTS = {
     "B": ("hwkit.assignments.b_mnist_cnn",),
     "C": ("hwkit.assignments.c_coursework",),
     "D": ("hwkit.assignments.d_cifar", "hwkit.assignments.d_theory"),
-    "E": ("hwkit.assignments.e_autoencoders",),
+    "E": ("hwkit.assignments.e_autoencoders", "hwkit.assignments.e_transfer"),
 }
 
 # What each course asks to be handed in (``python -m hwkit.submit X``; see ``hwkit.submit.Bundle``).

@@ -87,3 +87,12 @@ def test_b1_and_e2_shift_and_warm_up_facts_are_the_library_defaults():
     assert layer.height_factor * 28 == cli.report_facts("B")["shift_pixels"] == cli.report_facts("E")["shift_pixels"]
     schedule = models.warmup_cosine(1.0, total_steps=100)
     assert schedule.warmup_steps == round(cli.report_facts("B")["warmup_fraction"] * 100)
+
+
+def test_e_few_label_facts_are_the_subset():
+    from hwkit.assignments import e_transfer
+    facts = cli.report_facts("E")
+    y = np.repeat(np.arange(10), 30)
+    picked = e_transfer.balanced_subset(y, facts["few_labels_per_class"], seed=0)
+    assert np.bincount(y[picked]).tolist() == [facts["few_labels_per_class"]] * 10
+    assert facts["few_labels_per_class"] == e_transfer.FEW_LABELS_PER_CLASS
