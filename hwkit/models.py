@@ -17,8 +17,11 @@ import numpy as np
 
 # ----------------------------------------------------------------------------- compile recipes
 
+WARMUP_FRACTION = 0.1    # share of training spent warming the learning rate up (warmup_cosine)
+SHIFT_FRACTION = 0.08    # random_shift_augmentation: translations of up to 8% of the image side (~2 pixels of 28)
+
 def compile_classifier(model: keras.Model, learning_rate: float, total_steps: int | None = None,
-                       warmup_fraction: float = 0.1) -> keras.Model:
+                       warmup_fraction: float = WARMUP_FRACTION) -> keras.Model:
     """Adam + (warm-up then cosine decay to 0) + sparse cross-entropy on softmax outputs.
 
     A one-cycle-like schedule reaches a given accuracy in far fewer epochs than a constant
@@ -29,7 +32,7 @@ def compile_classifier(model: keras.Model, learning_rate: float, total_steps: in
     return model
 
 
-def warmup_cosine(learning_rate: float, total_steps: int | None = None, warmup_fraction: float = 0.1):
+def warmup_cosine(learning_rate: float, total_steps: int | None = None, warmup_fraction: float = WARMUP_FRACTION):
     """The learning rate of ``compile_classifier``: linear warm-up to ``learning_rate``, cosine decay to 0.
 
     ``total_steps=None`` returns the constant rate.
@@ -71,7 +74,7 @@ def conv_bn_relu(x, filters: int, kernel_size: int = 3, name: str | None = None,
     return layers.ReLU(dtype=dtype)(x)
 
 
-def random_shift_augmentation(shift: float = 0.08) -> keras.Sequential:
+def random_shift_augmentation(shift: float = SHIFT_FRACTION) -> keras.Sequential:
     """Random translations of up to ``shift`` of the image size (0.08 = ~2 pixels of 28), zero-filled.
 
     The one augmentation that is safe for digits (flips and rotations change their meaning).

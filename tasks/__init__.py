@@ -21,9 +21,10 @@ ASSIGNMENTS = {
 # verdict's ratio ...): the science modules whose ``REPORT_FACTS`` dict the template sees as ``facts``.
 REPORT_FACTS = {
     "A": ("hwkit.assignments.a_identity",),
+    "B": ("hwkit.assignments.b_mnist_cnn",),
     "C": ("hwkit.assignments.c_coursework",),
-    "D": ("hwkit.assignments.d_cifar",),
-    "E": ("hwkit.assignments.e_autoencoders",),
+    "D": ("hwkit.assignments.d_cifar", "hwkit.assignments.d_theory"),
+    "E": ("hwkit.assignments.e_autoencoders", "hwkit.assignments.e_transfer"),
 }
 
 # What each course asks to be handed in (``python -m hwkit.submit X``; see ``hwkit.submit.Bundle``).

@@ -26,7 +26,8 @@ class Recipe:
     train_rows: int | None = None     # None: all 60 000 training rows
     test_rows: int | None = None
     batch_size: int = 128
-    epochs: int = 8                   # final training; the cosine schedule ends at 0 after these
+    epochs: int = 6                   # final training; the cosine schedule ends at 0 after these
+    precision: str = "auto"           # bfloat16 where the CPU computes it natively (benchmarks/mnist_time_to_accuracy.py)
     validation_fraction: float = 1 / 12   # 5 000 of the 60 000 training rows
     tune_rows: int = 15_000           # training rows per search trial (one epoch each)
     tune_trials: int = 6
@@ -46,7 +47,7 @@ QUICK = dataclasses.replace(FULL, train_rows=2_000, test_rows=1_000, tune_rows=1
 def add_arguments(parser):
     parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {FULL.tune_trials})")
     parser.add_argument("--tune-budget", type=positive_int, help=f"search budget in s (default {FULL.tune_budget_s})")
-    training.add_device_arguments(parser)
+    training.add_device_arguments(parser, precision=FULL.precision)
 
 
 def run(args, run):

@@ -16,7 +16,6 @@ import dataclasses
 
 import numpy as np
 
-from hwkit import models
 from hwkit.assignments import b_functions
 from hwkit.cli import choose_recipe, positive_int, task_main
 
@@ -28,7 +27,6 @@ TRAIN_POINTS = 201       # equispaced training points on [-1, 1]
 GRID_POINTS = 2001       # dense grid for dead units and the error (includes no training point twice)
 BATCH_SIZE = 32
 LEARNING_RATE = 3e-3
-COLLAPSE_STD = 0.01      # "collapsed to a constant": prediction std < 1% of the target's std on the grid
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,40 +43,6 @@ def add_arguments(parser):
     parser.add_argument("--seeds", type=positive_int, help=f"seeds per network (default {FULL.seeds})")
 
 
-def train_one(width: int, seed: int, steps: int, x_train, y_train, grid, f_grid) -> tuple[dict, np.ndarray]:
-    """Train one DEPTH × width ReLU net from ``seed``; return its row of measurements and its grid prediction."""
-    import keras
-    keras.utils.set_random_seed(seed)
-    model = models.dense_net(1, [width] * DEPTH, kernel_initializer=INITIALIZER, name=f"relu_{DEPTH}x{width}")
-    dead_init = np.concatenate(models.dead_relu_units(model, grid))
-    history = b_functions.fit_function(model, x_train, y_train, steps, LEARNING_RATE, BATCH_SIZE, seed=seed)
-    dead_layers = models.dead_relu_units(model, grid)
-    dead = np.concatenate(dead_layers)
-    pred = model.predict(grid, batch_size=len(grid), verbose=0).ravel()
-    row = {"width": width, "seed": seed,
-           "dead_at_init": float(dead_init.mean()), "dead_after": float(dead.mean()),
-           "dead_units": int(dead.sum()), "units": int(dead.size),
-           "all_dead_layers": int(sum(bool(layer.all()) for layer in dead_layers)),
-           "train_mse": float(history.history["loss"][-1]),
-           "rel_l2_error": b_functions.relative_l2_error(pred, f_grid),
-           "collapsed": bool(pred.std() < COLLAPSE_STD * f_grid.std())}
-    print(f"width {width} seed {seed}: dead {row['dead_after']:.0%} (init {row['dead_at_init']:.0%}), "
-          f"rel. L2 error {row['rel_l2_error']:.3f}{' COLLAPSED' if row['collapsed'] else ''}")
-    return row, pred
-
-
-def summarise(rows: list[dict]) -> dict:
-    """Per-width summary: mean dead fraction, collapsed seeds, median / best error."""
-    errors = [r["rel_l2_error"] for r in rows]
-    return {"width": rows[0]["width"], "seeds": len(rows),
-            "mean_dead_at_init": float(np.mean([r["dead_at_init"] for r in rows])),
-            "mean_dead_after": float(np.mean([r["dead_after"] for r in rows])),
-            "seeds_with_dead_units": sum(r["dead_units"] > 0 for r in rows),
-            "collapsed": sum(r["collapsed"] for r in rows),
-            "median_error": float(np.median(errors)), "best_error": float(np.min(errors)),
-            "worst_error": float(np.max(errors))}
-
-
 def run(args, run):
     # Data: the Runge function on an equispaced training grid and a dense evaluation grid.
     x_train = b_functions.uniform_grid(-1.0, 1.0, TRAIN_POINTS)
@@ -92,11 +56,12 @@ def run(args, run):
     # The deep narrow net (the assignment's) and the wide contrast, same seeds, same training.
     rows, preds = {}, {}
     for width in (WIDTH, WIDE):
-        results = [train_one(width, s, steps, x_train, y_train, grid, f_grid) for s in seeds]
+        results = [b_functions.train_relu_net(DEPTH, width, s, x_train, y_train, grid, f_grid, steps, LEARNING_RATE,
+                                              BATCH_SIZE, initializer=INITIALIZER) for s in seeds]
         rows[width] = [r for r, _ in results]
         preds[width] = [p for _, p in results]
     run.save_table("seeds", rows[WIDTH] + rows[WIDE])
-    summary = [summarise(rows[WIDTH]), summarise(rows[WIDE])]
+    summary = [b_functions.summarise_seeds(rows[WIDTH]), b_functions.summarise_seeds(rows[WIDE])]
     run.save_table("summary", summary)
 
     # Figures: every seed's fit, and the dead-unit fraction per seed.
@@ -127,7 +92,7 @@ def run(args, run):
     narrow, wide = summary
     run.log(depth=DEPTH, width=WIDTH, wide=WIDE, initializer=INITIALIZER, seeds=len(seeds), steps=steps,
             batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, train_points=TRAIN_POINTS,
-            grid_points=GRID_POINTS, collapse_std=COLLAPSE_STD,
+            grid_points=GRID_POINTS, collapse_std=b_functions.COLLAPSE_STD,
             narrow=narrow, wide_summary=wide, **b_functions.compare_widths(narrow, wide))
 
 

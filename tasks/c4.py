@@ -11,10 +11,6 @@ with the latest C1 run of the same kind (``c_coursework.compare_implementations`
 """
 from __future__ import annotations
 
-import time
-
-import numpy as np
-
 from hwkit import numpy_nn as nn, plots, runs
 from hwkit.assignments import c_coursework
 from hwkit.cli import choose_recipe, task_main
@@ -22,53 +18,10 @@ from hwkit.cli import choose_recipe, task_main
 REQUIRES = ("c1",)  # the Keras run (Part 1) the numpy models are compared with
 
 BATCH_SIZE = c_coursework.BATCH_SIZE
-HIDDEN = c_coursework.HIDDEN_UNITS        # model 1 linear+softmax, 2: one 32-ReLU layer, 3: two
 SETTINGS = {m: c_coursework.SETTINGS[m] for m in (1, 2, 3)}   # (num_epochs, learning_rate), as in Part 1
 MODEL_NAMES = ["Model 1 (linear + softmax)", "Model 2 (32 ReLU)", "Model 3 (32-32 ReLU)"]
 KERAS_TASK = "c1"
 FULL, QUICK = c_coursework.FULL, c_coursework.QUICK   # Part 1's data protocol; quick: 4 000 images, 1 epoch
-
-
-def flat(x: np.ndarray) -> np.ndarray:
-    """float32 images (N, 28, 28, 1) in [0, 1] -> (N, 784), the coursework's input layout."""
-    return x.reshape(len(x), -1)
-
-
-def train_setting(model_id: int, epochs: int, learning_rate: float, train: tuple, evals: dict,
-                  log_period: int, seed: int) -> dict:
-    """Train one model/setting with the coursework's loop; return its curves and final numbers."""
-    x, y = train
-    # Seeded by (seed, model, learning rate): settings that differ only in epochs (model 3's
-    # (5, 1e-3) and (40, 1e-3)) share initial weights and batch order, so one is a prefix of the other.
-    rng = np.random.default_rng([seed, model_id, int(round(learning_rate * 1e6))])
-    model = nn.mlp(x.shape[1], HIDDEN[model_id], 10, activation="relu", weight_init=nn.xavier_uniform, rng=rng)
-    loss = nn.SoftmaxCrossEntropy(reduction="sum")
-    optimizer = nn.SGD(model.parameters(), lr=learning_rate)
-    log_period_updates = log_period // BATCH_SIZE
-    curves, batch_losses, updates = [], [], 0
-    started = time.perf_counter()
-    with np.errstate(over="ignore", invalid="ignore"):   # a diverging setting is measured, not warned about
-        for epoch in range(epochs):
-            for idx in nn.batches(len(x), BATCH_SIZE, rng):
-                batch_losses.append(nn.train_step(model, loss, optimizer, x[idx], y[idx]))
-                updates += 1
-                if updates % log_period_updates == 0:
-                    row = {"samples": updates * BATCH_SIZE,
-                           "train_loss": float(np.mean(batch_losses)) / BATCH_SIZE}  # per example
-                    batch_losses = []
-                    for split, (xe, ye) in evals.items():
-                        row[f"{split}_accuracy"] = nn.accuracy(model, xe, ye)
-                    curves.append(row)
-            last = curves[-1] if curves else {}
-            print(f"model {model_id} lr {learning_rate:g} epoch {epoch + 1}/{epochs}: "
-                  f"train(20%) {last.get('train_accuracy', float('nan')):.4f} "
-                  f"test {last.get('test_accuracy', float('nan')):.4f}", flush=True)
-    seconds = time.perf_counter() - started
-    final = {split: nn.accuracy(model, xe, ye) for split, (xe, ye) in evals.items()}
-    return {"curves": curves, "seconds": seconds, "final": final,
-            "diverged": not all(np.isfinite(p.data).all() for p in model.parameters()),
-            "dead_relu_fraction": nn.dead_relu_fraction(model, evals["train"][0]),
-            "parameters": model.count_params()}
 
 
 def run(args, run):
@@ -77,6 +30,7 @@ def run(args, run):
     # Exactly Part 1's data protocol (the same quick subset and the same evaluation rows as C1).
     recipe = choose_recipe(args, FULL, QUICK)
     d = c_coursework.load_data(args.data_dir, recipe, seed=args.seed)
+    flat = c_coursework.flat_images
     x_train, y_train, x_test, y_test = flat(d.x_train), d.y_train, flat(d.x_test), d.y_test
     x_eval, y_eval = flat(d.x_train_eval), d.y_train_eval
     evals = {"train": (x_eval, y_eval), "test": (x_test, y_test)}
@@ -89,8 +43,8 @@ def run(args, run):
             model_runs = []
             for setting, (epochs, learning_rate) in enumerate(settings, start=1):
                 epochs = recipe.epochs or epochs
-                result = train_setting(model_id, epochs, learning_rate, (x_train, y_train), evals,
-                                       log_period, args.seed)
+                result = c_coursework.train_numpy_setting(model_id, epochs, learning_rate, (x_train, y_train),
+                                                          evals, log_period, args.seed)
                 curve_rows += [{"model": model_id, "setting": setting, **row} for row in result["curves"]]
                 summary.append({"model": model_id, "setting": setting, "epochs": epochs,
                                 "learning_rate": learning_rate,
@@ -112,10 +66,10 @@ def run(args, run):
                                               title="Numpy models 1-3: learning curves (train = fixed 20% of the "
                                                     "training set)"), "learning_curves")
     run.save_figure(plots.summary_table(experiments, MODEL_NAMES), "summary_table")
-    # Numpy against Keras: the latest C1 run of the same kind (full or quick), same models and settings.
-    keras_run = runs.latest_run(KERAS_TASK, include_quick=args.quick)
+    # Numpy against Keras: the latest C1 run, when it is of the same kind (full or quick): same models and settings.
+    keras_run = runs.require_run(KERAS_TASK, args.quick, needs=("tables/summary.json",), reader=run.task)
     comparison = None
-    if keras_run is not None and keras_run.quick == args.quick and keras_run.table("summary"):
+    if keras_run.quick == args.quick:   # a quick C4 may find only a full C1: different data, nothing to compare
         rows, comparison = c_coursework.compare_implementations(summary, curve_rows, keras_run.table("summary"),
                                                                 keras_run.table("curves"))
         run.save_table("keras_comparison", rows)

@@ -48,7 +48,8 @@ def test_b_report_pdf_from_quick_run(b1_quick, tmp_path, monkeypatch):
     assert len(pdf.pages) >= 2
     assert "Task 1 — MNIST CNN" in text and "SMOKE RESULT" in text and run.name in text
     assert f"{100 * run.metrics['test_accuracy']:.2f}%" in text
-    html = report.render_html("B", "B", [report.TaskInfo("b1", "MNIST CNN")], include_quick=True)
+    html = report.render_html("B", "B", [report.TaskInfo("b1", "MNIST CNN")], include_quick=True,
+                              facts=cli.report_facts("B"))
     assert (run.path / "figures" / "curves.svg").as_uri() in html, "the PDF embeds the vector (SVG) figure"
     assert max(pdf_layout.path_objects_per_page(pdf_path)) > 100, "the figure is drawn as vector paths"
 

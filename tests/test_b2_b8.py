@@ -34,6 +34,22 @@ def test_oscillatory_data_is_the_assignments():
     assert not np.array_equal(y_train, b_functions.oscillatory_data(seed=1)[1])
 
 
+def test_b2_relu_net_measurements_and_seed_summary():
+    x = b_functions.uniform_grid(-1.0, 1.0, 21)
+    grid = b_functions.uniform_grid(-1.0, 1.0, 101)
+    f_grid = b_functions.runge(grid).ravel()
+    row, pred = b_functions.train_relu_net(3, 4, 0, x, b_functions.runge(x), grid, f_grid, steps=100,
+                                           learning_rate=1e-2, batch_size=21)
+    assert row["units"] == 12 and row["dead_units"] == round(row["dead_after"] * 12)
+    assert pred.shape == (101,) and row["rel_l2_error"] == pytest.approx(b_functions.relative_l2_error(pred, f_grid))
+    rows = [{"width": 4, "dead_at_init": 0.0, "dead_after": d, "dead_units": round(12 * d), "collapsed": c,
+             "rel_l2_error": e} for d, c, e in [(0.0, False, 0.1), (0.5, True, 0.9), (0.25, False, 0.2)]]
+    s = b_functions.summarise_seeds(rows)
+    assert (s["seeds"], s["seeds_with_dead_units"], s["collapsed"]) == (3, 2, 1)
+    assert (s["median_error"], s["best_error"], s["worst_error"]) == (0.2, 0.1, 0.9)
+    assert s["mean_dead_after"] == pytest.approx(0.25)
+
+
 def test_relative_l2_error():
     true = np.array([3.0, 4.0])
     assert b_functions.relative_l2_error(true, true) == 0.0
@@ -248,7 +264,8 @@ def test_b2_quick(b_runs):
     seeds = r.table("seeds")
     assert {row["width"] for row in seeds} == {4, 32} and len(seeds) == 2 * r.metrics["seeds"]
     for row in seeds:
-        assert 0 <= row["dead_after"] <= 1 and row["units"] == 8 * row["width"] and row["rel_l2_error"] > 0
+        assert row["units"] == 8 * row["width"] and row["rel_l2_error"] > 0
+        assert row["dead_units"] == round(row["dead_after"] * row["units"])     # fraction and count of the same units
     assert r.metrics["narrow"]["width"] == 4 and r.metrics["wide_summary"]["width"] == 32
 
 

@@ -275,3 +275,16 @@ def test_validation_split_is_disjoint_and_seeded():
     (a, _), (b, _) = data.validation_split(x, x, 0.1, seed=1)
     (a2, _), (b2, _) = data.validation_split(x, x, 0.1, seed=1)
     assert len(b) == 100 and not set(a) & set(b) and np.array_equal(b, b2)
+    assert sorted([*a, *b]) == list(range(1000))                         # nothing lost, nothing repeated
+    (_, _), (b3, _) = data.validation_split(x, x, 0.1, seed=2)
+    assert not np.array_equal(b, b3)                                     # the seed chooses the split
+
+
+def test_subset_is_seeded_aligned_and_all_when_n_is_none():
+    x, y = np.arange(500) * 10, np.arange(500)
+    xs, ys = data.subset(x, y, 50, seed=3)
+    assert len(xs) == 50 == len(set(xs)) and np.array_equal(xs, ys * 10)      # x[i] still belongs to y[i]
+    assert np.array_equal(xs, data.subset(x, y, 50, seed=3)[0])
+    assert not np.array_equal(xs, data.subset(x, y, 50, seed=4)[0])
+    assert not np.array_equal(ys, np.arange(50))                              # random rows, not the first ones
+    assert data.subset(x, y, None)[0] is x and data.subset(x, y, 10_000)[0] is x

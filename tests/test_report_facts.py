@@ -9,7 +9,9 @@ from hwkit import HwkitError, cli, report
 
 @pytest.mark.parametrize("assignment", list("ABCDE"))
 def test_every_fact_a_template_names_is_provided(assignment):
-    source = (report.TEMPLATES / report.template_name(assignment)).read_text()
+    """The assignment's template and the task bodies it includes (``c4.html`` ...)."""
+    pages = [report.TEMPLATES / report.template_name(assignment), *report.TEMPLATES.glob(f"{assignment.lower()}[0-9]*.html")]
+    source = "".join(p.read_text() for p in pages)
     named = set(re.findall(r"\bfacts\.(\w+)", source))
     assert named <= set(cli.report_facts(assignment)), named - set(cli.report_facts(assignment))
 
@@ -69,3 +71,28 @@ def test_a_facts_state_the_verdict_rule():
     assert a_identity.verdict(facts["ratio"], 1.0) == "constant"
     assert a_identity.verdict(facts["ratio"] * 1.01, 1.0) == "neither"
     assert a_identity.verdict(1.0, facts["ratio"]) == "identity"
+
+
+def test_d1_facts_are_the_start_points_and_steps_d1_uses():
+    import importlib
+    d1 = importlib.import_module("tasks.d1")
+    facts = cli.report_facts("D")
+    assert (facts["x0_a"], facts["eta_a"], facts["eta_b"], facts["x0_c"]) == (d1.X0_A, d1.ETA_A, d1.ETA_B, d1.X0_C)
+    assert facts["etas_c"] == list(d1.ETAS_C)
+
+
+def test_b1_and_e2_shift_and_warm_up_facts_are_the_library_defaults():
+    from hwkit import models
+    layer = models.random_shift_augmentation().layers[0]
+    assert layer.height_factor * 28 == cli.report_facts("B")["shift_pixels"] == cli.report_facts("E")["shift_pixels"]
+    schedule = models.warmup_cosine(1.0, total_steps=100)
+    assert schedule.warmup_steps == round(cli.report_facts("B")["warmup_fraction"] * 100)
+
+
+def test_e_few_label_facts_are_the_subset():
+    from hwkit.assignments import e_transfer
+    facts = cli.report_facts("E")
+    y = np.repeat(np.arange(10), 30)
+    picked = e_transfer.balanced_subset(y, facts["few_labels_per_class"], seed=0)
+    assert np.bincount(y[picked]).tolist() == [facts["few_labels_per_class"]] * 10
+    assert facts["few_labels_per_class"] == e_transfer.FEW_LABELS_PER_CLASS

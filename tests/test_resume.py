@@ -22,6 +22,7 @@ from conftest import install_task_package
 from hwkit import runs
 
 ROOT = Path(__file__).resolve().parents[1]
+EPOCHS, BATCHES = 4, 8        # the toy's epochs (as R1's EPOCHS) and its batches per epoch (256 rows / 32)
 
 R1 = '''
 """R1: a toy training that can interrupt itself after epoch k (R1_STOP_AFTER, R1_STOP_HOW)."""
@@ -31,7 +32,7 @@ import keras
 from hwkit import training
 from hwkit.cli import task_main
 
-EPOCHS = 6
+EPOCHS = 4
 
 
 class StopAfter(keras.callbacks.Callback):
@@ -128,7 +129,7 @@ def reference(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("how, code, epoch", [("ctrl-c", 130, 3), ("term", 143, 3), ("ctrl-c", 130, 6)],
+@pytest.mark.parametrize("how, code, epoch", [("ctrl-c", 130, 2), ("term", 143, 2), ("ctrl-c", 130, EPOCHS)],
                          ids=["ctrl-c", "sigterm", "after-the-last-epoch"])
 def test_interrupted_run_resumes_in_place_with_the_same_result(reference, toy, runs_dir, monkeypatch, how, code, epoch,
                                                                capsys):
@@ -145,8 +146,8 @@ def test_interrupted_run_resumes_in_place_with_the_same_result(reference, toy, r
     metrics = json.loads((path / "metrics.json").read_text())
     assert metrics["status"] == "complete"
     assert [r["from_epoch"] for r in metrics["resumes"]] == [epoch] and metrics["resumes"][0]["at"].endswith("Z")
-    assert metrics["epochs_in_history"] == 6 and metrics["evaluations"] == 6 and metrics["optimizer_steps"] == 48
-    assert history_epochs(path) == [0, 1, 2, 3, 4, 5]
+    assert metrics["epochs_in_history"] == EPOCHS and metrics["evaluations"] == EPOCHS
+    assert metrics["optimizer_steps"] == EPOCHS * BATCHES and history_epochs(path) == list(range(EPOCHS))
     np.testing.assert_allclose(weights(path), weights(reference), rtol=1e-5, atol=1e-6)
     ref = json.loads((reference / "metrics.json").read_text())
     assert metrics["final_loss"] == pytest.approx(ref["final_loss"], rel=1e-5)
@@ -170,11 +171,11 @@ def test_fresh_starts_a_new_directory_and_a_locked_run_is_left_alone(toy, runs_d
 
 
 def test_truncated_checkpoint_falls_back_then_restarts(reference, toy, runs_dir, monkeypatch, capsys):
-    assert run_inprocess(stop_after=4, monkeypatch=monkeypatch) == 130
+    assert run_inprocess(stop_after=3, monkeypatch=monkeypatch) == 130
     [path] = [p for p in run_dirs(runs_dir) if p != reference]
     backup = path / runs.BACKUP_DIR / "fit1"
     state = json.loads((backup / "state.json").read_text())
-    assert (state["current"]["epoch"], state["previous"]["epoch"]) == (4, 3)
+    assert (state["current"]["epoch"], state["previous"]["epoch"]) == (3, 2)
     latest = backup / state["current"]["weights"]
     latest.write_bytes(latest.read_bytes()[:200])            # truncated: the previous checkpoint is used
     capsys.readouterr()
@@ -182,8 +183,8 @@ def test_truncated_checkpoint_falls_back_then_restarts(reference, toy, runs_dir,
     err = capsys.readouterr().err
     assert "unreadable" in err and "Traceback" not in err
     metrics = json.loads((path / "metrics.json").read_text())
-    assert [r["from_epoch"] for r in metrics["resumes"]] == [3]
-    assert history_epochs(path) == [0, 1, 2, 3, 4, 5]
+    assert [r["from_epoch"] for r in metrics["resumes"]] == [2]
+    assert history_epochs(path) == list(range(EPOCHS))
     np.testing.assert_allclose(weights(path), weights(reference), rtol=1e-5, atol=1e-6)
 
     # Both checkpoints unreadable: the fit starts again from epoch 0, still one clear line, same result.
@@ -196,24 +197,24 @@ def test_truncated_checkpoint_falls_back_then_restarts(reference, toy, runs_dir,
     assert run_inprocess(monkeypatch=monkeypatch) == 0
     err = capsys.readouterr().err
     assert "starts again from epoch 0" in err and "Traceback" not in err
-    assert history_epochs(path2) == [0, 1, 2, 3, 4, 5]
+    assert history_epochs(path2) == list(range(EPOCHS))
     np.testing.assert_allclose(weights(path2), weights(reference), rtol=1e-5, atol=1e-6)
 
 
 def test_mid_epoch_checkpoint_resumes_that_epoch(toy, runs_dir, monkeypatch):
-    """Long epochs: a checkpoint every N steps; Ctrl-C in the middle of epoch 4 resumes at epoch 4's start."""
+    """Long epochs: a checkpoint every N steps; Ctrl-C in the middle of epoch 3 resumes at epoch 3's start."""
     monkeypatch.setenv("R1_SAVE_EVERY", "3")
-    monkeypatch.setenv("R1_STOP_BATCH", "7")              # interrupted after batch 7 of 8 in epoch 4
-    assert run_inprocess(stop_after=4, monkeypatch=monkeypatch) == 130
+    monkeypatch.setenv("R1_STOP_BATCH", "7")              # interrupted after batch 7 of 8 in epoch 3 (step 23)
+    assert run_inprocess(stop_after=3, monkeypatch=monkeypatch) == 130
     [path] = run_dirs(runs_dir)
     state = json.loads((path / runs.BACKUP_DIR / "fit1" / "state.json").read_text())
-    assert (state["current"]["epoch"], state["current"]["batch"]) == (3, 5)   # 0-based epoch 3 = the 4th
+    assert (state["current"]["epoch"], state["current"]["batch"]) == (2, 4)   # step 21: 0-based epoch 2, batch 4
     monkeypatch.delenv("R1_STOP_BATCH")
     assert run_inprocess(monkeypatch=monkeypatch) == 0
     metrics = json.loads((path / "metrics.json").read_text())
-    assert [r["from_epoch"] for r in metrics["resumes"]] == [3]
-    assert history_epochs(path) == [0, 1, 2, 3, 4, 5] and metrics["epochs_in_history"] == 6
-    assert metrics["optimizer_steps"] == 48 + 6        # the 6 batches of epoch 4 before the checkpoint, seen twice
+    assert [r["from_epoch"] for r in metrics["resumes"]] == [2]
+    assert history_epochs(path) == list(range(EPOCHS)) and metrics["epochs_in_history"] == EPOCHS
+    assert metrics["optimizer_steps"] == EPOCHS * BATCHES + 5   # the 5 batches of epoch 3 before the checkpoint, seen twice
 
 
 @pytest.mark.slow
@@ -233,7 +234,7 @@ def test_sigkill_after_epoch_k_then_rerun_resumes_at_k(reference, toy, runs_dir)
     assert "resuming fit1 from its checkpoint at epoch 3" in rerun.stdout
     metrics = json.loads((path / "metrics.json").read_text())
     assert metrics["status"] == "complete" and [r["from_epoch"] for r in metrics["resumes"]] == [3]
-    assert history_epochs(path) == [0, 1, 2, 3, 4, 5] and metrics["epochs_in_history"] == 6
+    assert history_epochs(path) == list(range(EPOCHS)) and metrics["epochs_in_history"] == EPOCHS
     np.testing.assert_allclose(weights(path), weights(reference), rtol=1e-5, atol=1e-6)
 
 

@@ -35,13 +35,13 @@ def test_search_stops_once_target_reached(tmp_path):
 def test_search_respects_max_trials_when_target_unreachable(tmp_path):
     x, y = problem()
     result = tuning.search(TinyHyperModel(), x[:500], y[:500], validation_data=(x[500:], y[500:]),
-                           directory=tmp_path, target=1.01, max_trials=2, epochs=1, verbose=0)
-    assert len(result.trials) == 2 and "max_trials" in result.stop_reason
+                           directory=tmp_path, target=1.01, max_trials=1, epochs=1, verbose=0)
+    assert len(result.trials) == 1 and "max_trials" in result.stop_reason
     assert {t["worker"] for t in result.trials} == {"tuner0"}          # one process: KerasTuner's default id
-    # The same directory again resumes: the 2 finished trials are kept, only the third one runs.
+    # The same directory again resumes: the finished trial is kept (same table row), only the second one runs.
     again = tuning.search(TinyHyperModel(), x[:500], y[:500], validation_data=(x[500:], y[500:]),
-                          directory=tmp_path, target=1.01, max_trials=3, epochs=1, verbose=0)
-    assert len(again.trials) == 3 and again.trials[:2] == result.trials
+                          directory=tmp_path, target=1.01, max_trials=2, epochs=1, verbose=0)
+    assert len(again.trials) == 2 and again.trials[:1] == result.trials and "max_trials" in again.stop_reason
 
 
 def test_search_budget(tmp_path):

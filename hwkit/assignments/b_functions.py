@@ -7,6 +7,7 @@
 * ``fit_function`` — ``Model.fit`` for these tiny problems: a fixed number of optimizer steps, run
   ``steps_per_epoch`` at a time inside one graph call (per-step Python overhead would otherwise
   dominate networks this small);
+* B2's experiment: ``train_relu_net`` (dead units before/after, error, collapse) and ``summarise_seeds``;
 * the verdicts the report states: ``compare_widths`` (B2), ``choose_strength`` and ``jump_zone`` (B3),
   ``rank_initializers`` (B4).
 """
@@ -124,6 +125,49 @@ def choose_strength(candidates: Sequence[float], val_errors: Sequence[float]) ->
     best = int(np.argmin(val_errors))
     return {"strength": candidates[best], "val_rel_l2_error": float(val_errors[best]),
             "weakest": candidates[best] == min(candidates)}
+
+
+COLLAPSE_STD = 0.01      # "collapsed to a constant": prediction std < 1% of the target's std on the grid
+
+
+def train_relu_net(depth: int, width: int, seed: int, x_train: np.ndarray, y_train: np.ndarray, grid: np.ndarray,
+                   f_grid: np.ndarray, steps: int, learning_rate: float, batch_size: int,
+                   initializer: str = "he_normal") -> tuple[dict, np.ndarray]:
+    """B2: train one ``depth`` x ``width`` ReLU net from ``seed``; return its row of measurements and its grid prediction.
+
+    Dead units (ReLU output 0 on every ``grid`` point) are counted before and after training; the
+    error is the relative L2 error of the prediction against ``f_grid``; "collapsed" means the
+    prediction is (almost) constant (``COLLAPSE_STD``).
+    """
+    keras.utils.set_random_seed(seed)
+    model = models.dense_net(1, [width] * depth, kernel_initializer=initializer, name=f"relu_{depth}x{width}")
+    dead_init = np.concatenate(models.dead_relu_units(model, grid))
+    history = fit_function(model, x_train, y_train, steps, learning_rate, batch_size, seed=seed)
+    dead_layers = models.dead_relu_units(model, grid)
+    dead = np.concatenate(dead_layers)
+    pred = model.predict(grid, batch_size=len(grid), verbose=0).ravel()
+    row = {"width": width, "seed": seed,
+           "dead_at_init": float(dead_init.mean()), "dead_after": float(dead.mean()),
+           "dead_units": int(dead.sum()), "units": int(dead.size),
+           "all_dead_layers": int(sum(bool(layer.all()) for layer in dead_layers)),
+           "train_mse": float(history.history["loss"][-1]),
+           "rel_l2_error": relative_l2_error(pred, f_grid),
+           "collapsed": bool(pred.std() < COLLAPSE_STD * f_grid.std())}
+    print(f"width {width} seed {seed}: dead {row['dead_after']:.0%} (init {row['dead_at_init']:.0%}), "
+          f"rel. L2 error {row['rel_l2_error']:.3f}{' COLLAPSED' if row['collapsed'] else ''}")
+    return row, pred
+
+
+def summarise_seeds(rows: Sequence[Mapping]) -> dict:
+    """B2: one width's ``train_relu_net`` rows -> mean dead fractions, collapsed seeds, median / best / worst error."""
+    errors = [r["rel_l2_error"] for r in rows]
+    return {"width": rows[0]["width"], "seeds": len(rows),
+            "mean_dead_at_init": float(np.mean([r["dead_at_init"] for r in rows])),
+            "mean_dead_after": float(np.mean([r["dead_after"] for r in rows])),
+            "seeds_with_dead_units": sum(r["dead_units"] > 0 for r in rows),
+            "collapsed": sum(r["collapsed"] for r in rows),
+            "median_error": float(np.median(errors)), "best_error": float(np.min(errors)),
+            "worst_error": float(np.max(errors))}
 
 
 def compare_widths(narrow: Mapping, wide: Mapping) -> dict:

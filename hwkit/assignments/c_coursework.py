@@ -16,6 +16,7 @@ from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Kera
 
 import hashlib
 import math
+import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -24,7 +25,7 @@ from keras import layers
 import keras_tuner as kt
 import numpy as np
 
-from hwkit import data, plots, runs, training
+from hwkit import data, numpy_nn as nn, plots, runs, training
 
 BATCH_SIZE = 100
 LOG_PERIOD_SAMPLES = 20_000     # evaluate every 200 updates
@@ -100,18 +101,6 @@ def train_eval_indices(n_train: int) -> np.ndarray:
 
 
 SUMMED_LR_EXAMPLE = 0.01   # a learning rate of the text, to show what a summed loss does to it
-
-# What C's PDF states about the protocol besides the runs (``facts`` in templates/C.html), for a full run.
-REPORT_FACTS = {
-    "batch_size": BATCH_SIZE,
-    "log_period_samples": LOG_PERIOD_SAMPLES,
-    "log_period_updates": LOG_PERIOD_SAMPLES // BATCH_SIZE,
-    "train_eval_fraction": TRAIN_EVAL_FRACTION,
-    "train_eval_rows": train_eval_rows(data.MNIST_COUNTS["train"]),
-    # With the loss summed over a batch, each SGD step is BATCH_SIZE times the step of the mean loss.
-    "summed_lr_example": SUMMED_LR_EXAMPLE,
-    "summed_lr_example_as_mean": SUMMED_LR_EXAMPLE * BATCH_SIZE,
-}
 
 
 def load_data(data_dir=None, recipe: Recipe = FULL, seed: int = 0) -> CourseworkData:
@@ -193,6 +182,55 @@ def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_r
                          test_accuracy=monitor.series("test_accuracy"), seconds=clock.seconds,
                          weights_finite=all(bool(np.isfinite(w).all()) for w in model.get_weights()),
                          parameters=model.count_params())
+
+
+# ----------------------------------------------------------------------------- Part 2 (C4): numpy
+
+def flat_images(x: np.ndarray) -> np.ndarray:
+    """float32 images (N, 28, 28, 1) in [0, 1] -> (N, 784), the coursework's input layout."""
+    return x.reshape(len(x), -1)
+
+
+def train_numpy_setting(model_id: int, epochs: int, learning_rate: float, train: tuple, evals: dict,
+                        log_period: int, seed: int) -> dict:
+    """C4: train model ``model_id`` (1-3) of ``hwkit.numpy_nn`` with the protocol's own loop, in numpy only.
+
+    Xavier-uniform weights, zero biases, plain SGD on the summed cross-entropy, batches of
+    BATCH_SIZE, and every ``log_period`` samples the accuracy on each of ``evals`` (name -> (x, y)
+    with flat images). Returns the curves, seconds, final accuracies, divergence and dead-ReLU share.
+    """
+    x, y = train
+    # Seeded by (seed, model, learning rate): settings that differ only in epochs (model 3's
+    # (5, 1e-3) and (40, 1e-3)) share initial weights and batch order, so one is a prefix of the other.
+    rng = np.random.default_rng([seed, model_id, int(round(learning_rate * 1e6))])
+    model = nn.mlp(x.shape[1], HIDDEN_UNITS[model_id], 10, activation="relu", weight_init=nn.xavier_uniform, rng=rng)
+    loss = nn.SoftmaxCrossEntropy(reduction="sum")
+    optimizer = nn.SGD(model.parameters(), lr=learning_rate)
+    log_period_updates = log_period // BATCH_SIZE
+    curves, batch_losses, updates = [], [], 0
+    started = time.perf_counter()
+    with np.errstate(over="ignore", invalid="ignore"):   # a diverging setting is measured, not warned about
+        for epoch in range(epochs):
+            for idx in nn.batches(len(x), BATCH_SIZE, rng):
+                batch_losses.append(nn.train_step(model, loss, optimizer, x[idx], y[idx]))
+                updates += 1
+                if updates % log_period_updates == 0:
+                    row = {"samples": updates * BATCH_SIZE,
+                           "train_loss": float(np.mean(batch_losses)) / BATCH_SIZE}  # per example
+                    batch_losses = []
+                    for split, (xe, ye) in evals.items():
+                        row[f"{split}_accuracy"] = nn.accuracy(model, xe, ye)
+                    curves.append(row)
+            last = curves[-1] if curves else {}
+            print(f"model {model_id} lr {learning_rate:g} epoch {epoch + 1}/{epochs}: "
+                  f"train(20%) {last.get('train_accuracy', float('nan')):.4f} "
+                  f"test {last.get('test_accuracy', float('nan')):.4f}", flush=True)
+    seconds = time.perf_counter() - started
+    final = {split: nn.accuracy(model, xe, ye) for split, (xe, ye) in evals.items()}
+    return {"curves": curves, "seconds": seconds, "final": final,
+            "diverged": not all(np.isfinite(p.data).all() for p in model.parameters()),
+            "dead_relu_fraction": nn.dead_relu_fraction(model, evals["train"][0]),
+            "parameters": model.count_params()}
 
 
 def run_models(d: CourseworkData, model_numbers: Sequence[int], epochs_override: int | None = None,
@@ -562,3 +600,18 @@ class SeparableCnnHyperModel(kt.HyperModel):
                               name="q34_separable", plain_first=True)
         # Model 4 setting 1 (LR 0.01) shows what larger rates do to a summed loss: they diverge.
         return compile_coursework(model, hp.Choice("learning_rate", [1e-3, 2e-3, 4e-3]))
+
+
+# What C's PDF states about the protocol besides the runs (``facts`` in templates/C.html), for a full run.
+REPORT_FACTS = {
+    "batch_size": BATCH_SIZE,
+    "log_period_samples": LOG_PERIOD_SAMPLES,
+    "log_period_updates": LOG_PERIOD_SAMPLES // BATCH_SIZE,
+    "train_eval_fraction": TRAIN_EVAL_FRACTION,
+    "train_eval_rows": train_eval_rows(data.MNIST_COUNTS["train"]),
+    # With the loss summed over a batch, each SGD step is BATCH_SIZE times the step of the mean loss.
+    "summed_lr_example": SUMMED_LR_EXAMPLE,
+    "summed_lr_example_as_mean": SUMMED_LR_EXAMPLE * BATCH_SIZE,
+    # C4 vs C1: the level of a noisy curve is the mean of its last LAST_EVALUATIONS evaluations = this many full epochs
+    "last_evaluations_epochs": LAST_EVALUATIONS * LOG_PERIOD_SAMPLES / data.MNIST_COUNTS["train"],
+}

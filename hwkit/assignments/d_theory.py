@@ -33,6 +33,9 @@ BETA = 0.9
 LONG_STEPS = 60            # the longer horizon drawn in the figure (beyond the three asked for)
 GELU_GRID = np.linspace(-6.0, 6.0, 241)   # points where hand gradient and autodiff are compared
 
+# What D's PDF states about D1's set-up (``facts`` in templates/D.html): start points and step sizes.
+REPORT_FACTS = {"x0_a": X0_A, "eta_a": ETA_A, "eta_b": ETA_B, "x0_c": X0_C, "etas_c": list(ETAS_C)}
+
 
 def gelu(x):
     """Eq. 2: the sigmoid approximation of GELU."""

@@ -99,6 +99,7 @@ REPORT_FACTS = {
     "coarsest_map": list(coarsest_map()),
     "coarsest_map_values": int(np.prod(coarsest_map())),
     "no_fc_map": list(no_fc_map()),
+    "shift_pixels": models.SHIFT_FRACTION * 28,     # E2's random_shift_augmentation, in pixels of a 28-pixel digit
 }
 
 

@@ -35,6 +35,9 @@ FEW_LABELS = FewLabelRecipe()
 FEW_LABELS_QUICK = dataclasses.replace(FEW_LABELS, epochs=3, test_rows=500)
 MODEST_GAIN = 0.05            # E5: an accuracy gain over E4 below this (5 points) is called modest
 
+# What E's PDF states about the 100-label subset besides the runs (``facts`` in templates/E.html).
+REPORT_FACTS = {"few_labels_per_class": FEW_LABELS_PER_CLASS, "mnist_train_images": data.MNIST_COUNTS["train"]}
+
 
 def balanced_subset(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     """Sorted indices of ``per_class`` examples of every class in ``y``, chosen with a seeded RNG."""
