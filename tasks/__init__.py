@@ -21,7 +21,7 @@ ASSIGNMENTS = {
 # verdict's ratio ...): the science modules whose ``REPORT_FACTS`` dict the template sees as ``facts``.
 REPORT_FACTS = {
     "A": ("hwkit.assignments.a_identity",),
-    "B": ("hwkit.assignments.b_mnist_cnn",),
+    "B": ("hwkit.assignments.b_mnist_cnn", "hwkit.assignments.b_functions"),
     "C": ("hwkit.assignments.c_coursework",),
     "D": ("hwkit.assignments.d_cifar", "hwkit.assignments.d_theory"),
     "E": ("hwkit.assignments.e_autoencoders", "hwkit.assignments.e_transfer"),

@@ -49,7 +49,8 @@ def run(args, run):
     y_train = b_functions.runge(x_train)
     grid = b_functions.uniform_grid(-1.0, 1.0, GRID_POINTS)
     f_grid = b_functions.runge(grid).ravel()
-    recipe = choose_recipe(args, FULL, QUICK, seeds=args.seeds, steps=100 * args.epochs if args.epochs else None)
+    recipe = choose_recipe(args, FULL, QUICK, seeds=args.seeds,
+                           steps=b_functions.STEPS_PER_EPOCH * args.epochs if args.epochs else None)
     steps = recipe.steps
     seeds = [args.seed + i for i in range(recipe.seeds)]
 

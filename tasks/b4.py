@@ -40,7 +40,7 @@ QUICK = Recipe(depths=(8,), steps=100)
 
 def run(args, run):
     x_train, y_train, x_test, f_test = b_functions.oscillatory_data(seed=args.seed)
-    recipe = choose_recipe(args, FULL, QUICK, steps=100 * args.epochs if args.epochs else None)
+    recipe = choose_recipe(args, FULL, QUICK, steps=b_functions.STEPS_PER_EPOCH * args.epochs if args.epochs else None)
     steps, depths = recipe.steps, list(recipe.depths)
 
     rows, histories = [], {}
@@ -68,7 +68,7 @@ def run(args, run):
     for ax, depth in zip(axes[0], depths):
         for k, label in enumerate(INITIALIZERS):
             h = histories[(label, depth)]
-            step = 100 * np.arange(1, len(h["loss"]) + 1)
+            step = b_functions.STEPS_PER_EPOCH * np.arange(1, len(h["loss"]) + 1)
             ax.semilogy(step, h["loss"], color=f"C{k}", label=f"{label} (train)")
             ax.semilogy(step, h["val_loss"], color=f"C{k}", ls=":", label=f"{label} (test, monitoring)")
         ax.set_title(f"{depth} hidden layers × {WIDTH} ReLU units")

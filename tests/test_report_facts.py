@@ -96,3 +96,10 @@ def test_e_few_label_facts_are_the_subset():
     picked = e_transfer.balanced_subset(y, facts["few_labels_per_class"], seed=0)
     assert np.bincount(y[picked]).tolist() == [facts["few_labels_per_class"]] * 10
     assert facts["few_labels_per_class"] == e_transfer.FEW_LABELS_PER_CLASS
+
+
+def test_b4_monitoring_period_is_fit_functions_epoch():
+    import inspect
+    from hwkit.assignments import b_functions
+    default = inspect.signature(b_functions.fit_function).parameters["steps_per_epoch"].default
+    assert cli.report_facts("B")["steps_per_epoch"] == default == b_functions.STEPS_PER_EPOCH

@@ -67,8 +67,14 @@ def spread_first_layer_kinks(model: keras.Model, lo: float, hi: float, seed: int
     layer.bias.assign((-w * kinks).astype(np.float32))
 
 
+STEPS_PER_EPOCH = 100    # fit_function's Keras "epoch": the loss (and any monitoring) every this many steps
+
+# What B's PDF states about B2-B4's training besides the runs (``facts`` in templates/B.html).
+REPORT_FACTS = {"steps_per_epoch": STEPS_PER_EPOCH}
+
+
 def fit_function(model: keras.Model, x: np.ndarray, y: np.ndarray, steps: int, learning_rate: float,
-                 batch_size: int | None = None, steps_per_epoch: int = 100, seed: int = 0,
+                 batch_size: int | None = None, steps_per_epoch: int = STEPS_PER_EPOCH, seed: int = 0,
                  validation_data=None, callbacks=()) -> keras.callbacks.History:
     """Compile (Adam, cosine decay over ``steps``, MSE) and train for ``steps`` optimizer steps.
 
