@@ -83,17 +83,13 @@ def run(args, run):
     model.summary(print_fn=lambda line, **_: run.file("model_summary.txt").open("a").write(line + "\n"))
 
     task, ref_model, ref_setting = REFERENCE
-    reference = runs.latest_run(task, include_quick=args.quick)
-    ref_row = None
-    experiments = [[final.experiment]]
-    names = [f"Q3.4 model ({final.parameters:,} parameters)"]
-    if reference is not None and reference.table("summary"):
-        ref_row = next((r for r in reference.table("summary")
-                        if r["model"] == ref_model and r["setting"] == ref_setting), None)
-        ref_experiment = c_coursework.experiments_from_tables(reference.table("summary"), reference.table("curves"),
-                                                            ref_model)[ref_setting - 1]
-        experiments.insert(0, [ref_experiment])
-        names.insert(0, f"Model 4 setting 3 ({model4_parameters:,} parameters)")
+    reference = runs.require_run(task, args.quick, needs=("tables/summary.json",), reader=run.task)
+    ref_row = next((r for r in reference.table("summary") if r["model"] == ref_model and r["setting"] == ref_setting),
+                   None)
+    ref_experiment = c_coursework.experiments_from_tables(reference.table("summary"), reference.table("curves"),
+                                                        ref_model)[ref_setting - 1]
+    experiments = [[ref_experiment], [final.experiment]]
+    names = [f"Model 4 setting 3 ({model4_parameters:,} parameters)", f"Q3.4 model ({final.parameters:,} parameters)"]
     run.save_figure(plots.learning_curve_grid(experiments, names, d.log_period, "Q3.4 model vs model 4 (setting 3)"),
                     "comparison")
     difference = None if ref_row is None else final.test_accuracy[-1] - ref_row["final_test_accuracy"]
@@ -102,7 +98,7 @@ def run(args, run):
             final_train_accuracy=final.train_accuracy[-1], epochs=epochs, train_seconds=round(final.seconds, 1),
             search_seconds=result.seconds, search_stop_reason=result.stop_reason, search_trials=len(result.trials),
             best_validation_accuracy=result.best_score, validation_rows=len(x_val), fit_rows=len(x_fit),
-            reference_run=None if reference is None else str(reference.path),
+            reference_run=str(reference.path),
             model4_final_test_accuracy=None if ref_row is None else ref_row["final_test_accuracy"],
             accuracy_difference=difference,
             similar_or_better=None if difference is None else difference >= -SIMILAR_WITHIN,

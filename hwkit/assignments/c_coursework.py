@@ -298,18 +298,16 @@ def experiments_from_tables(summary: list[dict], curves: list[dict], model: int)
     return out
 
 
-def earlier_experiments(model_tasks: dict[int, str], include_quick: bool = False
+def earlier_experiments(model_tasks: dict[int, str], include_quick: bool = False, reader: str | None = None
                         ) -> tuple[dict[int, list[tuple]], dict[str, str]]:
     """``{model: experiment list}`` read from the latest run of the task that trained it, and those runs' paths.
 
-    A model whose task has no run (with a summary table) is left out, with a note on stdout.
+    A task without such a run (with its summary table) stops the reader with one error naming the command
+    (``hwkit.runs.require_run``).
     """
     experiments, sources = {}, {}
     for number, task in model_tasks.items():
-        earlier = runs.latest_run(task, include_quick=include_quick)
-        if earlier is None or earlier.table("summary") is None:
-            print(f"model {number}: no {task} run found; run python -m tasks.{task} first to include it")
-            continue
+        earlier = runs.require_run(task, include_quick, needs=("tables/summary.json",), reader=reader)
         experiments[number] = experiments_from_tables(earlier.table("summary"), earlier.table("curves"), number)
         sources[f"model{number}"] = str(earlier.path)
     return experiments, sources
