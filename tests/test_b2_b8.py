@@ -220,6 +220,20 @@ def test_ema_generator_averages_the_iterates():
     assert len(monitor.records) == 1 and {"error", "error_last", "outside_mass"} <= set(monitor.records[0])
 
 
+def test_cost_comparison_explains_fewer_or_more_steps_in_the_higher_dimension():
+    def row(d, steps, params):
+        return {"data_dim": d, "parameters": params, "sampling_floor": 0.015 if d == 5 else 0.025,
+                "flops_per_step": 6.0 * params, "median_train_s": 100.0, "steps": 6000,
+                "median_steps_to_target": steps, "median_seconds_to_target": steps and steps / 60,
+                "median_flops_to_target": steps and steps * 6.0 * params}
+    fewer = b_wgan.cost_comparison(row(5, 5600, 1000), row(20, 3600, 1100))
+    assert fewer["steps_ratio"] == pytest.approx(3600 / 5600) and "no more in 20 dimensions" in fewer["sentence"]
+    more = b_wgan.cost_comparison(row(5, 2000, 1000), row(20, 4000, 1100))
+    assert more["steps_ratio"] == 2 and "comes mostly from the number of steps" in more["sentence"]
+    unreached = b_wgan.cost_comparison(row(5, 2000, 1000), row(20, None, 1100))
+    assert unreached["steps_ratio"] is None and "a lower bound" in unreached["sentence"]
+
+
 def test_the_generator_rate_decays_while_the_critic_keeps_a_constant_rate():
     recipe = b_wgan.Recipe(epochs=2, eval_every=10, learning_rate=1e-3, decay_to=0.01, critic_decay_to=1.0)
     model = b_wgan.build_wgan(data_dim=3, noise_dim=2, recipe=recipe)
