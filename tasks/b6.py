@@ -3,15 +3,15 @@
 Homework 5, task 6: train a WGAN-GP to generate a uniform distribution in [-1, 1]^5 from Gaussian
 noise (mean 0, standard deviation 1), trying different noise dimensions.
 
-How: ``hwkit.assignments.b_wgan`` — an MLP generator (tanh hidden layers and output) and a ReLU
+How: ``hwkit.assignments.b_wgan`` — an MLP generator (ReLU hidden layers, tanh output) and a ReLU
 critic trained by ``Model.fit`` through the WGAN-GP ``train_step`` (5 critic updates with gradient
 penalty per generator update), an exponential moving average of the generator's weights scored
 and saved. Every 100 generator steps a callback measures the distribution error ε (worst
 normalised W1 over axes and oblique directions, and the mass outside the cube; ε < 0.05 is "5%
 accuracy"). 3 seeds for noise dim 5, 1 for the others. Every generator is saved as ``.keras`` in the
-run. The recipe keeps its 5e-4 cosine Adam: on seed 0 (3000 steps, ε on fresh generated samples)
-the textbook Adam 1e-4 with β = (0.5, 0.9) or (0, 0.9) ended further from the target; a
-``comparison`` field in the recipe re-measures them inside the run (off by default: CPU budget).
+run. The recipe (``b_wgan.Recipe``'s defaults, shared with B7) was chosen on training-time ε curves
+only; the measurements behind it are in ``b_wgan``'s docstring. A ``comparison`` field in the recipe
+re-measures the textbook Adam 1e-4 settings inside the run (off by default: CPU budget).
 """
 from __future__ import annotations
 
@@ -22,8 +22,7 @@ from hwkit.cli import choose_recipe, task_main
 
 DATA_DIM = 5
 FULL = b_wgan.Recipe(noise_dims=(1, 5, 10),   # fewer, as many, and more noise dimensions than data dimensions
-                     seeds=3, other_seeds=1, epochs=30,   # 30 x 100 = 3000 generator steps
-                     ema=0.995,   # in 5-D the iterates drift: a 200-step average scored better than 1000 (seed 0)
+                     seeds=3, other_seeds=1, epochs=60,   # 60 x 100 = 6000 generator steps
                      comparison=())   # the textbook settings (b_wgan.STANDARD_SETTINGS) cost 2 more trainings
 QUICK = dataclasses.replace(FULL, noise_dims=(1, 5), seeds=1, epochs=2, eval_every=25, train_samples=10_000, comparison=())
 

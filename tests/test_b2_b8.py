@@ -1,6 +1,8 @@
 """Assignment B, tasks 2-8: the numerics they rely on, quick end-to-end runs on the real data, the PDF."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -216,6 +218,33 @@ def test_ema_generator_averages_the_iterates():
     last = model.generator.get_weights()
     assert any(not np.allclose(a, b) for a, b in zip(ema, last))   # a separate, averaged copy
     assert len(monitor.records) == 1 and {"error", "error_last", "outside_mass"} <= set(monitor.records[0])
+
+
+def test_cost_comparison_explains_fewer_or_more_steps_in_the_higher_dimension():
+    def row(d, steps, params):
+        return {"data_dim": d, "parameters": params, "sampling_floor": 0.015 if d == 5 else 0.025,
+                "flops_per_step": 6.0 * params, "median_train_s": 100.0, "steps": 6000,
+                "median_steps_to_target": steps, "median_seconds_to_target": steps and steps / 60,
+                "median_flops_to_target": steps and steps * 6.0 * params}
+    fewer = b_wgan.cost_comparison(row(5, 5600, 1000), row(20, 3600, 1100))
+    assert fewer["steps_ratio"] == pytest.approx(3600 / 5600) and "no more in 20 dimensions" in fewer["sentence"]
+    more = b_wgan.cost_comparison(row(5, 2000, 1000), row(20, 4000, 1100))
+    assert more["steps_ratio"] == 2 and "comes mostly from the number of steps" in more["sentence"]
+    unreached = b_wgan.cost_comparison(row(5, 2000, 1000), row(20, None, 1100))
+    assert unreached["steps_ratio"] is None and "a lower bound" in unreached["sentence"]
+
+
+def test_the_generator_rate_decays_while_the_critic_keeps_a_constant_rate():
+    recipe = b_wgan.Recipe(epochs=2, eval_every=10, learning_rate=1e-3, decay_to=0.01, critic_decay_to=1.0)
+    model = b_wgan.build_wgan(data_dim=3, noise_dim=2, recipe=recipe)
+    g, c = model.generator_optimizer, model.critic_optimizer
+    assert float(g.learning_rate) == pytest.approx(1e-3) and float(c.learning_rate) == pytest.approx(1e-3)
+    g.iterations.assign(recipe.steps)
+    c.iterations.assign(recipe.steps * recipe.n_critic)
+    assert float(g.learning_rate) == pytest.approx(1e-5) and float(c.learning_rate) == pytest.approx(1e-3)
+    both = b_wgan.build_wgan(3, 2, dataclasses.replace(recipe, critic_decay_to=0.1)).critic_optimizer
+    both.iterations.assign(recipe.steps * recipe.n_critic)
+    assert float(both.learning_rate) == pytest.approx(1e-4)
 
 
 def test_flop_proxy_counts_parameters_times_samples():
