@@ -26,7 +26,7 @@ def run(args, run):
     d, results = c_coursework.run_protocol(run, args, MODELS, recipe, "Learning curves of model 5 (separable CNN)")
 
     # Results for models 3-5: the coursework's plot_learning_curves / plot_summary_table.
-    experiments, sources = c_coursework.earlier_experiments(EARLIER, include_quick=args.quick)
+    experiments, sources = c_coursework.earlier_experiments(EARLIER, include_quick=args.quick, reader=run.task)
     experiments[5] = [r.experiment for r in results[5]]
     c_coursework.save_experiment_figures(run, experiments, d.log_period,
                                          "Learning curves for models 3-5 (MLP, CNN, separable CNN)",

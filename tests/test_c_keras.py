@@ -109,6 +109,12 @@ def test_numpy_protocol_loop_evaluates_every_log_period_and_is_seeded():
     assert again["curves"] == result["curves"]
 
 
+def test_earlier_experiments_without_the_run_name_the_command(runs_dir):
+    from hwkit import HwkitError
+    with pytest.raises(HwkitError, match=r"task c7 reads the latest .*c1.*run `python -m tasks.c1 --quick` first"):
+        c_coursework.earlier_experiments({3: "c1"}, include_quick=True, reader="c7")
+
+
 def test_train_eval_rows_are_fixed_whatever_the_seed(monkeypatch):
     """C1 and C4 (both through load_data) evaluate the same 20% of the training rows, whatever --seed is."""
     train, _ = _fake_mnist(monkeypatch)
