@@ -585,7 +585,7 @@ def cost_comparison(low: dict, high: dict) -> dict:
     elif ratios["steps_ratio"] <= 1.0:
         why = (f"Reaching ε < {TARGET} took {ratios['steps_ratio']:.2f}\u00d7 the generator steps — no more in {dh} "
                f"dimensions than in {dl} — so the {ratios['flops_ratio']:.2f}\u00d7 FLOP ratio is the cost of one step "
-               f"times fewer or as many steps: ε asks every 1-D projection to be within 5% of its own spread, and in "
+               f"times fewer or as many steps: ε asks every 1-D projection to be within {TARGET:.0%} of its own spread, and in "
                f"{dh} dimensions every projection but the axes is close to Gaussian and matched early, so with this "
                f"recipe the extra dimensions made each step dearer, not the target further away (sampling floor "
                f"{low['sampling_floor']:.3f} vs {high['sampling_floor']:.3f}).")
