@@ -9,7 +9,23 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
+
+
+def schedules(targets: Sequence[float], schedule_epochs: dict[float, int], epochs: int | None = None
+              ) -> dict[int, tuple[float, ...]]:
+    """Schedule length in epochs -> the targets its runs watch for (each run stops once all are reached).
+
+    Each goal's target is timed on its own schedule (``schedule_epochs[goal]``), whose runs also
+    watch every lower target: a one-cycle schedule that has annealed by the time it reaches the
+    target is the fastest way there. ``epochs`` times every target on that one schedule instead.
+    """
+    if epochs:
+        return {epochs: tuple(targets)}
+    out: dict[int, set[float]] = {}
+    for goal, length in schedule_epochs.items():
+        out.setdefault(length, set()).update(t for t in targets if t <= goal)
+    return {length: tuple(sorted(watched)) for length, watched in out.items()}
 
 
 @dataclass(frozen=True)
@@ -39,3 +55,18 @@ def print_goals(rows: Sequence[dict], title: str) -> None:
         ratio = "inf" if math.isinf(r["ratio"]) else f"{r['ratio']:.2f}"
         print(f"{r['goal']:<28} {r['goal_s']:>7.0f} {_seconds(r['median_s']):>12} {spread:>22} {ratio:>6}  "
               f"{'yes' if r['met'] else 'NO'}   (n={r['repeats']})")
+
+
+def time_goals(goals: dict[float, Goal], targets: Sequence[float], schedule_epochs: dict[float, int],
+               measure: Callable[[tuple[float, ...], int, int], dict], repeat: int = 1,
+               epochs: int | None = None) -> list[dict]:
+    """Run ``measure(targets, schedule_epochs, seed)`` -> {target: seconds or None} for seeds 0..repeat-1
+    on every schedule of ``schedules``; one ``summarise`` row per goal, timed on the goal's own schedule."""
+    watched = schedules(targets, schedule_epochs, epochs)
+    reached = {(e, t): [] for e, ts in watched.items() for t in ts}
+    for seed in range(repeat):
+        for length, ts in watched.items():
+            for t, seconds in measure(ts, length, seed).items():
+                reached[length, t].append(seconds)
+    return [summarise(Goal(f"{goal.name}, {epochs or schedule_epochs[t]}-epoch sched.", goal.seconds),
+                      reached[epochs or schedule_epochs[t], t]) for t, goal in goals.items()]

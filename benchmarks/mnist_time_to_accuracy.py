@@ -22,7 +22,7 @@ from hwkit import data, models, tf_runtime, training  # noqa: E402,F401  (tf_run
 from hwkit.assignments import b_mnist_cnn  # noqa: E402
 from tasks import b1  # noqa: E402  (the recipe measured)
 import keras  # noqa: E402
-from goals import Goal, print_goals, summarise  # noqa: E402
+from goals import Goal, print_goals, time_goals  # noqa: E402
 
 TARGETS = (0.98, 0.99, 0.995)
 GOALS = {0.99: Goal("99.0% test accuracy", 30), 0.995: Goal("99.5% test accuracy", 90)}
@@ -78,18 +78,9 @@ def main(argv=None) -> int:
     (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data_dir)
     x_train, y_train = data.subset(x_train, y_train, args.train_subset, seed=0)
     x_train, x_test = data.to_float(x_train), data.to_float(x_test)
-    # schedule length -> the targets its runs watch for (each run stops once all are reached)
-    schedules = ({args.epochs: TARGETS} if args.epochs else
-                 {e: tuple(t for t in TARGETS if t <= goal) for goal, e in SCHEDULE_EPOCHS.items()})
-    reached = {(e, t): [] for e, targets in schedules.items() for t in targets}
-    for repeat in range(args.repeat):
-        for epochs, targets in schedules.items():
-            for t, seconds in time_to_accuracy(x_train, y_train, x_test, y_test, targets, epochs, args, repeat).items():
-                reached[epochs, t].append(seconds)
-    rows = []
-    for t, goal in GOALS.items():
-        e = args.epochs or SCHEDULE_EPOCHS[t]
-        rows.append(summarise(Goal(f"{goal.name}, {e}-epoch sched.", goal.seconds), reached[e, t]))
+    rows = time_goals(GOALS, TARGETS, SCHEDULE_EPOCHS, repeat=args.repeat, epochs=args.epochs,
+                      measure=lambda targets, epochs, seed: time_to_accuracy(x_train, y_train, x_test, y_test,
+                                                                             targets, epochs, args, seed))
     print_goals(rows, f"MNIST goals (median of {args.repeat} run(s); training seconds, evaluation excluded)")
     return 0
 

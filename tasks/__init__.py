@@ -41,7 +41,7 @@ SUBMISSIONS = {
         launchers={"p1.py": "d5", "p2.py": "d6"},
         numpy_only=("p1.py",),
         models={"p1_model.npz": ("d5", "models/p1_model.npz"),
-                "p2_model.keras": ("d6", "models/d6_cifar10_resnet.keras")},
+                "p2_model.keras": ("d6", "models/d6_cifar10_net.keras")},
         notes=("`p2_model.keras`: the text asks for `p2_model.pkl`, the name of a pickled PyTorch model. This "
                "network is a Keras model, so it is shipped in Keras' own format (architecture + weights, no "
                "pickle): `import p2; keras.saving.load_model('p2_model.keras')` (importing p2 registers the "

@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from goals import Goal, print_goals, summarise  # noqa: E402
+from goals import Goal, print_goals, schedules, summarise, time_goals  # noqa: E402
 
 
 def test_median_of_repeats_decides_and_misses_count_as_not_reached(capsys):
@@ -21,6 +21,21 @@ def test_median_of_repeats_decides_and_misses_count_as_not_reached(capsys):
     print_goals([met, missed], "t")
     out = capsys.readouterr().out
     assert "not reached" in out and "NO" in out and "yes" in out
+
+
+def test_each_goal_is_timed_on_its_own_schedule_with_every_lower_target():
+    assert schedules((0.8, 0.85, 0.9), {0.8: 2, 0.9: 6}) == {2: (0.8,), 6: (0.8, 0.85, 0.9)}
+    assert schedules((0.8, 0.85, 0.9), {0.8: 2, 0.9: 6}, epochs=4) == {4: (0.8, 0.85, 0.9)}
+    calls = []
+
+    def measure(targets, epochs, seed):   # the short schedule reaches 80% sooner than the long one
+        calls.append((epochs, seed))
+        return {t: (10.0 * epochs + seed if t < 0.9 else None if seed == 0 else 100.0 + seed) for t in targets}
+    rows = time_goals({0.8: Goal("80%", 30), 0.9: Goal("90%", 200)}, (0.8, 0.85, 0.9), {0.8: 2, 0.9: 6},
+                      measure, repeat=3)
+    assert sorted(calls) == [(2, 0), (2, 1), (2, 2), (6, 0), (6, 1), (6, 2)]
+    assert rows[0]["goal"] == "80%, 2-epoch sched." and rows[0]["median_s"] == 21.0 and rows[0]["met"]
+    assert rows[1]["goal"] == "90%, 6-epoch sched." and rows[1]["median_s"] == 102.0 and math.isinf(rows[1]["max_s"])
 
 
 def _load_benchmark(name):

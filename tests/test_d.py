@@ -5,6 +5,7 @@ import json
 import math
 
 import numpy as np
+import keras
 import pytest
 
 import pdf_layout  # tests/pdf_layout.py
@@ -157,10 +158,57 @@ def test_one_cycle_within_budget_schedule_and_stop():
     assert timed.steps_done == 1 and timed.stopped_by == "time budget"
 
 
-def test_cifar10_resnet_shape_and_size():
-    model = d_cifar.cifar10_resnet(32)
+def test_cifar10_net_shape_size_and_identity_start():
+    images = np.random.default_rng(0).random((200, 32, 32, 3)).astype(np.float32)
+    model = d_cifar.cifar10_net(images)
     assert model.output_shape == (None, 10)
-    assert 0.5e6 < model.count_params() < 2e6
+    assert 1.5e6 < model.count_params() < 2.5e6
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert not convs[0].trainable and all(c.trainable for c in convs[1:])
+    kernel = keras.ops.convert_to_numpy(convs[2].kernel)                  # 64 -> 64: the identity on every channel
+    assert np.array_equal(kernel[1, 1], np.eye(64)) and not kernel[0].any() and not kernel[2].any()
+    wide = keras.ops.convert_to_numpy(convs[3].kernel)                    # 64 -> 256: identity on the first 64 only
+    assert np.array_equal(wide[1, 1, :, :64], np.eye(64)) and np.abs(wide[..., 64:]).sum() > 0
+
+
+def test_whitening_kernel_whitens_image_patches():
+    rng = np.random.default_rng(0)
+    smooth = rng.random((300, 33, 33, 3)).astype(np.float32)
+    images = (smooth[:, 1:, 1:] + smooth[:, :-1, :-1]) / 2                 # neighbouring pixels correlate
+    kernel = d_cifar.whitening_kernel(images, eps=0.0)
+    assert kernel.shape == (2, 2, 3, 24)
+    x = (images - np.asarray(d_cifar.CIFAR10_MEAN, np.float32)) / np.asarray(d_cifar.CIFAR10_STD, np.float32)
+    patches = np.lib.stride_tricks.sliding_window_view(x, (2, 2), axis=(1, 2)).transpose(0, 1, 2, 4, 5, 3)
+    out = patches.reshape(-1, 12).astype(np.float64) @ kernel.reshape(12, 24)
+    second_moment = out[:, :12].T @ out[:, :12] / len(out)
+    assert np.allclose(second_moment, np.eye(12), atol=1e-4)              # whitened: identity second moments
+    assert np.allclose(out[:, 12:], -out[:, :12], atol=1e-4)              # and the negated copies
+    raw = patches.reshape(-1, 12)
+    assert not np.allclose(raw.T @ raw / len(raw), np.eye(12), atol=0.1)  # the input was not white
+
+
+def test_flip_and_crop_outputs_are_flips_and_crops_of_their_input():
+    x = np.random.default_rng(1).random((32, 32, 32, 3)).astype(np.float32)
+    out = np.asarray(d_cifar.cifar10_augmentation()(x, training=True))
+    shifts, flips = set(), 0
+    for image, result in zip(x, out):
+        found = [(f, r, c) for f, view in enumerate((image, image[:, ::-1]))
+                 for r in range(5) for c in range(5)
+                 if np.array_equal(np.pad(view, ((2, 2), (2, 2), (0, 0)), mode="reflect")[r:r + 32, c:c + 32], result)]
+        assert found, "an output is not a flipped/cropped copy of its input"
+        flips += found[0][0]
+        shifts.add(found[0][1:])
+    assert 4 <= flips <= 28 and len(shifts) > 5                           # random per image, not one draw per batch
+    assert np.array_equal(np.asarray(d_cifar.cifar10_augmentation()(x, training=False)), x)
+
+
+def test_tta_views_are_the_image_its_mirror_and_one_pixel_shifts():
+    x = np.arange(2 * 4 * 4 * 1, dtype=np.float32).reshape(2, 4, 4, 1)
+    views = d_cifar.tta_views(x)
+    assert len(views) == 6 and np.array_equal(views["image"], x)
+    assert np.array_equal(views["down-right"][:, 1:, 1:], x[:, :-1, :-1])
+    assert np.array_equal(views["up-left"][:, :-1, :-1], x[:, 1:, 1:])
+    assert np.array_equal(views["up-left, mirrored"], views["up-left"][:, :, ::-1])
 
 
 def test_d1_answer_numbers():
@@ -216,9 +264,9 @@ def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     assert m6["test_rows"] == 500 and m6["search_trials"] >= 1
     for key in ("test_accuracy", "test_accuracy_flip_tta"):      # whole images out of 500: a wrong count shows
         assert m6[key] * 500 == pytest.approx(round(m6[key] * 500), abs=1e-4)
-    assert (r6.path / "models" / "d6_cifar10_resnet.keras").is_file() and r6.figure("curves")
+    assert (r6.path / "models" / "d6_cifar10_net.keras").is_file() and r6.figure("curves")
     assert len(r6.table("per_class")) == 10
-    assert m6["goal_reached"] == (m6["test_accuracy"] >= 0.85) and m6["stage_widths"] == [16, 32, 64]
+    assert m6["goal_reached"] == (m6["test_accuracy"] >= 0.85) and m6["stage_widths"] == [8, 32, 32]
 
     from pypdf import PdfReader
     from hwkit import cli

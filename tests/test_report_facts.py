@@ -2,6 +2,7 @@
 import re
 
 import numpy as np
+import keras
 import pytest
 
 from hwkit import HwkitError, cli, report
@@ -21,7 +22,7 @@ def test_facts_from_two_modules_may_not_clash(tmp_path, monkeypatch):
     install_task_package(tmp_path, monkeypatch, "factstasks", {"F": "facts"}, {})
     import factstasks
     monkeypatch.setattr(factstasks, "REPORT_FACTS", {"F": ("hwkit.assignments.d_cifar",)}, raising=False)
-    assert cli.report_facts("F")["weight_decay"] == 5e-4
+    assert cli.report_facts("F")["sgd_momentum"] == 0.85
     monkeypatch.setattr(factstasks, "REPORT_FACTS", {"F": ("hwkit.assignments.d_cifar",) * 2}, raising=False)
     with pytest.raises(HwkitError, match="sgd_momentum.*two modules"):
         cli.report_facts("F")
@@ -30,15 +31,21 @@ def test_facts_from_two_modules_may_not_clash(tmp_path, monkeypatch):
 def test_d6_facts_are_the_recipe_the_model_is_compiled_with():
     from hwkit.assignments import d_cifar
     facts = cli.report_facts("D")
-    model = d_cifar.compile_cifar10(d_cifar.cifar10_resnet(width=4), learning_rate=0.1)
+    images = np.random.default_rng(0).random((20, 32, 32, 3)).astype(np.float32)
+    model = d_cifar.compile_cifar10(d_cifar.cifar10_net(images, width=4), learning_rate=2.0, batch_size=256)
     assert float(model.optimizer.momentum) == facts["sgd_momentum"] and model.optimizer.nesterov
-    assert float(model.optimizer.weight_decay) == facts["weight_decay"]
+    rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    per_step = rate * float(model.optimizer.weight_decay)                # Keras' decoupled decay: lr * wd per step
+    assert per_step == pytest.approx(facts["decay_per_step"] * 256 / facts["reference_batch"])
+    assert rate == pytest.approx(2.0 * 256 / facts["reference_batch"])
     assert float(model.get_layer("logits").scale) == facts["logit_scale"]
-    translate = d_cifar.cifar10_augmentation().layers[1]
-    assert translate.height_factor * 32 == facts["shift_pixels"]
-    from hwkit import training
-    assert training.OneCycleWithinBudget(10).warmup_fraction == facts["warmup_fraction"]
-    assert str(report._scientific(facts["weight_decay"], always=True)) == "5·10<sup>−4</sup>"
+    whitening = model.get_layer("whitening")
+    assert whitening.kernel.shape[:2] == (facts["whitening_patch"],) * 2
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(n.momentum == facts["batchnorm_momentum"] and not n.scale for n in norms)
+    assert d_cifar.cifar10_augmentation().pad == facts["shift_pixels"]
+    assert facts["warmup_fraction"] == d_cifar.WARMUP_FRACTION
+    assert str(report._scientific(0.0005, always=True)) == "5·10<sup>−4</sup>"
 
 
 def test_e_facts_are_the_shapes_of_the_built_encoder_and_decoder():
