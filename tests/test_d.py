@@ -171,6 +171,15 @@ def test_cifar10_net_shape_size_and_identity_start():
     assert np.array_equal(wide[1, 1, :, :64], np.eye(64)) and np.abs(wide[..., 64:]).sum() > 0
 
 
+def test_the_ablations_switch_off_only_their_trick():
+    images = np.random.default_rng(0).random((50, 32, 32, 3)).astype(np.float32)
+    plain = d_cifar.cifar10_net(images, width=8, whitening=False, identity=False)
+    convs = [layer for layer in plain.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs[0].trainable                                               # an ordinary, trained first conv
+    assert not np.allclose(keras.ops.convert_to_numpy(convs[0].kernel), d_cifar.whitening_kernel(images))
+    assert not np.array_equal(keras.ops.convert_to_numpy(convs[2].kernel)[1, 1], np.eye(8))
+
+
 def test_whitening_kernel_whitens_image_patches():
     rng = np.random.default_rng(0)
     smooth = rng.random((300, 33, 33, 3)).astype(np.float32)
@@ -280,6 +289,19 @@ def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     flat = " ".join(text.split())
     assert not [t for t in ("d1", "d2", "d3", "d4", "d6") if f"full run of {t} was" in flat]
     assert pdf_layout.report_figures("D") >= 1
+
+
+@pytest.mark.slow
+def test_tricks_script_times_batches(data_dir, capsys):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "cifar10_tricks.py"
+    spec = importlib.util.spec_from_file_location("cifar10_tricks", path)
+    tricks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tricks)
+    assert tricks.main(["--steps", "2", "--batch-size", "64", "--no-whitening", "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "2 batches of 64:" in out and "'no_whitening': True" in out
 
 
 @pytest.mark.slow

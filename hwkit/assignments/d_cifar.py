@@ -65,17 +65,20 @@ def identity_init(conv: layers.Conv2D) -> None:
     conv.kernel.assign(kernel)
 
 
-def cifar10_net(whitening_images: np.ndarray, width: int = 64, policy: str = CIFAR10_POLICY) -> keras.Model:
+def cifar10_net(whitening_images: np.ndarray, width: int = 64, policy: str = CIFAR10_POLICY, whitening: bool = True,
+                identity: bool = True) -> keras.Model:
     """D6: whitening conv -> 3 conv groups (conv, 2x2 max-pool, BN, GELU, conv, BN, GELU) -> max-pool -> linear.
 
     Input: float images in [0, 1] (N, 32, 32, 3), normalised inside the model so the saved
     ``.keras`` file is self-contained (only built-in layers: it loads in safe mode). Output: 10
     *logits* in float32, scaled by 1/9. ``width=64`` gives channels 64/256/256 and ~2.0 M
     parameters. The frozen whitening kernel comes from ``whitening_images`` (training images).
+    ``whitening=False`` / ``identity=False`` keep Keras' random initialisation of the first conv
+    (then trained) / of the others: the ablations of ``benchmarks/cifar10_tricks.py``.
     """
     inputs = keras.Input((32, 32, 3), name="image")
     x = layers.Normalization(mean=CIFAR10_MEAN, variance=[s * s for s in CIFAR10_STD])(inputs)
-    whiten = layers.Conv2D(2 * 3 * WHITENING_PATCH ** 2, WHITENING_PATCH, trainable=False, dtype=policy,
+    whiten = layers.Conv2D(2 * 3 * WHITENING_PATCH ** 2, WHITENING_PATCH, trainable=not whitening, dtype=policy,
                            name="whitening")
     x = layers.Activation("gelu", dtype=policy)(whiten(x))
     convs = []
@@ -91,8 +94,9 @@ def cifar10_net(whitening_images: np.ndarray, width: int = 64, policy: str = CIF
     x = layers.Dense(10, use_bias=False, dtype="float32")(x)
     outputs = layers.Rescaling(LOGIT_SCALE, dtype="float32", name="logits")(x)
     model = keras.Model(inputs, outputs, name="cifar10_net")
-    whiten.kernel.assign(whitening_kernel(whitening_images[:WHITENING_IMAGES]))
-    for conv in convs:
+    if whitening:
+        whiten.kernel.assign(whitening_kernel(whitening_images[:WHITENING_IMAGES]))
+    for conv in convs if identity else ():
         identity_init(conv)
     return model
 
