@@ -91,3 +91,13 @@ def install_task_package(tmp_path: Path, monkeypatch, name: str, assignments: di
     for loaded in [m for m in sys.modules if m.split(".")[0] == name]:
         monkeypatch.delitem(sys.modules, loaded)   # each test imports its own copy of the package
     return package
+
+
+def load_benchmark(name: str):
+    """A script of ``benchmarks/`` as a module (they are scripts, not a package), for its ``main(argv)``."""
+    import importlib.util
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

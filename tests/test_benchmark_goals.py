@@ -38,19 +38,10 @@ def test_each_goal_is_timed_on_its_own_schedule_with_every_lower_target():
     assert rows[1]["goal"] == "90%, 6-epoch sched." and rows[1]["median_s"] == 102.0 and math.isinf(rows[1]["max_s"])
 
 
-def _load_benchmark(name):
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_mnist_benchmark_reduced_run_prints_every_goal(data_dir, capsys):
-    bench = _load_benchmark("mnist_time_to_accuracy")
+    from conftest import load_benchmark
+    bench = load_benchmark("mnist_time_to_accuracy")
     assert bench.main(["--train-subset", "512", "--epochs", "1", "--every", "2", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert "99.5%: not reached" in out      # 512 images and 4 steps cannot get there

@@ -293,12 +293,8 @@ def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_tricks_script_times_batches(data_dir, capsys):
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "cifar10_tricks.py"
-    spec = importlib.util.spec_from_file_location("cifar10_tricks", path)
-    tricks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tricks)
+    from conftest import load_benchmark
+    tricks = load_benchmark("cifar10_tricks")
     assert tricks.main(["--steps", "2", "--batch-size", "64", "--no-whitening", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert "2 batches of 64:" in out and "'no_whitening': True" in out
@@ -306,12 +302,8 @@ def test_tricks_script_times_batches(data_dir, capsys):
 
 @pytest.mark.slow
 def test_benchmark_reduced_run(data_dir, capsys):
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "cifar10_time_to_accuracy.py"
-    spec = importlib.util.spec_from_file_location("cifar10_bench", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from conftest import load_benchmark
+    bench = load_benchmark("cifar10_time_to_accuracy")
     assert bench.main(["--train-subset", "512", "--epochs", "1", "--width", "8", "--targets", "0.0", "0.99",
                        "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
