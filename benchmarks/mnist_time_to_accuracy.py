@@ -3,9 +3,10 @@
     python benchmarks/mnist_time_to_accuracy.py [--repeat 3] [--filters 16] [--epochs E] [--data-dir D]
 
 Trains ``hwkit.assignments.b_mnist_cnn.mnist_cnn`` with the B1 recipe (``tasks.b1.FULL``: Adam,
-warm-up + cosine schedule, batch 128, BatchNorm, shift augmentation, float32) on all 60 000 training images and measures test accuracy every ``--every`` batches.
+warm-up + cosine schedule, batch 128, BatchNorm, shift augmentation, float32) on all 60 000
+training images and measures test accuracy every ``--every`` batches.
 Evaluation time is excluded from the clock. Each goal is timed with its own schedule length
-(``SCHEDULE_EPOCHS``: 1 epoch for 99%, B1's 6 for 99.5%); ``--epochs E`` times every target with one.
+(``SCHEDULE_EPOCHS``: 1 epoch for 99%, 4 for 99.5%); ``--epochs E`` times every target with one.
 This is a benchmark: the test set picks nothing and stops nothing except the benchmark itself.
 Goals on 2 idle CPU cores: 99.0% in <= 30 s, 99.5% in <= 90 s (median of ``--repeat`` runs).
 """
@@ -28,8 +29,10 @@ TARGETS = (0.98, 0.99, 0.995)
 GOALS = {0.99: Goal("99.0% test accuracy", 30), 0.995: Goal("99.5% test accuracy", 90)}
 # The one-cycle schedule's length per goal, in epochs. A schedule that has annealed by the time it
 # reaches its target is the fastest way there: with 1 epoch, 99% came at 0.80 epochs (2 of 3 seeds),
-# with 6 epochs only at 1.6-1.8; 99.5% needs the longer one (4.2-4.8 epochs of 6; never with 1 or 3).
-SCHEDULE_EPOCHS = {0.99: 1, 0.995: b1.FULL.epochs}
+# with 6 epochs only at 1.6-1.8. For 99.5% the length was chosen on the validation split (the runs
+# that ``--validation --epochs 4`` and ``--validation --epochs 6`` repeat, seed 0): the best
+# validation accuracy was 99.30% with 4 epochs and 99.32% with B1's 6 (one image apart), so 4.
+SCHEDULE_EPOCHS = {0.99: 1, 0.995: 4}
 
 
 def time_to_accuracy(x_train, y_train, x_test, y_test, targets, epochs: int, args, seed: int) -> dict:
@@ -72,16 +75,22 @@ def main(argv=None) -> int:
                         help=f"compute precision (default {recipe.precision}, B1's; auto: bfloat16 where the CPU has it natively)")
     parser.add_argument("--jit", action="store_true", help="compile the train step with XLA (jit_compile=True)")
     parser.add_argument("--train-subset", type=int, help="train on N images only (reduced run, for the tests)")
+    parser.add_argument("--validation", action="store_true",
+                        help="train on 55 000 images and measure on B1's 5 000 held-out ones instead of the test set "
+                             "(how the schedule lengths were chosen)")
     parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
 
     (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data_dir)
+    if args.validation:
+        (x_train, y_train), (x_test, y_test) = data.validation_split(x_train, y_train, recipe.validation_fraction)
     x_train, y_train = data.subset(x_train, y_train, args.train_subset, seed=0)
     x_train, x_test = data.to_float(x_train), data.to_float(x_test)
     rows = time_goals(GOALS, TARGETS, SCHEDULE_EPOCHS, repeat=args.repeat, epochs=args.epochs,
                       measure=lambda targets, epochs, seed: time_to_accuracy(x_train, y_train, x_test, y_test,
                                                                              targets, epochs, args, seed))
-    print_goals(rows, f"MNIST goals (median of {args.repeat} run(s); training seconds, evaluation excluded)")
+    split = "validation split, not the goals' test set" if args.validation else "test set"
+    print_goals(rows, f"MNIST goals (median of {args.repeat} run(s); training seconds, evaluation excluded; {split})")
     return 0
 
 

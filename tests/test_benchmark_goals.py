@@ -46,4 +46,7 @@ def test_mnist_benchmark_reduced_run_prints_every_goal(data_dir, capsys):
     out = capsys.readouterr().out
     assert "99.5%: not reached" in out      # 512 images and 4 steps cannot get there
     assert "99.0% test accuracy, 1-epoch sched." in out and "99.5% test accuracy, 1-epoch sched." in out
-    assert out.count("  NO ") == 2
+    assert out.count("  NO ") == 2 and "; test set)" in out
+    assert bench.main(["--train-subset", "512", "--epochs", "1", "--every", "2", "--validation",
+                       "--data-dir", str(data_dir)]) == 0
+    assert "validation split, not the goals' test set" in capsys.readouterr().out
