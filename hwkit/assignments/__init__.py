@@ -5,7 +5,7 @@
 ``b_functions``     B2-B4: 1-D function fitting, dead ReLUs
 ``b_wgan``          B6-B8: WGAN-GP and the distribution error
 ``c_coursework``    C: Coursework 1's models and training protocol
-``d_cifar``         D6: the CIFAR-10 ResNet, its recipe and search space
+``d_cifar``         D6: the airbench-style CIFAR-10 network, its recipe, search space and TTA views
 ``e_autoencoders``  E1-E5: convolutional autoencoder, classifier head
 ``e_latent``        E3: latent-space geometry
 ``e_transfer``      E4-E5: the scarce-label subset, few-label recipe, over-fitting verdicts
