@@ -27,24 +27,6 @@ from tasks import d6  # noqa: E402  (the recipe measured)
 import keras  # noqa: E402
 
 
-class EpochLog(keras.callbacks.Callback):
-    """Training seconds (evaluation excluded) and validation accuracy after every epoch."""
-
-    def __init__(self, validation):
-        super().__init__()
-        self.validation, self.rows = validation, []
-
-    def on_train_begin(self, logs=None):
-        self.seconds, self._t = 0.0, time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds += time.perf_counter() - self._t
-        accuracy = self.model.evaluate(*self.validation, batch_size=1000, verbose=0)[1]
-        self.rows.append((epoch + 1, self.seconds, accuracy))
-        print(f"epoch {epoch + 1}: {self.seconds:7.1f} s  validation accuracy {accuracy:.4f}", flush=True)
-        self._t = time.perf_counter()
-
-
 def main(argv=None) -> int:
     recipe = d6.FULL
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -84,14 +66,14 @@ def main(argv=None) -> int:
         print(f"{args.steps} batches of {args.batch_size}: {seconds:.1f} s = "
               f"{seconds / args.steps * steps:.1f} s per epoch of {len(x_fit)} images")
         return 0
-    log = EpochLog((x_val, y_val))
+    log = training.TimeToAccuracy(x_val, y_val, targets=(), split="validation")   # after every epoch, clock paused
     model.fit(batches, epochs=args.epochs, verbose=0,
               callbacks=[training.OneCycleWithinBudget(steps * args.epochs, warmup_fraction=d_cifar.WARMUP_FRACTION),
                          log])
     views = d6.test_predictions(model, x_val)
     truth = y_val.argmax(1)
     flip = np.mean((views["image"] + views["image, mirrored"]).argmax(1) == truth)
-    print(f"validation accuracy after {args.epochs} epochs: {log.rows[-1][2]:.4f}; flip TTA {flip:.4f}; "
+    print(f"validation accuracy after {args.epochs} epochs: {log.trace[-1][2]:.4f}; flip TTA {flip:.4f}; "
           f"{len(views)}-view TTA {np.mean(sum(views.values()).argmax(1) == truth):.4f}")
     return 0
 

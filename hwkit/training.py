@@ -434,12 +434,14 @@ class TimeToAccuracy(keras.callbacks.Callback):
     the training seconds at which each accuracy target is first reached; stop once all are.
 
     It evaluates on whatever split it is given (the benchmarks pass the test set, which is fine
-    there because a benchmark chooses nothing). ``reached[target] = (seconds, epochs)``.
+    there because a benchmark chooses nothing; ``split`` names it in the printed trace).
+    ``reached[target] = (seconds, epochs)``; with no targets it only records ``trace``.
     """
 
-    def __init__(self, x_test, y_test, targets, every: int = 0):
+    def __init__(self, x_test, y_test, targets, every: int = 0, split: str = "test"):
         super().__init__()
         self.x_test, self.y_test, self.targets, self.every = x_test, y_test, tuple(targets), every
+        self.split = split
         self.reached: dict[float, tuple[float, float]] = {}
         self.trace: list[tuple[float, float, float]] = []
 
@@ -460,11 +462,11 @@ class TimeToAccuracy(keras.callbacks.Callback):
         _, accuracy = self.model.evaluate(self.x_test, self.y_test, batch_size=1000, verbose=0)
         epochs = self.batches / self.params["steps"]
         self.trace.append((self.elapsed, epochs, accuracy))
-        print(f"  {self.elapsed:8.1f} s  epoch {epochs:5.2f}  test accuracy {accuracy:.4f}", flush=True)
+        print(f"  {self.elapsed:8.1f} s  epoch {epochs:5.2f}  {self.split} accuracy {accuracy:.4f}", flush=True)
         for target in self.targets:
             if accuracy >= target and target not in self.reached:
                 self.reached[target] = (self.elapsed, epochs)
-        if len(self.reached) == len(self.targets):
+        if self.targets and len(self.reached) == len(self.targets):
             self.model.stop_training = True
         self._t = time.perf_counter()
 

@@ -50,3 +50,18 @@ def test_mnist_benchmark_reduced_run_prints_every_goal(data_dir, capsys):
     assert bench.main(["--train-subset", "512", "--epochs", "1", "--every", "2", "--validation",
                        "--data-dir", str(data_dir)]) == 0
     assert "validation split, not the goals' test set" in capsys.readouterr().out
+
+
+def test_time_to_accuracy_stops_once_every_target_is_reached_and_never_without_targets(capsys):
+    import keras
+    import numpy as np
+    from hwkit import training
+    x, y = np.zeros((8, 1), np.float32), np.zeros((8,), np.int64)   # one class: accuracy 1.0 from the start
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    clock = training.TimeToAccuracy(x, y, targets=(0.5,))
+    model.fit(x, y, epochs=4, verbose=0, callbacks=[clock])
+    assert len(clock.trace) == 1 and 0.5 in clock.reached                  # stopped after the first epoch
+    log = training.TimeToAccuracy(x, y, targets=(), split="validation")
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[log])
+    assert len(log.trace) == 3 and not log.reached and "validation accuracy" in capsys.readouterr().out
