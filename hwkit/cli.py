@@ -32,7 +32,7 @@ import sys
 import time
 from typing import Iterator, Sequence, TypeVar
 
-from hwkit import HwkitError, distribute, report, runs
+from hwkit import HwkitError, distribute, regenerate, report, runs
 from hwkit.report import TaskInfo
 
 TASK_NAME = re.compile(r"^[a-z]\d+$")   # assignment letter + task number: x1, x12
@@ -259,7 +259,7 @@ def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
             distribute.check_reachable(cluster)   # before loading anything: one line within --oracle-timeout
         else:
             check_requirements(task_info(name), args.quick)
-        distribute.configure_threads(cluster.threads)
+        distribute.configure_threads(cluster.threads or threads_from_environment())
         import keras
         keras.utils.set_random_seed(args.seed)
         config = {k: v for k, v in vars(args).items() if k not in ("report", "fresh")}
@@ -280,6 +280,16 @@ def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
         if args.report:
             print(f"report written to {render_report(name[0].upper(), include_quick=args.quick)}")
     return 0
+
+
+def threads_from_environment() -> int | None:
+    """``$HWKIT_THREADS``: the threads ``report --run --jobs N`` gives each task it starts (None: all cores)."""
+    text = os.environ.get("HWKIT_THREADS", "")
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise HwkitError(f"HWKIT_THREADS must be a positive number of threads, got {text!r}")
+    return int(text)
 
 
 def _search_worker(module, name: str, args, cluster: distribute.Cluster) -> int:
@@ -325,33 +335,6 @@ def report_facts(assignment: str) -> dict:
     return facts
 
 
-def run_missing(letters: Sequence[str], data_dir: str | None = None) -> list[dict]:
-    """Run (full mode, default flags) each task of these assignments that has no complete full run.
-
-    Prerequisites first (``REQUIRES``); returns one row per task: name, ran or skipped, seconds.
-    A task interrupted earlier (same flags) resumes in its run directory (``runs.start_run``).
-    """
-    import keras
-    timings = []
-    for t in execution_order([t for letter in letters for t in discover_tasks(letter)]):
-        if runs.latest_run(t.name) is not None:
-            timings.append({"task": t.name, "ran": False, "seconds": 0.0})
-            continue
-        print(f"=== running {task_package_name()}.{t.name}: {t.description}", flush=True)
-        keras.backend.clear_session()
-        started = time.perf_counter()
-        task_main(f"{task_package_name()}.{t.name}", ["--data-dir", data_dir] if data_dir else [])
-        timings.append({"task": t.name, "ran": True, "seconds": round(time.perf_counter() - started, 1)})
-    return timings
-
-
-def _print_timings(timings: list[dict]) -> None:
-    print(f"\n{'task':<6} {'wall s':>8}")
-    for row in timings:
-        print(f"{row['task']:<6} {row['seconds']:>8.1f}" + ("" if row["ran"] else "  (complete run found, not re-run)"))
-    print(f"{'total':<6} {sum(r['seconds'] for r in timings):>8.1f}")
-
-
 def report_main(argv: Sequence[str] | None = None) -> int:
     titles = assignments()
     parser = OneLineArgumentParser(prog="python -m hwkit.report",
@@ -364,14 +347,19 @@ def report_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--run", action="store_true",
                         help="first run, in full, every task of the assignment that has no complete full run")
     parser.add_argument("--data-dir", help="dataset directory passed to the tasks run by --run")
+    parser.add_argument("--jobs", type=bounded_int(1, 64, "a number of tasks at a time"),
+                        default=regenerate.default_jobs(),
+                        help="with --run: tasks at a time, each in its own process with cores/jobs threads "
+                             f"(default {regenerate.default_jobs()}); 1 runs them one by one in this process")
     args = parser.parse_args(argv)
     letters = list(titles) if args.assignment == "ALL" else [args.assignment]
+    started = time.perf_counter()
     with report_errors():
-        timings = run_missing(letters, args.data_dir) if args.run else []
+        timings = regenerate.run_missing(letters, args.data_dir, args.jobs) if args.run else []
         for letter in letters:
             print(render_report(letter, args.include_quick, args.out_dir))
         if timings:
-            _print_timings(timings)
+            regenerate.print_timings(timings, time.perf_counter() - started)
     return 0
 
 

@@ -17,6 +17,11 @@ ASSIGNMENTS = {
     "E": "Introduction to Deep Learning, Exercise 2",
 }
 
+# Rough wall time (minutes) of the long full runs on 2 idle cores, measured 2026-11-29; every other task
+# takes about a minute or less. `python -m hwkit.report X --run` starts the longest first (hwkit.regenerate).
+FULL_RUN_MINUTES = {"d6": 17, "b7": 12, "b6": 11, "b1": 10, "a5": 5, "e1": 5, "c10": 4, "c1": 3, "c6": 3,
+                    "c7": 3, "e3": 3, "e4": 3, "c3": 2.5, "e2": 2}
+
 # Fixed settings each PDF states that no run records (library constants: an optimizer's momentum, a
 # verdict's ratio ...): the science modules whose ``REPORT_FACTS`` dict the template sees as ``facts``.
 REPORT_FACTS = {

@@ -65,3 +65,15 @@ def test_time_to_accuracy_stops_once_every_target_is_reached_and_never_without_t
     log = training.TimeToAccuracy(x, y, targets=(), split="validation")
     model.fit(x, y, epochs=3, verbose=0, callbacks=[log])
     assert len(log.trace) == 3 and not log.reached and "validation accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_thread_scaling_benchmark_times_each_thread_count_in_its_own_process():
+    import re
+    import subprocess
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "thread_scaling.py"
+    out = subprocess.run([sys.executable, str(script), "--networks", "b1", "--repeat", "1"], capture_output=True,
+                         text=True, timeout=600, check=True).stdout
+    match = re.search(r"b1: (\d+) ms/step with 1 thread, (\d+) ms/step with 2; second thread: ([\d.]+)x", out)
+    assert match and all(float(g) > 0 for g in match.groups())
+    assert abs(int(match[1]) / int(match[2]) - float(match[3])) < 0.05

@@ -239,14 +239,14 @@ def test_sigkill_after_epoch_k_then_rerun_resumes_at_k(reference, toy, runs_dir)
 
 
 def test_report_run_resumes_the_interrupted_task(toy, runs_dir, monkeypatch):
-    from hwkit import cli
+    from hwkit import regenerate
     assert run_inprocess(stop_after=2, monkeypatch=monkeypatch) == 130
     [path] = run_dirs(runs_dir)
-    timings = cli.run_missing(["R"])
-    assert [t["ran"] for t in timings] == [True]
+    timings = regenerate.run_missing(["R"])
+    assert [t.ran for t in timings] == [True]
     assert run_dirs(runs_dir) == [path] and runs.latest_run("r1").path == path
     assert [r["from_epoch"] for r in json.loads((path / "metrics.json").read_text())["resumes"]] == [2]
-    assert cli.run_missing(["R"])[0]["ran"] is False          # complete: skipped
+    assert regenerate.run_missing(["R"])[0].ran is False          # complete: skipped
 
 
 def test_search_reloads_finished_trials(tmp_path):
