@@ -2,17 +2,24 @@
 
     python benchmarks/cifar10_tricks.py [--epochs 2] [--no-whitening] [--no-identity-init]
         [--label-smoothing 0] [--batch-size 512] [--precision float32] [--jit] [--steps N]
+    python benchmarks/cifar10_tricks.py --table [--epochs 2]
 
 Trains D6's network (``hwkit.assignments.d_cifar``, ``tasks.d6.FULL``) on the 45 000-image fit
 split and prints the *validation* accuracy (the 5 000 held-out training images of D6, never the
 test set: these runs choose the recipe) and the training seconds after every epoch, then the
 validation accuracy with flip and 6-view test-time augmentation. ``--steps N`` times N batches
-only (seconds per epoch, for precision, XLA and batch-size comparisons). The README's table
-"D6 recipe: what each trick buys" lists the runs.
+only (seconds per epoch, for precision, XLA and batch-size comparisons).
+
+``--table`` trains the recipe and each ablation of ``ABLATIONS`` in turn and writes them to a run
+directory, ``runs/cifar10_tricks/<time>-s<seed>/`` (``tables/tricks.json``: one row per variant,
+with its effect in points against the recipe): the D report's table "What each trick buys" is
+rendered from the latest one. A killed ``--table`` resumes at the first variant it had not finished
+when rerun. ``--train-subset N`` (a smoke run; its run directory is marked quick) trains on N images.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -21,43 +28,50 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numpy as np  # noqa: E402
 
-from hwkit import data, tf_runtime, training  # noqa: E402,F401  (tf_runtime: quiet TensorFlow import)
+from hwkit import data, runs, tf_runtime, training  # noqa: E402,F401  (tf_runtime: quiet TensorFlow import)
 from hwkit.assignments import d_cifar  # noqa: E402
+from hwkit.cli import report_errors  # noqa: E402
 from tasks import d6  # noqa: E402  (the recipe measured)
 import keras  # noqa: E402
 
+RUN_NAME = "cifar10_tricks"   # runs/cifar10_tricks/: the run directory the D report reads
+# --table: the recipe, then one trick taken away at a time (flag overrides, and what the row says changed).
+ABLATIONS = {
+    "recipe": ({}, "none: the D6 recipe"),
+    "no_whitening": ({"no_whitening": True}, "first conv trained from a random init, not the frozen whitening"),
+    "no_identity_init": ({"no_identity_init": True}, "Keras' random init for the 3x3 convs, not the identity"),
+    "no_label_smoothing": ({"label_smoothing": 0.0}, "label smoothing 0 instead of {label_smoothing:g}"),
+}
 
-def main(argv=None) -> int:
+
+def load_split(args):
+    """D6's fit and validation split (the test set is never loaded), labels one-hot."""
     recipe = d6.FULL
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=recipe.epochs, help=f"one-cycle length (default {recipe.epochs})")
-    parser.add_argument("--no-whitening", action="store_true", help="a trained, randomly initialised first conv")
-    parser.add_argument("--no-identity-init", action="store_true", help="Keras' random init for the other convs")
-    parser.add_argument("--label-smoothing", type=float, default=0.2)
-    parser.add_argument("--learning-rate", type=float, default=d_cifar.LEARNING_RATE, help="peak, per 1024 images")
-    parser.add_argument("--batch-size", type=int, default=recipe.batch_size)
-    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="bfloat16")
-    parser.add_argument("--jit", action="store_true", help="compile the train step with XLA")
-    parser.add_argument("--steps", type=int, help="time this many batches only (after 3 warm-up batches)")
-    parser.add_argument("--data-dir")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-
     (x_train, y_train), _ = data.load_cifar10(args.data_dir)
     (x_fit, y_fit), (x_val, y_val) = data.validation_split(data.to_float(x_train), y_train,
                                                            recipe.validation_fraction, seed=args.seed)
+    if args.train_subset:
+        x_fit, y_fit = data.subset(x_fit, y_fit, args.train_subset, seed=args.seed)
     y_fit, y_val = (keras.utils.to_categorical(y, 10).astype(np.float32) for y in (y_fit, y_val))
+    return (x_fit, y_fit), (x_val, y_val)
+
+
+def train_variant(args, split) -> dict:
+    """Train one variant (``args``' switches) for ``args.epochs``; validation accuracy per epoch and with TTA."""
+    (x_fit, y_fit), (x_val, y_val) = split
+    recipe = d6.FULL
+    keras.backend.clear_session()
     keras.utils.set_random_seed(args.seed)
     policy = training.precision_policy(args.precision)
     model = d_cifar.compile_cifar10(
-        d_cifar.cifar10_net(x_fit, recipe.width, policy, whitening=not args.no_whitening,
+        d_cifar.cifar10_net(x_fit, args.width or recipe.width, policy, whitening=not args.no_whitening,
                             identity=not args.no_identity_init),
         args.learning_rate, args.batch_size, label_smoothing=args.label_smoothing)
     model.jit_compile = args.jit
     batches = training.dataset(x_fit, y_fit, args.batch_size, shuffle=True, seed=args.seed,
                                augment=d_cifar.cifar10_augmentation())
     steps = -(-len(x_fit) // args.batch_size)
-    print(f"D6 network, {vars(args)}")
+    print(f"D6 network, {vars(args)}", flush=True)
     if args.steps:
         model.fit(batches.take(3), verbose=0)                        # tracing and warm-up
         started = time.perf_counter()
@@ -65,16 +79,82 @@ def main(argv=None) -> int:
         seconds = time.perf_counter() - started
         print(f"{args.steps} batches of {args.batch_size}: {seconds:.1f} s = "
               f"{seconds / args.steps * steps:.1f} s per epoch of {len(x_fit)} images")
-        return 0
+        return {"seconds_per_epoch": seconds / args.steps * steps}
     log = training.TimeToAccuracy(x_val, y_val, targets=(), split="validation")   # after every epoch, clock paused
     model.fit(batches, epochs=args.epochs, verbose=0,
               callbacks=[training.OneCycleWithinBudget(steps * args.epochs, warmup_fraction=d_cifar.WARMUP_FRACTION),
                          log])
     views = d6.test_predictions(model, x_val)
     truth = y_val.argmax(1)
-    flip = np.mean((views["image"] + views["image, mirrored"]).argmax(1) == truth)
-    print(f"validation accuracy after {args.epochs} epochs: {log.trace[-1][2]:.4f}; flip TTA {flip:.4f}; "
-          f"{len(views)}-view TTA {np.mean(sum(views.values()).argmax(1) == truth):.4f}")
+    result = {"val_accuracy_per_epoch": [accuracy for _, _, accuracy in log.trace],
+              "val_accuracy": log.trace[-1][2],
+              "val_accuracy_flip_tta": float(np.mean((views["image"] + views["image, mirrored"]).argmax(1) == truth)),
+              "val_accuracy_tta": float(np.mean(sum(views.values()).argmax(1) == truth)),
+              "train_seconds": round(log.trace[-1][0], 1), "tta_views": len(views)}
+    print(f"validation accuracy after {args.epochs} epochs: {result['val_accuracy']:.4f}; flip TTA "
+          f"{result['val_accuracy_flip_tta']:.4f}; {len(views)}-view TTA {result['val_accuracy_tta']:.4f}")
+    return result
+
+
+def tricks_table(args, split) -> str:
+    """The recipe and every ablation, one after another, in a run directory (resumable); returns its path."""
+    config = {k: v for k, v in vars(args).items() if k not in ("table", "data_dir")}
+    with runs.start_run(RUN_NAME, config, seed=args.seed, quick=bool(args.train_subset)) as run:
+        results = {}
+        for name, (overrides, change) in ABLATIONS.items():
+            done = run.file("variants", f"{name}.json")
+            if done.is_file():   # finished before an interruption: not trained again
+                results[name] = json.loads(done.read_text())
+                print(f"{name}: finished earlier, {results[name]['val_accuracy']:.4f}")
+                continue
+            variant = argparse.Namespace(**{**vars(args), **overrides})
+            results[name] = {"variant": name, "change": change.format(**vars(args)), **train_variant(variant, split)}
+            run.save_json(f"variants/{name}.json", results[name])
+        base = results["recipe"]["val_accuracy"]
+        rows = [{**{k: v for k, v in r.items() if k != "val_accuracy_per_epoch"},
+                 **{f"epoch_{i}": a for i, a in enumerate(r["val_accuracy_per_epoch"], start=1)},
+                 "effect_points": None if name == "recipe" else round(100 * (base - r["val_accuracy"]), 2)}
+                for name, r in results.items()]
+        run.save_table("tricks", rows)
+        (x_fit, _), (x_val, _) = split
+        run.log(epochs=args.epochs, train_rows=len(x_fit), validation_rows=len(x_val), batch_size=args.batch_size,
+                precision=args.precision, recipe_val_accuracy=base,
+                seconds_per_epoch=round(results["recipe"]["train_seconds"] / args.epochs, 1))
+    return str(run.path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    recipe = d6.FULL
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", action="store_true",
+                        help=f"the recipe and each ablation ({', '.join(list(ABLATIONS)[1:])}) into runs/{RUN_NAME}/")
+    parser.add_argument("--epochs", type=int, default=recipe.epochs, help=f"one-cycle length (default {recipe.epochs})")
+    parser.add_argument("--no-whitening", action="store_true", help="a trained, randomly initialised first conv")
+    parser.add_argument("--no-identity-init", action="store_true", help="Keras' random init for the other convs")
+    parser.add_argument("--label-smoothing", type=float, default=0.2)
+    parser.add_argument("--learning-rate", type=float, default=d_cifar.LEARNING_RATE, help="peak, per 1024 images")
+    parser.add_argument("--batch-size", type=int, default=recipe.batch_size)
+    parser.add_argument("--width", type=int, help=f"first conv group's width (default {recipe.width}; smaller: tests)")
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="bfloat16")
+    parser.add_argument("--jit", action="store_true", help="compile the train step with XLA")
+    parser.add_argument("--steps", type=int, help="time this many batches only (after 3 warm-up batches)")
+    parser.add_argument("--train-subset", type=int, help="train on this many images (a smoke run)")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.table and (args.steps or args.no_whitening or args.no_identity_init):
+        parser.error("--table trains the recipe and every ablation itself: drop --steps and the ablation switches")
+    with report_errors():
+        split = load_split(args)
+        if args.table:
+            print(f"run written to {tricks_table(args, split)}")
+        else:
+            train_variant(args, split)
     return 0
 
 

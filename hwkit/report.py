@@ -8,6 +8,8 @@ its own is laid out by ``templates/generic.html``: per task its key metrics, tab
 ``facts`` are the settings a template states that no run records (library constants such as an
 optimizer's momentum), computed in Python by the assignment's science module; ``hwkit.cli.report_facts``
 collects them from the task package's ``REPORT_FACTS``. A template only formats them.
+``benchmarks`` names benchmark scripts that write run directories (``runs/<name>/``, e.g. a table of
+ablations); their latest complete runs go to the template as ``benchmarks[name]`` and into the appendix.
 Nothing here starts a training or imports a task: ``hwkit.cli`` discovers tasks and runs them.
 The command line is ``python -m hwkit.report X`` (see ``hwkit.cli.report_main``).
 """
@@ -89,18 +91,20 @@ def template_name(assignment: str) -> str:
 
 
 def context(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False,
-            facts: Mapping | None = None) -> dict:
+            facts: Mapping | None = None, benchmarks: Sequence[str] = ()) -> dict:
     """What a template sees. ``runs`` has a key for each task of ``tasks`` only: a template laid out for
     every task of the assignment renders just those sections (how per-problem PDFs are made).
     ``appendix`` is ``hwkit.runs.appendix`` of the runs shown: the PDF's reproducibility appendix.
     ``facts``: the assignment's fixed settings that runs do not record (see the module docstring)."""
     latest = {t.name: runs.latest_run(t.name, include_quick=include_quick) for t in tasks}
+    measured = {name: runs.latest_run(name, include_quick=include_quick) for name in benchmarks}
     return {
         "assignment": assignment,
         "title": title,
         "tasks": list(tasks),
         "runs": latest,
-        "appendix": runs.appendix([r for r in latest.values() if r is not None]),
+        "benchmarks": measured,
+        "appendix": runs.appendix([r for r in [*latest.values(), *measured.values()] if r is not None]),
         # sum of the shown runs' own wall times, for a "runs behind this report" table
         "total_wall_time_s": sum(r.metrics.get("wall_time_s", 0.0) for r in latest.values() if r),
         "include_quick": include_quick,
@@ -111,20 +115,21 @@ def context(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quic
 
 
 def render_html(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False,
-                facts: Mapping | None = None) -> str:
+                facts: Mapping | None = None, benchmarks: Sequence[str] = ()) -> str:
     return _environment().get_template(template_name(assignment)).render(
-        **context(assignment, title, tasks, include_quick, facts))
+        **context(assignment, title, tasks, include_quick, facts, benchmarks))
 
 
 def render(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False,
-           out_dir: Path | str = "reports", filename: str | None = None, facts: Mapping | None = None) -> Path:
+           out_dir: Path | str = "reports", filename: str | None = None, facts: Mapping | None = None,
+           benchmarks: Sequence[str] = ()) -> Path:
     """Render ``<out_dir>/<filename or assignment>.pdf`` atomically and return its path.
 
     ``tasks`` may be a subset of the assignment's tasks (e.g. one problem of it): only their
     sections, runs and appendix entries appear.
     """
     import weasyprint
-    html = render_html(assignment, title, tasks, include_quick, facts)
+    html = render_html(assignment, title, tasks, include_quick, facts, benchmarks)
     out_dir = Path(out_dir)
     out = out_dir / (filename or f"{assignment}.pdf")
     tmp = out.with_suffix(".pdf.part")

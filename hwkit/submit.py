@@ -191,10 +191,10 @@ def check_runs(assignment: str, tasks: Sequence[str], include_quick: bool, packa
 
 def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, authors: Sequence[Author] = (),
           include_quick: bool = False, out_dir: Path | str = "submissions", package: str = "tasks",
-          facts: dict | None = None) -> Path:
+          facts: dict | None = None, benchmarks: Sequence[str] = ()) -> Path:
     """Build ``<out_dir>/<assignment>/`` for ``bundle``; return the folder. ``all_tasks``: the
-    assignment's ``hwkit.report.TaskInfo`` list (for the PDFs and ``None`` = every task); ``facts``:
-    the PDFs' fixed settings (``hwkit.report``)."""
+    assignment's ``hwkit.report.TaskInfo`` list (for the PDFs and ``None`` = every task); ``facts``
+    and ``benchmarks``: the PDFs' fixed settings and benchmark runs (``hwkit.report``)."""
     from hwkit import report, runs
     if bundle.authors and len(authors) != bundle.authors:
         raise HwkitError(f"submission {assignment} is handed in by {bundle.authors} authors: pass "
@@ -216,7 +216,8 @@ def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, auth
         for name, (subtitle, shown) in bundle.reports.items():
             infos = [by_name[t] for t in (shown if shown is not None else by_name)]
             report.render(assignment, f"{title}: {subtitle}" if subtitle else title, infos,
-                          include_quick=include_quick, out_dir=content, filename=name, facts=facts)
+                          include_quick=include_quick, out_dir=content, filename=name, facts=facts,
+                          benchmarks=benchmarks)
             manifest.append((name, f"report: {subtitle or 'the whole assignment'} "
                                    f"({', '.join(t.name.upper() for t in infos)})"))
         for name, (task, inside) in bundle.models.items():

@@ -32,6 +32,10 @@ REPORT_FACTS = {
     "E": ("hwkit.assignments.e_autoencoders", "hwkit.assignments.e_transfer"),
 }
 
+# Benchmark scripts whose run directories (runs/<name>/) a PDF shows: D6's table of what each trick buys
+# (`python benchmarks/cifar10_tricks.py --table`).
+REPORT_BENCHMARKS = {"D": ("cifar10_tricks",)}
+
 # What each course asks to be handed in (``python -m hwkit.submit X``; see ``hwkit.submit.Bundle``).
 # A and B name nothing: they get the default bundle (X.pdf, the code, the results).
 from hwkit.submit import Bundle  # noqa: E402

@@ -373,3 +373,20 @@ def test_quick_runs_and_pdf(run_task, data_dir, tmp_path):
     flat = " ".join(text.split())
     assert not [t for t in ("c1", "c2", "c3", "c6", "c7", "c8", "c9", "c10") if f"full run of {t} was" in flat]
     assert pdf_layout.report_figures("C") >= 10
+
+
+def test_c10_never_chooses_a_learning_rate_that_collapsed_a_trial():
+    """The measured case: LR 0.004 led the search (0.9721) while two other trials at 0.004 collapsed to 0.11."""
+    import pytest
+    from hwkit import HwkitError
+    from tasks import c10
+
+    def trial(lr, score, status="COMPLETED"):
+        return {"learning_rate": lr, "score": score, "status": status}
+    trials = [trial(0.001, 0.9443), trial(0.004, 0.1107), trial(0.002, 0.9707), trial(0.004, 0.9721),
+              trial(0.002, 0.9668), trial(0.004, None, "FAILED")]
+    chosen, unstable = c10.stable_best(trials)
+    assert chosen == trials[2] and unstable == [0.004]
+    assert c10.stable_best(trials[:1] + trials[2:3])[0] == trials[2]     # nothing collapsed: simply the best
+    with pytest.raises(HwkitError, match="every learning rate tried collapsed"):
+        c10.stable_best([trial(0.004, 0.11), trial(0.004, 0.97)])

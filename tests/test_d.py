@@ -308,3 +308,53 @@ def test_benchmark_reduced_run(data_dir, capsys):
                        "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert "time to 0%:" in out and "time to 99%: not reached" in out
+
+
+def test_tricks_table_resumes_after_an_interruption_and_renders_in_the_d_report(runs_dir, monkeypatch):
+    """``cifar10_tricks.py --table``: one row per variant with its effect, a killed table resumes at the first
+    unfinished variant, and the D report shows the table from that run directory (training stubbed out)."""
+    import shutil
+    from pathlib import Path
+    from conftest import load_benchmark
+    from hwkit import cli, report, runs
+    tricks = load_benchmark("cifar10_tricks")
+    final = {"recipe": 0.84, "no_whitening": 0.78, "no_identity_init": 0.77, "no_label_smoothing": 0.83}
+    trained, stop_at = [], [3]
+
+    def fake_train(args, split):
+        name = ("no_whitening" if args.no_whitening else "no_identity_init" if args.no_identity_init
+                else "no_label_smoothing" if args.label_smoothing == 0 else "recipe")
+        if len(trained) + 1 == stop_at[0]:
+            raise KeyboardInterrupt
+        trained.append(name)
+        return {"val_accuracy_per_epoch": [final[name] - 0.1, final[name]], "val_accuracy": final[name],
+                "val_accuracy_flip_tta": final[name] + 0.005, "val_accuracy_tta": final[name] + 0.01,
+                "train_seconds": 230.0, "tta_views": 6}
+
+    monkeypatch.setattr(tricks, "train_variant", fake_train)
+    args = tricks.build_parser().parse_args(["--table", "--epochs", "2"])
+    split = ((np.zeros((45, 1)), None), (np.zeros((5, 1)), None))
+    with pytest.raises(KeyboardInterrupt):
+        tricks.tricks_table(args, split)
+    assert trained == ["recipe", "no_whitening"] and runs.latest_run("cifar10_tricks") is None   # interrupted
+    stop_at[0] = 0
+    path = Path(tricks.tricks_table(args, split))
+    assert trained == ["recipe", "no_whitening", "no_identity_init", "no_label_smoothing"]   # resumed, none twice
+    record = runs.latest_run("cifar10_tricks")
+    assert record.path == path and not record.quick
+    rows = {r["variant"]: r for r in record.table("tricks")}
+    assert rows["recipe"]["effect_points"] is None and rows["no_whitening"]["effect_points"] == 6.0
+    assert rows["no_label_smoothing"]["change"] == "label smoothing 0 instead of 0.2"
+    assert rows["no_identity_init"]["epoch_1"] == pytest.approx(0.67) and record.metrics["seconds_per_epoch"] == 115.0
+
+    shutil.copytree(Path(__file__).parent / "fixtures" / "runs" / "d6", runs_dir / "d6")
+    d6 = [report.TaskInfo("d6", "CIFAR-10 CNN")]
+    html = report.render_html("D", "D", d6, include_quick=True, facts=cli.report_facts("D"),
+                              benchmarks=cli.report_benchmarks("D"))
+    assert "What each trick buys" in html and "+6.0" in html and "+7.0" in html and "+1.0" in html
+    assert "label smoothing 0 instead of 0.2" in html and "78.0%" in html and record.relative_path in html
+    assert html.count(record.relative_path) >= 2, "the ablation run is in the reproducibility appendix too"
+    shutil.rmtree(path)
+    html = report.render_html("D", "D", d6, include_quick=True, facts=cli.report_facts("D"),
+                              benchmarks=cli.report_benchmarks("D"))
+    assert "No complete run of" in html and "+6.0" not in html

@@ -603,6 +603,7 @@ class SeparableCnnHyperModel(kt.HyperModel):
 # What C's PDF states about the protocol besides the runs (``facts`` in templates/C.html), for a full run.
 REPORT_FACTS = {
     "batch_size": BATCH_SIZE,
+    "chance_level": CHANCE_LEVEL,   # below it a run (or a search trial) has collapsed
     "log_period_samples": LOG_PERIOD_SAMPLES,
     "log_period_updates": LOG_PERIOD_SAMPLES // BATCH_SIZE,
     "train_eval_fraction": TRAIN_EVAL_FRACTION,
