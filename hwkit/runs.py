@@ -139,6 +139,8 @@ def environment(code_file: str | None = None) -> dict:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        # 0 = TensorFlow's default (all cores); report --run --jobs N sets cores/N (HWKIT_THREADS)
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "numpy": np.__version__,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
@@ -444,7 +446,10 @@ class RunRecord:
                              ("TensorFlow", "tensorflow"), ("Keras", "keras"), ("KerasTuner", "keras_tuner"))
                              if env.get(key))
         gpus = env.get("gpus") or []
-        hardware = (f"{env.get('cpu_count', '?')} CPU cores, " + (f"GPU: {', '.join(gpus)}" if gpus else "no GPU")
+        threads = env.get("intra_op_threads")
+        hardware = (f"{env.get('cpu_count', '?')} CPU cores" + (f" ({threads} TensorFlow thread{'s' * (threads > 1)} used)"
+                                                               if threads else "") + ", "
+                    + (f"GPU: {', '.join(gpus)}" if gpus else "no GPU")
                     + (f"; {env['platform']}" if env.get("platform") else "")) if env else None
         wall = self.metrics.get("wall_time_s")
         rows = [("run directory", relative_path(self.path)),

@@ -65,6 +65,9 @@ def test_parallel_runs_overlap_wait_for_prerequisites_and_contain_a_failure(para
     assert runs.latest_run("p2") is None and runs.latest_run("p3") is None
     p1, p4 = metrics("p1"), metrics("p4")
     assert p1["threads"] == p4["threads"] == "1"               # 2 cores, 2 jobs: one thread each
+    env = json.loads((runs.latest_run("p1").path / "env.json").read_text())
+    assert env["intra_op_threads"] == 1                          # TensorFlow got it, and the run records it
+    assert "(1 TensorFlow thread used)" in dict(runs.latest_run("p1").appendix()["rows"])["hardware"]
     assert p4["started"] >= p1["ended"]                          # after its prerequisite
     assert (parallel_tasks / "logs" / "p2.log").read_text().count("corrupt") == 1
     # p2 ran (and failed) while p1 was still sleeping: the two overlapped.
