@@ -17,7 +17,8 @@ count_params().
    not chosen, even where another trial at that rate scored best: the final training is 20 epochs,
    not a trial's 3, and such a rate is on the edge of divergence (measured: in two full runs, 4 of
    the 6 trials at LR 0.004 collapsed, and the one chosen at 0.004 collapsed in its final training
-   although it had led the search at 97.2%).
+   although it had led the search at 97.2%). If every rate collapsed a trial, the best trial is
+   trained and the report says so.
 2. Final: the best setting is trained under the Part 1 protocol for 20 epochs, as model 4
    setting 3 (20 epochs, LR 0.001), on all 60 000 training images, and compared with model 4
    setting 3 from the latest C6 run: parameters and final test accuracy.
@@ -118,10 +119,9 @@ def stable_best(trials: list[dict]) -> tuple[dict, list[float]]:
     done = [t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None]
     unstable = sorted({t["learning_rate"] for t in done if t["score"] < c_coursework.CHANCE_LEVEL})
     stable = [t for t in done if t["learning_rate"] not in unstable]
-    if not stable:
-        raise HwkitError(f"every learning rate tried collapsed at least one search trial ({unstable}); "
-                         "no stable setting to train")
-    return max(stable, key=lambda t: t["score"]), unstable
+    # Every rate collapsed a trial (a quick run's one short epoch can stay below chance level): the plain
+    # best trial, and the report says that no stable rate was found.
+    return max(stable or done, key=lambda t: t["score"]), unstable
 
 
 def _fixed(trial: dict):

@@ -328,6 +328,7 @@ def test_tricks_table_resumes_after_an_interruption_and_renders_in_the_d_report(
             raise KeyboardInterrupt
         trained.append(name)
         return {"val_accuracy_per_epoch": [final[name] - 0.1, final[name]], "val_accuracy": final[name],
+                "seconds_per_epoch_elapsed": [115.0, 230.0],
                 "val_accuracy_flip_tta": final[name] + 0.005, "val_accuracy_tta": final[name] + 0.01,
                 "train_seconds": 230.0, "tta_views": 6}
 
@@ -346,6 +347,10 @@ def test_tricks_table_resumes_after_an_interruption_and_renders_in_the_d_report(
     assert rows["recipe"]["effect_points"] is None and rows["no_whitening"]["effect_points"] == 6.0
     assert rows["no_label_smoothing"]["change"] == "label smoothing 0 instead of 0.2"
     assert rows["no_identity_init"]["epoch_1"] == pytest.approx(0.67) and record.metrics["seconds_per_epoch"] == 115.0
+    assert (rows["recipe"]["epochs_to_85"], rows["no_label_smoothing"]["epochs_to_85"]) == (None, None)   # 84%, 83%
+    final["recipe"] = 0.86
+    assert tricks.time_to_targets(fake_train(args, split)) == {"epochs_to_85": 2, "seconds_to_85": 230.0,
+                                                              "epochs_to_90": None, "seconds_to_90": None}
 
     shutil.copytree(Path(__file__).parent / "fixtures" / "runs" / "d6", runs_dir / "d6")
     d6 = [report.TaskInfo("d6", "CIFAR-10 CNN")]
@@ -353,6 +358,7 @@ def test_tricks_table_resumes_after_an_interruption_and_renders_in_the_d_report(
                               benchmarks=cli.report_benchmarks("D"))
     assert "What each trick buys" in html and "+6.0" in html and "+7.0" in html and "+1.0" in html
     assert "label smoothing 0 instead of 0.2" in html and "78.0%" in html and record.relative_path in html
+    assert html.count("not reached") == 8                       # 4 variants x (85%, 90%): none reached either
     assert html.count(record.relative_path) >= 2, "the ablation run is in the reproducibility appendix too"
     shutil.rmtree(path)
     html = report.render_html("D", "D", d6, include_quick=True, facts=cli.report_facts("D"),
