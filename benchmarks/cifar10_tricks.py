@@ -89,7 +89,7 @@ def train_variant(args, split) -> dict:
     views = d6.test_predictions(model, x_val)
     truth = y_val.argmax(1)
     result = {"val_accuracy_per_epoch": [accuracy for _, _, accuracy in log.trace],
-              "seconds_per_epoch_elapsed": [round(seconds, 1) for seconds, _, _ in log.trace],
+              "train_seconds_at_epoch_end": [round(seconds, 1) for seconds, _, _ in log.trace],
               "val_accuracy": log.trace[-1][2],
               "val_accuracy_flip_tta": float(np.mean((views["image"] + views["image, mirrored"]).argmax(1) == truth)),
               "val_accuracy_tta": float(np.mean(sum(views.values()).argmax(1) == truth)),
@@ -104,7 +104,7 @@ def time_to_targets(result: dict) -> dict:
     out = {}
     for target in TARGETS:
         reached = [(epoch, seconds) for epoch, (accuracy, seconds) in
-                   enumerate(zip(result["val_accuracy_per_epoch"], result.get("seconds_per_epoch_elapsed", [])), start=1)
+                   enumerate(zip(result["val_accuracy_per_epoch"], result.get("train_seconds_at_epoch_end", [])), start=1)
                    if accuracy >= target]
         key = f"{round(100 * target)}"
         out[f"epochs_to_{key}"], out[f"seconds_to_{key}"] = reached[0] if reached else (None, None)
@@ -126,7 +126,7 @@ def tricks_table(args, split) -> str:
             results[name] = {"variant": name, "change": change.format(**vars(args)), **train_variant(variant, split)}
             run.save_json(f"variants/{name}.json", results[name])
         base = results["recipe"]["val_accuracy"]
-        rows = [{**{k: v for k, v in r.items() if k not in ("val_accuracy_per_epoch", "seconds_per_epoch_elapsed")},
+        rows = [{**{k: v for k, v in r.items() if k not in ("val_accuracy_per_epoch", "train_seconds_at_epoch_end")},
                  **{f"epoch_{i}": a for i, a in enumerate(r["val_accuracy_per_epoch"], start=1)},
                  **time_to_targets(r),
                  "effect_points": None if name == "recipe" else round(100 * (base - r["val_accuracy"]), 2)}

@@ -34,7 +34,6 @@ class Timing:
     task: str
     ran: bool
     seconds: float = 0.0
-    threads: int | None = None
 
 
 def default_jobs(cores: int | None = None) -> int:
@@ -51,10 +50,10 @@ def run_missing(letters: Sequence[str], data_dir: str | None = None, jobs: int =
     tasks = cli.execution_order([t for letter in letters for t in cli.discover_tasks(letter)])
     todo = [t for t in tasks if runs.latest_run(t.name) is None]
     if jobs > 1 and len(todo) > 1:
-        seconds, threads = _run_in_processes(todo, data_dir, jobs)
+        seconds = _run_in_processes(todo, data_dir, jobs)
     else:
-        seconds, threads = _run_in_this_process(todo, data_dir), {}
-    return [Timing(t.name, t.name in seconds, seconds.get(t.name, 0.0), threads.get(t.name)) for t in tasks]
+        seconds = _run_in_this_process(todo, data_dir)
+    return [Timing(t.name, t.name in seconds, seconds.get(t.name, 0.0)) for t in tasks]
 
 
 def _run_in_this_process(todo, data_dir: str | None) -> dict[str, float]:
@@ -90,7 +89,7 @@ class _Job:
     started: float
 
 
-def _run_in_processes(todo, data_dir: str | None, jobs: int) -> tuple[dict[str, float], dict[str, int]]:
+def _run_in_processes(todo, data_dir: str | None, jobs: int) -> dict[str, float]:
     from hwkit import cli
     package = cli.task_package_name()
     threads = max(1, (os.cpu_count() or 1) // jobs)
@@ -138,7 +137,7 @@ def _run_in_processes(todo, data_dir: str | None, jobs: int) -> tuple[dict[str, 
     if failed:
         raise HwkitError("; ".join(f"task {name}: {why} (log {log_dir / (name + '.log')})"
                                    for name, why in failed.items()))
-    return seconds, {name: threads for name in seconds}
+    return seconds
 
 
 def _last_error(log: Path) -> str:

@@ -328,7 +328,7 @@ def test_tricks_table_resumes_after_an_interruption_and_renders_in_the_d_report(
             raise KeyboardInterrupt
         trained.append(name)
         return {"val_accuracy_per_epoch": [final[name] - 0.1, final[name]], "val_accuracy": final[name],
-                "seconds_per_epoch_elapsed": [115.0, 230.0],
+                "train_seconds_at_epoch_end": [115.0, 230.0],
                 "val_accuracy_flip_tta": final[name] + 0.005, "val_accuracy_tta": final[name] + 0.01,
                 "train_seconds": 230.0, "tta_views": 6}
 
