@@ -316,12 +316,12 @@ def render_report(assignment: str, include_quick: bool = False, out_dir: str = "
     if assignment not in titles:
         raise HwkitError(f"unknown assignment {assignment!r}; choose from {', '.join(titles)}")
     return report.render(assignment, titles[assignment], discover_tasks(assignment), include_quick, out_dir,
-                         facts=report_facts(assignment), benchmarks=report_benchmarks(assignment))
+                         facts=report_facts(assignment), benchmarks=report_benchmarks())
 
 
-def report_benchmarks(assignment: str) -> tuple[str, ...]:
-    """The benchmark runs (``runs/<name>/``) assignment X's PDF shows: the task package's ``REPORT_BENCHMARKS``."""
-    return tuple(getattr(_task_package(), "REPORT_BENCHMARKS", {}).get(assignment.upper(), ()))
+def report_benchmarks() -> dict[str, tuple[str, ...]]:
+    """Task -> the benchmark runs (``runs/<name>/``) its PDF section shows: the task package's ``REPORT_BENCHMARKS``."""
+    return {task: tuple(names) for task, names in getattr(_task_package(), "REPORT_BENCHMARKS", {}).items()}
 
 
 def report_facts(assignment: str) -> dict:
@@ -429,7 +429,7 @@ def submit_main(argv: Sequence[str] | None = None) -> int:
         folder = submit.build(args.assignment, titles[args.assignment], bundle, discover_tasks(args.assignment),
                               authors, include_quick=args.include_quick, out_dir=args.out_dir,
                               package=task_package_name(), facts=report_facts(args.assignment),
-                              benchmarks=report_benchmarks(args.assignment))
+                              benchmarks=report_benchmarks())
         for p in sorted(folder.rglob("*")):
             if p.is_file() and (p.parent == folder or p.suffix in (".pdf", ".zip", ".npz", ".keras")):
                 print(f"{p}  ({p.stat().st_size / 1e6:.2f} MB)")

@@ -8,8 +8,9 @@ its own is laid out by ``templates/generic.html``: per task its key metrics, tab
 ``facts`` are the settings a template states that no run records (library constants such as an
 optimizer's momentum), computed in Python by the assignment's science module; ``hwkit.cli.report_facts``
 collects them from the task package's ``REPORT_FACTS``. A template only formats them.
-``benchmarks`` names benchmark scripts that write run directories (``runs/<name>/``, e.g. a table of
-ablations); their latest complete runs go to the template as ``benchmarks[name]`` and into the appendix.
+``benchmarks`` maps a task to the benchmark scripts its section shows, which write run directories
+(``runs/<name>/``, e.g. a table of ablations); for the tasks a PDF shows, their latest complete runs go
+to the template as ``benchmarks[name]`` and into the appendix (a PDF without the task lists none).
 Nothing here starts a training or imports a task: ``hwkit.cli`` discovers tasks and runs them.
 The command line is ``python -m hwkit.report X`` (see ``hwkit.cli.report_main``).
 """
@@ -91,13 +92,14 @@ def template_name(assignment: str) -> str:
 
 
 def context(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False,
-            facts: Mapping | None = None, benchmarks: Sequence[str] = ()) -> dict:
+            facts: Mapping | None = None, benchmarks: Mapping | None = None) -> dict:
     """What a template sees. ``runs`` has a key for each task of ``tasks`` only: a template laid out for
     every task of the assignment renders just those sections (how per-problem PDFs are made).
     ``appendix`` is ``hwkit.runs.appendix`` of the runs shown: the PDF's reproducibility appendix.
     ``facts``: the assignment's fixed settings that runs do not record (see the module docstring)."""
     latest = {t.name: runs.latest_run(t.name, include_quick=include_quick) for t in tasks}
-    measured = {name: runs.latest_run(name, include_quick=include_quick) for name in benchmarks}
+    measured = {name: runs.latest_run(name, include_quick=include_quick)
+                for t in tasks for name in (benchmarks or {}).get(t.name, ())}
     return {
         "assignment": assignment,
         "title": title,
@@ -115,14 +117,14 @@ def context(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quic
 
 
 def render_html(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False,
-                facts: Mapping | None = None, benchmarks: Sequence[str] = ()) -> str:
+                facts: Mapping | None = None, benchmarks: Mapping | None = None) -> str:
     return _environment().get_template(template_name(assignment)).render(
         **context(assignment, title, tasks, include_quick, facts, benchmarks))
 
 
 def render(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False,
            out_dir: Path | str = "reports", filename: str | None = None, facts: Mapping | None = None,
-           benchmarks: Sequence[str] = ()) -> Path:
+           benchmarks: Mapping | None = None) -> Path:
     """Render ``<out_dir>/<filename or assignment>.pdf`` atomically and return its path.
 
     ``tasks`` may be a subset of the assignment's tasks (e.g. one problem of it): only their

@@ -191,7 +191,7 @@ def check_runs(assignment: str, tasks: Sequence[str], include_quick: bool, packa
 
 def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, authors: Sequence[Author] = (),
           include_quick: bool = False, out_dir: Path | str = "submissions", package: str = "tasks",
-          facts: dict | None = None, benchmarks: Sequence[str] = ()) -> Path:
+          facts: dict | None = None, benchmarks: dict | None = None) -> Path:
     """Build ``<out_dir>/<assignment>/`` for ``bundle``; return the folder. ``all_tasks``: the
     assignment's ``hwkit.report.TaskInfo`` list (for the PDFs and ``None`` = every task); ``facts``
     and ``benchmarks``: the PDFs' fixed settings and benchmark runs (``hwkit.report``)."""

@@ -32,9 +32,9 @@ REPORT_FACTS = {
     "E": ("hwkit.assignments.e_autoencoders", "hwkit.assignments.e_transfer"),
 }
 
-# Benchmark scripts whose run directories (runs/<name>/) a PDF shows: D6's table of what each trick buys
-# (`python benchmarks/cifar10_tricks.py --table`).
-REPORT_BENCHMARKS = {"D": ("cifar10_tricks",)}
+# Benchmark scripts whose run directories (runs/<name>/) a task's PDF section shows, by task: D6's table of
+# what each trick buys (`python benchmarks/cifar10_tricks.py --table`); a PDF without D6 neither shows nor lists it.
+REPORT_BENCHMARKS = {"d6": ("cifar10_tricks",)}
 
 # What each course asks to be handed in (``python -m hwkit.submit X``; see ``hwkit.submit.Bundle``).
 # A and B name nothing: they get the default bundle (X.pdf, the code, the results).

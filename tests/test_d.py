@@ -354,12 +354,15 @@ def test_tricks_table_resumes_after_an_interruption_and_renders_in_the_d_report(
     shutil.copytree(Path(__file__).parent / "fixtures" / "runs" / "d6", runs_dir / "d6")
     d6 = [report.TaskInfo("d6", "CIFAR-10 CNN")]
     html = report.render_html("D", "D", d6, include_quick=True, facts=cli.report_facts("D"),
-                              benchmarks=cli.report_benchmarks("D"))
+                              benchmarks=cli.report_benchmarks())
     assert "What each trick buys" in html and "+8.0" in html and "+9.0" in html and "+3.0" in html
     assert "label smoothing 0 instead of 0.2" in html and "78.0%" in html and record.relative_path in html
     assert html.count("not reached") == 7 and "<td>2 (230&nbsp;s)</td>" in html   # only the recipe reached 85%
     assert html.count(record.relative_path) >= 2, "the ablation run is in the reproducibility appendix too"
+    theory = report.render_html("D", "D", [report.TaskInfo("d1", "theory")], include_quick=True,
+                                facts=cli.report_facts("D"), benchmarks=cli.report_benchmarks())
+    assert record.relative_path not in theory, "a PDF without D6 (the theory report) neither shows nor lists the run"
     shutil.rmtree(path)
     html = report.render_html("D", "D", d6, include_quick=True, facts=cli.report_facts("D"),
-                              benchmarks=cli.report_benchmarks("D"))
+                              benchmarks=cli.report_benchmarks())
     assert "No complete run of" in html and "+8.0" not in html
