@@ -34,7 +34,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -150,6 +150,7 @@ def environment(code_file: str | None = None) -> dict:
         "devices": [d.name for d in tf.config.list_logical_devices()],
         "dtype_policy": keras.config.dtype_policy().name,
         "argv": sys.argv,
+        "command": invoked_command(),
         "cwd": os.getcwd(),
         "git": git_state(code_file),
         "started": utc_now(),
@@ -454,7 +455,7 @@ class RunRecord:
         wall = self.metrics.get("wall_time_s")
         rows = [("run directory", relative_path(self.path)),
                 ("commit", commit or "not recorded"),
-                ("command", command_line(env.get("argv")) if env.get("argv") else "not recorded"),
+                ("command", recorded_command(env)),
                 ("seed", self.config.get("seed")),
                 ("mode", "quick (smoke)" if self.quick else "full"),
                 ("versions", versions or "not recorded"),
@@ -512,20 +513,44 @@ def relative_path(path: Path) -> str:
         return str(path)
 
 
-def command_line(argv: list[str]) -> str:
-    """The recorded ``sys.argv`` as a command to type: ``python -m pkg.mod ...`` for a module run with -m."""
+def invoked_command() -> str:
+    """This process's command as a user would type it, worked out when a run starts (never at render time):
+    ``python -m pkg.mod ...`` when Python ran a module with -m, else the script path and its arguments."""
+    import shlex
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    name = getattr(spec, "name", None)
+    first = f"python -m {name.removesuffix('.__main__')}" if name else shlex.quote(sys.argv[0])
+    return " ".join([first, *(shlex.quote(a) for a in sys.argv[1:])])
+
+
+def command_line(argv: list[str], cwd: str | None = None) -> str:
+    """A recorded ``sys.argv`` as a command to type, for runs made before env.json had ``command``.
+
+    Worked out from the recorded strings alone, never from the files on this machine, so a run renders
+    the same wherever the clone lives: a script below the run's working directory was run as the module
+    of its dotted path (``python -m tasks.d6``), a package's ``__main__.py`` as ``python -m <package>``.
+    """
     import shlex
     first, rest = argv[0], list(argv[1:])
-    path = Path(first)
-    if path.suffix == ".py" and path.is_absolute():
-        parts = path.with_suffix("").parts
-        for i in range(len(parts) - 1, 0, -1):   # longest dotted name whose top folder is on the import path
-            if not (Path(*parts[:i]) / "__init__.py").is_file():
-                first = "python -m " + ".".join(parts[i:]).removesuffix(".__main__")
-                break
+    path = PurePosixPath(first)
+    below_cwd = cwd and path.is_relative_to(cwd)
+    if path.suffix == ".py" and path.is_absolute() and (below_cwd or path.name == "__main__.py"):
+        dotted = path.relative_to(cwd).with_suffix("").parts if below_cwd else (path.parent.name,)
+        first = "python -m " + ".".join(dotted).removesuffix(".__main__")
     else:
         first = shlex.quote(first)
     return " ".join([first, *(shlex.quote(a) for a in rest)])
+
+
+def recorded_command(env: dict) -> str:
+    """The command a run was started with, as env.json recorded it."""
+    if isinstance(env.get("command"), str):
+        return env["command"]
+    argv = env.get("argv")
+    if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
+        cwd = env.get("cwd")
+        return command_line(argv, cwd if isinstance(cwd, str) else None)
+    return "not recorded"
 
 
 def load_run(path: Path) -> RunRecord | None:

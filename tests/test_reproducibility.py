@@ -1,12 +1,16 @@
 """Reproducible reports: provenance in env.json, the appendix, vector figures with their data, TensorBoard logs."""
 import csv
 import json
+import os
+from pathlib import Path
 
 import keras
 import keras_tuner as kt
 import numpy as np
 
 from hwkit import plots, runs, training, tuning
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def read_csv(path):
@@ -77,11 +81,36 @@ def test_appendix_rows_and_shared_rows(runs_dir, tmp_path):
     assert all("versions" not in dict(e["rows"]) for e in both["entries"])
 
 
-def test_command_line_of_a_module_run():
-    import tasks
-    from pathlib import Path
-    d1 = Path(tasks.__file__).parent / "d1.py"
-    assert runs.command_line([str(d1), "--quick", "--seed", "1"]) == "python -m tasks.d1 --quick --seed 1"
+def test_command_line_of_a_module_run_is_read_from_the_record_alone(tmp_path):
+    # made in a folder that does not exist here: the answer must not depend on this machine's files
+    gone = "/nowhere/clone-4f2a"
+    assert runs.command_line([f"{gone}/tasks/d1.py", "--quick", "--seed", "1"], gone) == \
+        "python -m tasks.d1 --quick --seed 1"
+    assert runs.command_line(["/usr/lib/python3/site-packages/pytest/__main__.py", "-q", "tests"], gone) == \
+        "python -m pytest -q tests"
+    assert runs.command_line(["benchmarks/x.py", "--a b"], gone) == "benchmarks/x.py '--a b'"
+    # a run records its command when it starts; that wins over anything worked out from argv
+    env = {"command": "python -m tasks.d1 --quick", "argv": ["/elsewhere/d1.py"], "cwd": "/"}
+    assert runs.recorded_command(env) == "python -m tasks.d1 --quick"
+    assert runs.recorded_command({"argv": "not a list"}) == "not recorded"
+
+
+def test_a_run_records_the_module_it_was_started_as(tmp_path):
+    import subprocess
+    import sys
+    code = ("import sys; from hwkit import runs; print(runs.invoked_command())")
+    script = tmp_path / "show.py"
+    script.write_text(code)
+    as_script = subprocess.run([sys.executable, str(script), "--x", "a b"], capture_output=True, text=True,
+                               cwd=ROOT, check=True).stdout.strip()
+    assert as_script == f"{script} --x 'a b'"
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "mod.py").write_text(code)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    as_module = subprocess.run([sys.executable, "-m", "pkg.mod", "--quick"], capture_output=True, text=True,
+                               cwd=tmp_path, env=env, check=True).stdout.strip()
+    assert as_module == "python -m pkg.mod --quick"
 
 
 def _tensors(log_dir):
