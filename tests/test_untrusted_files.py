@@ -3,14 +3,19 @@ runs it shows (no other file, no network), a bundle copies files and never follo
 refuses a bad ``--out-dir`` in one line and sweeps the folders a killed build left behind."""
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pypdf
 import pytest
 
-from hwkit import report, runs
+from conftest import install_task_package
+
+from hwkit import cli, report, runs, submit
 
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100">{}</svg>'
 
@@ -164,3 +169,86 @@ def test_inline_svg_and_html_links_go_through_the_same_fetcher(tmp_path, listene
     report.write_pdf(html, [record.path], out)
     assert connections == [] and "SECRET-MARKER-26" not in pypdf.PdfReader(out).pages[0].extract_text()
     assert len(warnings_of(capsys.readouterr().err)) == 3
+
+
+# ----------------------------------------------------------------------------- bundles
+
+
+@pytest.fixture
+def toy_package(tmp_path, monkeypatch) -> Path:
+    """A task package with one task z1 whose code submit can ship (its ROOT points at the package's folder)."""
+    package = install_task_package(tmp_path, monkeypatch, "bundletasks", {"Z": "Toy"}, {"z1": '"""Toy task."""\n'})
+    monkeypatch.setattr(submit, "ROOT", package.parent)
+    return package
+
+
+def test_bundle_skips_links_to_files_and_folders(toy_package, tmp_path, secret, capsys):
+    (secret / "notes").mkdir()
+    (secret / "notes" / "private.txt").write_text("SECRET-MARKER-26")
+    record = toy_run({"figures/plot.svg": svg_text("PLOT"), "figures/plot.csv": "x,y\n1,2\n",
+                      "tables/t.json": "[]"})
+    links = {"figures/leak.csv": secret / "secret.svg", "figures/notes": secret / "notes",
+             "history.csv": secret / "secret.svg", "tables/more": secret / "notes"}
+    for name, target in links.items():
+        (record.path / name).symlink_to(target)
+    out = tmp_path / "submissions"
+    assert cli.submit_main(["Z", "--out-dir", str(out)]) == 0
+    shipped = out / "Z" / "results" / "z1"
+    assert (shipped / "figures" / "plot.svg").is_file() and (shipped / "tables" / "t.json").is_file()
+    for name in links:
+        assert not os.path.lexists(shipped / name), name
+    assert not any(p.is_symlink() for p in (out / "Z").rglob("*"))
+    assert not any(b"SECRET-MARKER-26" in p.read_bytes() for p in (out / "Z").rglob("*") if p.is_file())
+    warned = warnings_of(capsys.readouterr().err)
+    assert len(warned) == len(links), warned
+    for name in links:
+        assert sum(f"{record.relative_path}/{name}" in w for w in warned) == 1, (name, warned)
+
+
+def test_bundle_refuses_a_model_that_is_a_link(toy_package, tmp_path, secret, capsys):
+    toy_package.joinpath("__init__.py").write_text(
+        'ASSIGNMENTS = {"Z": "Toy"}\nfrom hwkit.submit import Bundle\n'
+        'SUBMISSIONS = {"Z": Bundle(reports={"Z.pdf": ("", None)}, models={"model.keras": ("z1", "z1.keras")})}\n')
+    record = toy_run({})
+    (record.path / "z1.keras").symlink_to(secret / "secret.png")
+    with pytest.raises(SystemExit) as e:
+        cli.submit_main(["Z", "--out-dir", str(tmp_path / "submissions")])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and err.startswith("error:") and len(err.splitlines()) == 1, err
+    assert "z1.keras" in err and "link" in err and not (tmp_path / "submissions" / "Z").exists()
+
+
+@pytest.mark.parametrize("where", ["a file", "below a file", "in /proc", "too long"])
+def test_out_dir_that_cannot_be_a_folder_is_one_error_line(where, toy_package, tmp_path, capsys):
+    toy_run({"figures/plot.svg": svg_text("PLOT")})
+    (tmp_path / "file").write_text("keep me")
+    out = {"a file": tmp_path / "file", "below a file": tmp_path / "file" / "sub",
+           "in /proc": Path("/proc/hwkit-no-such/sub"), "too long": tmp_path / ("x" * 300)}[where]
+    with pytest.raises(SystemExit) as e:
+        cli.submit_main(["Z", "--out-dir", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and len(err.splitlines()) == 1 and err.startswith("error:"), err
+    assert "--out-dir" in err and str(out)[:60] in err
+    assert (tmp_path / "file").read_text() == "keep me"
+
+
+def test_folders_left_by_a_killed_submit_are_swept(toy_package, tmp_path):
+    toy_run({"figures/plot.svg": svg_text("PLOT")})
+    out = tmp_path / "submissions"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        stale = [out / f".Z.building-{dead.pid}" / "content", out / f".Z.old-{dead.pid}",
+                 out / f".Y.building-{dead.pid}"]
+        busy = out / f".Z.building-{alive.pid}"
+        for folder in [*stale, busy]:
+            folder.mkdir(parents=True)
+            (folder / "half.pdf.part").write_bytes(b"%PDF")
+        assert cli.submit_main(["Z", "--out-dir", str(out)]) == 0
+        assert (out / "Z" / "Z.pdf").is_file()
+        assert not any(os.path.lexists(p) for p in stale) and not (out / f".Z.building-{dead.pid}").exists()
+        assert busy.is_dir(), "a build of another running submit is left alone"
+    finally:
+        alive.kill()
+        alive.wait()
