@@ -12,15 +12,23 @@ collects them from the task package's ``REPORT_FACTS``. A template only formats 
 (``runs/<name>/``, e.g. a table of ablations); for the tasks a PDF shows, their latest complete runs go
 to the template as ``benchmarks[name]`` and into the appendix (a PDF without the task lists none).
 Nothing here starts a training or imports a task: ``hwkit.cli`` discovers tasks and runs them.
+Run directories are untrusted input: the PDF fetches only files inside the runs it shows and the
+templates, never the network (``write_pdf``).
 The command line is ``python -m hwkit.report X`` (see ``hwkit.cli.report_main``).
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import html as _html
 import json
+import mimetypes
+import os
+import re
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -81,7 +89,8 @@ def _environment() -> jinja2.Environment:
     env.filters["num"] = lambda v, digits=4: "n/a" if v is None else (
         f"{v:.{digits}g}" if isinstance(v, float) else str(v))
     env.filters["sci"] = _scientific
-    env.filters["uri"] = lambda p: Path(p).resolve().as_uri()
+    # lexical, not resolved: a figure that is a link out of its run must reach the fetcher as a run's file
+    env.filters["uri"] = lambda p: Path(os.path.abspath(p)).as_uri()
     env.filters["tojson"] = lambda v: json.dumps(v)
     return env
 
@@ -128,22 +137,99 @@ def render(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick
     """Render ``<out_dir>/<filename or assignment>.pdf`` atomically and return its path.
 
     ``tasks`` may be a subset of the assignment's tasks (e.g. one problem of it): only their
-    sections, runs and appendix entries appear.
+    sections, runs and appendix entries appear. The PDF reads no file outside the runs it shows
+    (see ``write_pdf``).
     """
-    import weasyprint
-    html = render_html(assignment, title, tasks, include_quick, facts, benchmarks)
+    values = context(assignment, title, tasks, include_quick, facts, benchmarks)
+    html = _environment().get_template(template_name(assignment)).render(**values)
+    shown = [r.path for r in [*values["runs"].values(), *values["benchmarks"].values()] if r is not None]
     out_dir = Path(out_dir)
     out = out_dir / (filename or f"{assignment}.pdf")
     tmp = out.with_suffix(".pdf.part")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        weasyprint.HTML(string=html, base_url=str(ROOT)).write_pdf(tmp)
+        write_pdf(html, shown, tmp)
         tmp.replace(out)
     except OSError as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise HwkitError(f"cannot write {out}: {e.strerror or e}; choose a writable --out-dir") from None
     return out
+
+
+def write_pdf(html: str, run_dirs: Sequence[Path], path: Path) -> None:
+    """``html`` as a PDF at ``path``. Run directories travel between people, so whatever the page or a figure
+    refers to (``<img>``, an SVG's ``<image>``, CSS ``url()``, inline ``<svg>``) is fetched only when it is a
+    ``data:`` URL or a file whose real path lies in ``run_dirs`` or the templates folder; anything else (another
+    file, a link out of a run, any network URL) gets one warning line and is left out of the PDF."""
+    import weasyprint
+    weasyprint.HTML(string=html, base_url=TEMPLATES, url_fetcher=_run_files_fetcher(run_dirs)).write_pdf(path)
+
+
+# href="...", xlink:href="...", url(...), @import "...": what an SVG may make the renderer fetch
+_REFERENCE = re.compile(r"""href\s*=\s*["']([^"']*)["']|url\(\s*["']?([^"')]*)["']?\s*\)|@import\s+["']([^"']*)["']""")
+
+
+def _local_path(url: str) -> Path | None:
+    """The path a ``file:`` URL names on this machine (None for any other URL)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    return Path(urllib.request.url2pathname(parts.path))
+
+
+def _run_files_fetcher(run_dirs: Sequence[Path]):
+    """A WeasyPrint URL fetcher that serves only what ``write_pdf`` allows and warns once per refused URL."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    allowed = [Path(d).resolve() for d in run_dirs] + [TEMPLATES.resolve()]
+    lexical = {Path(os.path.abspath(d)): Path(d) for d in run_dirs}   # to name the run a refused file lies in
+    referenced: dict[str, tuple[Path, str]] = {}   # URL -> (run, its figure that refers to it), for the warning
+    refused: set[str] = set()
+
+    def remember_references(real: Path, url: str, svg: bytes) -> None:
+        run = next((d for d in allowed[:-1] if real.is_relative_to(d)), None)
+        if run is None:
+            return
+        for match in _REFERENCE.finditer(svg.decode(errors="replace")):
+            href = _html.unescape(next(g for g in match.groups() if g is not None)).strip()
+            if not href.startswith(("#", "data:")):   # matplotlib's own: clip paths, glyphs, inline rasters
+                target = urllib.parse.unquote(urllib.parse.urljoin(url, href))
+                referenced.setdefault(target, (run, real.relative_to(run).as_posix()))
+
+    def warn(url: str, path: Path | None, real: Path | None) -> None:
+        if url in refused:
+            return
+        refused.add(url)
+        link = f" (a link to {real})" if path is not None and real != Path(os.path.abspath(path)) else ""
+        run, figure = referenced.get(urllib.parse.unquote(url), (None, None))
+        if figure is not None:
+            subject = f"{runs.relative_path(run)}: figure {figure} refers to {url}{link}"
+        else:
+            inside = next(((d, r) for d, r in lexical.items() if path is not None and path.is_relative_to(d)), None)
+            subject = (f"{runs.relative_path(inside[1])}: {path.relative_to(inside[0]).as_posix()}{link}" if inside
+                       else f"a figure refers to {url}{link}")
+        print(f"warning: {subject}: not fetched, outside the runs this report shows (shown as missing)",
+              file=sys.stderr)
+
+    class RunFilesFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url.lower().startswith("data:"):
+                return super().fetch(url, headers)
+            path = _local_path(url)
+            real = path.resolve() if path is not None else None
+            if real is None or not any(real.is_relative_to(d) for d in allowed):
+                warn(url, path, real)
+                raise ValueError(f"{url} is outside the runs this report shows: not fetched")
+            if not real.is_file():   # missing, a folder, a FIFO (which would block the read)
+                raise FileNotFoundError(f"{url} is not a file")
+            body = real.read_bytes()
+            if real.suffix.lower() == ".svg":
+                remember_references(real, url, body)
+            kind = mimetypes.guess_type(real.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, body, {"Content-Type": kind})
+
+    return RunFilesFetcher()
 
 
 if __name__ == "__main__":  # python -m hwkit.report X: the command line lives with every other entry point

@@ -16,15 +16,19 @@ An assignment without a declaration gets the default bundle: ``X.pdf``, its code
 
 Only complete full runs are used; ``include_quick`` lets quick runs stand in, and the README then
 says in its first line that this is not a hand-in. The folder is built in a temporary sibling and
-renamed into place, so ``submissions/X/`` is either the old bundle or the whole new one.
+renamed into place, so ``submissions/X/`` is either the old bundle or the whole new one; the next
+build removes what a killed one left. A run directory is untrusted input: only its regular files are
+copied, and a symbolic link in it is skipped with a warning (a model the course asks for is refused).
 """
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as _dt
 import os
 import re
 import shutil
+import stat
 import sys
 import zipfile
 from dataclasses import dataclass, field
@@ -35,6 +39,7 @@ from hwkit import HwkitError
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTHOR = re.compile(r"^\s*(?P<name>[^<>]*\S)\s*<(?P<id>[A-Za-z0-9._-]+)>\s*$")
+TEMPORARY = re.compile(r"^\..+\.(?:building|old)-(?P<pid>\d+)$")   # build() folders: .X.building-<pid>, .X.old-<pid>
 
 
 @dataclass(frozen=True)
@@ -205,12 +210,16 @@ def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, auth
     quick = sorted(t for t, r in records.items() if r.quick)
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / assignment
     tmp = out_dir / f".{assignment}.building-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     content = tmp / "content"
-    content.mkdir(parents=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        sweep_stale_builds(out_dir)   # this process's own leftover folder included
+        content.mkdir(parents=True)
+    except OSError as e:
+        what = "is a file, not a folder" if os.path.isfile(out_dir) else f"cannot be written: {e.strerror or e}"
+        raise HwkitError(f"{out_dir} {what}; choose another --out-dir") from None
     try:
         manifest: list[tuple[str, str]] = []
         for name, (subtitle, shown) in bundle.reports.items():
@@ -222,6 +231,10 @@ def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, auth
                                    f"({', '.join(t.name.upper() for t in infos)})"))
         for name, (task, inside) in bundle.models.items():
             source = records[task].path / inside
+            link = _first_link(records[task].path, inside)
+            if link is not None:
+                raise HwkitError(f"{runs.relative_path(records[task].path)}/{link} is a symbolic link: a bundle copies "
+                                 f"only the run's own files; rerun `python -m {package}.{task}`")
             if not source.is_file():
                 raise HwkitError(f"the run {source.parent.parent} has no {inside}: rerun `python -m {package}.{task}`")
             shutil.copy2(source, content / name)
@@ -258,23 +271,84 @@ def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, auth
         else:
             built = content
         old = out_dir / f".{assignment}.old-{os.getpid()}"
-        if final.exists():
+        if os.path.lexists(final):
             final.rename(old)
         built.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp)
     return final
 
 
+def sweep_stale_builds(out_dir: Path) -> None:
+    """Remove what killed builds left in ``out_dir`` (``.X.building-<pid>``, ``.X.old-<pid>`` of a process that
+    is gone); a build of another running ``submit`` is left alone."""
+    for p in out_dir.iterdir():
+        m = TEMPORARY.match(p.name)
+        if m and not _alive(int(m["pid"])):
+            _remove(p)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False   # this process builds one bundle at a time: a folder of its pid is a leftover
+    try:
+        os.kill(pid, 0)   # signal 0: only asks whether the process exists (POSIX)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:
+        return True        # exists, owned by another user
+    return True
+
+
+def _remove(path: Path) -> None:
+    """Remove a file, link or folder (never following a link); quietly, as a best effort."""
+    with contextlib.suppress(OSError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _first_link(run_dir: Path, inside: str) -> str | None:
+    """The first part of ``run_dir/inside`` below ``run_dir`` that is a symbolic link, as ``inside``'s prefix."""
+    path = run_dir
+    for part in Path(inside).parts:
+        path = path / part
+        if path.is_symlink():
+            return path.relative_to(run_dir).as_posix()
+    return None
+
+
+def _own_file(run_dir: Path, path: Path) -> bool:
+    """Whether ``path`` (inside ``run_dir``) is a regular file or a real folder (False when absent). Run directories
+    travel between people: a link in one could point anywhere on this machine, so it is never followed (one
+    warning line), nor is a FIFO or device read."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return False
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return True
+    from hwkit import runs
+    what = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+    print(f"warning: {runs.relative_path(run_dir)}/{path.relative_to(run_dir).as_posix()} is {what}: left out of "
+          "the bundle (it holds only the run's own files)", file=sys.stderr)
+    return False
+
+
 def _copy_results(run_dir: Path, target: Path) -> None:
+    """The run's metrics, tables and figures: regular files and real folders only (``_own_file``)."""
     for name in ("metrics.json", "config.json", "env.json", "history.csv"):
-        if (run_dir / name).is_file():
+        source = run_dir / name
+        if _own_file(run_dir, source) and source.is_file():
             target.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(run_dir / name, target / name)
+            shutil.copy2(source, target / name)
     for folder in ("tables", "figures"):
-        if (run_dir / folder).is_dir():
-            shutil.copytree(run_dir / folder, target / folder)
+        source = run_dir / folder
+        if _own_file(run_dir, source) and source.is_dir():
+            shutil.copytree(source, target / folder, ignore=lambda d, names: [
+                n for n in names if not _own_file(run_dir, Path(d) / n)])
 
 
 def _zip(folder: Path, path: Path) -> None:
