@@ -5,7 +5,10 @@ setup(
     name="hwkit",
     version="0.1.0",
     description="Runnable, tuned, reproducible deep-learning coursework with PDF reports (Keras 3)",
-    packages=find_packages(include=["hwkit", "hwkit.*", "tasks", "tasks.*"]),
+    packages=[*find_packages(include=["hwkit", "hwkit.*", "tasks", "tasks.*"]), "hwkit.templates"],
+    # the top-level templates/ ships inside the package, so a wheel or `pip install .` renders PDFs too
+    package_dir={"hwkit.templates": "templates"},
+    package_data={"hwkit.templates": ["*.html"], "tasks": ["examples/*.json"]},
     python_requires=">=3.10",
     # Versions tested together on Python 3.11 / 2 CPU cores. tensorflow-cpu is the same TensorFlow
     # without the CUDA wheels. On a GPU machine (README, "Scale out"; pip resolves it with these pins):

@@ -39,7 +39,10 @@ import markupsafe
 from hwkit import HwkitError, runs
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = ROOT / "templates"
+# The templates live in the checkout's top-level templates/; an installed wheel carries them as package data
+# (setup.py maps them to hwkit/templates), so rendering works wherever the package is installed.
+_PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = _PACKAGED_TEMPLATES if _PACKAGED_TEMPLATES.is_dir() else ROOT / "templates"
 GENERIC_TEMPLATE = "generic.html"
 
 
