@@ -4,8 +4,11 @@ Search order for a dataset: the ``--data-dir`` flag, then ``$HWKIT_DATA_DIR``, t
 ``~/.keras/datasets``; each directory is tried as given and with a ``mnist/`` or
 ``cifar-10-batches-py/`` sub-folder. Keras' own download is the last resort unless
 ``HWKIT_OFFLINE=1``. Every file is validated (magic numbers, shapes, counts, label and pixel
-ranges); anything wrong raises one ``DataError`` naming the path, what was expected and what
-was found.
+ranges; numeric dtypes, finite whole numbers); anything wrong raises one ``DataError`` naming the
+path, what was expected and what was found. Reads are bounded by what a file's header or format
+promises: IDX dimensions are multiplied exactly and checked against the file before anything is
+allocated, no more than the declared bytes are decompressed, ``.npz`` and tar members are checked
+from their headers before they are read, and CSV files are streamed a block of rows at a time.
 
 Images are returned as uint8 arrays (MNIST ``(N, 28, 28)``, CIFAR-10 ``(N, 32, 32, 3)``) and
 labels as int64 ``(N,)``; scaling to floats is the caller's choice.
@@ -20,14 +23,18 @@ Command line: ``python -m hwkit.data export-csv --out DIR`` writes ``mnist_train
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
+import itertools
 import json
+import math
 import os
 import pickle
 import sys
 import tarfile
+import zipfile
 import zlib
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -159,42 +166,101 @@ def _find_csv(d: Path):
 def _read_idx_mnist(paths: list[Path]) -> tuple[Split, Split]:
     out = []
     for split, (images, labels) in (("train", paths[:2]), ("test", paths[2:])):
-        x, y = read_idx(images), read_idx(labels)
-        _check_images(x, images, (28, 28), MNIST_COUNTS[split])
-        _check_labels(y, labels, MNIST_COUNTS[split], 10)
+        count = MNIST_COUNTS[split]
+        # The header's shape is checked before its body is read: a header is a promise, not a size to allocate.
+        x = read_idx(images, lambda shape: _check_shape(shape, images, (28, 28), count, "images"))
+        y = read_idx(labels, lambda shape: _check_shape(shape, labels, (), count, "labels"))
+        _check_images(x, images, (28, 28), count)
+        _check_labels(y, labels, count, 10)
         out.append((x, y.astype(np.int64)))
     return out[0], out[1]
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (optionally gzipped) with its magic number and dimensions checked."""
+GZIP_MAX_RATIO = 1032   # deflate expands at most ~1032:1, so a gzip of n bytes holds at most 1032 n
+
+
+def read_idx(path: Path, check_shape: Callable[[tuple], None] | None = None) -> np.ndarray:
+    """Read one IDX file (optionally gzipped) with its magic number and dimensions checked.
+
+    The read is bounded by the header: the dimensions are multiplied exactly (no int64 overflow),
+    ``check_shape(shape)`` may refuse them, a size no file of this length can hold is refused before
+    anything is allocated, and no more than the declared bytes are decompressed (a gzip bomb behind
+    a valid header stops there).
+    """
+    path = Path(path)
+    compressed = path.suffix == ".gz"
+    expected = "an IDX file"
     try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as f:
-            raw = f.read()
+        with (gzip.open if compressed else open)(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[:3] != b"\x00\x00\x08":
+                raise DataError(path, "IDX magic 0x0000 08 0D (unsigned bytes)", f"header bytes {head.hex() or 'none'}")
+            ndim = head[3]
+            dims = f.read(4 * ndim)
+            if ndim not in (1, 3) or len(dims) < 4 * ndim:
+                raise DataError(path, "an IDX file of 1 (labels) or 3 (images) dimensions", f"{ndim} dimensions")
+            shape = tuple(int.from_bytes(dims[i:i + 4], "big") for i in range(0, 4 * ndim, 4))
+            size = math.prod(shape)                 # Python ints: exact, whatever the header says
+            expected = f"{size} data bytes for shape {shape}"
+            if check_shape:
+                check_shape(shape)
+            _check_idx_size(path, size, expected, 4 + 4 * ndim, compressed)
+            body = np.empty(size, dtype=np.uint8)
+            got = f.readinto(memoryview(body))
+            if got < size:
+                raise DataError(path, expected, f"{got} bytes after the header (truncated?)")
+            if f.read(1):
+                raise DataError(path, expected, f"more than the {size} data bytes the header declares")
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(path, "a readable (gzip) IDX file", f"unreadable data ({type(e).__name__}: {e})") from None
+    except MemoryError:
+        raise DataError(path, expected, "more than this machine can allocate") from None
     _record(path)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise DataError(path, "IDX magic 0x0000 08 0D (unsigned bytes)",
-                        f"header bytes {raw[:4].hex() or 'none'}")
-    ndim = raw[3]
-    if ndim not in (1, 3) or len(raw) < 4 + 4 * ndim:
-        raise DataError(path, "an IDX file of 1 (labels) or 3 (images) dimensions", f"{ndim} dimensions")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    size = int(np.prod(shape))
-    body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != size:
-        raise DataError(path, f"{size} data bytes for shape {shape}", f"{body.size} bytes (truncated?)")
     return body.reshape(shape)
 
 
-def _read_npz_mnist(path: Path) -> tuple[Split, Split]:
+def _check_idx_size(path: Path, size: int, expected: str, header: int, compressed: bool) -> None:
+    """Refuse a declared size the file cannot hold, before allocating it."""
+    on_disk = path.stat().st_size
+    if not compressed and on_disk - header != size:
+        more = " (more than declared)" if on_disk - header > size else " (truncated?)"
+        raise DataError(path, expected, f"{on_disk - header} bytes after the header{more}")
+    if compressed and size > GZIP_MAX_RATIO * on_disk:
+        raise DataError(path, expected, f"more than a gzip file of {on_disk} bytes can hold "
+                                        f"(at most {GZIP_MAX_RATIO * on_disk} bytes)")
+    memory = _physical_memory()
+    if memory and size > memory:
+        raise DataError(path, expected, f"more than this machine's {memory} bytes of memory")
+
+
+def _physical_memory() -> int | None:
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
-    except KeyError as e:
-        raise DataError(path, "arrays x_train, y_train, x_test, y_test (Keras layout)", f"no {e}") from None
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX: allocation failures are still caught
+        return None
+
+
+NPZ_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _read_npz_mnist(path: Path) -> tuple[Split, Split]:
+    """mnist.npz (Keras layout), each array's header (dtype, shape) checked before its data is read."""
+    expect = {f"{xy}_{split}": ((28, 28) if xy == "x" else (), MNIST_COUNTS[split])
+              for split in ("train", "test") for xy in ("x", "y")}
+    arrays = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {name.removesuffix(".npy"): name for name in archive.namelist()}
+            missing = [k for k in NPZ_ARRAYS if k not in members]
+            if missing:
+                raise DataError(path, "arrays x_train, y_train, x_test, y_test (Keras layout)", f"no {missing[0]!r}")
+            for key in NPZ_ARRAYS:
+                with archive.open(members[key]) as f:
+                    _check_npy_header(f, path, key, *expect[key])
+                with archive.open(members[key]) as f:
+                    arrays[key] = np.lib.format.read_array(f, allow_pickle=False)
+    except DataError:
+        raise
     except Exception as e:  # zipfile.BadZipFile, ValueError (pickled objects refused), OSError, zlib.error ...
         raise DataError(path, "a NumPy .npz archive of plain arrays", f"unreadable data ({e})") from None
     _record(path)
@@ -205,6 +271,21 @@ def _read_npz_mnist(path: Path) -> tuple[Split, Split]:
         _check_labels(y, path, MNIST_COUNTS[split], 10, name=f"y_{split}")
         out.append((x.astype(np.uint8), y.astype(np.int64)))
     return out[0], out[1]
+
+
+def _check_npy_header(f, path: Path, name: str, item_shape: tuple, count: int) -> None:
+    """What an .npy member promises (dtype, shape), checked before its data is allocated and read."""
+    version = np.lib.format.read_magic(f)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in read_header:
+        raise DataError(path, f"{name} as an .npy array of format 1.0 or 2.0", f"format {version}")
+    shape, _, dtype = read_header[version](f)
+    if dtype.hasobject:
+        raise DataError(path, "a NumPy .npz archive of plain arrays",
+                        f"{name} of dtype {dtype} (pickled Python objects are refused: loading data never runs code)")
+    _check_shape(shape, path, item_shape, count, name)
+    what = "pixel values" if item_shape else "labels"
+    _check_values(np.empty(0, dtype), path, name, what, 255 if item_shape else 9)    # the dtype alone
 
 
 CSV_CACHE = Path("data") / "mnist-csv"
@@ -272,7 +353,13 @@ def _cached_csv(fmt: str, source: tuple, files: Sequence[Path]) -> tuple[Split, 
 
 def _is_int(cell: bytes) -> bool:
     cell = cell.strip()
-    return cell.lstrip(b"+-").isdigit()
+    return (cell[1:] if cell[:1] in (b"+", b"-") else cell).isdigit()
+
+
+CSV_WIDTH = 785                  # label + 28 x 28 pixels
+CSV_CELL_BYTES = 5              # at most 3 digits, a sign or a space, and the comma
+CSV_LINE_BYTES = 64 * 1024      # the longest line read: a header of 785 names, or a row with some spacing
+CSV_BLOCK_ROWS = 256            # rows parsed at a time: memory stays ~ the uint8 result, not ~10x the text
 
 
 def read_mnist_csv(path: Path, expected_count: int | None = None) -> Split:
@@ -281,42 +368,92 @@ def read_mnist_csv(path: Path, expected_count: int | None = None) -> Split:
     Every row is checked for its width and every value for being an integer in range. The first
     line is a header only when none of its cells is a number, so a first data row with one bad
     cell is reported, not skipped.
+
+    The file is streamed a block of rows at a time. With ``expected_count``, a file larger than that
+    many rows can take is refused before it is read, and reading stops at the first extra row.
     """
+    path = Path(path)
     try:
-        text = Path(path).read_bytes()
+        size = path.stat().st_size
+        f = path.open("rb")
     except OSError as e:
         raise DataError(path, "a readable CSV file", str(e)) from None
-    lines = text.replace(b"\r", b"").split(b"\n")
-    first_line = 1
-    if lines and lines[0].strip() and not any(_is_int(c) for c in lines[0].split(b",")):
-        lines, first_line = lines[1:], 2    # header row
-    numbered = [(i + first_line, r) for i, r in enumerate(lines) if r.strip()]
-    if not numbered:
-        raise DataError(path, "rows of label + 784 pixels", "no data rows")
-    widths = np.fromiter((r.count(b",") + 1 for _, r in numbered), dtype=np.int64, count=len(numbered))
-    bad = np.flatnonzero(widths != 785)
-    if bad.size:
-        line, width = numbered[bad[0]][0], widths[bad[0]]
+    if expected_count is not None and size > CSV_LINE_BYTES + expected_count * CSV_WIDTH * CSV_CELL_BYTES:
+        raise DataError(path, f"at most {CSV_LINE_BYTES + expected_count * CSV_WIDTH * CSV_CELL_BYTES} bytes for "
+                        f"{expected_count} rows of label + 784 values of at most 3 digits", f"{size} bytes")
+    xs, ys, block = [], [], []
+    bad_width, bad_rows, rows = None, 0, 0
+    with f:
+        for number, line in _csv_lines(f, path):
+            if not line.strip():
+                continue
+            if number == 1 and not any(_is_int(c) for c in line.split(b",")):
+                continue                                        # header row
+            rows += 1
+            if expected_count is not None and rows > expected_count:
+                raise DataError(path, f"{expected_count} labels",
+                                f"more than {expected_count} rows (line {number}); stopped reading there")
+            width = line.count(b",") + 1
+            if width != CSV_WIDTH:
+                bad_rows += 1
+                bad_width = bad_width or (number, width)
+            elif bad_width is None:                             # after a bad row, only the widths are counted
+                block.append((number, line))
+                if len(block) == CSV_BLOCK_ROWS:
+                    _parse_csv_block(block, path, xs, ys)
+                    block = []
+    if bad_width:
         raise DataError(path, "785 comma-separated values per row (label + 28x28 pixels)",
-                        f"{width} values on line {line} ({bad.size} bad rows)")
-    rows = [r for _, r in numbered]
-    try:
-        values = np.array(b",".join(rows).split(b","), dtype=np.int64)
-    except ValueError:
-        for line, r in numbered:
-            cells = r.split(b",")
-            for col, cell in enumerate(cells):
-                if not _is_int(cell):
-                    raise DataError(path, "integer values", f"{cell[:20]!r} on line {line}, column {col + 1}") from None
-        raise DataError(path, "integer values", "non-numeric data") from None
-    table = values.reshape(len(rows), 785)
-    x, y = table[:, 1:], table[:, 0]
-    if x.min() < 0 or x.max() > 255:
-        where = numbered[int(np.flatnonzero((x < 0).any(1) | (x > 255).any(1))[0])][0]
-        raise DataError(path, "pixel values in 0..255", f"range {x.min()}..{x.max()} (first on line {where})")
+                        f"{bad_width[1]} values on line {bad_width[0]} ({bad_rows} bad rows)")
+    _parse_csv_block(block, path, xs, ys)
+    if not rows:
+        raise DataError(path, "rows of label + 784 pixels", "no data rows")
+    y = np.concatenate(ys)
     _check_labels(y, path, expected_count, 10)
     _record(path)
-    return x.astype(np.uint8).reshape(-1, 28, 28), y
+    return np.concatenate(xs).reshape(-1, 28, 28), y
+
+
+def _csv_lines(f, path: Path) -> Iterable[tuple[int, bytes]]:
+    """(line number, line without its line break), each line read with a bounded length."""
+    for number in itertools.count(1):
+        line = f.readline(CSV_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > CSV_LINE_BYTES:
+            raise DataError(path, f"lines of at most {CSV_LINE_BYTES} bytes (label + 784 values)",
+                            f"line {number} longer than that")
+        yield number, line.replace(b"\r", b"").rstrip(b"\n")
+
+
+def _parse_csv_block(block: list[tuple[int, bytes]], path: Path, xs: list, ys: list) -> None:
+    """Rows of 785 cells -> uint8 pixels appended to xs, int64 labels to ys; the first bad cell is named."""
+    if not block:
+        return
+    try:   # NumPy's C parser: strict integers (no floats, no '1_000'), an int64 overflow is a ValueError
+        table = np.loadtxt([r for _, r in block], delimiter=",", dtype=np.int64, comments=None, ndmin=2)
+    except ValueError:
+        for number, row in block:
+            for col, cell in enumerate(row.split(b",")):
+                problem = ("not an integer" if not _is_int(cell) else
+                           "too large for an integer" if _beyond_int64(cell) else "")
+                if problem:
+                    raise DataError(path, "integer values",
+                                    f"{cell[:30]!r} on line {number}, column {col + 1} ({problem})") from None
+        raise DataError(path, "integer values", f"non-numeric data on lines {block[0][0]}..{block[-1][0]}") from None
+    x = table[:, 1:]
+    out_of_range = (x < 0) | (x > 255)
+    if out_of_range.any():
+        row, col = (int(i[0]) for i in np.nonzero(out_of_range))
+        raise DataError(path, "pixel values in 0..255", f"{x[row, col]} on line {block[row][0]}, column {col + 2}")
+    xs.append(x.astype(np.uint8))
+    ys.append(table[:, 0].copy())          # a copy: a view would keep the whole int64 table alive
+
+
+def _beyond_int64(cell: bytes) -> bool:
+    """An integer cell int64 cannot hold (its digits are counted first: int() of 5000 digits is refused)."""
+    digits = cell.strip().lstrip(b"+-").lstrip(b"0")
+    return len(digits) > 19 or (len(digits) == 19 and int(digits) >= 2**63)
 
 
 def _read_csv_mnist(train: Path, test: Path) -> tuple[Split, Split]:
@@ -328,8 +465,14 @@ def write_mnist_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
     table = np.concatenate([y.reshape(-1, 1), x.reshape(len(x), -1)], axis=1).astype(np.int64)
     header = "label," + ",".join(f"{r}x{c}" for r in range(1, 29) for c in range(1, 29))
     tmp = path.with_suffix(".csv.part")
-    np.savetxt(tmp, table, fmt="%d", delimiter=",", header=header, comments="")
-    tmp.replace(path)
+    try:
+        np.savetxt(tmp, table, fmt="%d", delimiter=",", header=header, comments="")
+        tmp.replace(path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)             # a full disk leaves no half-written .part behind
+        # A failed write() names no file: say which one could not be written.
+        raise OSError(e.errno, e.strerror or str(e), str(path)) from None
 
 
 _MNIST_FINDERS = {"idx": _find_idx, "npz": _find_npz, "csv": _find_csv}
@@ -354,16 +497,32 @@ def load_cifar10(data_dir=None, formats: Sequence[str] = CIFAR10_FORMATS) -> tup
 _CIFAR_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 
 
+def _cifar_batch_limit() -> int:
+    """The most bytes a CIFAR-10 batch pickle can take: every training image in one batch (3072 bytes each)
+    with room for its label and file name, plus the pickle's own framing. The real batches are ~31 MB."""
+    return CIFAR10_COUNTS["train"] * (3072 + 256) + (1 << 20)
+
+
 def _read_cifar_tar(tar_path: Path) -> tuple[Split, Split]:
+    limit = _cifar_batch_limit()
+    blobs = {}
     try:
         with tarfile.open(tar_path, "r:gz") as tar:
-            members = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
-            missing = [n for n in _CIFAR_FILES if n not in members]
-            if missing:
-                raise DataError(tar_path, f"members {', '.join(_CIFAR_FILES)}", f"missing {', '.join(missing)}")
-            blobs = {n: tar.extractfile(members[n]).read() for n in _CIFAR_FILES}
+            for member in tar:          # one pass; each member's size is its tar header's promise, checked first
+                name = Path(member.name).name
+                if not member.isfile() or name not in _CIFAR_FILES or name in blobs:
+                    continue
+                if member.size > limit:
+                    raise DataError(tar_path / name, f"a CIFAR-10 batch of at most {limit} bytes",
+                                    f"{member.size} bytes (refused before decompressing)")
+                blobs[name] = tar.extractfile(member).read()
+                if len(blobs) == len(_CIFAR_FILES):
+                    break
     except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
         raise DataError(tar_path, "a gzip tar archive", f"unreadable data ({e})") from None
+    missing = [n for n in _CIFAR_FILES if n not in blobs]
+    if missing:
+        raise DataError(tar_path, f"members {', '.join(_CIFAR_FILES)}", f"missing {', '.join(missing)}")
     result = _read_cifar_batches(blobs, opener=lambda blob: blob, origin=tar_path)
     _record(tar_path)
     return result
@@ -399,13 +558,15 @@ def _read_cifar_batches(sources: dict, opener, origin: Path | None = None) -> tu
     def load(name):
         where = origin / name if origin else sources[name]
         try:
+            if opener is None and (size := sources[name].stat().st_size) > _cifar_batch_limit():
+                raise DataError(where, f"a CIFAR-10 batch of at most {_cifar_batch_limit()} bytes", f"{size} bytes")
             blob = sources[name].read_bytes() if opener is None else opener(sources[name])
         except OSError as e:
             raise DataError(where, "a readable file", f"{e.strerror or e}") from None
         try:
             batch = safe_unpickle(blob)
             data, labels = batch[b"data"], batch[b"labels"]
-            data, labels = np.asarray(data), np.asarray(labels, dtype=np.int64)
+            data, labels = np.asarray(data), np.asarray(labels)  # integer labels are checked, not cast
         except _Refused as e:
             raise DataError(where, "a CIFAR-10 python batch (dicts, lists, bytes, ints, NumPy arrays only)",
                             f"a pickle that asks for {e} (refused: loading data never runs code)") from None
@@ -418,7 +579,7 @@ def _read_cifar_batches(sources: dict, opener, origin: Path | None = None) -> tu
         if opener is None:
             _record(where)
         # Channel-planar rows (R plane, G plane, B plane) -> NHWC images.
-        return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
+        return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels.astype(np.int64)
 
     parts = [load(f"data_batch_{i}") for i in range(1, 6)]
     x_train = np.concatenate([p[0] for p in parts])
@@ -433,22 +594,45 @@ def _read_cifar_batches(sources: dict, opener, origin: Path | None = None) -> tu
 
 # ----------------------------------------------------------------------------- checks
 
+def _check_shape(shape: tuple, path, item_shape: tuple, count: int | None, name: str) -> None:
+    if len(shape) != 1 + len(item_shape) or tuple(shape[1:]) != item_shape:
+        items = "".join(f", {d}" for d in item_shape) or ","
+        raise DataError(path, f"{name} of shape (N{items})", f"shape {tuple(shape)}")
+    if count is not None and shape[0] != count:
+        raise DataError(path, f"{count} {name}", f"{shape[0]}")
+
+
+def _check_values(a: np.ndarray, path, name: str, what: str, high: int) -> None:
+    """Numeric dtype, and for floats finite whole numbers: what a cast to integers keeps unchanged.
+
+    ``what`` is "pixel values" or "labels"; arrays with their own name (``x_train``) are named in
+    the message, so a file holding several arrays says which one is wrong.
+    """
+    prefix = "" if name in ("images", "labels") else f"{name}: "
+    if a.dtype.kind not in "uif":                # bytes, str, objects, complex, bool, dates: refused
+        raise DataError(path, f"{prefix}{what} of a numeric dtype (integers or floats)", f"dtype {a.dtype}")
+    if a.dtype.kind == "f" and a.size:
+        bad = ~np.isfinite(a) | (a != np.floor(a))     # NaN, inf, or 2.5 that a cast would truncate to 2
+        if bad.any():
+            first, n = int(np.flatnonzero(bad)[0]), int(bad.sum())
+            value = a.flat[first]
+            where = np.unravel_index(first, a.shape)
+            index = int(where[0]) if a.ndim == 1 else tuple(int(i) for i in where)
+            more = f" and {n - 1} more" if n > 1 else ""
+            raise DataError(path, f"{prefix}integer {what} in 0..{high}",
+                            f"{'NaN' if np.isnan(value) else value} at index {index}{more}")
+    if a.size and (a.min() < 0 or a.max() > high):
+        raise DataError(path, f"{prefix}{what} in 0..{high}", f"range {a.min()}..{a.max()}")
+
+
 def _check_images(x: np.ndarray, path, shape: tuple, count: int | None, name: str = "images") -> None:
-    if x.ndim != 1 + len(shape) or tuple(x.shape[1:]) != shape:
-        raise DataError(path, f"{name} of shape (N, {', '.join(map(str, shape))})", f"shape {x.shape}")
-    if count is not None and len(x) != count:
-        raise DataError(path, f"{count} {name}", f"{len(x)}")
-    if x.size and (x.min() < 0 or x.max() > 255):
-        raise DataError(path, "pixel values in 0..255", f"range {x.min()}..{x.max()}")
+    _check_shape(x.shape, path, shape, count, name)
+    _check_values(x, path, name, "pixel values", 255)
 
 
 def _check_labels(y: np.ndarray, path, count: int | None, num_classes: int, name: str = "labels") -> None:
-    if y.ndim != 1:
-        raise DataError(path, f"{name} of shape (N,)", f"shape {y.shape}")
-    if count is not None and len(y) != count:
-        raise DataError(path, f"{count} {name}", f"{len(y)}")
-    if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise DataError(path, f"{name} in 0..{num_classes - 1}", f"range {y.min()}..{y.max()}")
+    _check_shape(y.shape, path, (), count, name)
+    _check_values(y, path, name, "labels", num_classes - 1)
 
 
 def _keras_download(name: str) -> tuple[Split, Split]:
