@@ -528,7 +528,7 @@ def command_line(argv: list[str], cwd: str | None = None) -> str:
 
     Worked out from the recorded strings alone, never from the files on this machine, so a run renders
     the same wherever the clone lives: a script below the run's working directory was run as the module
-    of its dotted path (``python -m tasks.d6``), a package's ``__main__.py`` as ``python -m <package>``.
+    of its dotted path (``python -m tasks.x1``), a package's ``__main__.py`` as ``python -m <package>``.
     """
     import shlex
     first, rest = argv[0], list(argv[1:])
