@@ -2,7 +2,8 @@
 
 A task is a module of the task package (``tasks`` by default, ``$HWKIT_TASKS`` to use another)
 named after its assignment letter and number (``x1``, ``x12``). It defines ``run(args, run)``,
-optionally ``add_arguments(parser)`` and ``REQUIRES`` (the tasks whose runs it reads), and ends
+optionally ``add_arguments(parser)`` and ``REQUIRES`` (the tasks whose runs it reads, checked before it
+starts; a dict of them to the files it reads and their schemas checks those too), and ends
 with ``if __name__ == "__main__": raise SystemExit(task_main(__spec__.name))``.
 Common flags: ``--quick`` (tiny data, seconds; results labelled as smoke results), ``--seed N``
 (0..2^32-1), ``--data-dir D``, ``--epochs N`` (override the task's default, 1..10000; at most
@@ -30,7 +31,7 @@ import re
 import signal
 import sys
 import time
-from typing import Iterator, Sequence, TypeVar
+from typing import Iterator, Mapping, Sequence, TypeVar
 
 from hwkit import HwkitError, distribute, regenerate, report, runs
 from hwkit.report import TaskInfo
@@ -154,9 +155,13 @@ def _task_module(module_name: str):
 
 
 def task_info(name: str) -> TaskInfo:
+    """A task's ``TaskInfo``. Its ``REQUIRES`` names the tasks whose runs it reads: a tuple, or a dict of them
+    to what it reads of each (``{"x1": {"tables/summary.json": schema}}``, see ``hwkit.runs.require_run``)."""
     module = _task_module(f"{task_package_name()}.{name}")
     doc = (module.__doc__ or "").strip()
-    return TaskInfo(name, doc.splitlines()[0] if doc else name, tuple(getattr(module, "REQUIRES", ())))
+    requires = getattr(module, "REQUIRES", ())
+    return TaskInfo(name, doc.splitlines()[0] if doc else name, tuple(requires),
+                    dict(requires) if isinstance(requires, Mapping) else {})
 
 
 def discover_tasks(assignment: str | None = None) -> list[TaskInfo]:
@@ -197,9 +202,10 @@ def execution_order(tasks: Sequence[TaskInfo]) -> list[TaskInfo]:
 
 
 def check_requirements(info: TaskInfo, quick: bool) -> None:
-    """One clear error naming the command to run when a task's prerequisite has no complete run."""
+    """One clear error naming the command to run when a task's prerequisite has no complete run, or one that is
+    damaged or lacks what the task reads: checked before the task starts, so it never trains first."""
     for r in info.requires:
-        runs.require_run(r, quick, reader=info.name)
+        runs.require_run(r, quick, needs=info.needs.get(r, ()), reader=info.name)
 
 class _UnknownTaskFinder(importlib.abc.MetaPathFinder):
     """Turns ``python -m <package>.<unknown>`` into one ``error:`` line and exit status 2.

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -48,11 +48,16 @@ GENERIC_TEMPLATE = "generic.html"
 
 @dataclass(frozen=True)
 class TaskInfo:
-    """What a report knows of a task: its name (``x1``), one-line description and the tasks it reads."""
+    """What a report knows of a task: its name (``x1``), one-line description and the tasks it reads.
+
+    ``needs``: for each of those tasks, the files of its run this one reads and their schemas
+    (``hwkit.runs.require_run``), checked before the task starts.
+    """
 
     name: str
     description: str
     requires: tuple[str, ...] = ()
+    needs: Mapping[str, Mapping] = field(default_factory=dict, compare=False)
 
     @property
     def assignment(self) -> str:

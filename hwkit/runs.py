@@ -19,6 +19,10 @@ Resume: ``start_run`` continues in the newest *unfinished* run directory of the 
 two processes out of one directory. A run that fails keeps its folder (for debugging) but gets
 ``"status": "failed"``; failed and interrupted runs are never picked up by a report. The root is
 ``$HWKIT_RUNS_DIR`` or ``./runs``.
+
+Run directories are untrusted input (they travel between people): reading one checks each file against
+the shape hwkit writes (``METRICS``, ``CONFIG``, ``ENV``, ``TABLE`` ...). A damaged run is skipped by the
+reports with one warning line naming the file, and stops a task that reads it with one error (``DamagedRun``).
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -45,6 +49,102 @@ LOCK_FILE = ".lock"
 BACKUP_DIR = "backup"
 RESUMES_FILE = "resumes.json"
 UNFINISHED = (None, "interrupted")     # metrics.json status of a run that can be resumed
+
+# ----------------------------------------------------------------------------- what a run's files must look like
+# Run directories travel between people, so every file is checked against the shape hwkit writes before
+# anything reads it. A schema is a type (or a tuple of types), a dict ``{key: schema}`` (a key ending in "?"
+# may be absent, as in runs written before it existed), or ``[schema]``: a list of such items.
+NUMBER = (int, float)           # a JSON number (true and false are not numbers here)
+NULL = type(None)
+
+GIT = {"commit?": (str, NULL), "dirty?": (bool, NULL), "diff_sha256?": (str, NULL)}
+METRICS = {"status": str, "quick?": bool, "wall_time_s?": NUMBER, "resumes?": [dict], "data_files?": [dict]}
+CONFIG = {"task?": str, "seed?": int, "quick?": bool, "run_key?": str, "data_files?": [dict],
+          "code?": {"module?": (str, NULL), "file?": (str, NULL), "sha256?": (str, NULL)}}
+ENV = {"command?": str, "argv?": [str], "cwd?": (str, NULL), "git?": GIT, "code?": GIT, "platform?": str,
+       "cpu_count?": (int, NULL), "intra_op_threads?": int, "gpus?": [str], "devices?": [str],
+       **{f"{name}?": (str, NULL) for name in ("python", "numpy", "tensorflow", "keras", "keras_tuner")}}
+TABLE = [dict]                  # tables/<name>.json: one object per row
+SEARCH_SUMMARY = {"trials?": [dict], "failed?": [dict], "space?": [dict], "completed?": int, "seconds?": NUMBER}
+
+_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a number",
+          bool: "true or false", NULL: "null"}
+
+
+class DamagedRun(HwkitError):
+    """A file of the run directory ``run`` is unreadable or not shaped as hwkit writes it (``problem`` says which)."""
+
+    def __init__(self, run: Path, problem: str):
+        super().__init__(f"{run}: {problem}")
+        self.run, self.problem = Path(run), problem
+
+
+def _matches(value: Any, types: type | tuple) -> bool:
+    types = types if isinstance(types, tuple) else (types,)
+    if isinstance(value, bool):         # bool is an int to Python, not a number to a reader
+        return bool in types
+    return isinstance(value, types) or (float in types and isinstance(value, int))
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return _NAMES[type(value)]
+    if isinstance(value, str):
+        return f"{value[:40]!r}{'...' if len(value) > 40 else ''} (a string)"
+    return json.dumps(value)
+
+
+def mismatch(value: Any, schema: Any, where: str) -> str | None:
+    """What is wrong with ``value`` (found at ``where``, e.g. a file name) against ``schema``; None if nothing."""
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            return f"{where} is {_describe(value)}, not an object"
+        for key, inner in schema.items():
+            name = key.removesuffix("?")
+            if name not in value:
+                if key.endswith("?"):
+                    continue
+                return f"{where} has no {name!r}"
+            problem = mismatch(value[name], inner, f"{where}[{name!r}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return f"{where} is {_describe(value)}, not a list"
+        return next(filter(None, (mismatch(v, schema[0], f"{where}[{i}]") for i, v in enumerate(value))), None)
+    if _matches(value, schema):
+        return None
+    types = schema if isinstance(schema, tuple) else (schema,)
+    expected = " or ".join(_NAMES.get(t, t.__name__) for t in types if not (t is int and float in types))
+    return f"{where} is {_describe(value)}, not {expected}"
+
+
+def read_run_file(run: Path, name: str, schema: Any) -> Any:
+    """The JSON file ``run/name`` checked against ``schema``; DamagedRun naming the file and what is wrong."""
+    try:
+        value = json.loads((run / name).read_text())
+    except FileNotFoundError:
+        raise DamagedRun(run, f"{name} is missing") from None
+    except OSError as e:
+        raise DamagedRun(run, f"{name} is unreadable ({e.strerror or e})") from None
+    except (ValueError, RecursionError) as e:   # truncated, not JSON, not UTF-8, nested beyond reason
+        why = (str(e) or type(e).__name__).splitlines()[0][:120]
+        raise DamagedRun(run, f"{name} is not valid JSON ({why})") from None
+    problem = mismatch(value, schema, name)
+    if problem:
+        raise DamagedRun(run, problem)
+    return value
+
+
+_WARNED: set[str] = set()
+
+
+def warn_damaged(e: DamagedRun) -> None:
+    """One warning line on stderr for a damaged run that is skipped, once per process."""
+    if str(e) not in _WARNED:
+        _WARNED.add(str(e))
+        print(f"warning: skipped the damaged run {e.run}: {e.problem}", file=sys.stderr, flush=True)
 
 
 def utc_now() -> str:
@@ -241,10 +341,13 @@ def _lock(path: Path):
 
 
 def _status(path: Path) -> str | None:
-    try:
-        return json.loads((path / "metrics.json").read_text()).get("status")
-    except (OSError, ValueError):
+    """metrics.json's status; None when there is none yet (killed), "damaged" when it is unreadable."""
+    if not (path / "metrics.json").exists():
         return None
+    try:
+        return read_run_file(path, "metrics.json", METRICS)["status"]
+    except DamagedRun:
+        return "damaged"      # never resumed: what it held is unknown
 
 
 def _find_unfinished(task: str, key: str):
@@ -254,8 +357,8 @@ def _find_unfinished(task: str, key: str):
         return None, None
     for path in sorted((p for p in folder.iterdir() if p.is_dir()), reverse=True):
         try:
-            config = json.loads((path / "config.json").read_text())
-        except (OSError, ValueError):
+            config = read_run_file(path, "config.json", CONFIG)
+        except DamagedRun:
             continue
         if config.get("run_key") != key or _status(path) not in UNFINISHED:
             continue
@@ -279,8 +382,8 @@ def next_fit_name(path: Path) -> str:
 
 def read_resumes(path: Path) -> list[dict]:
     try:
-        return json.loads((path / RESUMES_FILE).read_text())
-    except (OSError, ValueError):
+        return read_run_file(path, RESUMES_FILE, [dict])
+    except DamagedRun:        # none yet, or unreadable: the resume history starts again
         return []
 
 
@@ -421,11 +524,18 @@ class RunRecord:
 
     def table(self, name: str) -> list[dict] | None:
         p = self.path / "tables" / f"{name}.json"
-        return json.loads(p.read_text()) if p.is_file() else None
+        return read_run_file(self.path, f"tables/{name}.json", TABLE) if p.is_file() else None
 
     @property
     def tables(self) -> dict[str, list[dict]]:
-        return {p.stem: json.loads(p.read_text()) for p in sorted((self.path / "tables").glob("*.json"))}
+        return {p.stem: self.table(p.stem) for p in sorted((self.path / "tables").glob("*.json"))}
+
+    def check(self) -> None:
+        """DamagedRun unless every table and search summary of the run has the shape hwkit writes."""
+        for p in (self.path / "tables").glob("*.json"):
+            self.table(p.stem)
+        for p in self.path.glob("**/search_summary.json"):
+            read_run_file(self.path, str(p.relative_to(self.path)), SEARCH_SUMMARY)
 
     def appendix(self) -> dict:
         """What a grader needs to reproduce this run, as rows for the PDF's reproducibility appendix.
@@ -467,24 +577,34 @@ class RunRecord:
         if task_code.get("sha256"):
             rows.append(("task code", f"{task_code.get('module')} (sha256 {task_code['sha256'][:12]})"
                                       + (" — changed since this run" if self.stale else "")))
-        searches = []
-        for p in sorted(self.path.glob("**/search_summary.json")):
-            try:
-                s = json.loads(p.read_text())
-            except ValueError:
-                continue
-            s["file"] = relative_path(p)
-            searches.append(s)
+        searches = [{**read_run_file(self.path, str(p.relative_to(self.path)), SEARCH_SUMMARY),
+                     "file": relative_path(p)} for p in sorted(self.path.glob("**/search_summary.json"))]
         return {"task": self.task, "rows": rows, "config": config, "searches": searches}
 
     def history(self) -> list[dict]:
+        """history.csv (Keras' per-epoch logs) as numbers; DamagedRun naming the line of a cell that is not one."""
         import csv
         p = self.path / "history.csv"
         if not p.is_file():
             return []
-        with p.open() as f:
-            return [{k: float(v) if v not in ("", None) else None for k, v in row.items()}
-                    for row in csv.DictReader(f)]
+        rows = []
+        try:
+            with p.open(newline="") as f:
+                reader = csv.DictReader(f)
+                for row in reader:
+                    if None in row:     # DictReader's key for cells beyond the header's
+                        raise DamagedRun(self.path, f"history.csv line {reader.line_num} has more cells than "
+                                                    "its header")
+                    for key, cell in row.items():
+                        try:
+                            row[key] = float(cell) if cell not in ("", None) else None
+                        except ValueError:
+                            raise DamagedRun(self.path, f"history.csv line {reader.line_num}: {key!r} is "
+                                                        f"{_describe(cell)}, not a number") from None
+                    rows.append(row)
+        except (OSError, UnicodeDecodeError, csv.Error) as e:
+            raise DamagedRun(self.path, f"history.csv is unreadable ({e})") from None
+        return rows
 
 
 APPENDIX_SHARED = ("commit", "versions", "hardware")
@@ -554,30 +674,52 @@ def recorded_command(env: dict) -> str:
 
 
 def load_run(path: Path) -> RunRecord | None:
-    """The run at ``path`` if it completed, else None."""
-    try:
-        metrics = json.loads((path / "metrics.json").read_text())
-        config = json.loads((path / "config.json").read_text())
-    except (OSError, ValueError):
+    """The run at ``path`` if it completed, else None (unfinished, failed, interrupted).
+
+    Every file a reader uses is checked first (metrics.json, config.json, env.json when there is
+    one, tables, search summaries): DamagedRun names the first that is not as hwkit writes it.
+    """
+    if not (path / "metrics.json").exists():
+        return None                     # killed before it finished: unfinished, not damaged
+    metrics = read_run_file(path, "metrics.json", METRICS)
+    if metrics["status"] != "complete":
         return None
-    if metrics.get("status") != "complete":
-        return None
-    env_path = path / "env.json"
-    env = json.loads(env_path.read_text()) if env_path.is_file() else {}
-    return RunRecord(task=config.get("task", path.parent.name), path=path, config=config,
-                     metrics=metrics, env=env)
+    config = read_run_file(path, "config.json", CONFIG)
+    env = read_run_file(path, "env.json", ENV) if (path / "env.json").exists() else {}   # older runs have none
+    record = RunRecord(task=config.get("task", path.parent.name), path=path, config=config,
+                       metrics=metrics, env=env)
+    record.check()
+    return record
 
 
-def latest_run(task: str, include_quick: bool = False) -> RunRecord | None:
-    """Newest completed full run of ``task``; with include_quick, a quick run if no full one exists."""
+def latest_run(task: str, include_quick: bool = False, strict: bool = False) -> RunRecord | None:
+    """Newest completed full run of ``task``; with include_quick, a quick run if no full one exists.
+
+    A damaged run newer than the one returned (one that might have been the answer) is skipped with one
+    warning line on stderr, or, with ``strict``, raised as DamagedRun: a task must not quietly read an
+    older run than the one last made. Runs older than the answer are not read at all.
+    """
     folder = runs_root() / task
     if not folder.is_dir():
         return None
-    records = [r for r in (load_run(p) for p in sorted(folder.iterdir(), reverse=True) if p.is_dir()) if r]
-    full = [r for r in records if not r.quick]
-    if full:
-        return full[0]
-    return records[0] if include_quick and records else None
+    damaged, newest_quick, answer = [], None, None
+    for path in sorted((p for p in folder.iterdir() if p.is_dir()), reverse=True):
+        try:
+            record = load_run(path)
+        except DamagedRun as e:
+            damaged.append(e)
+            continue
+        if record is not None and not record.quick:
+            answer = record
+            break
+        newest_quick = newest_quick or record
+    answer = answer or (newest_quick if include_quick else None)
+    for e in damaged:
+        if answer is None or e.run > answer.path:
+            if strict:
+                raise e
+            warn_damaged(e)
+    return answer
 
 
 def task_command(task: str, quick: bool = False) -> str:
@@ -585,31 +727,70 @@ def task_command(task: str, quick: bool = False) -> str:
     return f"python -m {os.environ.get('HWKIT_TASKS', 'tasks')}.{task}{' --quick' if quick else ''}"
 
 
-def require_run(task: str, quick: bool, needs: Sequence[str] = (), reader: str | None = None) -> RunRecord:
+def require_run(task: str, quick: bool, needs: Sequence[str] | Mapping[str, Any] = (),
+                reader: str | None = None) -> RunRecord:
     """The latest complete run of ``task`` holding every file in ``needs``, or one HwkitError naming the command to run.
 
     A full run is preferred; with ``quick`` a quick run may stand in (quick mode and its tests).
-    ``needs`` are paths inside the run directory (``"models/e1_encoder.keras"``, ``"tables/summary.json"``);
-    ``reader`` names the task that asks, for the message. The one place a task finds another task's run.
+    ``needs`` are paths inside the run directory (``"models/e1_encoder.keras"``, ``"tables/summary.json"``),
+    or a dict of them to the schema each JSON file must match (None: it need only exist), e.g.
+    ``{"tables/summary.json": [{"final_test_accuracy": NUMBER}]}``: the columns the reader computes with.
+    ``reader`` names the task that asks, for the message. The one place a task finds another task's run;
+    a damaged run (see ``load_run``) is an error here, never skipped.
     """
-    record = latest_run(task, include_quick=quick)
+    def refuse(found: str, then: str = "first") -> HwkitError:
+        kind = "complete (or quick)" if quick else "complete full"
+        return HwkitError(f"{f'task {reader}' if reader else 'this task'} reads the latest {kind} run of {task}, "
+                          f"and {found}: run `{task_command(task, quick)}` {then}")
+
+    def damaged(e: DamagedRun) -> HwkitError:
+        return refuse(f"{e.run}/{e.problem}", f"to make a new one, or delete {e.run}")
+
+    try:
+        record = latest_run(task, include_quick=quick, strict=True)
+    except DamagedRun as e:
+        raise damaged(e) from None
     missing = [n for n in needs if record is not None and not (record.path / n).is_file()]
     if record is None or missing:
-        kind = "complete (or quick)" if quick else "complete full"
-        found = f"{record.path} lacks {', '.join(missing)}" if record else f"there is none under {runs_root() / task}"
-        raise HwkitError(f"{f'task {reader}' if reader else 'this task'} reads the latest {kind} run of {task}, and {found}: run `{task_command(task, quick)}` first")
+        raise refuse(f"{record.path} lacks {', '.join(missing)}" if record else
+                     f"there is none under {runs_root() / task}")
+    for name, schema in (needs.items() if isinstance(needs, Mapping) else ()):
+        if schema is not None:
+            try:
+                read_run_file(record.path, name, schema)
+            except DamagedRun as e:
+                raise damaged(e) from None
     return record
 
 
-def load_model(record: RunRecord, filename: str):
-    """The Keras model ``models/<filename>`` of a run, loaded with ``safe_mode=True`` (no arbitrary code from the file)."""
+def load_model(record: RunRecord, filename: str, shapes: tuple[tuple, tuple] | None = None):
+    """The Keras model ``models/<filename>`` of a run, loaded with ``safe_mode=True`` (no arbitrary code from the file).
+
+    ``shapes``: the (input, output) shapes without the batch axis the reader builds on, e.g.
+    ``((28, 28, 1), (12,))``; a model of other shapes is one HwkitError naming the run and the command
+    that remakes it, before the reader wires it into anything.
+    """
     from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
     import keras
     path = record.path / "models" / filename
+    remake = f"run `{task_command(record.task, record.quick)}` again to remake it"
     if not path.is_file():
-        raise HwkitError(f"{record.path} has no models/{filename}: run `{task_command(record.task, record.quick)}` again")
+        raise HwkitError(f"{record.path} has no models/{filename}: {remake}")
     try:   # safe_mode: a .keras file may not smuggle code in (e.g. a Lambda layer's bytecode)
-        return keras.models.load_model(path, safe_mode=True)
+        model = keras.models.load_model(path, safe_mode=True)
     except Exception as e:  # truncated zip, wrong architecture, refused unsafe content ...
         raise HwkitError(f"cannot load the model {path}: {type(e).__name__}: {str(e).splitlines()[0][:160]}; "
-                         f"rerun `{task_command(record.task, record.quick)}`") from None
+                         f"{remake}") from None
+    if shapes is not None:
+        found = tuple(_shape(s) for s in (model.input_shape, model.output_shape))
+        if found != tuple(tuple(s) for s in shapes):
+            raise HwkitError(f"{record.path}: models/{filename} takes {found[0]} and gives {found[1]}, but this task "
+                             f"needs {tuple(shapes[0])} -> {tuple(shapes[1])}: {remake}")
+    return model
+
+
+def _shape(shape) -> tuple | list:
+    """A Keras shape without its batch axis; a model with several inputs or outputs gives a list of them."""
+    if isinstance(shape, list):
+        return [_shape(s) for s in shape]
+    return tuple(shape[1:])

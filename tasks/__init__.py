@@ -1,8 +1,9 @@
 """One module per assignment task: ``python -m tasks.<name>``; ``python -m tasks`` lists them.
 
 Module names are the assignment letter and the task number (a1, b1, c10 ...): that is how the
-reports find them. A task that reads the runs of other tasks names them in ``REQUIRES``; no task
-imports another (shared science lives in ``hwkit.assignments``).
+reports find them. A task that reads the runs of other tasks names them in ``REQUIRES`` (with the files it
+reads of each and the columns it computes with: checked before it starts); no task imports another
+(shared science lives in ``hwkit.assignments``).
 """
 from hwkit import tf_runtime  # noqa: F401  (TensorFlow imported once, quietly, before any task imports Keras)
 from hwkit.cli import install_unknown_task_message

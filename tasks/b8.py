@@ -17,11 +17,12 @@ from hwkit import runs
 from hwkit.assignments import b_wgan
 from hwkit.cli import task_main
 
-REQUIRES = ("b6", "b7")  # tasks whose latest runs this task reads
+REQUIRES = dict.fromkeys(("b6", "b7"), b_wgan.COST_FILES)  # the runs this task reads, and what of them
 
 
 def run(args, run):
-    records = {task: runs.require_run(task, args.quick, reader=run.task) for task in REQUIRES}
+    records = {task: runs.require_run(task, args.quick, needs=needs, reader=run.task)
+               for task, needs in REQUIRES.items()}
 
     # One row per (data dimension, noise dimension): medians over seeds of the cost to reach the target.
     rows = []

@@ -33,7 +33,7 @@ from hwkit import HwkitError, data, plots, runs, tuning
 from hwkit.assignments import c_coursework
 from hwkit.cli import choose_recipe, positive_int, task_main
 
-REQUIRES = ("c6",)  # tasks whose latest runs this task reads
+REQUIRES = {"c6": c_coursework.PROTOCOL_TABLES}  # tasks whose latest runs this task reads, and what of them
 SEARCHES = True     # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
 
 SIMILAR_WITHIN = 0.005          # "similar accuracy": final test accuracy within half a point of model 4's
@@ -91,7 +91,7 @@ def run(args, run):
     model.summary(print_fn=lambda line, **_: run.file("model_summary.txt").open("a").write(line + "\n"))
 
     task, ref_model, ref_setting = REFERENCE
-    reference = runs.require_run(task, args.quick, needs=("tables/summary.json",), reader=run.task)
+    reference = runs.require_run(task, args.quick, needs=REQUIRES[task], reader=run.task)
     ref_row = next((r for r in reference.table("summary") if r["model"] == ref_model and r["setting"] == ref_setting),
                    None)
     ref_experiment = c_coursework.experiments_from_tables(reference.table("summary"), reference.table("curves"),

@@ -12,13 +12,13 @@ from hwkit import runs
 from hwkit.assignments import c_coursework
 from hwkit.cli import task_main
 
-REQUIRES = ("c1",)  # tasks whose latest runs this task reads
+REQUIRES = {"c1": c_coursework.PROTOCOL_TABLES}  # tasks whose latest runs this task reads, and what of them
 
 SOURCE_TASK = "c1"
 
 
 def run(args, run):
-    source = runs.require_run(SOURCE_TASK, args.quick, needs=("tables/summary.json",), reader=run.task)
+    source = runs.require_run(SOURCE_TASK, args.quick, needs=REQUIRES[SOURCE_TASK], reader=run.task)
     summary, curves = source.table("summary"), source.table("curves")
     verdicts = c_coursework.diagnose(summary, curves)
     run.save_table("verdicts", verdicts)

@@ -27,7 +27,7 @@ from hwkit import HwkitError, data, plots, runs
 from hwkit.assignments import c_coursework
 from hwkit.cli import choose_recipe, task_main
 
-REQUIRES = ("c1",)  # tasks whose latest runs this task reads
+REQUIRES = {"c1": c_coursework.PROTOCOL_TABLES}  # tasks whose latest runs this task reads, and what of them
 
 SOURCE_TASK = "c1"
 
@@ -45,7 +45,7 @@ QUICK = Recipe(**dataclasses.asdict(c_coursework.QUICK))  # 4 000 images, 1 epoc
 
 def run(args, run):
     recipe = choose_recipe(args, FULL, QUICK)
-    source = runs.require_run(SOURCE_TASK, args.quick, needs=("tables/summary.json",), reader=run.task)
+    source = runs.require_run(SOURCE_TASK, args.quick, needs=REQUIRES[SOURCE_TASK], reader=run.task)
     verdicts = c_coursework.diagnose(source.table("summary"), source.table("curves"))
     target, why = c_coursework.pick_overfitting_run(verdicts)
     number, setting = target["model"], target["setting"]

@@ -15,7 +15,7 @@ from hwkit import numpy_nn as nn, plots, runs
 from hwkit.assignments import c_coursework
 from hwkit.cli import choose_recipe, task_main
 
-REQUIRES = ("c1",)  # the Keras run (Part 1) the numpy models are compared with
+REQUIRES = {"c1": c_coursework.PROTOCOL_TABLES}  # the Keras run (Part 1) the numpy models are compared with
 
 BATCH_SIZE = c_coursework.BATCH_SIZE
 SETTINGS = {m: c_coursework.SETTINGS[m] for m in (1, 2, 3)}   # (num_epochs, learning_rate), as in Part 1
@@ -67,7 +67,7 @@ def run(args, run):
                                                     "training set)"), "learning_curves")
     run.save_figure(plots.summary_table(experiments, MODEL_NAMES), "summary_table")
     # Numpy against Keras: the latest C1 run, when it is of the same kind (full or quick): same models and settings.
-    keras_run = runs.require_run(KERAS_TASK, args.quick, needs=("tables/summary.json",), reader=run.task)
+    keras_run = runs.require_run(KERAS_TASK, args.quick, needs=REQUIRES[KERAS_TASK], reader=run.task)
     comparison = None
     if keras_run.quick == args.quick:   # a quick C4 may find only a full C1: different data, nothing to compare
         rows, comparison = c_coursework.compare_implementations(summary, curve_rows, keras_run.table("summary"),

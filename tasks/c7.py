@@ -14,7 +14,7 @@ from __future__ import annotations
 from hwkit.assignments import c_coursework
 from hwkit.cli import choose_recipe, task_main
 
-REQUIRES = ("c1", "c6")  # tasks whose latest runs this task reads
+REQUIRES = dict.fromkeys(("c1", "c6"), c_coursework.PROTOCOL_TABLES)  # tasks whose latest runs this task reads
 
 MODELS = (5,)
 EARLIER = {3: "c1", 4: "c6"}   # model -> the task whose run holds its curves

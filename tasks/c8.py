@@ -26,7 +26,7 @@ from hwkit.assignments.c_convolutions import (accuracy_comparison, check_q31, la
                                              time_q31)
 from hwkit.cli import choose_recipe, task_main
 
-REQUIRES = ("c1", "c6", "c7")  # tasks whose latest runs this task reads
+REQUIRES = dict.fromkeys(("c1", "c6", "c7"), c_coursework.PROTOCOL_TABLES)  # tasks whose latest runs this task reads
 
 
 @dataclasses.dataclass(frozen=True)

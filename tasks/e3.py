@@ -24,7 +24,10 @@ from hwkit.assignments import e_latent
 from hwkit.cli import choose_recipe, task_main
 from hwkit.assignments import e_autoencoders
 
-REQUIRES = ("e1", "e2")  # tasks whose latest runs this task reads
+# Tasks whose latest runs this task reads, and what of them (checked before it starts).
+REQUIRES = {"e1": {"models/e1_encoder.keras": None, "models/e1_decoder.keras": None,
+                   "tables/history_with_FC.json": [{"loss": runs.NUMBER, "val_loss": runs.NUMBER}]},
+            "e2": {"models/e2_encoder.keras": None}}
 
 GRID_PER_CLASS = 6               # 6 x 10 = 60 reconstructed digits per model (the text asks for > 50)
 GEOMETRY_SILHOUETTE_POINTS = 2000
@@ -59,11 +62,11 @@ def run(args, run):
                                                                          recipe.test_rows, args.seed)
 
     # The two trained encoders: E1's autoencoder (with its decoder) and E2's classifier.
-    e1_run = runs.require_run("e1", args.quick, needs=("models/e1_encoder.keras", "models/e1_decoder.keras"),
-                              reader=run.task)
-    e2_run = runs.require_run("e2", args.quick, needs=("models/e2_encoder.keras",), reader=run.task)
-    ae_encoder, ae_decoder = runs.load_model(e1_run, "e1_encoder.keras"), runs.load_model(e1_run, "e1_decoder.keras")
-    clf_encoder = runs.load_model(e2_run, "e2_encoder.keras")
+    e1_run = runs.require_run("e1", args.quick, needs=REQUIRES["e1"], reader=run.task)
+    e2_run = runs.require_run("e2", args.quick, needs=REQUIRES["e2"], reader=run.task)
+    ae_encoder = runs.load_model(e1_run, "e1_encoder.keras", shapes=e_autoencoders.ENCODER_SHAPES)
+    ae_decoder = runs.load_model(e1_run, "e1_decoder.keras", shapes=e_autoencoders.DECODER_SHAPES)
+    clf_encoder = runs.load_model(e2_run, "e2_encoder.keras", shapes=e_autoencoders.ENCODER_SHAPES)
 
     # Classifier decoding: frozen E2 encoder + fresh E1-architecture decoder, trained like E1.
     clf_encoder.trainable = False

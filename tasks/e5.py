@@ -15,7 +15,11 @@ from hwkit import HwkitError, models, plots, runs
 from hwkit.assignments import e_autoencoders, e_transfer
 from hwkit.cli import choose_recipe, task_main
 
-REQUIRES = ("e1", "e4")  # tasks whose latest runs this task reads
+# Tasks whose latest runs this task reads, and what of them (checked before it starts).
+REQUIRES = {"e1": {"models/e1_encoder.keras": None},
+            "e4": {"tables/curves.json": [{"test_loss": runs.NUMBER, "test_accuracy": runs.NUMBER}],
+                   "metrics.json": {"subset_indices?": [int], "test_accuracy": runs.NUMBER, "test_loss": runs.NUMBER,
+                                    "min_test_loss": runs.NUMBER}}}
 
 FULL, QUICK = e_transfer.FEW_LABELS, e_transfer.FEW_LABELS_QUICK   # E4's recipe: only the start differs
 
@@ -23,14 +27,14 @@ FULL, QUICK = e_transfer.FEW_LABELS, e_transfer.FEW_LABELS_QUICK   # E4's recipe
 def run(args, run):
     recipe = choose_recipe(args, FULL, QUICK)
     train, idx, test = e_transfer.load_few_labels(args.data_dir, recipe.test_rows, args.seed)
-    e1_run = runs.require_run("e1", args.quick, needs=("models/e1_encoder.keras",), reader=run.task)
-    e4_run = runs.require_run("e4", args.quick, needs=("tables/curves.json",), reader=run.task)
+    e1_run = runs.require_run("e1", args.quick, needs=REQUIRES["e1"], reader=run.task)
+    e4_run = runs.require_run("e4", args.quick, needs=REQUIRES["e4"], reader=run.task)
     if e4_run.metrics.get("subset_indices") != idx.tolist():
         raise HwkitError(f"{e4_run.path} used other training images than hwkit.assignments.e_transfer.few_labels: "
                          f"run `{runs.task_command('e4', args.quick)}` again")
 
     # E1's trained encoder (weights and all) + a fresh head; all layers stay trainable (fine-tuning).
-    encoder = runs.load_model(e1_run, "e1_encoder.keras")
+    encoder = runs.load_model(e1_run, "e1_encoder.keras", shapes=e_autoencoders.ENCODER_SHAPES)
     encoder.trainable = True
     classifier = models.chain(encoder, e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, recipe.hidden_units),
                               name="classifier_100_ft")

@@ -75,6 +75,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from hwkit.runs import NULL, NUMBER
+
 TARGET = 0.05                 # "5% accuracy": ε < 0.05
 RANDOM_DIRECTIONS = 20        # oblique directions in Θ, besides the d axes
 EVAL_SAMPLES = 32_768         # generated and reference points per ε evaluation
@@ -601,6 +603,21 @@ def cost_comparison(low: dict, high: dict) -> dict:
 
 
 LOOSER_TARGETS = (0.05, 0.1)   # B8 also reports the cost to a 10% level, read from the same curves
+
+
+# What B8 reads of a B6/B7 run (``REQUIRES = {"b6": COST_FILES, ...}``): the numbers it computes the costs with,
+# checked by hwkit.runs before B8 starts.
+MAYBE_NUMBER = (*NUMBER, NULL)    # a median over seeds that may not have been reached
+COST_FILES = {
+    "metrics.json": {"data_dim": int, "sampling_floor": NUMBER},
+    "tables/runs.json": [{"noise_dim": int, "seed": int, "parameters": int, "fresh_error": NUMBER,
+                          "flops_per_step": NUMBER}],
+    "tables/noise_dims.json": [{"noise_dim": int, "seeds": int, "reached_seeds": int, "median_final_error": NUMBER,
+                                **{f"median_{k}_to_target": MAYBE_NUMBER for k in ("steps", "seconds", "flops")}}],
+    "tables/curves.json": [{"noise_dim": int, "seed": int, "steps": NUMBER, "train_s": NUMBER,
+                            "error": NUMBER, "setting?": str}],
+    "tables/reference_laws.json": [dict],
+}
 
 
 def cost_to_threshold(runs: Sequence[dict], curves: Sequence[dict], data_dim: int, threshold: float) -> dict:

@@ -287,6 +287,17 @@ def save_experiment_figures(run, experiments: dict[int, list[tuple]], log_period
     run.save_figure(plots.summary_table(list(experiments.values()), names), "summary_table" + suffix)
 
 
+# The columns of a protocol run's tables (C1, C6, C7, C10) that the tasks reading them compute with: the schema
+# hwkit.runs checks before such a task starts (its ``REQUIRES = {"c1": PROTOCOL_TABLES}``).
+PROTOCOL_TABLES = {
+    "tables/summary.json": [{"model": int, "setting": int, "epochs": int, "learning_rate": runs.NUMBER,
+                             "final_train_accuracy": runs.NUMBER, "final_test_accuracy": runs.NUMBER,
+                             "seconds?": runs.NUMBER, "weights_finite?": bool, "parameters?": int}],
+    "tables/curves.json": [{"model": int, "setting": int, "samples": runs.NUMBER, "train_accuracy": runs.NUMBER,
+                            "test_accuracy": runs.NUMBER}],
+}
+
+
 def experiments_from_tables(summary: list[dict], curves: list[dict], model: int) -> list[tuple]:
     """Rebuild one model's experiment list from a run's "summary" and "curves" tables."""
     out = []
@@ -302,12 +313,12 @@ def earlier_experiments(model_tasks: dict[int, str], include_quick: bool = False
                         ) -> tuple[dict[int, list[tuple]], dict[str, str]]:
     """``{model: experiment list}`` read from the latest run of the task that trained it, and those runs' paths.
 
-    A task without such a run (with its summary table) stops the reader with one error naming the command
-    (``hwkit.runs.require_run``).
+    A task without such a run (with its summary and curves tables, as ``PROTOCOL_TABLES`` says) stops the
+    reader with one error naming the command (``hwkit.runs.require_run``).
     """
     experiments, sources = {}, {}
     for number, task in model_tasks.items():
-        earlier = runs.require_run(task, include_quick, needs=("tables/summary.json",), reader=reader)
+        earlier = runs.require_run(task, include_quick, needs=PROTOCOL_TABLES, reader=reader)
         experiments[number] = experiments_from_tables(earlier.table("summary"), earlier.table("curves"), number)
         sources[f"model{number}"] = str(earlier.path)
     return experiments, sources

@@ -19,6 +19,10 @@ from hwkit import data, models, training
 
 E_FILTERS = (16, 32, 32)
 E_LATENT_DIM = 12
+IMAGE_SHAPE = (28, 28, 1)
+# (input, output) shapes of a saved encoder (E1, E2) and decoder (E1): what E3 and E5 build on, checked when loaded.
+ENCODER_SHAPES = (IMAGE_SHAPE, (E_LATENT_DIM,))
+DECODER_SHAPES = ((E_LATENT_DIM,), IMAGE_SHAPE)
 VALIDATION_FRACTION = 1 / 12     # 5 000 of the 60 000 training images are the validation split
 
 
@@ -117,7 +121,7 @@ def conv_encoder(latent_dim: int = E_LATENT_DIM, filters: tuple = E_FILTERS, fc:
     channels, flattened (same d, no fully-connected layer) - the comparison E1 asks for.
     The latent layer is linear: the code may use any real value.
     """
-    inputs = keras.Input((28, 28, 1), name="image")
+    inputs = keras.Input(IMAGE_SHAPE, name="image")
     x = inputs
     for width in filters:
         x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
