@@ -16,7 +16,7 @@ import dataclasses
 
 from hwkit import data, models, plots, training, tuning
 from hwkit.assignments import b_mnist_cnn
-from hwkit.cli import choose_recipe, positive_int, task_main
+from hwkit.cli import MAX_SECONDS, MAX_TRIALS, bounded_int, choose_recipe, task_main
 
 SEARCHES = True   # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
 
@@ -48,8 +48,10 @@ QUICK = dataclasses.replace(FULL, train_rows=2_000, test_rows=1_000, tune_rows=1
 
 
 def add_arguments(parser):
-    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {FULL.tune_trials})")
-    parser.add_argument("--tune-budget", type=positive_int, help=f"search budget in s (default {FULL.tune_budget_s})")
+    parser.add_argument("--trials", type=bounded_int(1, MAX_TRIALS, "a number of trials"),
+                        help=f"max search trials (default {FULL.tune_trials})")
+    parser.add_argument("--tune-budget", type=bounded_int(1, MAX_SECONDS, "a number of seconds"),
+                        help=f"search budget in s (default {FULL.tune_budget_s})")
     training.add_device_arguments(parser, precision=FULL.precision)
 
 

@@ -31,7 +31,7 @@ import keras
 
 from hwkit import HwkitError, data, plots, runs, tuning
 from hwkit.assignments import c_coursework
-from hwkit.cli import choose_recipe, positive_int, task_main
+from hwkit.cli import MAX_TRIALS, bounded_int, choose_recipe, task_main
 
 REQUIRES = ("c6",)  # tasks whose latest runs this task reads
 SEARCHES = True     # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
@@ -54,7 +54,8 @@ QUICK = Recipe(**{**dataclasses.asdict(c_coursework.QUICK), "search_trials": 2, 
 
 
 def add_arguments(parser):
-    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {FULL.search_trials})")
+    parser.add_argument("--trials", type=bounded_int(1, MAX_TRIALS, "a number of trials"),
+                        help=f"max search trials (default {FULL.search_trials})")
 
 
 def run(args, run):
