@@ -88,7 +88,7 @@ def run(args, run):
 
     # (c, e) Final test accuracy, curves and the saved model.
     print(f"test accuracy {fit.test_accuracy:.4f} after {epochs} epochs ({fit.seconds:.0f} s of training)")
-    model.save(run.model_path("b1_mnist_cnn.keras"))
+    training.save_model(model, run.model_path("b1_mnist_cnn.keras"))
     curves = {k: v for k, v in fit.history.items() if k != "time_s"}
     title = f"B1 training (validation = {len(x_val):_} held-out training rows)".replace("_", " ")
     run.save_figure(plots.learning_curves(curves, title=title), "curves")

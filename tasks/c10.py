@@ -29,7 +29,7 @@ import dataclasses
 
 import keras
 
-from hwkit import HwkitError, data, plots, runs, tuning
+from hwkit import HwkitError, data, plots, runs, training, tuning
 from hwkit.assignments import c_coursework
 from hwkit.cli import MAX_TRIALS, bounded_int, choose_recipe, task_main
 
@@ -86,7 +86,7 @@ def run(args, run):
                          f"{model4_parameters}")
     epochs = recipe.epochs
     final = c_coursework.train_setting(model, d, epochs, hp["learning_rate"], model_number=6, setting=1, seed=args.seed)
-    model.save(run.model_path("q34_separable.keras"))
+    training.save_model(model, run.model_path("q34_separable.keras"))
     run.save_table("summary", [final.summary_row()])
     run.save_table("curves", final.curve_rows())
     model.summary(print_fn=lambda line, **_: run.file("model_summary.txt").open("a").write(line + "\n"))

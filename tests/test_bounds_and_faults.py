@@ -1,14 +1,24 @@
-"""Bounds on every numeric flag and variable, and a bad ``HWKIT_TASKS``: one ``error:`` line (exit 2) each, no
-traceback."""
+"""Bounds on every numeric flag and variable, a bad ``HWKIT_TASKS``, a full disk during a checkpoint or a
+model save, and the temporary files a failed or killed run leaves: one ``error:`` line (exit 2) each, no
+traceback, and no ``tmp-*`` / ``.part`` file left in a run directory."""
 from __future__ import annotations
 
+import errno
+import json
 import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
 from conftest import install_task_package
 
 from hwkit import HwkitError, cli, distribute, runs
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def one_line_exit_2(capsys, call, *fragments) -> str:
@@ -23,6 +33,10 @@ def one_line_exit_2(capsys, call, *fragments) -> str:
     for f in fragments:
         assert f in lines[0], lines[0]
     return lines[0]
+
+
+def leftovers(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.name.startswith("tmp-") or p.name.endswith(".part")]
 
 
 # ----------------------------------------------------------------------------- numeric flags
@@ -127,6 +141,8 @@ def test_a_task_run_by_name_does_not_depend_on_hwkit_tasks(tmp_path, monkeypatch
     assert cli.task_main("boundtasks.t1", []) == 0                # its own package, not $HWKIT_TASKS
 
 
+# ----------------------------------------------------------------------------- full disk, leftovers
+
 TOY = '''
 """T1: a toy task."""
 from hwkit.cli import task_main
@@ -139,3 +155,161 @@ def run(args, run):
 if __name__ == "__main__":
     raise SystemExit(task_main(__spec__.name))
 '''
+
+FIT = '''
+"""F1: a toy fit with checkpoints (ResumeFromBackup), then a saved model."""
+import keras
+import numpy as np
+
+from hwkit import training
+from hwkit.cli import task_main
+
+UNITS = 8
+
+
+def run(args, run):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(UNITS), keras.layers.Dense(3)])
+    model.compile("adam", "mse")
+    x, y = np.zeros((8, 4), "float32"), np.zeros((8, 3), "float32")
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0, callbacks=training.standard_callbacks(run.path))
+    training.save_model(model, run.model_path("f1.keras"))
+    run.log(done=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(task_main(__spec__.name))
+'''
+
+
+@pytest.fixture
+def fit_task(tmp_path, monkeypatch):
+    import keras
+    keras.backend.clear_session()
+    return install_task_package(tmp_path, monkeypatch, "faulttasks", {"F": "faults"}, {"f1": FIT, "t1": TOY})
+
+
+def only_run(runs_dir: Path, task: str) -> Path:
+    [path] = list((runs_dir / task).iterdir())
+    return path
+
+
+def full_disk_for(monkeypatch, predicate) -> list[Path]:
+    """Path.write_bytes writes half its data, then raises ENOSPC, for every path ``predicate`` holds for."""
+    real = Path.write_bytes
+    hit = []
+
+    def write_bytes(self, data):
+        if predicate(self):
+            hit.append(self)
+            real(self, data[:len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, data)
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    return hit
+
+
+def test_disk_full_during_a_checkpoint_is_one_line_naming_it_and_leaves_no_tmp_file(fit_task, capsys, runs_dir,
+                                                                                     monkeypatch):
+    hit = full_disk_for(monkeypatch, lambda p: p.name.endswith(".weights.h5"))
+    line = one_line_exit_2(capsys, lambda: cli.task_main("faulttasks.f1", []), "cannot write the checkpoint",
+                           "No space left on device")
+    path = only_run(runs_dir, "f1")
+    assert hit and f"{path / 'backup' / 'fit1' / 'epoch00001-batch0000000.weights.h5'}:" in line
+    assert not leftovers(path)
+    assert json.loads((path / "metrics.json").read_text())["status"] == "failed"
+
+
+def test_too_little_free_space_is_refused_before_anything_is_written(fit_task, capsys, runs_dir, monkeypatch):
+    real_usage = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real_usage(p)._replace(free=4096))
+    hit = full_disk_for(monkeypatch, lambda p: p.name.endswith(".weights.h5"))
+    one_line_exit_2(capsys, lambda: cli.task_main("faulttasks.f1", []), "cannot write the checkpoint",
+                    "epoch00001-batch0000000.weights.h5: 0.0 MB free on its disk, it needs about")
+    assert hit == []
+    assert not leftovers(only_run(runs_dir, "f1"))
+
+
+def test_disk_full_during_a_model_save_is_one_line_naming_it(fit_task, capsys, runs_dir, monkeypatch):
+    import keras
+
+    def save(self, filepath, *a, **k):
+        Path(filepath).write_bytes(b"PK\x03\x04 half a zip")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(keras.Model, "save", save)
+    path_fragment = os.path.join("models", "f1.keras")
+    one_line_exit_2(capsys, lambda: cli.task_main("faulttasks.f1", []), "cannot write the model", path_fragment,
+                    "No space left on device")
+    path = only_run(runs_dir, "f1")
+    assert not leftovers(path) and not (path / "models" / "f1.keras").exists()
+
+
+def test_a_real_write_failure_is_one_line_not_a_crash(fit_task, tmp_path):
+    """A checkpoint write that really fails half-way (a file-size limit stands in for a full disk): one line,
+    no tmp file, and no segmentation fault (HDF5 writing the file itself crashed on this: exit -11)."""
+    import resource
+    import signal
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)    # a write past the limit fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    fit_task.joinpath("f1.py").write_text(FIT.replace("UNITS = 8", "UNITS = 2000"))   # weights > 20 kB
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fit_task.parent), str(ROOT)]), TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-m", "faulttasks.f1"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300, preexec_fn=limit_file_size)
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(("I0000", "W0000",
+                                                                                                  "WARNING: All"))]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: cannot write the checkpoint"), result.stderr
+    path = only_run(Path(env["HWKIT_RUNS_DIR"]), "f1")
+    assert not leftovers(path)
+
+
+def test_leftovers_of_a_killed_run_are_swept_when_it_resumes(fit_task, capsys, runs_dir, monkeypatch):
+    def interrupted(args, run):
+        raise KeyboardInterrupt
+    module = __import__("faulttasks.t1", fromlist=["run"])
+    real_run = module.run
+    monkeypatch.setattr(module, "run", interrupted)
+    with pytest.raises(SystemExit):
+        cli.task_main("faulttasks.t1", [])
+    path = only_run(runs_dir, "t1")
+    killed = [path / "backup" / "fit1" / "tmp-epoch00003-batch0000000.weights.h5", path / "tables" / "rows.json.part",
+              path / "metrics.json.part"]
+    for p in killed:                                  # what a SIGKILL in the middle of those writes leaves
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"half")
+    monkeypatch.setattr(module, "run", real_run)
+    capsys.readouterr()
+    assert cli.task_main("faulttasks.t1", []) == 0
+    out = capsys.readouterr().out
+    assert only_run(runs_dir, "t1") == path and not leftovers(path)
+    [line] = [line for line in out.splitlines() if line.startswith("removed")]
+    assert all(str(p.relative_to(path)) in line for p in killed) and str(path) in line
+
+
+def test_a_failed_run_removes_its_leftovers(fit_task, capsys, runs_dir, monkeypatch):
+    def fails(args, run):
+        run.file("figures", "curve.svg.part").write_text("<svg")
+        run.file("backup", "fit1", "tmp-epoch00001-batch0000000.weights.h5").write_bytes(b"half")
+        raise HwkitError("the data is corrupt")
+    module = __import__("faulttasks.t1", fromlist=["run"])
+    monkeypatch.setattr(module, "run", fails)
+    one_line_exit_2(capsys, lambda: cli.task_main("faulttasks.t1", []), "the data is corrupt")
+    path = only_run(runs_dir, "t1")
+    assert json.loads((path / "metrics.json").read_text())["status"] == "failed"
+    assert not leftovers(path)
+
+
+def test_history_rewrite_on_a_full_disk_names_the_file_and_leaves_no_part(tmp_path, monkeypatch):
+    from hwkit import training
+    history = tmp_path / "history.csv"
+    history.write_text("epoch,loss\n0,1.0\n1,0.5\n")
+    import csv
+
+    def full_disk(self, rows):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(csv.DictWriter, "writerows", full_disk)
+    with pytest.raises(HwkitError, match=r"cannot write .*history.csv.*No space left on device"):
+        training._drop_rows_from(history, 1)
+    assert not leftovers(tmp_path) and history.read_text().count("\n") == 3
