@@ -6,9 +6,11 @@ optionally ``add_arguments(parser)`` and ``REQUIRES`` (the tasks whose runs it r
 starts; a dict of them to the files it reads and their schemas checks those too), and ends
 with ``if __name__ == "__main__": raise SystemExit(task_main(__spec__.name))``.
 Common flags: ``--quick`` (tiny data, seconds; results labelled as smoke results), ``--seed N``
-(0..2^32-1), ``--data-dir D``, ``--epochs N`` (override the task's default, 1..10000; at most
-``QUICK_MAX_EPOCHS`` with ``--quick``), ``--fresh`` (start a new run directory instead of resuming
-an unfinished one), ``--report`` (render the assignment PDF afterwards).
+(0..2^32-1 less ``SEED_HEADROOM`` for the seeds tasks derive from it), ``--data-dir D``, ``--epochs N``
+(override the task's default, 1..10000; at most ``QUICK_MAX_EPOCHS`` with ``--quick``), ``--fresh``
+(start a new run directory instead of resuming an unfinished one), ``--report`` (render the assignment
+PDF afterwards). Every numeric flag is bounded (``bounded_int``, ``bounded_float``: finite, with a
+range that says why), so a typo is one ``error:`` line, never a traceback, a hang or a machine out of memory.
 Ctrl-C and SIGTERM mark the run ``interrupted`` (exit 130 / 143); rerunning the command resumes it.
 A task that runs a KerasTuner search declares ``SEARCHES = True`` and
 gets the distribution flags of ``hwkit.distribute`` (``--workers N``, ``--tuner-role`` ...); a search
@@ -25,6 +27,7 @@ import dataclasses
 import errno
 import importlib
 import importlib.abc
+import math
 import os
 import pkgutil
 import re
@@ -39,7 +42,11 @@ from hwkit.report import TaskInfo
 TASK_NAME = re.compile(r"^[a-z]\d+$")   # assignment letter + task number: x1, x12
 R = TypeVar("R")
 MAX_SEED = 2**32 - 1                    # numpy / Keras seeds are unsigned 32-bit
+SEED_HEADROOM = 100_000                 # tasks derive seeds from --seed (seed + k): keep them below 2^32 too
 MAX_EPOCHS = 10_000
+MAX_TRIALS = 1_000                      # --trials of a search
+MAX_SEEDS = 100                         # --seeds: repeated runs of one experiment
+MAX_SECONDS = 86_400                    # a day: any time budget or timeout flag
 QUICK_MAX_EPOCHS = 100                  # --quick means seconds: more epochs than this is refused
 USER_FIXABLE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
@@ -97,25 +104,37 @@ def report_errors() -> Iterator[None]:
         raise SystemExit(130) from None
 
 
-def bounded_int(low: int, high: int, what: str = "an integer"):
-    """An argparse type: an integer in low..high, else one readable error."""
+def _out_of_range(what: str, low, high, note: str, got: str) -> argparse.ArgumentTypeError:
+    bounds = "..".join(f"{v:g}" if isinstance(v, float) else str(v) for v in (low, high))
+    return argparse.ArgumentTypeError(f"expected {what} in {bounds}{f' ({note})' if note else ''}, got {got}")
+
+
+def bounded_int(low: int, high: int, what: str = "an integer", note: str = ""):
+    """An argparse type: an integer in low..high, else one readable error (``note`` says why the bound)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what} in {low}..{high}, got {text!r}") from None
+            raise _out_of_range(what, low, high, note, repr(text)) from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected {what} in {low}..{high}, got {text}")
+            raise _out_of_range(what, low, high, note, text)
         return value
     parse.__name__ = what   # argparse names the type in its messages
     return parse
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+def bounded_float(low: float, high: float, what: str = "a number", note: str = ""):
+    """An argparse type: a finite number in low..high (never inf or nan), else one readable error."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise _out_of_range(what, low, high, note, repr(text)) from None
+        if not (math.isfinite(value) and low <= value <= high):   # nan fails every comparison
+            raise _out_of_range(what, low, high, note, text)
+        return value
+    parse.__name__ = what
+    return parse
 
 
 def choose_recipe(args, full: R, quick: R, **overrides) -> R:
@@ -136,11 +155,27 @@ def choose_recipe(args, full: R, quick: R, **overrides) -> R:
 # ----------------------------------------------------------------------------- task discovery
 
 def task_package_name() -> str:
-    return os.environ.get("HWKIT_TASKS", "tasks")
+    return os.environ.get("HWKIT_TASKS") or "tasks"
 
 
 def _task_package():
-    return importlib.import_module(task_package_name())
+    """The task package, or one HwkitError saying what is wrong with ``$HWKIT_TASKS``."""
+    name = task_package_name()
+    where = f"HWKIT_TASKS={name!r}" if os.environ.get("HWKIT_TASKS") else f"the task package {name!r}"
+    fix = "set HWKIT_TASKS to a package of task modules on the Python path, or unset it to use 'tasks'"
+    if not all(part.isidentifier() for part in name.split(".")):
+        raise HwkitError(f"{where} is not a Python package name (dotted identifiers, e.g. 'tasks'); {fix}")
+    try:
+        package = importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name is None or not (name == e.name or name.startswith(e.name + ".")):
+            raise   # the package exists but imports something missing: its own bug, shown in full
+        raise HwkitError(f"{where}: no module named {e.name!r} on the Python path; {fix}") from None
+    if not hasattr(package, "__path__"):
+        raise HwkitError(f"{where} is a module, not a package of tasks; {fix}")
+    if not hasattr(package, "ASSIGNMENTS") and not any(TASK_NAME.match(m.name) for m in pkgutil.iter_modules(package.__path__)):
+        raise HwkitError(f"{where} holds no task modules (x1, x12 ...) and no ASSIGNMENTS: not a task package; {fix}")
+    return package
 
 
 def _natural(name: str) -> tuple:
@@ -154,10 +189,10 @@ def _task_module(module_name: str):
     return importlib.import_module(module_name)
 
 
-def task_info(name: str) -> TaskInfo:
+def task_info(name: str, module=None) -> TaskInfo:
     """A task's ``TaskInfo``. Its ``REQUIRES`` names the tasks whose runs it reads: a tuple, or a dict of them
     to what it reads of each (``{"x1": {"tables/summary.json": schema}}``, see ``hwkit.runs.require_run``)."""
-    module = _task_module(f"{task_package_name()}.{name}")
+    module = module or _task_module(f"{_task_package().__name__}.{name}")
     doc = (module.__doc__ or "").strip()
     requires = getattr(module, "REQUIRES", ())
     return TaskInfo(name, doc.splitlines()[0] if doc else name, tuple(requires),
@@ -241,7 +276,7 @@ def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
                                    epilog="Results go to runs/<task>/<UTC time>-s<seed>/.")
     parser.add_argument("--quick", action="store_true", help="tiny data and few epochs (smoke test, seconds)")
     parser.add_argument("--seed", type=bounded_int(0, MAX_SEED, "a seed"), default=0,
-                        help=f"random seed, 0..{MAX_SEED} (default 0)")
+                        help=f"random seed, 0..{MAX_SEED - SEED_HEADROOM} (default 0)")
     parser.add_argument("--data-dir", help="dataset directory (default: $HWKIT_DATA_DIR, ~/.keras/datasets)")
     parser.add_argument("--epochs", type=bounded_int(1, MAX_EPOCHS, "a positive number of epochs"),
                         help=f"override the task's number of epochs (1..{MAX_EPOCHS})")
@@ -257,6 +292,9 @@ def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
     if args.quick and (args.epochs or 0) > QUICK_MAX_EPOCHS:
         parser.error(f"--quick runs take seconds: --epochs {args.epochs} is more than {QUICK_MAX_EPOCHS}; "
                      "drop --quick for a full run")
+    if args.seed > MAX_SEED - SEED_HEADROOM:
+        parser.error(f"--seed {args.seed}: tasks derive more seeds from it (seed + k) and each must stay below 2^32; "
+                     f"use 0..{MAX_SEED - SEED_HEADROOM}")
 
     with report_errors():
         cluster = (distribute.from_args(args, module_name, sys.argv[1:] if argv is None else argv)
@@ -264,7 +302,7 @@ def task_main(module_name: str, argv: Sequence[str] | None = None) -> int:
         if cluster.is_worker:
             distribute.check_reachable(cluster)   # before loading anything: one line within --oracle-timeout
         else:
-            check_requirements(task_info(name), args.quick)
+            check_requirements(task_info(name, module), args.quick)   # this module's, whatever $HWKIT_TASKS says
         distribute.configure_threads(cluster.threads or threads_from_environment())
         import keras
         keras.utils.set_random_seed(args.seed)
@@ -293,8 +331,10 @@ def threads_from_environment() -> int | None:
     text = os.environ.get("HWKIT_THREADS", "")
     if not text:
         return None
-    if not text.isdigit() or int(text) < 1:
-        raise HwkitError(f"HWKIT_THREADS must be a positive number of threads, got {text!r}")
+    most = distribute.max_local_processes()
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        raise HwkitError(f"HWKIT_THREADS must be a positive number of threads up to {most} "
+                         f"({distribute.LOCAL_PROCESSES_PER_CORE} per core), got {text!r}")
     return int(text)
 
 
@@ -347,7 +387,8 @@ def report_facts(assignment: str) -> dict:
 
 
 def report_main(argv: Sequence[str] | None = None) -> int:
-    titles = assignments()
+    with report_errors():
+        titles = assignments()
     parser = OneLineArgumentParser(prog="python -m hwkit.report",
                                    description="Render an assignment's PDF from the latest runs of its tasks.")
     parser.add_argument("assignment", type=str.upper, choices=[*titles, "ALL"], metavar="{" + ",".join(titles) + ",all}",
@@ -358,7 +399,8 @@ def report_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--run", action="store_true",
                         help="first run, in full, every task of the assignment that has no complete full run")
     parser.add_argument("--data-dir", help="dataset directory passed to the tasks run by --run")
-    parser.add_argument("--jobs", type=bounded_int(1, 64, "a number of tasks at a time"),
+    parser.add_argument("--jobs", type=bounded_int(1, distribute.max_local_processes(), "a number of tasks at a time",
+                                                   note=f"{distribute.LOCAL_PROCESSES_PER_CORE} per core on this machine"),
                         default=regenerate.default_jobs(),
                         help="with --run: tasks at a time, each in its own process with cores/jobs threads "
                              f"(default {regenerate.default_jobs()}); 1 runs them one by one in this process")
@@ -383,8 +425,9 @@ def tasks_main(argv: Sequence[str] | None = None) -> int:
         print(f"error: 'python -m {task_package_name()}' takes no arguments; run one task with "
               f"'python -m {task_package_name()}.<name>' (got {' '.join(argv)!r})", file=sys.stderr)
         return 2
-    all_tasks = discover_tasks()
-    for letter, title in assignments().items():
+    with report_errors():
+        all_tasks, titles = discover_tasks(), assignments()
+    for letter, title in titles.items():
         infos = [t for t in all_tasks if t.assignment == letter]
         print(f"{letter} — {title}")
         for t in infos:
@@ -418,7 +461,8 @@ def data_main(argv: Sequence[str] | None = None) -> int:
 def submit_main(argv: Sequence[str] | None = None) -> int:
     """Build ``submissions/X/`` as the course asks (the task package's ``SUBMISSIONS``; see ``hwkit.submit``)."""
     from hwkit import submit
-    titles = assignments()
+    with report_errors():
+        titles = assignments()
     parser = OneLineArgumentParser(prog="python -m hwkit.submit",
                                    description="Build an assignment's hand-in from the latest complete full runs.")
     parser.add_argument("assignment", type=str.upper, choices=list(titles), metavar="{" + ",".join(titles) + "}")

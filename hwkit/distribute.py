@@ -43,6 +43,9 @@ from hwkit import HwkitError
 
 ROLES = ("chief", "worker")
 DEFAULT_ORACLE_TIMEOUT_S = 60.0
+MAX_ORACLE_TIMEOUT_S = 86_400.0    # a day: KerasTuner's own wait is an hour; inf or 1e12 overflow gRPC's deadline
+MIN_ORACLE_TIMEOUT_S = 0.1
+LOCAL_PROCESSES_PER_CORE = 4       # bound on --workers, --threads, report --jobs (each worker is a ~0.5 GB TensorFlow)
 RESTARTS_PER_WORKER = 1            # a local worker that dies is restarted this many times
 STOP_GRACE_S = 120.0               # after the stop: at least this long for workers to finish their trial
 
@@ -100,34 +103,39 @@ def active(cluster: Cluster) -> Iterator[Cluster]:
 
 # ----------------------------------------------------------------------------- command line
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+def max_local_processes(cores: int | None = None) -> int:
+    """The most worker processes (or threads) this machine is asked to run: ``LOCAL_PROCESSES_PER_CORE`` per core.
 
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
-    return value
+    More than that only thrashes; 64 workers needed ~36 GB on a 2-core machine. Workers on other
+    machines (``--tuner-role worker``) are not counted: each is bounded by its own machine.
+    """
+    return LOCAL_PROCESSES_PER_CORE * (cores or os.cpu_count() or 1)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The distribution flags of a task that runs a KerasTuner search."""
+    from hwkit.cli import bounded_float, bounded_int   # hwkit.cli imports this module: import when called
+    local = max_local_processes()
+    per_core = f"{LOCAL_PROCESSES_PER_CORE} per core on this machine"
     g = parser.add_argument_group("distributed search (KerasTuner chief + workers)")
-    g.add_argument("--workers", type=_positive_int, default=0,
-                   help="run the search with N worker processes on this machine (chief on loopback)")
+    g.add_argument("--workers", default=0,
+                   type=bounded_int(1, local, "a number of worker processes",
+                                    note=f"{per_core}; workers on other machines join with --tuner-role worker"),
+                   help=f"run the search with N worker processes on this machine (chief on loopback; 1..{local}, "
+                        f"{per_core}; more join from other machines with --tuner-role worker)")
     g.add_argument("--tuner-role", choices=ROLES,
                    help="multi-machine search: this process is the chief (serves the oracle) or a worker")
     g.add_argument("--oracle", metavar="HOST:PORT",
                    help="address the chief listens on and the workers connect to")
     g.add_argument("--tuner-id", help="a worker's KerasTuner id (unique per worker; reuse it to restart one)")
     g.add_argument("--search-dir", help="KerasTuner directory shared by chief and workers (the chief resumes from it)")
-    g.add_argument("--oracle-timeout", type=_positive_float, default=DEFAULT_ORACLE_TIMEOUT_S,
-                   help=f"seconds a worker waits for the chief (default {DEFAULT_ORACLE_TIMEOUT_S:.0f})")
-    g.add_argument("--threads", type=_positive_int, help="TensorFlow threads of this process (default: all cores)")
+    g.add_argument("--oracle-timeout", default=DEFAULT_ORACLE_TIMEOUT_S,
+                   type=bounded_float(MIN_ORACLE_TIMEOUT_S, MAX_ORACLE_TIMEOUT_S, "a number of seconds",
+                                      note="at most a day"),
+                   help=f"seconds a worker waits for the chief (default {DEFAULT_ORACLE_TIMEOUT_S:.0f}, "
+                        f"at most {MAX_ORACLE_TIMEOUT_S:.0f})")
+    g.add_argument("--threads", type=bounded_int(1, local, "a number of threads", note=per_core),
+                   help=f"TensorFlow threads of this process (default: all cores; 1..{local})")
 
 
 _VALUE_FLAGS = ("--workers", "--tuner-role", "--oracle", "--tuner-id", "--search-dir", "--oracle-timeout",

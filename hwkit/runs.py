@@ -398,6 +398,22 @@ def note_resume(path: Path, **fields: Any) -> None:
     write_json(path / RESUMES_FILE, entries)
 
 
+def sweep_leftovers(path: Path) -> list[Path]:
+    """Remove what unfinished writes left in a run directory: ``tmp-*`` (weights, models) and ``*.part`` (JSON, CSV).
+
+    Every writer of hwkit writes such a temporary file and renames it when complete, so one that is
+    still there was cut short (a kill, a full disk) and is never part of the run.
+    """
+    removed = []
+    for folder, _, files in os.walk(path):      # os.walk does not enter symlinked folders
+        for name in files:
+            if name.startswith("tmp-") or name.endswith(".part"):
+                with contextlib.suppress(OSError):
+                    (Path(folder) / name).unlink()
+                    removed.append(Path(folder) / name)
+    return removed
+
+
 @contextlib.contextmanager
 def start_run(task: str, config: dict, seed: int = 0, quick: bool = False, fresh: bool = False,
               code_module: str | None = None) -> Iterator[Run]:
@@ -413,6 +429,10 @@ def start_run(task: str, config: dict, seed: int = 0, quick: bool = False, fresh
     resumed = path is not None
     if resumed:
         print(f"resuming the unfinished run {path} (add --fresh to start a new one)", flush=True)
+        swept = sweep_leftovers(path)
+        if swept:
+            print(f"removed {len(swept)} leftover file(s) of writes cut short in {path}: "
+                  f"{', '.join(sorted(str(p.relative_to(path)) for p in swept))}", flush=True)
         write_json(path / RESUMES_FILE, read_resumes(path) + [{"at": utc_now()}])
         full_config = json.loads((path / "config.json").read_text())
     else:
@@ -450,6 +470,8 @@ def start_run(task: str, config: dict, seed: int = 0, quick: bool = False, fresh
             raise
         shutil.rmtree(path / BACKUP_DIR, ignore_errors=True)   # complete: the checkpoints have done their job
     finally:
+        with contextlib.suppress(Exception):   # failed or interrupted: no temporary file stays behind
+            sweep_leftovers(path)
         if fd is not None:
             os.close(fd)
 

@@ -15,8 +15,11 @@ from __future__ import annotations
 import dataclasses
 import contextlib
 import csv
+import errno
+import io
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -28,8 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from hwkit import models
-from hwkit import runs
+from hwkit import HwkitError, models, runs
 
 
 def dataset(x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 128, shuffle: bool = False,
@@ -149,9 +151,16 @@ class ResumableCSVLogger(keras.callbacks.CSVLogger):
             _drop_rows_from(Path(self.filename), epoch)
             super().on_train_begin()
 
+    def on_epoch_end(self, epoch, logs=None):
+        try:
+            super().on_epoch_end(epoch, logs)
+        except OSError as e:   # the file object's error names no file
+            raise write_error(self.filename, e) from None
+
     def on_train_end(self, logs=None):
         if self.csv_file is not None:
-            super().on_train_end(logs)
+            with contextlib.suppress(OSError):   # a full disk was reported when the row was written
+                super().on_train_end(logs)
 
 
 def _read_history(path: Path) -> list[dict]:
@@ -178,12 +187,109 @@ def _drop_rows_from(path: Path, epoch: int) -> None:
     if len(keep) == len(rows):
         return
     tmp = path.with_name(path.name + ".part")
-    with tmp.open("w", newline="") as f:
-        if keep:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
-            writer.writeheader()
-            writer.writerows(keep)
-    tmp.replace(path)
+    try:
+        with tmp.open("w", newline="") as f:
+            if keep:
+                writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+                writer.writeheader()
+                writer.writerows(keep)
+        tmp.replace(path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise write_error(path, e) from None
+
+
+# ----------------------------------------------------------------------------- writing weights and models safely
+
+def write_error(path: Path | str, e: OSError, what: str = "") -> HwkitError:
+    """One line for a failed write: the file, the reason and the way out."""
+    # the system's words for the errno: h5py's and zipfile's own messages run over lines and name temporary files
+    reason = os.strerror(e.errno) if e.errno else (str(e) or type(e).__name__).splitlines()[0][:160]
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason += "; free some disk space, then run the command again"
+    elif e.errno == errno.EFBIG:
+        reason += "; raise the file-size limit (ulimit -f) or set HWKIT_RUNS_DIR to another disk"
+    return HwkitError(f"cannot write {what + ' ' if what else ''}{path}: {reason}")
+
+
+def _state_bytes(model: keras.Model) -> int:
+    """Bytes of the model's and its optimizer's variables: the bulk of a checkpoint or a saved model."""
+    variables = list(model.variables) + (list(model.optimizer.variables) if getattr(model, "optimizer", None) else [])
+    return sum(int(np.prod(v.shape)) * tf.as_dtype(v.dtype).size for v in variables)
+
+
+def check_free_space(path: Path, need: int, what: str) -> None:
+    """Refuse, in one line, to start a write of about ``need`` bytes that the disk holding ``path`` has no room for."""
+    need = int(need * 1.2) + (1 << 20)     # zip / HDF5 overhead, and room for the rest of the run's small files
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return          # unknown: the write itself will tell
+    if free < need:
+        raise HwkitError(f"cannot write {what} {path}: {free / 1e6:.1f} MB free on its disk, it needs about "
+                         f"{need / 1e6:.1f} MB; free some disk space, then run the command again")
+
+
+def _weights_image(model: keras.Model) -> bytes | None:
+    """The bytes of the file ``model.save_weights`` writes (``.weights.h5``), built in memory; None where
+    this Keras has not the internals used.
+
+    HDF5 must never meet a full disk itself: it keeps the half-written file open and the process
+    crashes (segmentation fault, during the write or at exit). So Keras' own writer fills an in-memory
+    HDF5 file (``H5IOStore`` takes a BytesIO; the calls of ``saving_lib.save_weights_only``) and plain
+    Python writes the bytes, where a full disk is an ordinary OSError.
+    """
+    try:
+        from keras.src.saving import saving_lib
+        buffer = io.BytesIO()
+        store = saving_lib.H5IOStore(buffer, mode="w")
+        saving_lib._save_state(model, store, None, "", set())
+        store.close()
+    except (ImportError, AttributeError, TypeError):
+        return None
+    return buffer.getvalue()
+
+
+def save_weights(model: keras.Model, path: Path | str, what: str = "the checkpoint") -> None:
+    """``model.save_weights(path)`` that leaves either the whole file or nothing, and fails in one line.
+
+    The file is built in memory, its size checked against the free space, written as ``tmp-<name>``
+    in the same folder and renamed (a reader never sees half a file); on a write error the temporary
+    file is removed and a HwkitError names ``path``.
+    """
+    path = Path(path)
+    tmp = path.with_name("tmp-" + path.name)
+    image = _weights_image(model)
+    check_free_space(path, len(image) if image is not None else _state_bytes(model), what)
+    try:
+        if image is None:
+            model.save_weights(str(tmp), overwrite=True)   # HDF5 writes the file itself: only the check above helps
+        else:
+            tmp.write_bytes(image)
+        tmp.replace(path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise write_error(path, e, what) from None
+
+
+def save_model(model: keras.Model, path: Path | str) -> None:
+    """``model.save(path)`` (a ``.keras`` file) that leaves either the whole file or nothing, and fails in one line.
+
+    Tasks save their models with this (``training.save_model(model, run.model_path("x.keras"))``):
+    a temporary ``tmp-<name>`` in the same folder, renamed when complete, removed on failure.
+    """
+    path = Path(path)
+    tmp = path.with_name("tmp-" + path.name)
+    check_free_space(path, _state_bytes(model), "the model")
+    try:
+        model.save(tmp)
+        tmp.replace(path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise write_error(path, e, "the model") from None
 
 
 class ResumeFromBackup(keras.callbacks.BackupAndRestore):
@@ -233,9 +339,7 @@ class ResumeFromBackup(keras.callbacks.BackupAndRestore):
         old = self._read_state() or {}
         epoch, batch = self._current_epoch, self._last_batch_seen
         weights = f"epoch{epoch:05d}-batch{batch:07d}.weights.h5"
-        tmp = folder / ("tmp-" + weights)
-        self.model.save_weights(str(tmp), overwrite=True)
-        tmp.replace(folder / weights)
+        save_weights(self.model, folder / weights)   # all or nothing; a full disk is one error line
         current = {"epoch": epoch, "batch": batch, "weights": weights,
                    "callbacks": [c.get_resume_state() for c in self.state_of]}
         previous = old.get("current") if old.get("current", {}).get("weights") != weights else old.get("previous")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 from hwkit.assignments import a_identity
-from hwkit.cli import choose_recipe, positive_int, task_main
+from hwkit.cli import MAX_SEEDS, bounded_int, choose_recipe, task_main
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,12 +30,15 @@ class Recipe:
 
 FULL = Recipe()
 QUICK = dataclasses.replace(FULL, depths=(1, 3), epochs=100, seeds=1, other_rates=())
+MAX_DEPTH = 100                        # --depths: 5x the paper's deepest net
 
 
 def add_arguments(parser):
     a_identity.add_data_arguments(parser)
-    parser.add_argument("--seeds", type=positive_int, help=f"runs per depth (default {FULL.seeds})")
-    parser.add_argument("--depths", type=positive_int, nargs="+", help=f"hidden conv layers (default {FULL.depths})")
+    parser.add_argument("--seeds", type=bounded_int(1, MAX_SEEDS, "a number of seeds"),
+                        help=f"runs per depth (default {FULL.seeds})")
+    parser.add_argument("--depths", type=bounded_int(1, MAX_DEPTH, "a depth"), nargs="+",
+                        help=f"hidden conv layers, 1..{MAX_DEPTH} (default {FULL.depths})")
 
 
 def run(args, run):

@@ -16,7 +16,7 @@ import dataclasses
 
 from hwkit import data, models, plots, training, tuning
 from hwkit.assignments import b_mnist_cnn
-from hwkit.cli import choose_recipe, positive_int, task_main
+from hwkit.cli import MAX_SECONDS, MAX_TRIALS, bounded_int, choose_recipe, task_main
 
 SEARCHES = True   # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
 
@@ -48,8 +48,10 @@ QUICK = dataclasses.replace(FULL, train_rows=2_000, test_rows=1_000, tune_rows=1
 
 
 def add_arguments(parser):
-    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {FULL.tune_trials})")
-    parser.add_argument("--tune-budget", type=positive_int, help=f"search budget in s (default {FULL.tune_budget_s})")
+    parser.add_argument("--trials", type=bounded_int(1, MAX_TRIALS, "a number of trials"),
+                        help=f"max search trials (default {FULL.tune_trials})")
+    parser.add_argument("--tune-budget", type=bounded_int(1, MAX_SECONDS, "a number of seconds"),
+                        help=f"search budget in s (default {FULL.tune_budget_s})")
     training.add_device_arguments(parser, precision=FULL.precision)
 
 
@@ -86,7 +88,7 @@ def run(args, run):
 
     # (c, e) Final test accuracy, curves and the saved model.
     print(f"test accuracy {fit.test_accuracy:.4f} after {epochs} epochs ({fit.seconds:.0f} s of training)")
-    model.save(run.model_path("b1_mnist_cnn.keras"))
+    training.save_model(model, run.model_path("b1_mnist_cnn.keras"))
     curves = {k: v for k, v in fit.history.items() if k != "time_s"}
     title = f"B1 training (validation = {len(x_val):_} held-out training rows)".replace("_", " ")
     run.save_figure(plots.learning_curves(curves, title=title), "curves")

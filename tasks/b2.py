@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 
 from hwkit.assignments import b_functions
-from hwkit.cli import choose_recipe, positive_int, task_main
+from hwkit.cli import MAX_SEEDS, bounded_int, choose_recipe, task_main
 
 DEPTH = 8                # hidden layers
 WIDTH = 4                # units per hidden layer: the "narrow" net of the assignment
@@ -40,7 +40,8 @@ QUICK = Recipe(seeds=2, steps=200)
 
 
 def add_arguments(parser):
-    parser.add_argument("--seeds", type=positive_int, help=f"seeds per network (default {FULL.seeds})")
+    parser.add_argument("--seeds", type=bounded_int(1, MAX_SEEDS, "a number of seeds"),
+                        help=f"seeds per network (default {FULL.seeds})")
 
 
 def run(args, run):

@@ -29,9 +29,9 @@ import dataclasses
 
 import keras
 
-from hwkit import HwkitError, data, plots, runs, tuning
+from hwkit import HwkitError, data, plots, runs, training, tuning
 from hwkit.assignments import c_coursework
-from hwkit.cli import choose_recipe, positive_int, task_main
+from hwkit.cli import MAX_TRIALS, bounded_int, choose_recipe, task_main
 
 REQUIRES = {"c6": c_coursework.PROTOCOL_TABLES}  # tasks whose latest runs this task reads, and what of them
 SEARCHES = True     # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
@@ -54,7 +54,8 @@ QUICK = Recipe(**{**dataclasses.asdict(c_coursework.QUICK), "search_trials": 2, 
 
 
 def add_arguments(parser):
-    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {FULL.search_trials})")
+    parser.add_argument("--trials", type=bounded_int(1, MAX_TRIALS, "a number of trials"),
+                        help=f"max search trials (default {FULL.search_trials})")
 
 
 def run(args, run):
@@ -85,7 +86,7 @@ def run(args, run):
                          f"{model4_parameters}")
     epochs = recipe.epochs
     final = c_coursework.train_setting(model, d, epochs, hp["learning_rate"], model_number=6, setting=1, seed=args.seed)
-    model.save(run.model_path("q34_separable.keras"))
+    training.save_model(model, run.model_path("q34_separable.keras"))
     run.save_table("summary", [final.summary_row()])
     run.save_table("curves", final.curve_rows())
     model.summary(print_fn=lambda line, **_: run.file("model_summary.txt").open("a").write(line + "\n"))

@@ -27,7 +27,7 @@ import numpy as np
 
 from hwkit import data, numpy_nn as nn, plots
 from hwkit.assignments import d_goals
-from hwkit.cli import choose_recipe, positive_int, task_main
+from hwkit.cli import MAX_EPOCHS, bounded_int, choose_recipe, task_main
 
 INIT = {"standard normal N(0,1)": nn.random_normal_weight_init, "He: N(0,1)·sqrt(2/fan_in)": nn.he_normal_weight_init}
 CANDIDATES = [                    # the search space, tried in this order
@@ -58,8 +58,8 @@ QUICK = dataclasses.replace(FULL, train_rows=3_000, test_rows=1_000, validation_
 
 
 def add_arguments(parser):
-    parser.add_argument("--search-epochs", type=positive_int, help=f"epochs per search candidate "
-                                                                    f"(default {FULL.search_epochs})")
+    parser.add_argument("--search-epochs", type=bounded_int(1, MAX_EPOCHS, "a number of epochs"),
+                        help=f"epochs per search candidate (default {FULL.search_epochs})")
 
 
 def build(candidate: dict, seed: int) -> nn.MLP:

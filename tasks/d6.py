@@ -35,7 +35,7 @@ import numpy as np
 
 from hwkit import data, plots, training, tuning
 from hwkit.assignments import d_cifar, d_goals
-from hwkit.cli import choose_recipe, positive_int, task_main
+from hwkit.cli import MAX_SECONDS, MAX_TRIALS, bounded_int, choose_recipe, task_main
 
 SEARCHES = True   # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
 
@@ -57,14 +57,18 @@ class Recipe:
 FULL = Recipe()
 QUICK = dataclasses.replace(FULL, width=8, epochs=1, batch_size=128, train_rows=1_200, test_rows=500, tune_subset=400,
                             tune_batch_size=128, tune_trials=1)
+MAX_WIDTH = 512                   # --width: 8x the recipe's (the other groups are 4x wider: ~125 M weights at 512)
 
 
 def add_arguments(parser):
-    parser.add_argument("--trials", type=positive_int, help=f"max search trials (default {FULL.tune_trials})")
-    parser.add_argument("--tune-budget", type=positive_int, help=f"search budget in s (default {FULL.tune_budget_s})")
-    parser.add_argument("--time-budget", type=positive_int,
+    parser.add_argument("--trials", type=bounded_int(1, MAX_TRIALS, "a number of trials"),
+                        help=f"max search trials (default {FULL.tune_trials})")
+    parser.add_argument("--tune-budget", type=bounded_int(1, MAX_SECONDS, "a number of seconds"),
+                        help=f"search budget in s (default {FULL.tune_budget_s})")
+    parser.add_argument("--time-budget", type=bounded_int(1, MAX_SECONDS, "a number of seconds"),
                         help="wall-clock seconds for the final training's one-cycle schedule (default: none)")
-    parser.add_argument("--width", type=positive_int, help=f"network width (default {FULL.width})")
+    parser.add_argument("--width", type=bounded_int(1, MAX_WIDTH, "a width"),
+                        help=f"network width, 1..{MAX_WIDTH} (default {FULL.width})")
     training.add_device_arguments(parser, precision="auto")   # auto = bfloat16 on this CPU, as the recipe says
 
 
@@ -142,7 +146,7 @@ def run(args, run):
                                  for i, name in enumerate(data.CIFAR10_CLASSES) if np.any(truth == i)])
     print(f"test accuracy {test_accuracy:.4f} (flip TTA {flip_accuracy:.4f}, {len(views)}-view TTA {tta_accuracy:.4f}) after {epochs_done:.2f} epochs, "
           f"{train_seconds:.0f} s of training")
-    model.save(run.model_path("d6_cifar10_net.keras"))
+    training.save_model(model, run.model_path("d6_cifar10_net.keras"))
     curves = {k: v for k, v in history.history.items() if k in ("loss", "val_loss", "accuracy", "val_accuracy")}
     run.save_figure(plots.learning_curves(curves, title="D6 training (validation = 5 000 held-out training images)"),
                     "curves")

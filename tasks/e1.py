@@ -52,8 +52,8 @@ def run(args, run):
                                            for i in range(len(history["loss"]))])
         run.save_table(f"architecture_{name}", models.architecture_rows(autoencoder))
         suffix = "" if name == "with_FC" else f"_{name}"
-        encoder.save(run.model_path(f"e1_encoder{suffix}.keras"))
-        decoder.save(run.model_path(f"e1_decoder{suffix}.keras"))
+        training.save_model(encoder, run.model_path(f"e1_encoder{suffix}.keras"))
+        training.save_model(decoder, run.model_path(f"e1_decoder{suffix}.keras"))
         curves[f"{name}_loss"], curves[f"{name}_val_loss"] = history["loss"], history["val_loss"]
         recon[name] = autoencoder.predict(x_test, batch_size=1000, verbose=0)
         results[name] = {"test_l1": test_l1, "val_l1": float(history["val_loss"][-1]),

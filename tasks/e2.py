@@ -54,8 +54,8 @@ def run(args, run):
                                       augment=models.random_shift_augmentation())
     print(f"test accuracy {fit.test_accuracy:.4f}, loss {fit.test_loss:.4f} after {recipe.epochs} epochs "
           f"({fit.seconds:.0f} s)")
-    encoder.save(run.model_path("e2_encoder.keras"))
-    head.save(run.model_path("e2_head.keras"))
+    training.save_model(encoder, run.model_path("e2_encoder.keras"))
+    training.save_model(head, run.model_path("e2_head.keras"))
     h = fit.history
     curves = {"train_loss": h["loss"], "train_accuracy": h["accuracy"], "val_loss": h["val_loss"],
               "val_accuracy": h["val_accuracy"], "test_loss": fit.test_log.series("test_loss"),

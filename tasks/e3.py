@@ -74,7 +74,7 @@ def run(args, run):
     model = models.chain(clf_encoder, decoder, name="classifier_decoding")
     history, seconds = e_autoencoders.train_autoencoder(model, x_fit, x_val, recipe, args.seed,
                                             training.standard_callbacks(run.path))
-    decoder.save(run.model_path("e3_decoder.keras"))
+    training.save_model(decoder, run.model_path("e3_decoder.keras"))
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
     # Losses: classifier decoding vs the E1 autoencoder on the same test images.

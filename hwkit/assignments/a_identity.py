@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from hwkit import HwkitError, data, models, training
+from hwkit.cli import MAX_SEEDS, bounded_int
 
 FIT_MSE = 5e-3        # a run "fits" the training image when its final MSE on it is at most this
 RATIO = 0.25          # verdict: the winner must be at least 4x closer (in MSE) than the loser
@@ -398,14 +399,16 @@ def run_protocol(run, build: Callable[[], keras.Model], d: OneExampleData, proto
 def add_protocol_arguments(parser, default_seeds: int) -> None:
     """The A1/A2 flags: which image to learn (--digit/--occurrence) and how many seeds (--seeds)."""
     add_data_arguments(parser)
-    parser.add_argument("--seeds", type=int, help=f"number of repeated runs (default {default_seeds})")
+    parser.add_argument("--seeds", type=bounded_int(1, MAX_SEEDS, "a number of seeds"),
+                        help=f"number of repeated runs (default {default_seeds})")
 
 
 def add_data_arguments(parser, default_digit: int = 7) -> None:
     """--digit / --occurrence: which MNIST training image is the single training example."""
-    parser.add_argument("--digit", type=int, default=default_digit,
+    parser.add_argument("--digit", type=bounded_int(0, 9, "a digit"), default=default_digit,
                         help=f"digit of the single training image (default {default_digit})")
-    parser.add_argument("--occurrence", type=int, default=0,
+    # the exact bound (the count of that digit) is checked once the data is loaded
+    parser.add_argument("--occurrence", type=bounded_int(0, 59_999, "an image index"), default=0,
                         help="use the k-th training image of that digit (default 0: the first)")
 
 

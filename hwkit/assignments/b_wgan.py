@@ -75,6 +75,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from hwkit import training
 from hwkit.runs import NULL, NUMBER
 
 TARGET = 0.05                 # "5% accuracy": ε < 0.05
@@ -400,7 +401,7 @@ def train_and_score(run, data_dim: int, noise_dim: int, recipe: Recipe, seed: in
     model, monitor = train_uniform(data_dim, noise_dim, recipe, seed)
     records = monitor.records
     path = run.model_path(f"generator_d{data_dim}_noise{noise_dim}_s{seed}{label}.keras")
-    model.ema_generator.save(path)
+    training.save_model(model.ema_generator, path)
     fresh = fresh_check(path, data_dim, seed)
     rule = reached_at(records)
     reached = rule is not None and fresh["error"] < TARGET
