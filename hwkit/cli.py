@@ -398,6 +398,9 @@ def report_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out-dir", default="reports", help="where the PDF goes (default reports/)")
     parser.add_argument("--run", action="store_true",
                         help="first run, in full, every task of the assignment that has no complete full run")
+    parser.add_argument("--rerun-stale", action="store_true",
+                        help="with --run: also run again each task whose latest full run was made by older code "
+                             "(--run lists them either way)")
     parser.add_argument("--data-dir", help="dataset directory passed to the tasks run by --run")
     parser.add_argument("--jobs", type=bounded_int(1, distribute.max_local_processes(), "a number of tasks at a time",
                                                    note=f"{distribute.LOCAL_PROCESSES_PER_CORE} per core on this machine"),
@@ -405,10 +408,12 @@ def report_main(argv: Sequence[str] | None = None) -> int:
                         help="with --run: tasks at a time, each in its own process with cores/jobs threads "
                              f"(default {regenerate.default_jobs()}); 1 runs them one by one in this process")
     args = parser.parse_args(argv)
+    if args.rerun_stale and not args.run:
+        parser.error("--rerun-stale goes with --run")
     letters = list(titles) if args.assignment == "ALL" else [args.assignment]
     started = time.perf_counter()
     with report_errors():
-        timings = regenerate.run_missing(letters, args.data_dir, args.jobs) if args.run else []
+        timings = regenerate.run_missing(letters, args.data_dir, args.jobs, args.rerun_stale) if args.run else []
         for letter in letters:
             print(render_report(letter, args.include_quick, args.out_dir))
         if timings:
@@ -471,6 +476,8 @@ def submit_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--include-quick", action="store_true",
                         help="let quick runs stand in (a trial bundle: its README says it is not for hand-in)")
     parser.add_argument("--out-dir", default="submissions", help="where the bundle goes (default submissions/)")
+    parser.add_argument("--allow-stale", action="store_true",
+                        help="ship runs made by older code or from a dirty tree (refused otherwise; the README says so)")
     args = parser.parse_args(argv)
     with report_errors():
         authors = [submit.parse_author(a) for a in args.authors]
@@ -479,7 +486,7 @@ def submit_main(argv: Sequence[str] | None = None) -> int:
         folder = submit.build(args.assignment, titles[args.assignment], bundle, discover_tasks(args.assignment),
                               authors, include_quick=args.include_quick, out_dir=args.out_dir,
                               package=task_package_name(), facts=report_facts(args.assignment),
-                              benchmarks=report_benchmarks())
+                              benchmarks=report_benchmarks(), allow_stale=args.allow_stale)
         for p in sorted(folder.rglob("*")):
             if p.is_file() and (p.parent == folder or p.suffix in (".pdf", ".zip", ".npz", ".keras")):
                 print(f"{p}  ({p.stat().st_size / 1e6:.2f} MB)")

@@ -11,6 +11,8 @@ long full runs; others count 1 minute), so the long trainings do not end up runn
 the command ends with one ``error:`` line naming the failed tasks and their logs. With ``jobs`` = 1
 the tasks run one after another in this process (output on the terminal).
 An interrupted task resumes from its run directory when the command is rerun (``runs.start_run``).
+A task whose latest full run is stale (made by older code: ``runs.RunRecord.changed_files``) is listed
+with the files that changed, and run again only with ``rerun_stale`` (``--rerun-stale``).
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ class Timing:
     task: str
     ran: bool
     seconds: float = 0.0
+    stale: bool = False     # its complete run was made by older code (not re-run without rerun_stale)
 
 
 def default_jobs(cores: int | None = None) -> int:
@@ -41,19 +44,27 @@ def default_jobs(cores: int | None = None) -> int:
     return min(2, cores or os.cpu_count() or 1)
 
 
-def run_missing(letters: Sequence[str], data_dir: str | None = None, jobs: int = 1) -> list[Timing]:
-    """Run (full mode, default flags) each task of these assignments that has no complete full run.
+def run_missing(letters: Sequence[str], data_dir: str | None = None, jobs: int = 1,
+                rerun_stale: bool = False) -> list[Timing]:
+    """Run (full mode, default flags) each task of these assignments that has no complete full run, and with
+    ``rerun_stale`` each one whose latest full run is stale; the stale ones are listed either way.
 
     Returns one row per task, in dependency order: whether it ran and its wall time.
     """
     from hwkit import cli
     tasks = cli.execution_order([t for letter in letters for t in cli.discover_tasks(letter)])
-    todo = [t for t in tasks if runs.latest_run(t.name) is None]
+    latest = {t.name: runs.latest_run(t.name) for t in tasks}
+    stale = {name for name, r in latest.items() if r is not None and r.stale}
+    for name in (t.name for t in tasks if t.name in stale):
+        print(f"=== stale: {name}'s run {latest[name].relative_path} was made by older code "
+              f"({runs.file_list(latest[name].changed_files)} changed since): "
+              + ("running it again" if rerun_stale else "--rerun-stale runs it again"), flush=True)
+    todo = [t for t in tasks if latest[t.name] is None or (rerun_stale and t.name in stale)]
     if jobs > 1 and len(todo) > 1:
         seconds = _run_in_processes(todo, data_dir, jobs)
     else:
         seconds = _run_in_this_process(todo, data_dir)
-    return [Timing(t.name, t.name in seconds, seconds.get(t.name, 0.0)) for t in tasks]
+    return [Timing(t.name, t.name in seconds, seconds.get(t.name, 0.0), t.name in stale) for t in tasks]
 
 
 def _run_in_this_process(todo, data_dir: str | None) -> dict[str, float]:
@@ -164,6 +175,8 @@ def print_timings(timings: list[Timing], wall_seconds: float) -> None:
     """One row per task, then the sum of the tasks' wall times and the command's own wall time."""
     print(f"\n{'task':<6} {'wall s':>8}")
     for row in timings:
-        print(f"{row.task:<6} {row.seconds:>8.1f}" + ("" if row.ran else "  (complete run found, not re-run)"))
+        note = ("" if row.ran else "  (stale run found, not re-run: --rerun-stale)" if row.stale
+                else "  (complete run found, not re-run)")
+        print(f"{row.task:<6} {row.seconds:>8.1f}{note}")
     print(f"{'sum':<6} {sum(r.seconds for r in timings):>8.1f}")
     print(f"{'wall':<6} {wall_seconds:>8.1f}  (runs and PDFs, start to end)")

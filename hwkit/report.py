@@ -100,6 +100,7 @@ def _environment() -> jinja2.Environment:
     # lexical, not resolved: a figure that is a link out of its run must reach the fetcher as a run's file
     env.filters["uri"] = lambda p: Path(os.path.abspath(p)).as_uri()
     env.filters["tojson"] = lambda v: json.dumps(v)
+    env.filters["file_list"] = runs.file_list
     return env
 
 

@@ -2,7 +2,8 @@
 
 Layout of ``runs/<task>/<UTC-time>-s<seed>[-quick]/``::
 
-    config.json    resolved flags and settings, run key, task file hash; data files read (at the end)
+    config.json    resolved flags and settings, run key, the code's fingerprint (``code.files``: each file of the
+                   task and of the project modules it imports -> SHA-256); data files read (at the end)
     env.json       versions, backend, CPU/GPU, logical devices, dtype policy, git commit / dirty flag / diff hash, sys.argv
     history.csv    per-epoch Keras logs (CSVLogger), each epoch once even across resumes
     backup/        training checkpoints for resuming (BackupAndRestore); removed when complete
@@ -11,7 +12,11 @@ Layout of ``runs/<task>/<UTC-time>-s<seed>[-quick]/``::
     figures/       <name>.svg (vector, for the PDF), <name>.png (to look at), <name>.csv (the data drawn)
     tables/*.json  tables for the report (list of row dicts)
     models/        saved models
+    output.log     everything the task printed (stdout and stderr), line by line; appended to when resumed
     metrics.json   final numbers; written last, with "status": "complete"
+
+and beside the task folders ``_sources/<sha256>``: one copy of each distinct code file any run was made
+from (``hwkit.sources``), so ``RunRecord.sources()`` reads back the code of a run, committed or not.
 
 Resume: ``start_run`` continues in the newest *unfinished* run directory of the same run key
 (task, seed, quick and every other resolved flag) — one without metrics.json (killed) or marked
@@ -23,12 +28,16 @@ two processes out of one directory. A run that fails keeps its folder (for debug
 Run directories are untrusted input (they travel between people): reading one checks each file against
 the shape hwkit writes (``METRICS``, ``CONFIG``, ``ENV``, ``TABLE`` ...). A damaged run is skipped by the
 reports with one warning line naming the file, and stops a task that reads it with one error (``DamagedRun``).
+
+A run is *stale* ("made by older code") when a file of its fingerprint differs now (``RunRecord.stale``,
+``changed_files``); runs made before fingerprints compare the task's own file only (``code.sha256``).
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
 import errno
+import functools
 import hashlib
 import importlib.util
 import json
@@ -37,17 +46,19 @@ import platform
 import shutil
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from hwkit import HwkitError
+from hwkit import HwkitError, sources
 
 LOCK_FILE = ".lock"
 BACKUP_DIR = "backup"
 RESUMES_FILE = "resumes.json"
+OUTPUT_LOG = "output.log"
 UNFINISHED = (None, "interrupted")     # metrics.json status of a run that can be resumed
 
 # ----------------------------------------------------------------------------- what a run's files must look like
@@ -224,6 +235,20 @@ def code_state(module: str | None) -> dict:
         spec = None
     origin = getattr(spec, "origin", None)
     return {"module": module, "file": origin, "sha256": sha256_file(Path(origin)) if origin else None}
+
+
+def code_record(module: str | None) -> dict:
+    """config.json's ``code`` for a new run: ``code_state`` and ``files``, the fingerprint of the task's code
+    (``hwkit.sources``: the task module and every project module it imports, name -> SHA-256), each file kept
+    in ``<runs root>/_sources``."""
+    code = code_state(module)
+    if module:
+        store = runs_root() / sources.SOURCES_DIR
+        try:
+            code["files"] = sources.keep([module], store)
+        except OSError as e:
+            raise HwkitError(f"cannot keep the run's code in {store}: {e.strerror or e}{_disk_hint(e)}") from None
+    return code
 
 
 def environment(code_file: str | None = None) -> dict:
@@ -427,18 +452,20 @@ def start_run(task: str, config: dict, seed: int = 0, quick: bool = False, fresh
     key = run_key(task, seed, quick, config)
     path, fd = (None, None) if fresh else _find_unfinished(task, key)
     resumed = path is not None
-    if resumed:
-        print(f"resuming the unfinished run {path} (add --fresh to start a new one)", flush=True)
+    if resumed:   # keeps the fingerprint of the code it started with: it is stale if that code has changed
         swept = sweep_leftovers(path)
-        if swept:
-            print(f"removed {len(swept)} leftover file(s) of writes cut short in {path}: "
-                  f"{', '.join(sorted(str(p.relative_to(path)) for p in swept))}", flush=True)
         write_json(path / RESUMES_FILE, read_resumes(path) + [{"at": utc_now()}])
         full_config = json.loads((path / "config.json").read_text())
     else:
         path = _new_run_dir(task, seed, quick)
         fd = _lock(path)
-        code = code_state(code_module)
+        try:
+            code = code_record(code_module)
+        except BaseException:   # no code, no run: leave no empty folder behind
+            if fd is not None:
+                os.close(fd)
+            shutil.rmtree(path, ignore_errors=True)
+            raise
         full_config = {"task": task, "seed": seed, "quick": quick, **config, "run_key": key, "code": code}
         write_json(path / "config.json", full_config)
         write_json(path / "env.json", environment(code.get("file")))
@@ -456,24 +483,81 @@ def start_run(task: str, config: dict, seed: int = 0, quick: bool = False, fresh
                                            **({"resumes": resumes} if resumes else {}), "data_files": files})
 
     try:
-        try:
-            yield run
-            wall = (_dt.datetime.now(_dt.timezone.utc) - started).total_seconds()
-            finish("complete", wall_time_s=round(wall, 2))
-        except KeyboardInterrupt as e:   # Ctrl-C, and SIGTERM (the command line turns it into one)
-            with contextlib.suppress(Exception):
-                finish("interrupted", error=type(e).__name__)
-            raise
-        except BaseException as e:
-            with contextlib.suppress(Exception):
-                finish("failed", error=f"{type(e).__name__}: {e}")
-            raise
+        with keep_console(path / OUTPUT_LOG) as log:
+            if resumed:
+                print(f"resuming the unfinished run {path} (add --fresh to start a new one)", flush=True)
+                if swept:
+                    print(f"removed {len(swept)} leftover file(s) of writes cut short in {path}: "
+                          f"{', '.join(sorted(str(p.relative_to(path)) for p in swept))}", flush=True)
+            try:
+                yield run
+                wall = (_dt.datetime.now(_dt.timezone.utc) - started).total_seconds()
+                finish("complete", wall_time_s=round(wall, 2))
+            except KeyboardInterrupt as e:   # Ctrl-C, and SIGTERM (the command line turns it into one)
+                _log_line(log, f"{type(e).__name__}: the run is marked interrupted")
+                with contextlib.suppress(Exception):
+                    finish("interrupted", error=type(e).__name__)
+                raise
+            except BaseException as e:
+                _log_line(log, traceback.format_exc())   # the log only: the terminal gets what the caller prints
+                with contextlib.suppress(Exception):
+                    finish("failed", error=f"{type(e).__name__}: {e}")
+                raise
         shutil.rmtree(path / BACKUP_DIR, ignore_errors=True)   # complete: the checkpoints have done their job
     finally:
         with contextlib.suppress(Exception):   # failed or interrupted: no temporary file stays behind
             sweep_leftovers(path)
         if fd is not None:
             os.close(fd)
+
+
+class _Tee:
+    """A text stream that writes to ``stream`` and to ``log``; everything else (isatty, fileno, encoding ...)
+    is the stream's, so progress bars behave as they would without it."""
+
+    def __init__(self, stream, log):
+        self._stream, self._log = stream, log
+
+    def write(self, text: str) -> int:
+        n = self._stream.write(text)
+        _log_line(log=self._log, text=text, newline=False)
+        return n
+
+    def flush(self) -> None:
+        self._stream.flush()
+        with contextlib.suppress(ValueError, OSError):
+            self._log.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _log_line(log, text: str, newline: bool = True) -> None:
+    """Write to the console log; a log that cannot be written (disk full, closed) never stops the task."""
+    with contextlib.suppress(ValueError, OSError):
+        log.write(text + ("\n" if newline and not text.endswith("\n") else ""))
+
+
+@contextlib.contextmanager
+def keep_console(path: Path) -> Iterator:
+    """While inside, what is written to ``sys.stdout`` and ``sys.stderr`` also goes to ``path`` (appended: a
+    resumed run adds to it), line-buffered so a crash or ``kill -9`` loses at most an unfinished line.
+
+    At the Python level, so it works in-process (tests, ``report --run --jobs 1``); output that C/C++ code or
+    a child process writes straight to file descriptors 1 and 2 (e.g. TensorFlow's native log lines) is not kept.
+    """
+    log = open(path, "a", buffering=1, encoding="utf-8", errors="replace")
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Tee(sys.stdout, log), _Tee(sys.stderr, log)
+    try:
+        yield log
+    finally:
+        tees = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = saved
+        for tee in tees:
+            with contextlib.suppress(ValueError, OSError):
+                tee.flush()
+        log.close()
 
 
 # ----------------------------------------------------------------------------- reading back
@@ -507,14 +591,30 @@ class RunRecord:
     def dirty(self) -> bool:
         return bool(self._git.get("dirty"))
 
+    @functools.cached_property
+    def changed_files(self) -> list[str]:
+        """The code files that differ now from those that made the run (``hwkit/x.py``, ``tasks/y.py``): any
+        file of its fingerprint (config.json ``code.files``); for a run made before fingerprints, the task's file."""
+        code = self.config.get("code") or {}
+        if isinstance(code.get("files"), dict):
+            return sources.changed(code["files"])
+        module = code.get("module")
+        if not code.get("sha256") or not isinstance(module, str):
+            return []
+        now = code_state(module).get("sha256")
+        return [module.replace(".", "/") + ".py"] if now is not None and now != code["sha256"] else []
+
     @property
     def stale(self) -> bool:
-        """True when the task's own file differs now from the one that made the run ("made by older code")."""
-        code = self.config.get("code") or {}
-        if not code.get("sha256"):
-            return False
-        now = code_state(code.get("module")).get("sha256")
-        return now is not None and now != code["sha256"]
+        """True when code that made the run differs now ("made by older code"; ``changed_files`` says which)."""
+        return bool(self.changed_files)
+
+    def sources(self) -> dict[str, bytes]:
+        """The code that made this run, file by file, byte for byte (name -> content), from ``_sources``."""
+        files = (self.config.get("code") or {}).get("files")
+        if not isinstance(files, dict):
+            raise HwkitError(f"{self.path} was made before runs kept their code: its sources cannot be read back")
+        return sources.read(files, self.path.parent.parent / sources.SOURCES_DIR)
 
     @property
     def name(self) -> str:
@@ -596,7 +696,13 @@ class RunRecord:
         config = [(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in self.config.items()
                   if k not in ("task", "code", "data_files")]
         task_code = self.config.get("code") or {}
-        if task_code.get("sha256"):
+        files = task_code.get("files")
+        if isinstance(files, dict):
+            changed = f" — changed since this run: {file_list(self.changed_files)}" if self.stale else ""
+            rows.append(("code", f"{task_code.get('module')} and the project modules it imports: {len(files)} "
+                                 f"files (SHA-256 of each in config.json, copies in _sources/ beside the task "
+                                 f"folders){changed}"))
+        elif task_code.get("sha256"):
             rows.append(("task code", f"{task_code.get('module')} (sha256 {task_code['sha256'][:12]})"
                                       + (" — changed since this run" if self.stale else "")))
         searches = [{**read_run_file(self.path, str(p.relative_to(self.path)), SEARCH_SUMMARY),
@@ -630,6 +736,14 @@ class RunRecord:
 
 
 APPENDIX_SHARED = ("commit", "versions", "hardware")
+
+
+def file_list(names: Sequence[str], most: int = 4) -> str:
+    """``a, b and c``; past ``most`` names, ``a, b, c, d and 3 more files`` (a PDF line, one error line)."""
+    names = list(names)
+    if len(names) > most:
+        return f"{', '.join(names[:most])} and {len(names) - most} more file{'s' * (len(names) - most > 1)}"
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
 
 
 def appendix(records: list[RunRecord]) -> dict:

@@ -15,14 +15,15 @@ An assignment without a declaration gets the default bundle: ``X.pdf``, its code
 * ``README.md``: authors, what is inside, the runs it comes from (commit, dirty flag) and how to re-run.
 
 Only complete full runs are used; ``include_quick`` lets quick runs stand in, and the README then
-says in its first line that this is not a hand-in. The folder is built in a temporary sibling and
-renamed into place, so ``submissions/X/`` is either the old bundle or the whole new one; the next
-build removes what a killed one left. A run directory is untrusted input: only its regular files are
+says in its first line that this is not a hand-in. A run the shipped code did not make — made by older
+code (``hwkit.runs.RunRecord.stale``) or from a dirty tree — is refused in one ``error:`` line naming
+them unless ``allow_stale`` (``--allow-stale``), and then the README says so at the top. The folder is
+built in a temporary sibling and renamed into place, so ``submissions/X/`` is either the old bundle or
+the whole new one; the next build removes what a killed one left. A run directory is untrusted input: only its regular files are
 copied, and a symbolic link in it is skipped with a warning (a model the course asks for is refused).
 """
 from __future__ import annotations
 
-import ast
 import contextlib
 import datetime as _dt
 import os
@@ -36,8 +37,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from hwkit import HwkitError
+from hwkit.sources import code_files, module_files  # noqa: F401  (code_files: what a bundle ships, by file)
 
-ROOT = Path(__file__).resolve().parent.parent
 AUTHOR = re.compile(r"^\s*(?P<name>[^<>]*\S)\s*<(?P<id>[A-Za-z0-9._-]+)>\s*$")
 TEMPORARY = re.compile(r"^\..+\.(?:building|old)-(?P<pid>\d+)$")   # build() folders: .X.building-<pid>, .X.old-<pid>
 
@@ -89,50 +90,6 @@ def parse_author(text: str) -> Author:
 
 
 # ----------------------------------------------------------------------------- code shipped
-
-def _module_file(module: str) -> Path | None:
-    """The source file of a module of this checkout (``hwkit.x`` -> hwkit/x.py or hwkit/x/__init__.py)."""
-    base = ROOT.joinpath(*module.split("."))
-    for p in (base.with_suffix(".py"), base / "__init__.py"):
-        if p.is_file():
-            return p
-    return None
-
-
-def _imports(path: Path, module: str) -> set[str]:
-    """Every module of ``hwkit`` this file imports, anywhere in it (also inside functions)."""
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
-            found.add(base)
-            found.update(f"{base}.{a.name}" for a in node.names)
-    return {m for m in found if m.split(".")[0] == "hwkit" and _module_file(m)}
-
-
-def code_files(modules: Sequence[str]) -> list[Path]:
-    """The files of ``modules`` and of every ``hwkit`` module they import, transitively, with the
-    ``__init__.py`` of each package on the way: what makes them importable as shipped."""
-    todo, seen = list(modules), set()
-    while todo:
-        module = todo.pop()
-        if module in seen:
-            continue
-        seen.add(module)
-        parts = module.split(".")
-        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))   # parent packages
-        path = _module_file(module)
-        if path is None:
-            raise HwkitError(f"cannot ship module {module}: no source file under {ROOT}")
-        todo.extend(_imports(path, module))
-    return sorted({_module_file(m) for m in seen})
-
 
 LAUNCHER = '''"""{title}
 
@@ -194,12 +151,29 @@ def check_runs(assignment: str, tasks: Sequence[str], include_quick: bool, packa
     return chosen
 
 
+def not_made_by_this_code(records: Mapping) -> dict[str, str]:
+    """Task -> why its run was not made by the code a bundle ships: made by older code (files changed since,
+    ``RunRecord.changed_files``) or from a dirty tree (uncommitted changes: no commit holds that code)."""
+    from hwkit import runs
+    why = {}
+    for task, record in records.items():
+        reasons = []
+        if record.stale:
+            reasons.append(f"made by older code ({runs.file_list(record.changed_files)} changed since)")
+        if record.dirty:
+            reasons.append("made from a dirty tree (uncommitted changes)")
+        if reasons:
+            why[task] = ", ".join(reasons)
+    return why
+
+
 def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, authors: Sequence[Author] = (),
           include_quick: bool = False, out_dir: Path | str = "submissions", package: str = "tasks",
-          facts: dict | None = None, benchmarks: dict | None = None) -> Path:
+          facts: dict | None = None, benchmarks: dict | None = None, allow_stale: bool = False) -> Path:
     """Build ``<out_dir>/<assignment>/`` for ``bundle``; return the folder. ``all_tasks``: the
     assignment's ``hwkit.report.TaskInfo`` list (for the PDFs and ``None`` = every task); ``facts``
-    and ``benchmarks``: the PDFs' fixed settings and benchmark runs (``hwkit.report``)."""
+    and ``benchmarks``: the PDFs' fixed settings and benchmark runs (``hwkit.report``). A run made by
+    older code or from a dirty tree is refused unless ``allow_stale`` (then the README says so)."""
     from hwkit import report, runs
     if bundle.authors and len(authors) != bundle.authors:
         raise HwkitError(f"submission {assignment} is handed in by {bundle.authors} authors: pass "
@@ -207,6 +181,14 @@ def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, auth
     by_name = {t.name: t for t in all_tasks}
     needed = required_tasks(bundle, list(by_name))
     records = check_runs(assignment, needed, include_quick, package)
+    outdated = not_made_by_this_code(records)
+    if outdated and not allow_stale:
+        def advice(t: str) -> str:
+            command = f"python -m {package}.{t}" + (" --quick" if records[t].quick else "")
+            return f"{'commit, then ' if records[t].dirty else ''}rerun `{command}`"
+        raise HwkitError(f"submission {assignment} would ship runs that its code did not make: "
+                         + "; ".join(f"{t} {why}: {advice(t)}" for t, why in outdated.items())
+                         + "; or pass --allow-stale to ship them as they are (the bundle's README then says so)")
     quick = sorted(t for t, r in records.items() if r.quick)
 
     out_dir = Path(out_dir)
@@ -241,8 +223,8 @@ def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, auth
             manifest.append((name, f"trained model of {task.upper()} (from {runs.relative_path(source)})"))
         code_tasks = [t for t in needed]
         modules = [package] + [f"{package}.{t}" for t in code_tasks]
-        for path in code_files(modules):
-            target = content / path.relative_to(ROOT)
+        for relative, path in module_files(modules).items():
+            target = content / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
         manifest.append((f"{package}/, hwkit/", f"the code: task modules {', '.join(code_tasks)} and the hwkit "
@@ -261,7 +243,7 @@ def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, auth
             manifest.append(("results/", "per task: metrics.json, config.json, env.json, history.csv, tables/, "
                                          "figures/ (SVG, PNG, CSV data) of the run"))
         (content / "README.md").write_text(readme(assignment, title, bundle, authors, records, quick, manifest,
-                                                  package))
+                                                  package, outdated))
         if bundle.zip_name:
             zip_name = bundle.zip_name.format(ids="_".join(a.id for a in authors) or "ID")
             built = tmp / "bundle"
@@ -359,12 +341,16 @@ def _zip(folder: Path, path: Path) -> None:
 
 
 def readme(assignment: str, title: str, bundle: Bundle, authors: Sequence[Author], records: dict,
-           quick: Sequence[str], manifest: Sequence[tuple[str, str]], package: str) -> str:
+           quick: Sequence[str], manifest: Sequence[tuple[str, str]], package: str,
+           outdated: Mapping[str, str] | None = None) -> str:
     from hwkit import runs
     lines = []
     if quick:
         lines += [f"**TRIAL BUNDLE — NOT FOR HAND-IN: quick (smoke) runs stand in for {', '.join(quick)}; "
                   "their numbers are not the assignment's results.**", ""]
+    if outdated:
+        lines += ["**Built with --allow-stale: the code in this bundle did not make every run — "
+                  + "; ".join(f"{t}: {why}" for t, why in outdated.items()) + ".**", ""]
     lines += [f"# Assignment {assignment} — {title}", ""]
     if authors:
         lines += ["## Authors", "", "| name | username |", "|---|---|"]

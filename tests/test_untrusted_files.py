@@ -15,7 +15,7 @@ import pytest
 
 from conftest import install_task_package
 
-from hwkit import cli, report, runs, submit
+from hwkit import cli, report, runs
 
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100">{}</svg>'
 
@@ -176,9 +176,10 @@ def test_inline_svg_and_html_links_go_through_the_same_fetcher(tmp_path, listene
 
 @pytest.fixture
 def toy_package(tmp_path, monkeypatch) -> Path:
-    """A task package with one task z1 whose code submit can ship (its ROOT points at the package's folder)."""
+    """A task package with one task z1 whose code submit can ship; its runs are made outside any git checkout
+    (so never from a dirty tree, which submit would refuse)."""
     package = install_task_package(tmp_path, monkeypatch, "bundletasks", {"Z": "Toy"}, {"z1": '"""Toy task."""\n'})
-    monkeypatch.setattr(submit, "ROOT", package.parent)
+    monkeypatch.chdir(tmp_path)
     return package
 
 
