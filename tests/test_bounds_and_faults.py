@@ -251,9 +251,9 @@ def test_a_real_write_failure_is_one_line_not_a_crash(fit_task, tmp_path):
 
     def limit_file_size():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)    # a write past the limit fails with EFBIG instead
-        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))   # above any source file the run keeps
 
-    fit_task.joinpath("f1.py").write_text(FIT.replace("UNITS = 8", "UNITS = 2000"))   # weights > 20 kB
+    fit_task.joinpath("f1.py").write_text(FIT.replace("UNITS = 8", "UNITS = 4000"))   # checkpoint > 100 kB
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fit_task.parent), str(ROOT)]), TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run([sys.executable, "-m", "faulttasks.f1"], cwd=tmp_path, env=env, capture_output=True,
                             text=True, timeout=300, preexec_fn=limit_file_size)
