@@ -1,8 +1,8 @@
 """Scale a KerasTuner search out: a chief that serves the oracle over gRPC, and worker processes.
 
-KerasTuner's distributed mode is the engine (``keras_tuner/src/distribute``): every process runs
-the same script; the one whose ``KERASTUNER_TUNER_ID`` is the chief holds the oracle and answers
-the others' requests (``OracleServicer`` over gRPC); each worker asks it for a trial, fits it and
+KerasTuner's documented distributed mode is the engine: every process runs the same script with
+``KERASTUNER_TUNER_ID`` / ``KERASTUNER_ORACLE_IP`` / ``KERASTUNER_ORACLE_PORT`` set; the chief's
+``Tuner.search`` serves the oracle over gRPC; each worker's tuner asks it for a trial, fits it and
 reports the score. hwkit adds the parts a course-sized command line needs:
 
 * ``--workers N``: this process becomes the chief on loopback (127.0.0.1, a free port), starts N
@@ -10,16 +10,20 @@ reports the score. hwkit adds the parts a course-sized command line needs:
   one GPU each where GPUs exist; their output goes to ``<search dir>/<tuner id>.log``), waits for
   them, and returns the search result; the task then trains the final model as usual and writes one
   run directory. A worker that dies is restarted once with the same tuner id (KerasTuner hands it
-  its unfinished trial again).
+  its unfinished trial again); one that fails again is given up and its trial goes to the others.
 * multi-machine: ``--tuner-role chief --oracle HOST:PORT`` on one machine and
   ``--tuner-role worker --oracle HOST:PORT --tuner-id ID --search-dir DIR`` on the others.
-* the serving loop is ours, because KerasTuner's ``start_server`` never returns to the caller
-  (the chief has a final training to do) and polls every 20 s; ours stops once every worker has
-  been told the search is over (hwkit's target and wall-clock rules live in the chief's oracle,
-  so a stop reaches every worker on its next request) and nobody is still running a trial.
+* lost workers: during a trial a worker sends a heartbeat every ``--worker-lease``/4 seconds; the
+  chief hands the trial of a worker silent for ``--worker-lease`` seconds to the next worker that
+  asks (KerasTuner alone would wait for that worker forever).
+* the end of the search is ours: KerasTuner's chief returns only after polling every 20 s (and
+  the chief has a final training to do), so it serves in a thread while ``serve`` watches the
+  workers and returns once every worker has been told the search is over (hwkit's target and
+  wall-clock rules live in the chief's oracle, so a stop reaches every worker on its next request)
+  and nobody is still running a trial.
 * a worker that cannot reach the chief fails with one ``error:`` line after ``--oracle-timeout``
   seconds (KerasTuner itself waits an hour per request); the same timeout bounds each request
-  during the search.
+  during the search (the one KerasTuner internal hwkit uses, in ``hwkit.kt_private``).
 
 The settings travel as a ``Cluster`` made by ``from_args`` and made current for the task's run with
 ``active(cluster)``; ``hwkit.tuning.search`` reads ``current()`` the way Keras code reads the
@@ -35,6 +39,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -46,6 +51,8 @@ DEFAULT_ORACLE_TIMEOUT_S = 60.0
 MAX_ORACLE_TIMEOUT_S = 86_400.0    # a day: KerasTuner's own wait is an hour; inf or 1e12 overflow gRPC's deadline
 MIN_ORACLE_TIMEOUT_S = 0.1
 LOCAL_PROCESSES_PER_CORE = 4       # bound on --workers, --threads, report --jobs (each worker is a ~0.5 GB TensorFlow)
+DEFAULT_WORKER_LEASE_S = 60.0
+SERVER_START_S = 60.0              # the chief's gRPC server must answer within this long of starting
 RESTARTS_PER_WORKER = 1            # a local worker that dies is restarted this many times
 STOP_GRACE_S = 120.0               # after the stop: at least this long for workers to finish their trial
 
@@ -64,6 +71,7 @@ class Cluster:
     tuner_id: str | None = None       # a worker's KerasTuner id
     search_dir: str | None = None     # KerasTuner's directory (shared by chief and workers)
     oracle_timeout: float = DEFAULT_ORACLE_TIMEOUT_S
+    worker_lease: float = DEFAULT_WORKER_LEASE_S   # a worker silent this long is taken for lost
     threads: int | None = None        # TensorFlow intra-op threads of this process
     module: str = ""                  # `python -m <module>` starts a worker of the same task
     argv: tuple[str, ...] = ()        # the command line minus the distribution flags, for workers
@@ -79,6 +87,11 @@ class Cluster:
     @property
     def is_distributed(self) -> bool:
         return self.is_worker or self.is_chief
+
+    @property
+    def heartbeat_s(self) -> float | None:
+        """How often a worker shows the chief it is alive during a trial (4 beats per lease)."""
+        return self.worker_lease / 4 if self.is_worker else None
 
     def host_port(self) -> tuple[str, int]:
         return parse_address(self.oracle)
@@ -134,6 +147,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                       note="at most a day"),
                    help=f"seconds a worker waits for the chief (default {DEFAULT_ORACLE_TIMEOUT_S:.0f}, "
                         f"at most {MAX_ORACLE_TIMEOUT_S:.0f})")
+    g.add_argument("--worker-lease", default=DEFAULT_WORKER_LEASE_S,
+                   type=bounded_float(MIN_ORACLE_TIMEOUT_S, MAX_ORACLE_TIMEOUT_S, "a number of seconds",
+                                      note="at most a day"),
+                   help="seconds without a sign of life (a worker sends one every lease/4 s during a trial) after "
+                        "which the chief gives a worker's trial to another worker; give chief and workers the same "
+                        f"value (default {DEFAULT_WORKER_LEASE_S:.0f})")
     g.add_argument("--threads", type=bounded_int(1, local, "a number of threads", note=per_core),
                    help=f"TensorFlow threads of this process (default: all cores; 1..{local})")
 
@@ -188,7 +207,8 @@ def from_args(args: argparse.Namespace, module: str, argv: Sequence[str]) -> Clu
     if role is None and not workers and args.search_dir:
         raise HwkitError("--search-dir is for a distributed search (--workers N or --tuner-role)")
     return Cluster(workers=workers, role=role, oracle=args.oracle, tuner_id=args.tuner_id,
-                   search_dir=args.search_dir, oracle_timeout=args.oracle_timeout, threads=args.threads,
+                   search_dir=args.search_dir, oracle_timeout=args.oracle_timeout,
+                   worker_lease=getattr(args, "worker_lease", DEFAULT_WORKER_LEASE_S), threads=args.threads,
                    module=module, argv=tuple(worker_argv(argv)))
 
 
@@ -220,24 +240,32 @@ def check_reachable(cluster: Cluster) -> None:
 # ----------------------------------------------------------------------------- worker side
 
 @contextlib.contextmanager
-def worker_environment(cluster: Cluster) -> Iterator[None]:
-    """KerasTuner's own switches for a worker (``KERASTUNER_*``), set for the search only."""
-    host, port = cluster.host_port()
-    wanted = {"KERASTUNER_TUNER_ID": cluster.tuner_id, "KERASTUNER_ORACLE_IP": host,
-              "KERASTUNER_ORACLE_PORT": str(port)}
-    saved = {k: os.environ.get(k) for k in wanted}
-    os.environ.update(wanted)
-    from keras_tuner.src.distribute import oracle_client
-    saved_timeout, oracle_client.TIMEOUT = oracle_client.TIMEOUT, cluster.oracle_timeout
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        oracle_client.TIMEOUT = saved_timeout
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def kerastuner_environment(tuner_id: str, host: str, port: int) -> dict[str, str]:
+    """KerasTuner's documented switches of its distributed mode (an id containing 'chief' serves)."""
+    return {"KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": str(port)}
+
+
+@contextlib.contextmanager
+def worker_environment(cluster: Cluster) -> Iterator[None]:
+    """A worker's ``KERASTUNER_*`` switches, set for the search only, and requests bounded by
+    ``--oracle-timeout`` (KerasTuner waits an hour; no public setting, see ``hwkit.kt_private``)."""
+    from hwkit import kt_private
+    with _environment(kerastuner_environment(cluster.tuner_id, *cluster.host_port())), \
+            kt_private.request_timeout(cluster.oracle_timeout):
+        yield
 
 
 def run_worker(tuner, cluster: Cluster, *fit_args, **fit_kwargs) -> None:
@@ -262,7 +290,8 @@ class _LocalWorker:
     log: Path
     process: subprocess.Popen | None = None
     restarts: int = 0
-    done: bool = False
+    done: bool = False                # exited 0, or failed for good
+    failed: bool = False
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -319,34 +348,79 @@ def _local_workers(cluster: Cluster, port: int, search_dir: Path) -> list[_Local
     return out
 
 
-def serve(oracle, cluster: Cluster, search_dir: Path, poll_s: float = 0.5) -> None:
-    """Serve ``oracle`` to the workers until the search is over; start and watch the local workers.
+def _connect_host(host: str) -> str:
+    """Where this machine reaches a server listening on ``host`` (a wildcard address: loopback)."""
+    return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "[::]": "[::1]", "::": "[::1]"}.get(host, host)
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """One clear line when ``host:port`` cannot be listened on (in use, or not this machine's address).
+
+    gRPC itself would share a port with another server (it sets SO_REUSEPORT) or fail in the
+    serving thread; a plain bind without SO_REUSEPORT tells in advance.
+    """
+    try:
+        infos = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as s:
+            s.bind(address)
+    except OSError:
+        raise HwkitError(f"the KerasTuner chief cannot listen on {host}:{port}: is the port in use or the host not "
+                         "this machine's? choose another --oracle") from None
+
+
+def _start_chief(tuner, host: str, port: int) -> threading.Thread:
+    """KerasTuner's own chief: ``tuner.search()`` with ``KERASTUNER_TUNER_ID=chief`` serves the oracle.
+
+    It runs in a daemon thread because it returns only once every worker has been told to stop
+    (polling every 20 s); ``serve`` decides on its own when the search is over and lets it end.
+    """
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            tuner.search()
+        except BaseException as e:  # noqa: BLE001 - reported by serve() in one line
+            failure.append(e)
+
+    import grpc
+    with _environment(kerastuner_environment("chief", host, port)):
+        thread = threading.Thread(target=run, name="keras-tuner-chief", daemon=True)
+        thread.start()
+        channel = grpc.insecure_channel(f"{_connect_host(host)}:{port}")
+        try:
+            deadline = time.monotonic() + SERVER_START_S
+            while True:   # the environment stays set until KerasTuner has read it and listens
+                try:
+                    grpc.channel_ready_future(channel).result(timeout=0.2)
+                    break
+                except grpc.FutureTimeoutError:
+                    if not thread.is_alive() or time.monotonic() > deadline:
+                        why = f": {str(failure[0]).splitlines()[0]}" if failure else ""
+                        raise HwkitError(f"the KerasTuner chief did not start serving on {host}:{port}{why}") from None
+        finally:
+            channel.close()
+    thread.failure = failure
+    return thread
+
+
+def serve(tuner, cluster: Cluster, search_dir: Path, poll_s: float = 0.5) -> None:
+    """Serve ``tuner``'s oracle to the workers until the search is over; start and watch the local workers.
 
     Over = the oracle has told a worker to stop (target, budget or max_trials: KerasTuner's STOPPED)
     and no worker still runs a trial or has yet to hear it; with local workers only, when they have
     all exited. After the stop, workers get ``max(STOP_GRACE_S, 2 x the longest trial)`` to finish
     their trial; a local worker still running then is stopped (its trial stays unfinished).
+    A worker lost mid-trial (a local one that failed for good, or one silent for ``--worker-lease``
+    seconds) has its trial handed to the next worker that asks.
     """
-    import grpc
-    from concurrent import futures
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_chief
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max(4, cluster.workers + 2)))
-    servicer = oracle_chief.OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-    address = cluster.oracle or "127.0.0.1:0"
-    try:
-        port = server.add_insecure_port(address)
-    except RuntimeError:
-        port = 0
-    if not port:
-        raise HwkitError(f"the KerasTuner chief cannot listen on {address}: is the port in use or the host not "
-                         "this machine's? choose another --oracle")
-    server.start()
+    oracle = tuner.oracle
+    host, port = cluster.host_port() if cluster.oracle else ("127.0.0.1", free_port())
+    _check_can_listen(host, port)
+    chief = _start_chief(tuner, host, port)
     search_dir.mkdir(parents=True, exist_ok=True)
     locals_ = _local_workers(cluster, port, search_dir)
-    print(f"KerasTuner chief serving the oracle on {address.rpartition(':')[0]}:{port}; search directory {search_dir}"
+    print(f"KerasTuner chief serving the oracle on {host}:{port}; search directory {search_dir}"
           + ("" if cluster.oracle is None else f"; start workers with --tuner-role worker --oracle {cluster.oracle} "
                                                f"--tuner-id ID --search-dir DIR"), flush=True)
     for w in locals_:
@@ -356,14 +430,24 @@ def serve(oracle, cluster: Cluster, search_dir: Path, poll_s: float = 0.5) -> No
     try:
         while True:
             time.sleep(poll_s)
+            if not chief.is_alive() and (chief.failure or not oracle.finished()):
+                why = f": {str(chief.failure[0]).splitlines()[0]}" if chief.failure else ""
+                raise HwkitError(f"the KerasTuner chief stopped serving before the search was over{why}")
             for w in locals_:
-                _watch(w)
+                if _watch(w):
+                    oracle.requeue_worker(w.tuner_id, f"it failed {w.restarts + 1} times; log {w.log}")
+            if locals_ and all(w.failed for w in locals_):
+                w = locals_[-1]
+                print(w.tail(), file=sys.stderr)
+                raise HwkitError(f"every search worker failed (worker {w.tuner_id}: {w.restarts + 1} times, last exit "
+                                 f"status {w.process.returncode}); its output is in {w.log}")
+            oracle.requeue_silent(cluster.worker_lease)
             locals_done = all(w.done for w in locals_)
-            if servicer.stop_triggered and stopped_at is None:
+            if oracle.stop_sent and stopped_at is None:
                 stopped_at = time.monotonic()
             if locals_ and cluster.oracle is None and locals_done:
-                break      # loopback only: every worker has heard the stop and exited
-            if locals_done and servicer.stop_triggered and oracle_chief.exit_chief(oracle):
+                break      # loopback only: every worker has heard the stop (or failed) and exited
+            if locals_done and oracle.finished():
                 break
             if stopped_at is not None and time.monotonic() - stopped_at > _grace(oracle):
                 late = [w.tuner_id for w in locals_ if not w.done] or sorted(getattr(oracle, "ongoing_trials", {}))
@@ -373,29 +457,33 @@ def serve(oracle, cluster: Cluster, search_dir: Path, poll_s: float = 0.5) -> No
     finally:
         for w in locals_:
             w.stop()
-        server.stop(grace=2)
         oracle.save()
+    chief.join(2 * poll_s + 1.5)   # KerasTuner's server sees the same end within ~1 s (else it ends on its own)
 
 
-def _watch(w: _LocalWorker) -> None:
-    """Mark a local worker done when it exits 0; restart it once (same tuner id) if it fails."""
+def _watch(w: _LocalWorker) -> bool:
+    """Mark a local worker done when it exits 0; restart it once (same tuner id) if it fails.
+
+    True when it has just failed for good (its trial is then given to another worker).
+    """
     if w.done or w.process is None:
-        return
+        return False
     rc = w.process.poll()
     if rc is None:
-        return
+        return False
     if rc == 0:
         w.done = True
-        return
+        return False
     if w.restarts < RESTARTS_PER_WORKER:
         w.restarts += 1
         print(f"search worker {w.tuner_id} exited with status {rc}; restarting it with the same tuner id "
               f"(KerasTuner gives it its unfinished trial again); log {w.log}", flush=True)
         w.start()
-        return
-    print(w.tail(), file=sys.stderr)
-    raise HwkitError(f"search worker {w.tuner_id} failed {w.restarts + 1} times (last exit status {rc}); "
-                     f"its output is in {w.log}")
+        return False
+    w.done = w.failed = True
+    print(f"search worker {w.tuner_id} failed {w.restarts + 1} times (last exit status {rc}); not restarting it; "
+          f"its output is in {w.log}", flush=True)
+    return True
 
 
 def _grace(oracle) -> float:

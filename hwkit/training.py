@@ -3,7 +3,9 @@
 Keras' own ``Model.fit`` does the training and prints its progress bars; these callbacks add
 evaluation on a schedule of *training samples* (e.g. every 20 000 samples), a one-cycle schedule
 within a wall-clock budget, and wall-clock time in the logs. History goes to
-CSV with Keras' ``CSVLogger`` (see ``standard_callbacks``).
+CSV with Keras' ``CSVLogger`` (see ``standard_callbacks``). A fit that may resume from a
+checkpoint goes through ``fit(model, ...)``, which restores it and passes its epoch to
+``Model.fit(initial_epoch=...)``.
 
 Devices: ``setup_devices`` (called by the command line for tasks with ``--strategy`` /
 ``--precision``) picks a ``tf.distribute`` strategy and a Keras dtype policy; a task builds and
@@ -292,18 +294,23 @@ def save_model(model: keras.Model, path: Path | str) -> None:
         raise write_error(path, e, "the model") from None
 
 
-class ResumeFromBackup(keras.callbacks.BackupAndRestore):
-    """Keras' ``BackupAndRestore`` for run directories: atomic, with fallback and callback state.
+class ResumeFromBackup(keras.callbacks.Callback):
+    """Resume a fit in a run directory from its last checkpoint: atomic, with fallback and callback state.
+
+    Fit with ``hwkit.training.fit(model, ...)``: it restores the checkpoint before ``Model.fit`` and
+    passes its epoch as ``initial_epoch`` (Keras' public way to start a fit at epoch N). A plain
+    ``model.fit`` that would silently retrain from epoch 0 over restored weights stops with an error.
 
     * Saves after every epoch, and every ``save_every_steps`` batches when given (long epochs);
       a mid-epoch checkpoint resumes at the start of that epoch with the mid-epoch weights
-      (Keras' own semantics: those batches are seen again).
+      (as Keras' ``BackupAndRestore`` does: those batches are seen again).
     * Each checkpoint is a new weights file plus an atomically replaced ``state.json`` naming it,
       so a kill during a save leaves the previous checkpoint intact; the previous one is kept as
       a fallback. An unreadable checkpoint is reported in one line and the fit falls back to the
       previous one, or starts from scratch.
     * ``state_of``: other callbacks of the same fit whose progress must survive (they implement
-      ``get_resume_state`` / ``set_resume_state``); place this callback after them.
+      ``get_resume_state`` / ``set_resume_state``); place this callback after them, so their own
+      ``on_train_begin`` runs first and the restored state is what they keep.
     * The checkpoint of a finished fit is kept until the run completes (``hwkit.runs`` removes
       ``backup/`` then), so rerunning an interrupted task skips the fits it had finished.
     * Each resume is noted in the run's ``resumes.json`` (``from_epoch``) and so in metrics.json.
@@ -311,13 +318,17 @@ class ResumeFromBackup(keras.callbacks.BackupAndRestore):
 
     def __init__(self, run_dir: Path | str, name: str = "fit1", save_every_steps: int | None = None,
                  state_of: Sequence[keras.callbacks.Callback] = (), history_file: Path | str | None = None):
+        super().__init__()
         self.run_dir = Path(run_dir)
-        super().__init__(backup_dir=str(self.run_dir / runs.BACKUP_DIR / name),
-                         save_freq=save_every_steps or "epoch", delete_checkpoint=False)
+        self.backup_dir = str(self.run_dir / runs.BACKUP_DIR / name)
         self.name = name
+        self.save_every_steps = save_every_steps
         self.state_of = list(state_of)
         self.history_file = Path(history_file) if history_file else None
         self.resumed_from: int | None = None
+        self._restored: dict | None = None     # the checkpoint restore() loaded for the coming fit
+        self._epoch, self._batch, self._steps = 0, 0, 0
+        self._first_epoch_checked = False
 
     # ------------------------------------------------------------------ saving
     @property
@@ -333,11 +344,11 @@ class ResumeFromBackup(keras.callbacks.BackupAndRestore):
             print(f"warning: {self._state_path} is unreadable ({e}); this fit starts from scratch", file=sys.stderr)
             return None
 
-    def _save_model(self):
+    def _save(self, epoch: int, batch: int) -> None:
+        """Checkpoint: resume at ``epoch`` (0-based) with the weights as they are now."""
         folder = Path(self.backup_dir)
         folder.mkdir(parents=True, exist_ok=True)
         old = self._read_state() or {}
-        epoch, batch = self._current_epoch, self._last_batch_seen
         weights = f"epoch{epoch:05d}-batch{batch:07d}.weights.h5"
         save_weights(self.model, folder / weights)   # all or nothing; a full disk is one error line
         current = {"epoch": epoch, "batch": batch, "weights": weights,
@@ -351,46 +362,66 @@ class ResumeFromBackup(keras.callbacks.BackupAndRestore):
                     f.unlink()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._current_epoch = epoch        # a mid-epoch checkpoint of a resumed fit names the right epoch
+        if not self._first_epoch_checked:
+            self._first_epoch_checked = True
+            if self.resumed_from is not None and epoch != self.resumed_from:
+                raise RuntimeError(f"{self.name} restored its checkpoint at epoch {self.resumed_from} but the fit "
+                                   f"started at epoch {epoch}: fit with hwkit.training.fit(model, ...), which "
+                                   "passes the checkpoint's epoch as initial_epoch")
+        self._epoch = epoch               # a mid-epoch checkpoint of a resumed fit names the right epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batch, self._steps = batch, self._steps + 1
+        if self.save_every_steps and self._steps % self.save_every_steps == 0:
+            self._save(self._epoch, batch)   # resumes at this epoch's start, with these weights
 
     def on_epoch_end(self, epoch, logs=None):
-        self._current_epoch = epoch + 1
-        self._last_batch_seen = 0
-        self._save_model()          # every epoch, whatever save_freq says about batches
+        self._save(epoch + 1, 0)
 
     # ------------------------------------------------------------------ restoring
-    def on_train_begin(self, logs=None):
-        self.resumed_from = None
+    def restore(self, model: keras.Model) -> int | None:
+        """Load this fit's checkpoint into ``model`` (before ``fit``); return its epoch, or None for a new fit.
+
+        The restored callbacks' state is applied in ``on_train_begin``, after their own.
+        """
+        self.set_model(model)
+        self._restored, self.resumed_from = {}, None
         state = self._read_state()
         if not state:
-            return
-        if not self.model.built:
+            return None
+        if not model.built:
             raise ValueError("ResumeFromBackup needs a built model: call it on a batch or build() before fit()")
-        if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
         for label in ("current", "previous"):
             checkpoint = state.get(label)
-            if not checkpoint:
-                continue
-            if self._restore(checkpoint):
-                self.model._initial_epoch = checkpoint["epoch"]
-                self.resumed_from = checkpoint["epoch"]
-                where = f"epoch {checkpoint['epoch']}" + (f", batch {checkpoint['batch']}" if checkpoint["batch"] else "")
-                print(f"resuming {self.name} from its checkpoint at {where} ({self.backup_dir})", flush=True)
-                runs.note_resume(self.run_dir, fit=self.name, from_epoch=checkpoint["epoch"])
-                return
+            if checkpoint and self._load_weights(checkpoint):
+                self._restored, self.resumed_from = checkpoint, checkpoint["epoch"]
+                return self.resumed_from
         print(f"warning: no usable checkpoint in {self.backup_dir}: {self.name} starts again from epoch 0",
               file=sys.stderr, flush=True)
+        return None
 
-    def _restore(self, checkpoint: dict) -> bool:
+    def on_train_begin(self, logs=None):
+        self._steps, self._first_epoch_checked = 0, False
+        if self._restored is None:       # model.fit without training.fit: restore now, on_epoch_begin checks
+            self.restore(self.model)
+        checkpoint, self._restored = self._restored, None
+        if not checkpoint:
+            return
+        for callback, state in zip(self.state_of, checkpoint.get("callbacks", [])):
+            callback.set_resume_state(state)
+        where = f"epoch {checkpoint['epoch']}" + (f", batch {checkpoint['batch']}" if checkpoint["batch"] else "")
+        print(f"resuming {self.name} from its checkpoint at {where} ({self.backup_dir})", flush=True)
+        runs.note_resume(self.run_dir, fit=self.name, from_epoch=checkpoint["epoch"])
+
+    def _load_weights(self, checkpoint: dict) -> bool:
         """Load one checkpoint; on any error put every variable back as it was and say why in one line."""
         variables = list(self.model.variables) + (list(self.model.optimizer.variables) if self.model.optimizer else [])
         before = [v.numpy() for v in variables]
         path = Path(self.backup_dir) / checkpoint["weights"]
         try:
             self.model.load_weights(str(path))
-            for callback, state in zip(self.state_of, checkpoint.get("callbacks", [])):
-                callback.set_resume_state(state)
             return True
         except Exception as e:  # truncated/corrupt HDF5 (OSError), mismatched shapes (ValueError) ...
             for v, value in zip(variables, before):
@@ -400,8 +431,7 @@ class ResumeFromBackup(keras.callbacks.BackupAndRestore):
             return False
 
     def on_train_end(self, logs=None):
-        """Reset Keras' resume epoch, and give ``fit``'s History the epochs run before the resume."""
-        self.model._initial_epoch = None
+        """Give ``fit``'s History the epochs run before the resume."""
         history = getattr(self.model, "history", None)
         if not self.resumed_from or self.history_file is None or history is None:
             return
@@ -412,6 +442,20 @@ class ResumeFromBackup(keras.callbacks.BackupAndRestore):
             if len(values) == len(earlier):
                 history.history[key] = values + list(history.history.get(key, []))
         history.epoch = [int(float(r["epoch"])) for r in earlier] + list(history.epoch)
+
+
+def fit(model: keras.Model, *args, callbacks: Sequence[keras.callbacks.Callback] = (), **kwargs):
+    """``model.fit(*args, callbacks=..., **kwargs)`` that resumes: the ``ResumeFromBackup`` among
+    ``callbacks`` (at most one) restores its checkpoint first and the fit starts at its epoch."""
+    callbacks = list(callbacks)
+    resumes = [c for c in callbacks if isinstance(c, ResumeFromBackup)]
+    if len(resumes) > 1:
+        raise ValueError("one fit, one ResumeFromBackup")
+    if resumes:
+        epoch = resumes[0].restore(model)
+        if epoch is not None:
+            kwargs["initial_epoch"] = epoch
+    return model.fit(*args, callbacks=callbacks, **kwargs)
 
 
 def tensorboard(log_dir: Path | str) -> keras.callbacks.TensorBoard:
@@ -474,9 +518,9 @@ def fit_classifier(model: keras.Model, train: tuple, validation: tuple, test: tu
     steps = -(-len(x) // batch_size)
     models.compile_classifier(model, learning_rate, total_steps=steps * epochs)
     test_log = EvaluateEverySamples(test_every_samples or steps * batch_size, {"test": test}, batch_size)
-    history = model.fit(dataset(x, y, batch_size, shuffle=True, seed=seed, augment=augment),
-                        validation_data=validation, epochs=epochs, verbose=2,
-                        callbacks=[test_log, *callbacks, *standard_callbacks(run_dir, test_log)])
+    history = fit(model, dataset(x, y, batch_size, shuffle=True, seed=seed, augment=augment),
+                  validation_data=validation, epochs=epochs, verbose=2,
+                  callbacks=[test_log, *callbacks, *standard_callbacks(run_dir, test_log)])
     test_loss, test_accuracy = model.evaluate(*test, batch_size=1000, verbose=0)
     return ClassifierFit(history.history, test_log, float(test_loss), float(test_accuracy))
 
@@ -654,8 +698,27 @@ def strategy(name: str = "default") -> tf.distribute.Strategy:
         if "TF_CONFIG" not in os.environ:
             raise HwkitError("--strategy multiworker needs TF_CONFIG naming the cluster and this machine's "
                              "task (see README, Scale out)")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _MultiWorkerMirrored()
     raise HwkitError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
+
+
+class _MultiWorkerMirrored(tf.distribute.MultiWorkerMirroredStrategy):
+    """``MultiWorkerMirroredStrategy`` with a ``reduce`` that Keras 3's ``Model.fit`` can use.
+
+    ``fit`` reduces a whole (x, y) batch in one call to build the model and each metric's scalar
+    "along axis 0"; TensorFlow's multi-worker strategy takes neither a nest nor a scalar with an
+    axis, so ``fit`` failed on its first batch (keras-team/keras#20585). Here each value of a nest
+    is reduced in turn (as ``MirroredStrategy`` does) and a scalar across replicas only.
+    """
+
+    def reduce(self, reduce_op, value, axis):
+        parent = super()
+
+        def one(v):
+            scalar = getattr(self.experimental_local_results(v)[0], "shape", None) == ()
+            return parent.reduce(reduce_op, v, None if scalar else axis)
+
+        return tf.nest.map_structure(one, value)
 
 
 @dataclass

@@ -20,18 +20,22 @@ and waiting for its workers), or as a worker (running trials until the chief say
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 import keras_tuner as kt
-from keras_tuner.src.engine.trial import TrialStatus
+from keras_tuner.engine.trial import Trial, TrialStatus
 
 from hwkit import HwkitError, distribute
 
 ORACLES = {"random": kt.oracles.RandomSearchOracle, "bayesian": kt.oracles.BayesianOptimizationOracle,
            "grid": kt.oracles.GridSearchOracle}
+
+
+IDLE_WAIT_S = 1.0          # a worker told to wait (IDLE) asks the chief again after this long
 
 
 def _budgeted(oracle_cls):
@@ -40,6 +44,13 @@ def _budgeted(oracle_cls):
     It also notes, per trial, which tuner ran it (``worker``) and its wall time on the oracle's
     clock (``seconds``, from hand-out to result): in a distributed search only the chief's oracle
     sees every trial, so that is where the trial table's facts are kept (and saved with its state).
+
+    Lost workers: every request about a trial (and a worker's heartbeat, ``get_trial`` every
+    lease / 4 s) is a sign of life. ``requeue_silent(lease)`` takes the trials of workers silent
+    for longer, and ``requeue_worker(id)`` those of a worker known dead, and hands them to the next
+    worker that asks. So that someone is left to ask, a worker that finds no new trial to start
+    (max_trials reached, space exhausted) while others still run one is told to wait (IDLE) rather
+    than to stop; the target and the budget stop everyone at once, as before.
     """
 
     class Budgeted(oracle_cls):
@@ -47,8 +58,11 @@ def _budgeted(oracle_cls):
             super().__init__(*args, **kwargs)
             self.target, self.time_budget_s = target, time_budget_s
             self.stop_reason: str | None = None
+            self.stop_sent = False                    # a worker has been told the search is over
             self._started: float | None = None
             self.trial_info: dict[str, dict] = {}
+            self.requeued: list[str] = []             # trials of lost workers, handed out first
+            self.last_seen: dict[str, float] = {}     # trial id -> time.monotonic() of its last sign of life
 
         def _best_score(self):
             best = self.get_best_trials(1)
@@ -60,61 +74,178 @@ def _budgeted(oracle_cls):
                 return False
             return best >= self.target if self.objective.direction == "max" else best <= self.target
 
+        def _unfinished(self) -> list[str]:
+            """Trials handed out and not ended, or waiting to be run again (after a reload or a retry)."""
+            return [t.trial_id for t in self.trials.values()
+                    if t.status not in (TrialStatus.COMPLETED, TrialStatus.FAILED)]
+
         def search_over(self) -> bool:
             """True when no trial is left to run (a resumed chief has nothing to serve)."""
-            idle = not self.ongoing_trials and not self._retry_queue
-            return idle and (self.target_reached() or (self.max_trials is not None
-                                                       and len(self.trials) >= self.max_trials))
+            return not self._unfinished() and (self.target_reached() or (self.max_trials is not None
+                                                                         and len(self.trials) >= self.max_trials))
 
         def _seconds_of_reloaded_trials(self) -> float:
             """Time already spent by the trials of an interrupted search (0 for a new one): it counts
             against the budget, so a resumed search does not get a second full budget."""
             return sum(info.get("seconds") or 0.0 for info in self.trial_info.values())
 
-        def populate_space(self, trial_id):
+        def _why_stop_now(self) -> str | None:
+            """hwkit's reasons to stop every worker now: the target is reached or the budget spent."""
             if self._started is None:
                 self._started = time.perf_counter() - self._seconds_of_reloaded_trials()
             if self.target_reached():
-                self.stop_reason = f"target {self.objective.name} {self.target} reached ({self._best_score():.4f})"
-                return {"status": TrialStatus.STOPPED, "values": None}
+                return f"target {self.objective.name} {self.target} reached ({self._best_score():.4f})"
             # The budget is checked before each new trial; the first trial always runs.
             if (self.time_budget_s is not None and self.trials
                     and time.perf_counter() - self._started > self.time_budget_s):
-                self.stop_reason = f"wall-clock budget of {self.time_budget_s:.0f} s spent"
+                return f"wall-clock budget of {self.time_budget_s:.0f} s spent"
+            return None
+
+        def populate_space(self, trial_id):
+            self.stop_reason = self._why_stop_now()
+            if self.stop_reason:
                 return {"status": TrialStatus.STOPPED, "values": None}
             return super().populate_space(trial_id)
 
+        def _handed_out(self, trial, tuner_id: str) -> None:
+            self.trial_info[trial.trial_id] = {**self.trial_info.get(trial.trial_id, {}), "worker": tuner_id,
+                                               "started": time.time()}
+            self.last_seen[trial.trial_id] = time.monotonic()
+
         @kt.synchronized
         def create_trial(self, tuner_id):
+            if tuner_id not in self.ongoing_trials and self.requeued and not self._why_stop_now():
+                trial = self.trials[self.requeued.pop(0)]     # a lost worker's trial, run again here
+                trial.status = TrialStatus.RUNNING
+                self.ongoing_trials[tuner_id] = trial
+                self.tuner_ids.add(tuner_id)
+                self._handed_out(trial, tuner_id)
+                self.save()
+                return trial
             trial = super().create_trial(tuner_id)
             if trial.status == TrialStatus.RUNNING:
-                self.trial_info[trial.trial_id] = {"worker": tuner_id, "started": time.time()}
+                self._handed_out(trial, tuner_id)
+            elif trial.status == TrialStatus.STOPPED:
+                if not self.stop_reason and any(t != tuner_id for t in self.ongoing_trials):
+                    self.tuner_ids.add(tuner_id)              # still one of the search's workers
+                    return Trial(self.hyperparameters.copy(), status=TrialStatus.IDLE)
+                self.stop_sent = True
             return trial
+
+        def get_trial(self, trial_id):
+            self.last_seen[trial_id] = time.monotonic()       # a worker's heartbeat
+            return super().get_trial(trial_id)
+
+        @kt.synchronized
+        def update_trial(self, trial_id, metrics, step=0):
+            self.last_seen[trial_id] = time.monotonic()
+            return super().update_trial(trial_id, metrics, step=step)
 
         @kt.synchronized
         def end_trial(self, trial):
+            if trial.trial_id in self.end_order:
+                # A worker taken for lost was only slow: its trial has been ended already.
+                print(f"trial {trial.trial_id} ended twice (a worker taken for lost came back); "
+                      "the first result is kept", flush=True)
+                return
+            if trial.trial_id in self.requeued:
+                self.requeued.remove(trial.trial_id)          # its worker came back in time
+            self.last_seen.pop(trial.trial_id, None)
             info = self.trial_info.setdefault(trial.trial_id, {})
             if "started" in info:
                 info["seconds"] = time.time() - info["started"]
             super().end_trial(trial)
 
+        @kt.synchronized
+        def requeue_worker(self, tuner_id: str, why: str) -> str | None:
+            """Take worker ``tuner_id`` for lost: its trial goes to the next worker that asks."""
+            self.tuner_ids.discard(tuner_id)
+            trial = self.ongoing_trials.pop(tuner_id, None)
+            if trial is None:
+                return None
+            self.requeued.append(trial.trial_id)
+            self.last_seen.pop(trial.trial_id, None)
+            info = self.trial_info.setdefault(trial.trial_id, {})
+            info["lost_by"] = [*info.get("lost_by", []), tuner_id]
+            print(f"search worker {tuner_id} is lost ({why}): its trial {trial.trial_id} goes to the next worker "
+                  "that asks", flush=True)
+            self.save()
+            return trial.trial_id
+
+        @kt.synchronized
+        def requeue_silent(self, lease_s: float) -> list[str]:
+            """Requeue the trials of workers with no sign of life for ``lease_s`` seconds."""
+            now, lost = time.monotonic(), []
+            for tuner_id, trial in list(self.ongoing_trials.items()):
+                seen = self.last_seen.setdefault(trial.trial_id, now)   # reloaded: its lease starts now
+                if now - seen > lease_s:
+                    lost.append(self.requeue_worker(tuner_id, f"no sign of life for {now - seen:.0f} s"))
+            return lost
+
+        @kt.synchronized
+        def finished(self) -> bool:
+            """Every worker that joined has been told to stop, and no trial is running."""
+            return self.stop_sent and not self.ongoing_trials and not self.tuner_ids
+
+        @kt.synchronized
+        def save(self):       # the serving thread and hwkit's watch both save: one writer at a time
+            super().save()
+
         def get_state(self):
-            return {**super().get_state(), "hwkit_trial_info": self.trial_info}
+            return {**super().get_state(), "hwkit_trial_info": self.trial_info, "hwkit_requeued": self.requeued}
 
         def set_state(self, state):
             super().set_state(state)
             self.trial_info = dict(state.get("hwkit_trial_info", {}))
+            self.requeued = list(state.get("hwkit_requeued", []))
 
     Budgeted.__name__ = f"Budgeted{oracle_cls.__name__}"
     return Budgeted
 
 
 class _Tuner(kt.Tuner):
-    """KerasTuner's Tuner, remembering which trials this process ran (a worker reports the count)."""
+    """KerasTuner's Tuner, remembering which trials this process ran (a worker reports the count).
+
+    On a worker (``heartbeat_s`` set) it also shows the chief it is alive while a trial runs, and
+    waits ``IDLE_WAIT_S`` between asks when the chief has no trial for it yet (KerasTuner asks
+    again at once).
+    """
+
+    heartbeat_s: float | None = None
+
+    def on_search_begin(self):
+        self._asked = False
+        super().on_search_begin()
+
+    def pre_create_trial(self):
+        if getattr(self, "_asked", False):      # the last answer started no trial: it was IDLE
+            time.sleep(IDLE_WAIT_S)
+        self._asked = True
+        super().pre_create_trial()
 
     def on_trial_begin(self, trial):
+        self._asked = False
         self.trials_run = [*getattr(self, "trials_run", []), trial.trial_id]
+        if self.heartbeat_s:
+            self._heartbeat = threading.Event()
+            threading.Thread(target=_heartbeat, args=(self.oracle, trial.trial_id, self.heartbeat_s, self._heartbeat),
+                             name=f"hwkit-heartbeat-{trial.trial_id}", daemon=True).start()
         super().on_trial_begin(trial)
+
+    def on_trial_end(self, trial):
+        if getattr(self, "_heartbeat", None) is not None:
+            self._heartbeat.set()
+        super().on_trial_end(trial)
+
+
+def _heartbeat(oracle, trial_id: str, every_s: float, stop: threading.Event) -> None:
+    """Ask the chief about ``trial_id`` every ``every_s`` seconds until ``stop``: the chief's oracle
+    takes each request as a sign of life of the worker running it."""
+    while not stop.wait(every_s):
+        try:
+            oracle.get_trial(trial_id)
+        except Exception:  # noqa: BLE001 - the chief is away: the search's own next request says so
+            pass
 
 
 @dataclass
@@ -156,20 +287,20 @@ def search(hypermodel: kt.HyperModel, x, y=None, *, validation_data, directory: 
     started = time.perf_counter()
     # overwrite=False: the directory is new, or one being resumed (a restarted chief or worker).
     if cluster.is_worker:
-        with distribute.worker_environment(cluster):
+        with distribute.worker_environment(cluster):   # KerasTuner's KERASTUNER_* switches: a client of the chief
             tuner = _Tuner(oracle=the_oracle, hypermodel=hypermodel, directory=str(directory),
                            project_name="search", overwrite=False)
+            tuner.heartbeat_s = cluster.heartbeat_s
             distribute.run_worker(tuner, cluster, x, y, **fit)   # raises WorkerFinished
     tuner = _Tuner(oracle=the_oracle, hypermodel=hypermodel, directory=str(directory),
                    project_name="search", overwrite=False)
     try:
         if cluster.is_chief:
             the_oracle.verbose = verbose
-            tuner.save()
             if the_oracle.search_over():
                 print(f"search in {directory} already finished: not serving it again")
             else:
-                distribute.serve(the_oracle, cluster, directory)
+                distribute.serve(tuner, cluster, directory)
         else:
             tuner.search(x, y, **fit)
     finally:  # also when the search fails: the summary says which trials failed and why

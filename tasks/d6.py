@@ -125,9 +125,10 @@ def run(args, run):
     with args.devices.scope():   # batch_size is the global batch: same steps and LR on any number of replicas
         model = d_cifar.compile_cifar10(d_cifar.cifar10_net(x_fit, width, policy=args.devices.policy),
                                         hp["learning_rate"], batch_size, label_smoothing=hp["label_smoothing"])
-    history = model.fit(training.dataset(x_fit, y_fit, batch_size, shuffle=True, seed=args.seed, augment=augment),
-                        validation_data=(x_val, y_val), epochs=epochs, verbose=2,
-                        callbacks=[schedule, *training.standard_callbacks(run.path, schedule, save_every_steps=50)])
+    history = training.fit(model, training.dataset(x_fit, y_fit, batch_size, shuffle=True, seed=args.seed,
+                                                   augment=augment),
+                           validation_data=(x_val, y_val), epochs=epochs, verbose=2,
+                           callbacks=[schedule, *training.standard_callbacks(run.path, schedule, save_every_steps=50)])
     train_seconds = history.history["time_s"][-1]   # WallClock (standard_callbacks): fit's wall time
     epochs_done = schedule.steps_done / steps_per_epoch
     print(f"trained {schedule.steps_done} steps ({epochs_done:.2f} epochs), schedule ended by "

@@ -70,8 +70,8 @@ def run(args, run):
     stop = int(os.environ.get("R1_STOP_AFTER", "0"))
     if stop:
         callbacks.append(StopAfter(stop, os.environ.get("R1_STOP_HOW", "ctrl-c"), int(os.environ.get("R1_STOP_BATCH", "0"))))
-    history = model.fit(x, y, batch_size=32, epochs=args.epochs or EPOCHS, shuffle=False, verbose=0,
-                        callbacks=callbacks)
+    history = training.fit(model, x, y, batch_size=32, epochs=args.epochs or EPOCHS, shuffle=False, verbose=0,
+                           callbacks=callbacks)
     np.save(run.file("weights.npy"), np.concatenate([w.ravel() for w in model.get_weights()]))
     run.log(epochs_in_history=len(history.history["loss"]), final_loss=history.history["loss"][-1],
             evaluations=len(monitor.records), optimizer_steps=int(model.optimizer.iterations.numpy()))

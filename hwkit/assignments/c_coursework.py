@@ -175,8 +175,8 @@ def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_r
     clock = training.WallClock()
     resume = ([training.ResumeFromBackup(run_dir, runs.next_fit_name(run_dir), state_of=[clock, monitor])]
               if run_dir is not None else [])
-    model.fit(dataset(d.x_train, d.y_train, seed), validation_data=validation_data,
-              epochs=epochs, verbose=verbose, callbacks=[clock, monitor, *callbacks, *resume])
+    training.fit(model, dataset(d.x_train, d.y_train, seed), validation_data=validation_data,
+                 epochs=epochs, verbose=verbose, callbacks=[clock, monitor, *callbacks, *resume])
     return SettingResult(model=model_number, setting=setting, epochs=epochs, learning_rate=learning_rate,
                          samples=monitor.series("samples"), train_accuracy=monitor.series("train_accuracy"),
                          test_accuracy=monitor.series("test_accuracy"), seconds=clock.seconds,

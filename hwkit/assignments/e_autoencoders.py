@@ -62,8 +62,8 @@ def train_autoencoder(model: keras.Model, x_fit: np.ndarray, x_val: np.ndarray, 
     callbacks = list(callbacks or [])
     if not any(isinstance(c, training.WallClock) for c in callbacks):
         callbacks.insert(0, training.WallClock())
-    history = model.fit(training.dataset(x_fit, x_fit, recipe.batch_size, shuffle=True, seed=seed),
-                        validation_data=(x_val, x_val), epochs=recipe.epochs, verbose=2, callbacks=callbacks)
+    history = training.fit(model, training.dataset(x_fit, x_fit, recipe.batch_size, shuffle=True, seed=seed),
+                           validation_data=(x_val, x_val), epochs=recipe.epochs, verbose=2, callbacks=callbacks)
     return history.history, float(history.history["time_s"][-1])
 
 

@@ -112,8 +112,9 @@ def train_few_labels(classifier: keras.Model, train: tuple, test: tuple, recipe:
     x, y = train
     epochs = recipe.epochs
     monitor = training.EvaluateEverySamples(len(x), {"train": train, "test": test}, recipe.batch_size)
-    history = classifier.fit(training.dataset(x, y, recipe.batch_size, shuffle=True, seed=seed), epochs=epochs,
-                             verbose=2, callbacks=[monitor, *training.standard_callbacks(run.path, monitor)])
+    history = training.fit(classifier, training.dataset(x, y, recipe.batch_size, shuffle=True, seed=seed),
+                           epochs=epochs, verbose=2,
+                           callbacks=[monitor, *training.standard_callbacks(run.path, monitor)])
     seconds = float(history.history["time_s"][-1])
     curves = {k: monitor.series(k) for k in ("train_loss", "test_loss", "train_accuracy", "test_accuracy")}
     rows = [{"epoch": i + 1, "time_s": history.history["time_s"][i], **{k: v[i] for k, v in curves.items()}}
