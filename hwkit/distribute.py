@@ -23,7 +23,7 @@ reports the score. hwkit adds the parts a course-sized command line needs:
   and nobody is still running a trial.
 * a worker that cannot reach the chief fails with one ``error:`` line after ``--oracle-timeout``
   seconds (KerasTuner itself waits an hour per request); the same timeout bounds each request
-  during the search (the one KerasTuner internal hwkit uses, in ``hwkit.kt_private``).
+  during the search (the one KerasTuner internal hwkit uses, in ``hwkit.private_api``).
 
 The settings travel as a ``Cluster`` made by ``from_args`` and made current for the task's run with
 ``active(cluster)``; ``hwkit.tuning.search`` reads ``current()`` the way Keras code reads the
@@ -261,10 +261,10 @@ def kerastuner_environment(tuner_id: str, host: str, port: int) -> dict[str, str
 @contextlib.contextmanager
 def worker_environment(cluster: Cluster) -> Iterator[None]:
     """A worker's ``KERASTUNER_*`` switches, set for the search only, and requests bounded by
-    ``--oracle-timeout`` (KerasTuner waits an hour; no public setting, see ``hwkit.kt_private``)."""
-    from hwkit import kt_private
+    ``--oracle-timeout`` (KerasTuner waits an hour; no public setting, see ``hwkit.private_api``)."""
+    from hwkit import private_api
     with _environment(kerastuner_environment(cluster.tuner_id, *cluster.host_port())), \
-            kt_private.request_timeout(cluster.oracle_timeout):
+            private_api.request_timeout(cluster.oracle_timeout):
         yield
 
 

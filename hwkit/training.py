@@ -18,7 +18,6 @@ import dataclasses
 import contextlib
 import csv
 import errno
-import io
 import json
 import os
 import shutil
@@ -233,26 +232,6 @@ def check_free_space(path: Path, need: int, what: str) -> None:
                          f"{need / 1e6:.1f} MB; free some disk space, then run the command again")
 
 
-def _weights_image(model: keras.Model) -> bytes | None:
-    """The bytes of the file ``model.save_weights`` writes (``.weights.h5``), built in memory; None where
-    this Keras has not the internals used.
-
-    HDF5 must never meet a full disk itself: it keeps the half-written file open and the process
-    crashes (segmentation fault, during the write or at exit). So Keras' own writer fills an in-memory
-    HDF5 file (``H5IOStore`` takes a BytesIO; the calls of ``saving_lib.save_weights_only``) and plain
-    Python writes the bytes, where a full disk is an ordinary OSError.
-    """
-    try:
-        from keras.src.saving import saving_lib
-        buffer = io.BytesIO()
-        store = saving_lib.H5IOStore(buffer, mode="w")
-        saving_lib._save_state(model, store, None, "", set())
-        store.close()
-    except (ImportError, AttributeError, TypeError):
-        return None
-    return buffer.getvalue()
-
-
 def save_weights(model: keras.Model, path: Path | str, what: str = "the checkpoint") -> None:
     """``model.save_weights(path)`` that leaves either the whole file or nothing, and fails in one line.
 
@@ -262,7 +241,9 @@ def save_weights(model: keras.Model, path: Path | str, what: str = "the checkpoi
     """
     path = Path(path)
     tmp = path.with_name("tmp-" + path.name)
-    image = _weights_image(model)
+    # HDF5 must never meet a full disk itself (the process crashes): build the file in memory, write it here
+    from hwkit import private_api
+    image = private_api.weights_file_bytes(model)
     check_free_space(path, len(image) if image is not None else _state_bytes(model), what)
     try:
         if image is None:

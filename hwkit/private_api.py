@@ -1,4 +1,4 @@
-"""The one place hwkit uses KerasTuner internals, checked against the versions it was written for.
+"""The one place hwkit uses KerasTuner or Keras internals, checked against the versions it was written for.
 
 Everything else in hwkit uses public API: KerasTuner's documented distributed mode (the
 ``KERASTUNER_TUNER_ID`` / ``KERASTUNER_ORACLE_IP`` / ``KERASTUNER_ORACLE_PORT`` environment
@@ -10,13 +10,18 @@ What has no public way: a worker's requests to the chief wait up to an hour each
 hang that long; hwkit bounds them by ``--oracle-timeout``. Importing this module checks the
 installed KerasTuner version and that the internal names still exist, and fails with one
 ``HwkitError`` line otherwise, so an update cannot break a distributed search silently.
-A test (tests/test_public_api.py) pins this contract and keeps ``keras_tuner.src`` out of every
-other file.
+Keras: a checkpoint must never let HDF5 meet a full disk itself (it keeps the half-written file open
+and the process crashes), so ``weights_file_bytes`` builds the ``.weights.h5`` image in memory with
+Keras' own writer (``keras.src.saving.saving_lib``) and hwkit writes the bytes. Where this Keras lacks
+those names it returns None and ``hwkit.training`` falls back to the public ``Model.save_weights``.
+A test (tests/test_public_api.py) pins this contract and keeps ``keras_tuner.src`` and ``keras.src``
+out of every other file.
 """
 from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 from typing import Iterator
 
 import keras_tuner
@@ -61,3 +66,18 @@ def request_timeout(seconds: float) -> Iterator[None]:
         yield
     finally:
         oracle_client.TIMEOUT = saved
+
+
+def weights_file_bytes(model) -> bytes | None:
+    """The bytes of the file ``model.save_weights`` writes (``.weights.h5``), built in memory by Keras' own
+    writer (the calls of ``saving_lib.save_weights_only``: ``H5IOStore`` takes a BytesIO); None where this
+    Keras has not those internals."""
+    try:
+        from keras.src.saving import saving_lib
+        buffer = io.BytesIO()
+        store = saving_lib.H5IOStore(buffer, mode="w")
+        saving_lib._save_state(model, store, None, "", set())
+        store.close()
+    except (ImportError, AttributeError, TypeError):
+        return None
+    return buffer.getvalue()
