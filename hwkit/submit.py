@@ -116,6 +116,10 @@ def _imports(path: Path, module: str) -> set[str]:
     return {m for m in found if m.split(".")[0] == "hwkit" and _module_file(m)}
 
 
+# A module another one uses without importing it: hwkit.task.main starts the command line by name.
+FOUND_BY_NAME = {"hwkit.task": ("hwkit.cli",)}
+
+
 def code_files(modules: Sequence[str]) -> list[Path]:
     """The files of ``modules`` and of every ``hwkit`` module they import, transitively, with the
     ``__init__.py`` of each package on the way: what makes them importable as shipped."""
@@ -131,6 +135,7 @@ def code_files(modules: Sequence[str]) -> list[Path]:
         if path is None:
             raise HwkitError(f"cannot ship module {module}: no source file under {ROOT}")
         todo.extend(_imports(path, module))
+        todo.extend(FOUND_BY_NAME.get(module, ()))
     return sorted({_module_file(m) for m in seen})
 
 
@@ -157,8 +162,8 @@ _spec.loader.exec_module(task)
 globals().update({{k: v for k, v in vars(task).items() if not k.startswith("__")}})
 
 if __name__ == "__main__":
-    from hwkit.cli import task_main
-    raise SystemExit(task_main("{package}.{task}"))
+    from hwkit.task import main
+    raise SystemExit(main("{package}.{task}"))
 '''
 
 
@@ -240,7 +245,8 @@ def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, auth
             shutil.copy2(source, content / name)
             manifest.append((name, f"trained model of {task.upper()} (from {runs.relative_path(source)})"))
         code_tasks = [t for t in needed]
-        modules = [package] + [f"{package}.{t}" for t in code_tasks]
+        # + what the launchers written below import to run their task
+        modules = [package] + [f"{package}.{t}" for t in code_tasks] + ["hwkit.task"] * bool(bundle.launchers)
         for path in code_files(modules):
             target = content / path.relative_to(ROOT)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ reports find them. A task that reads the runs of other tasks names them in ``REQ
 imports another (shared science lives in ``hwkit.assignments``).
 """
 from hwkit import tf_runtime  # noqa: F401  (TensorFlow imported once, quietly, before any task imports Keras)
-from hwkit.cli import install_unknown_task_message
+from hwkit.task import install_unknown_task_message
 
 install_unknown_task_message(__name__)   # `python -m tasks.nope`: one error line, exit 2
 

@@ -16,7 +16,7 @@ import dataclasses
 
 from hwkit import data, models, plots, training, tuning
 from hwkit.assignments import b_mnist_cnn
-from hwkit.cli import choose_recipe, positive_int, task_main
+from hwkit.task import choose_recipe, main, positive_int
 
 SEARCHES = True   # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
 
@@ -106,4 +106,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

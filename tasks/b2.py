@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 
 from hwkit.assignments import b_functions
-from hwkit.cli import choose_recipe, positive_int, task_main
+from hwkit.task import choose_recipe, main, positive_int
 
 DEPTH = 8                # hidden layers
 WIDTH = 4                # units per hidden layer: the "narrow" net of the assignment
@@ -98,4 +98,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

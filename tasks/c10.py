@@ -31,7 +31,7 @@ import keras
 
 from hwkit import HwkitError, data, plots, runs, tuning
 from hwkit.assignments import c_coursework
-from hwkit.cli import choose_recipe, positive_int, task_main
+from hwkit.task import choose_recipe, main, positive_int
 
 REQUIRES = ("c6",)  # tasks whose latest runs this task reads
 SEARCHES = True     # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
@@ -135,4 +135,4 @@ def _fixed(trial: dict):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

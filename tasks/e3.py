@@ -20,9 +20,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hwkit import models, plots, runs, training
-from hwkit.assignments import e_latent
-from hwkit.cli import choose_recipe, task_main
-from hwkit.assignments import e_autoencoders
+from hwkit.assignments import e_autoencoders, e_latent
+from hwkit.task import choose_recipe, main
 
 REQUIRES = ("e1", "e2")  # tasks whose latest runs this task reads
 
@@ -138,4 +137,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

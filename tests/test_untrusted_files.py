@@ -177,7 +177,7 @@ def test_inline_svg_and_html_links_go_through_the_same_fetcher(tmp_path, listene
 @pytest.fixture
 def toy_package(tmp_path, monkeypatch) -> Path:
     """A task package with one task z1 whose code submit can ship (its ROOT points at the package's folder)."""
-    package = install_task_package(tmp_path, monkeypatch, "bundletasks", {"Z": "Toy"}, {"z1": '"""Toy task."""\n'})
+    package = install_task_package(tmp_path, monkeypatch, "bundletasks", {"Z": "Toy"}, {"z1": '"""Toy task."""\ndef run(args, run):\n    pass\n'})
     monkeypatch.setattr(submit, "ROOT", package.parent)
     return package
 
