@@ -1,20 +1,31 @@
-"""What makes a hwkit command a well-behaved program.
+"""What makes a hwkit command a well-behaved program, and a task a program of its own.
 
-Every command line (``hwkit.cli``) shares this: a bad flag is one line and exit
+Every command line (``hwkit.cli``) and ``run_standalone`` share this: a bad flag is one line and exit
 status 2 (``OneLineArgumentParser``); a user-fixable error is one ``error:`` line, no traceback;
 Ctrl-C and SIGTERM mark the run ``interrupted`` (exit 130 / 143) so that rerunning the command
 resumes it (``report_errors``).
+
+``run_standalone`` runs a task module without the toolkit's command line: the common flags and the
+task's own, a run directory, seeds. It imports only the standard library, numpy and ``hwkit`` modules
+that do the same (``task``, ``runs``, ``data``), so a hand-in whose course allows only numpy can re-run
+its task with nothing else installed.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import errno
+import os
+import random
 import signal
 import sys
-from typing import Iterator
+import types
+from typing import Iterator, Sequence
 
-from hwkit import HwkitError
+import numpy as np
+
+from hwkit import HwkitError, runs
+from hwkit.task import add_common_arguments, check, check_requirements, parse_arguments, run_config
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -71,3 +82,33 @@ def report_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         print("interrupted: the run is marked interrupted; rerun the same command to resume it", file=sys.stderr)
         raise SystemExit(130) from None
+
+
+def run_standalone(module: types.ModuleType, argv: Sequence[str] | None = None, *, name: str | None = None,
+                   prog: str | None = None) -> int:
+    """Run a task module without the toolkit's command line: the common flags and the task's own, a run
+    directory, seeds — no TensorFlow, distributed search or PDF (a hand-in whose course allows only numpy).
+
+    ``name`` is the task's name when the module was loaded under another (a launcher's file); ``prog``
+    the command shown in ``--help``.
+    """
+    with report_errors():
+        task = check(module, name)
+        if task.searches:
+            raise HwkitError(f"task {task.name} runs a KerasTuner search: run it with "
+                             f"`{runs.task_command(task.name)}`")
+    parser = OneLineArgumentParser(prog=prog or f"python {os.path.basename(sys.argv[0])}",
+                                   description=task.description,
+                                   epilog="Results go to runs/<task>/<UTC time>-s<seed>/.")
+    add_common_arguments(parser)
+    task.add_arguments(parser)
+    args = parse_arguments(parser, argv)
+    with report_errors():
+        check_requirements(task.info, args.quick)
+        random.seed(args.seed)      # what keras.utils.set_random_seed does, TensorFlow aside
+        np.random.seed(args.seed)
+        with runs.start_run(task.name, run_config(args), seed=args.seed, quick=args.quick, fresh=args.fresh,
+                            code_module=module.__name__) as run:
+            task.run(args, run)
+    print(f"run written to {run.path}")
+    return 0

@@ -22,7 +22,7 @@ Dependency rule: this module imports only the standard library and ``hwkit`` (``
 ``check_requirements``). The command line (``hwkit.cli``), distributed search (``hwkit.distribute``,
 gRPC) and PDF code (``hwkit.report``, WeasyPrint) import this module, never the reverse, so importing
 a task loads none of them; ``main`` hands a task to ``hwkit.cli`` by name, only when it runs as a
-program.
+program. ``hwkit.program.run_standalone`` runs a task without the toolkit at all.
 """
 from __future__ import annotations
 
