@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from hwkit import HwkitError
+from hwkit.task import bounded_float, bounded_int
 
 ROLES = ("chief", "worker")
 DEFAULT_ORACLE_TIMEOUT_S = 60.0
@@ -127,7 +128,6 @@ def max_local_processes(cores: int | None = None) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The distribution flags of a task that runs a KerasTuner search."""
-    from hwkit.cli import bounded_float, bounded_int   # hwkit.cli imports this module: import when called
     local = max_local_processes()
     per_core = f"{LOCAL_PROCESSES_PER_CORE} per core on this machine"
     g = parser.add_argument_group("distributed search (KerasTuner chief + workers)")

@@ -36,6 +36,9 @@ def learning_curves(history: Mapping[str, Sequence[float]], metrics: Sequence[st
 def image_grid(images: np.ndarray, titles: Sequence[str] | None = None, ncols: int = 10,
                cmap: str = "gray", size: float = 1.2, vmin: float | None = 0.0, vmax: float | None = 1.0):
     """Images (N, H, W[, C]) in a grid with optional per-image titles."""
+    images = np.asarray(images)
+    if images.dtype.kind not in "biuf":   # bfloat16 (a mixed-precision layer's output): matplotlib reads float32
+        images = images.astype(np.float32)
     n = len(images)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.1), squeeze=False)

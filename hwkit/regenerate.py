@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from hwkit import HwkitError, runs
+from hwkit import HwkitError, runs, task
 
 POLL_S = 0.5          # how often the running tasks are checked
 STOP_GRACE_S = 60     # after Ctrl-C / SIGTERM: how long a task gets to mark its run interrupted
@@ -51,8 +51,7 @@ def run_missing(letters: Sequence[str], data_dir: str | None = None, jobs: int =
 
     Returns one row per task, in dependency order: whether it ran and its wall time.
     """
-    from hwkit import cli
-    tasks = cli.execution_order([t for letter in letters for t in cli.discover_tasks(letter)])
+    tasks = task.execution_order([t for letter in letters for t in task.discover_tasks(letter)])
     latest = {t.name: runs.latest_run(t.name) for t in tasks}
     stale = {name for name, r in latest.items() if r is not None and r.stale}
     for name in (t.name for t in tasks if t.name in stale):
@@ -69,22 +68,20 @@ def run_missing(letters: Sequence[str], data_dir: str | None = None, jobs: int =
 
 def _run_in_this_process(todo, data_dir: str | None) -> dict[str, float]:
     import keras
-    from hwkit import cli
     seconds = {}
     for t in todo:
-        print(f"=== running {cli.task_package_name()}.{t.name}: {t.description}", flush=True)
+        print(f"=== running {task.task_package_name()}.{t.name}: {t.description}", flush=True)
         keras.backend.clear_session()
         started = time.perf_counter()
-        status = cli.task_main(f"{cli.task_package_name()}.{t.name}", ["--data-dir", data_dir] if data_dir else [])
+        status = task.main(f"{task.task_package_name()}.{t.name}", ["--data-dir", data_dir] if data_dir else [])
         if status:
             raise HwkitError(f"task {t.name} failed (exit status {status}); the tasks after it were not run")
         seconds[t.name] = round(time.perf_counter() - started, 1)
     return seconds
 
 
-def expected_minutes(task: str) -> float:
-    from hwkit import cli
-    return float(getattr(cli._task_package(), "FULL_RUN_MINUTES", {}).get(task, 1))
+def expected_minutes(name: str) -> float:
+    return float(getattr(task.task_package(), "FULL_RUN_MINUTES", {}).get(name, 1))
 
 
 def start_order(tasks: list) -> list:
@@ -101,8 +98,7 @@ class _Job:
 
 
 def _run_in_processes(todo, data_dir: str | None, jobs: int) -> dict[str, float]:
-    from hwkit import cli
-    package = cli.task_package_name()
+    package = task.task_package_name()
     threads = max(1, (os.cpu_count() or 1) // jobs)
     log_dir = runs.runs_root() / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ collects them from the task package's ``REPORT_FACTS``. A template only formats 
 ``benchmarks`` maps a task to the benchmark scripts its section shows, which write run directories
 (``runs/<name>/``, e.g. a table of ablations); for the tasks a PDF shows, their latest complete runs go
 to the template as ``benchmarks[name]`` and into the appendix (a PDF without the task lists none).
-Nothing here starts a training or imports a task: ``hwkit.cli`` discovers tasks and runs them.
+Nothing here starts a training or imports a task: ``hwkit.task`` discovers tasks, ``hwkit.cli`` runs them.
 Run directories are untrusted input: the PDF fetches only files inside the runs it shows and the
 templates, never the network (``write_pdf``).
 The command line is ``python -m hwkit.report X`` (see ``hwkit.cli.report_main``).
@@ -29,7 +29,6 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -37,6 +36,7 @@ import jinja2
 import markupsafe
 
 from hwkit import HwkitError, runs
+from hwkit.task import TaskInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 # The templates live in the checkout's top-level templates/; an installed wheel carries them as package data
@@ -44,24 +44,6 @@ ROOT = Path(__file__).resolve().parent.parent
 _PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATES = _PACKAGED_TEMPLATES if _PACKAGED_TEMPLATES.is_dir() else ROOT / "templates"
 GENERIC_TEMPLATE = "generic.html"
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    """What a report knows of a task: its name (``x1``), one-line description and the tasks it reads.
-
-    ``needs``: for each of those tasks, the files of its run this one reads and their schemas
-    (``hwkit.runs.require_run``), checked before the task starts.
-    """
-
-    name: str
-    description: str
-    requires: tuple[str, ...] = ()
-    needs: Mapping[str, Mapping] = field(default_factory=dict, compare=False)
-
-    @property
-    def assignment(self) -> str:
-        return self.name[0].upper()
 
 
 def _git_commit() -> str:

@@ -252,7 +252,29 @@ def code_record(module: str | None) -> dict:
 
 
 def environment(code_file: str | None = None) -> dict:
-    """What produced the numbers: versions, backend, hardware, command line and code version."""
+    """What produced the numbers: versions, backend, hardware, command line and code version.
+
+    TensorFlow and Keras are described when this process has loaded TensorFlow: a numpy-only program
+    (a hand-in whose course allows only numpy) does not import them just to say it did not use them,
+    and records None (no devices) for them.
+    """
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "numpy": np.__version__,
+        **(_tensorflow_environment() if "tensorflow" in sys.modules else dict.fromkeys(
+            ("intra_op_threads", "tensorflow", "keras", "keras_tuner", "backend", "dtype_policy"), None)
+           | {"gpus": [], "devices": []}),
+        "argv": sys.argv,
+        "command": invoked_command(),
+        "cwd": os.getcwd(),
+        "git": git_state(code_file),
+        "started": utc_now(),
+    }
+
+
+def _tensorflow_environment() -> dict:
     import keras
     import tensorflow as tf
     try:
@@ -261,12 +283,8 @@ def environment(code_file: str | None = None) -> dict:
     except ImportError:  # pragma: no cover - declared dependency
         kt_version = None
     return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
         # 0 = TensorFlow's default (all cores); report --run --jobs N sets cores/N (HWKIT_THREADS)
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "numpy": np.__version__,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "keras_tuner": kt_version,
@@ -274,11 +292,6 @@ def environment(code_file: str | None = None) -> dict:
         "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
         "devices": [d.name for d in tf.config.list_logical_devices()],
         "dtype_policy": keras.config.dtype_policy().name,
-        "argv": sys.argv,
-        "command": invoked_command(),
-        "cwd": os.getcwd(),
-        "git": git_state(code_file),
-        "started": utc_now(),
     }
 
 

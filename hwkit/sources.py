@@ -79,6 +79,10 @@ class _Project:
         return {m for m in found if self.file(m)}
 
 
+# A module another one uses without importing it: hwkit.task.main starts the command line by name.
+FOUND_BY_NAME = {"hwkit.task": ("hwkit.cli",)}
+
+
 def module_files(modules: Sequence[str]) -> dict[str, Path]:
     """The files of ``modules`` and of every project module they import, transitively, with the
     ``__init__.py`` of each package on the way (what makes them importable): name -> file, sorted.
@@ -97,6 +101,7 @@ def module_files(modules: Sequence[str]) -> dict[str, Path]:
                              f"{project.roots.get(parts[0]) or 'any folder on sys.path'}")
         files[module] = path
         todo.extend(project.imports(path, module))
+        todo.extend(FOUND_BY_NAME.get(module, ()))
     return dict(sorted((project.name(m, p), p) for m, p in files.items()))
 
 

@@ -49,7 +49,8 @@ class Bundle:
 
     ``reports``: PDF file name -> (subtitle, tasks shown; None = every task of the assignment).
     ``launchers``: code file name the course asks for -> the task it is (``{"part1.py": "x1"}``).
-    ``numpy_only``: launchers that must import without TensorFlow (checked by the tests).
+    ``numpy_only``: launchers that import and run with the standard library, numpy and matplotlib only
+    (``hwkit.program.run_standalone``; checked by the tests).
     ``models``: file name asked for -> (task, path of the model inside that task's run directory).
     ``zip_name``: one zip holding everything, ``{ids}`` = the authors' ids joined by ``_``.
     ``authors``: how many authors the course requires (0: optional).
@@ -108,15 +109,20 @@ _HERE = _Path(__file__).resolve().parent
 if str(_HERE) not in _sys.path:
     _sys.path.insert(0, str(_HERE))
 {pre_import}_spec = _util.spec_from_file_location("{package}_{task}_shipped", _HERE / "{task_file}")
-task = _util.module_from_spec(_spec)
-_sys.modules[_spec.name] = task   # dataclasses look their module up while the file runs
-_spec.loader.exec_module(task)
-globals().update({{k: v for k, v in vars(task).items() if not k.startswith("__")}})
+_task = _util.module_from_spec(_spec)
+_sys.modules[_spec.name] = _task   # dataclasses look their module up while the file runs
+_spec.loader.exec_module(_task)
+globals().update({{k: v for k, v in vars(_task).items() if not k.startswith("__")}})
 
 if __name__ == "__main__":
-    from hwkit.cli import task_main
-    raise SystemExit(task_main("{package}.{task}"))
+{main}
 '''
+# How a launcher runs its task: with the toolkit's command line, or -- where the course allows only
+# numpy -- on its own (hwkit.program.run_standalone: no TensorFlow, gRPC or PDF code is imported).
+TOOLKIT_MAIN = '''    from hwkit.task import main
+    raise SystemExit(main("{package}.{task}"))'''
+STANDALONE_MAIN = '''    from hwkit.program import run_standalone
+    raise SystemExit(run_standalone(_task, name="{task}", prog="python {stem}.py"))'''
 
 
 # ----------------------------------------------------------------------------- building
@@ -222,7 +228,9 @@ def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, auth
             shutil.copy2(source, content / name)
             manifest.append((name, f"trained model of {task.upper()} (from {runs.relative_path(source)})"))
         code_tasks = [t for t in needed]
-        modules = [package] + [f"{package}.{t}" for t in code_tasks]
+        # + what the launchers written below import to run their task
+        launched_by = {"hwkit.program" if name in bundle.numpy_only else "hwkit.task" for name in bundle.launchers}
+        modules = [package] + [f"{package}.{t}" for t in code_tasks] + sorted(launched_by)
         for relative, path in module_files(modules).items():
             target = content / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -232,9 +240,11 @@ def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, auth
         for name, task in bundle.launchers.items():
             doc = by_name[task].description
             tf_note = " (numpy only: no TensorFlow is imported)" if name in bundle.numpy_only else ""
+            main = (STANDALONE_MAIN if tf_note else TOOLKIT_MAIN).format(package=package, task=task,
+                                                                         stem=Path(name).stem)
             (content / name).write_text(LAUNCHER.format(title=f"{name}: {doc}", task_file=f"{package}/{task}.py",
                                                         stem=Path(name).stem, task=task, package=package,
-                                                        tf_note=tf_note, pre_import="" if tf_note else
+                                                        tf_note=tf_note, main=main, pre_import="" if tf_note else
                                                         f"import {package}  # noqa: F401  (TensorFlow, quietly)\n"))
             manifest.append((name, f"the code of {task.upper()} as asked ({package}/{task}.py + hwkit/)"))
         if bundle.results:

@@ -6,7 +6,7 @@ reads of each and the columns it computes with: checked before it starts); no ta
 (shared science lives in ``hwkit.assignments``).
 """
 from hwkit import tf_runtime  # noqa: F401  (TensorFlow imported once, quietly, before any task imports Keras)
-from hwkit.cli import install_unknown_task_message
+from hwkit.task import install_unknown_task_message
 
 install_unknown_task_message(__name__)   # `python -m tasks.nope`: one error line, exit 2
 

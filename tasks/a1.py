@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 from hwkit.assignments import a_identity
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 HIDDEN_LAYERS, UNITS = 6, 4
 
@@ -42,4 +42,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

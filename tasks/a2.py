@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from hwkit.assignments import a_identity
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 FILTERS, KERNEL = 10, 5
 
@@ -40,4 +40,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 
 from hwkit.assignments import a_identity
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 N = 784                   # x is a flattened 28x28 image, like the A1 MLP's input
 SHIFT = 1.0               # B: the identity holds for every x with x_i >= -B
@@ -78,4 +78,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -17,7 +17,7 @@ import numpy as np
 
 from hwkit import data, plots
 from hwkit.assignments import a_identity
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 KERNELS = (3, 5)          # d: odd filter sizes > 1 to check
 SIZES = (28, 13)          # n: image sizes to check (the construction does not depend on n)
@@ -92,4 +92,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -16,7 +16,7 @@ import dataclasses
 
 from hwkit import data, models, plots, training, tuning
 from hwkit.assignments import b_mnist_cnn
-from hwkit.cli import MAX_SECONDS, MAX_TRIALS, bounded_int, choose_recipe, task_main
+from hwkit.task import MAX_SECONDS, MAX_TRIALS, bounded_int, choose_recipe, main
 
 SEARCHES = True   # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
 
@@ -108,4 +108,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 
 from hwkit.assignments import b_functions
-from hwkit.cli import MAX_SEEDS, bounded_int, choose_recipe, task_main
+from hwkit.task import MAX_SEEDS, bounded_int, choose_recipe, main
 
 DEPTH = 8                # hidden layers
 WIDTH = 4                # units per hidden layer: the "narrow" net of the assignment
@@ -99,4 +99,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

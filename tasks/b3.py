@@ -20,7 +20,7 @@ import numpy as np
 
 from hwkit import models
 from hwkit.assignments import b_functions
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 WIDTHS = [64, 64, 64, 64]      # hidden layers
 INITIALIZER = "he_normal"      # plus first-layer kinks spread over the domain (b_functions.spread_first_layer_kinks)
@@ -126,4 +126,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -20,7 +20,7 @@ import numpy as np
 
 from hwkit import models
 from hwkit.assignments import b_functions
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 INITIALIZERS = {"Xavier normal": "glorot_normal", "Xavier uniform": "glorot_uniform",
                 "He normal": "he_normal", "He uniform": "he_uniform"}
@@ -94,4 +94,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 
 from hwkit import data, models, pca, training
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 TEST_FRACTION = 0.2
 HIDDEN = (256,)
@@ -118,4 +118,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

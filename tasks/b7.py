@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from hwkit.assignments import b_wgan
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 DATA_DIM = 20
 FULL = b_wgan.Recipe(noise_dims=(5, 20, 40),  # fewer, as many, and more noise dimensions than data dimensions
@@ -27,4 +27,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from hwkit import runs
 from hwkit.assignments import b_wgan
-from hwkit.cli import task_main
+from hwkit.task import main
 
 REQUIRES = dict.fromkeys(("b6", "b7"), b_wgan.COST_FILES)  # the runs this task reads, and what of them
 
@@ -74,4 +74,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

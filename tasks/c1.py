@@ -16,7 +16,7 @@ Settings (num_epochs, learning_rate):
 from __future__ import annotations
 
 from hwkit.assignments import c_coursework
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 MODELS = (1, 2, 3)
 FULL, QUICK = c_coursework.FULL, c_coursework.QUICK   # the protocol; quick: 4 000 images, 1 epoch
@@ -28,4 +28,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

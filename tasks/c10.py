@@ -31,7 +31,7 @@ import keras
 
 from hwkit import HwkitError, data, plots, runs, training, tuning
 from hwkit.assignments import c_coursework
-from hwkit.cli import MAX_TRIALS, bounded_int, choose_recipe, task_main
+from hwkit.task import MAX_TRIALS, bounded_int, choose_recipe, main
 
 REQUIRES = {"c6": c_coursework.PROTOCOL_TABLES}  # tasks whose latest runs this task reads, and what of them
 SEARCHES = True     # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
@@ -136,4 +136,4 @@ def _fixed(trial: dict):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hwkit import runs
 from hwkit.assignments import c_coursework
-from hwkit.cli import task_main
+from hwkit.task import main
 
 REQUIRES = {"c1": c_coursework.PROTOCOL_TABLES}  # tasks whose latest runs this task reads, and what of them
 
@@ -38,4 +38,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -25,7 +25,7 @@ import keras
 
 from hwkit import HwkitError, data, plots, runs
 from hwkit.assignments import c_coursework
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 REQUIRES = {"c1": c_coursework.PROTOCOL_TABLES}  # tasks whose latest runs this task reads, and what of them
 
@@ -115,4 +115,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from hwkit import numpy_nn as nn, plots, runs
 from hwkit.assignments import c_coursework
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 REQUIRES = {"c1": c_coursework.PROTOCOL_TABLES}  # the Keras run (Part 1) the numpy models are compared with
 
@@ -90,4 +90,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

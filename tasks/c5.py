@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 
 from hwkit import numpy_nn as nn
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 N, C = 8, 10                         # batch and classes of model 1
 TOLERANCE = 1e-6                     # relative error accepted (float64, h = 1e-6); a wrong formula gives O(1)
@@ -119,4 +119,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

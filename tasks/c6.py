@@ -10,7 +10,7 @@ SAME padding, stride 1, non-overlapping pools. Trained with the Part 1 protocol
 from __future__ import annotations
 
 from hwkit.assignments import c_coursework
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 MODELS = (4,)
 FULL, QUICK = c_coursework.FULL, c_coursework.QUICK   # the protocol; quick: 4 000 images, 1 epoch
@@ -22,4 +22,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

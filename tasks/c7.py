@@ -12,7 +12,7 @@ run's metrics); a model without a run is left out of the grid and named in the l
 from __future__ import annotations
 
 from hwkit.assignments import c_coursework
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 REQUIRES = dict.fromkeys(("c1", "c6"), c_coursework.PROTOCOL_TABLES)  # tasks whose latest runs this task reads
 
@@ -35,4 +35,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -23,7 +23,7 @@ import numpy as np
 from hwkit import data, plots
 from hwkit.assignments.c_convolutions import (LAPLACIAN, SOBEL_K1, SOBEL_K2, apply, check_rank_one, column_then_row,
                                              rank_analysis)
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 RANDOM_SHAPES = [(3, 5), (5, 3), (7, 7)]   # (N, M) of the random rank-1 kernels
 TOLERANCE = 1e-4                           # float32 round-off on [0, 1] images and O(1) kernels
@@ -74,4 +74,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

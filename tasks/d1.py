@@ -25,7 +25,7 @@ import numpy as np
 from hwkit.assignments.d_theory import (BETA, ETA_A, ETA_B, ETAS_C, GELU_GRID, GELU_K, LONG_STEPS, X0_A, X0_C,
                                         autodiff_grad, comparison_rows, figure, gelu, gelu_grad, gradient_descent,
                                         minimum, momentum, rows)
-from hwkit.cli import task_main
+from hwkit.task import main
 
 
 def run(args, run):
@@ -73,4 +73,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

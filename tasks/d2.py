@@ -23,7 +23,7 @@ import numpy as np
 from hwkit.assignments.d_theory import (GATE_GRID, GATE_WEIGHT, INPUTS, NETWORKS, NOT_EXAMPLE, TRUTH, classify,
                                         hidden_distance_from_binary, keras_predictions, linearly_separable_on_grid,
                                         output_preactivation, sigmoid, structure)
-from hwkit.cli import task_main
+from hwkit.task import main
 
 
 def run(args, run):
@@ -65,4 +65,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

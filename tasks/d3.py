@@ -19,7 +19,7 @@ import numpy as np
 
 from hwkit.assignments.d_theory import (FD_STEP, SIZES, autodiff, cross_entropy, finite_difference, forward, grad_f2,
                                         grad_x, random_problem, rel_error, softmax)
-from hwkit.cli import task_main
+from hwkit.task import main
 
 
 def run(args, run):
@@ -54,4 +54,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

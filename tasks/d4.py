@@ -27,7 +27,7 @@ import numpy as np
 from hwkit import HwkitError
 from hwkit.assignments.d_theory import (average_pool, conv2d, keras_average_pool, load_problem, matrix, output_size,
                                         same_padding, tf_conv2d)
-from hwkit.cli import task_main
+from hwkit.task import main
 
 DEFAULT_INPUT = Path(__file__).resolve().parent / "examples" / "d4_example.json"
 
@@ -95,4 +95,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

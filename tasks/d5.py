@@ -27,7 +27,7 @@ import numpy as np
 
 from hwkit import data, numpy_nn as nn, plots
 from hwkit.assignments import d_goals
-from hwkit.cli import MAX_EPOCHS, bounded_int, choose_recipe, task_main
+from hwkit.task import MAX_EPOCHS, bounded_int, choose_recipe, main
 
 INIT = {"standard normal N(0,1)": nn.random_normal_weight_init, "He: N(0,1)·sqrt(2/fan_in)": nn.he_normal_weight_init}
 CANDIDATES = [                    # the search space, tried in this order
@@ -166,4 +166,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -35,7 +35,7 @@ import numpy as np
 
 from hwkit import data, plots, training, tuning
 from hwkit.assignments import d_cifar, d_goals
-from hwkit.cli import MAX_SECONDS, MAX_TRIALS, bounded_int, choose_recipe, task_main
+from hwkit.task import MAX_SECONDS, MAX_TRIALS, bounded_int, choose_recipe, main
 
 SEARCHES = True   # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
 
@@ -166,4 +166,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

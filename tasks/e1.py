@@ -19,7 +19,7 @@ import numpy as np
 
 from hwkit import models, plots, training
 from hwkit.assignments import e_autoencoders
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 LATENT_DIM = e_autoencoders.E_LATENT_DIM
 VARIANTS = {"with_FC": True, "no_FC": False}   # name -> fc flag; with_FC is the one E3/E5 reuse
@@ -78,4 +78,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -14,7 +14,7 @@ import dataclasses
 
 from hwkit import models, plots, training
 from hwkit.assignments import e_autoencoders
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,4 +77,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

@@ -20,9 +20,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hwkit import models, plots, runs, training
-from hwkit.assignments import e_latent
-from hwkit.cli import choose_recipe, task_main
-from hwkit.assignments import e_autoencoders
+from hwkit.assignments import e_autoencoders, e_latent
+from hwkit.task import choose_recipe, main
 
 # Tasks whose latest runs this task reads, and what of them (checked before it starts).
 REQUIRES = {"e1": {"models/e1_encoder.keras": None, "models/e1_decoder.keras": None,
@@ -141,4 +140,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

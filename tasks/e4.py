@@ -16,7 +16,7 @@ import numpy as np
 
 from hwkit import models
 from hwkit.assignments import e_autoencoders, e_transfer
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 FULL, QUICK = e_transfer.FEW_LABELS, e_transfer.FEW_LABELS_QUICK   # shared with E5: same recipe, other start
 
@@ -35,4 +35,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

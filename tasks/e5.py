@@ -13,7 +13,7 @@ import numpy as np
 
 from hwkit import HwkitError, models, plots, runs
 from hwkit.assignments import e_autoencoders, e_transfer
-from hwkit.cli import choose_recipe, task_main
+from hwkit.task import choose_recipe, main
 
 # Tasks whose latest runs this task reads, and what of them (checked before it starts).
 REQUIRES = {"e1": {"models/e1_encoder.keras": None},
@@ -54,4 +54,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

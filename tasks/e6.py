@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from hwkit.assignments import e_shift
-from hwkit.cli import task_main
+from hwkit.task import main
 
 SIGNAL_LENGTH = 32
 IMAGE_SIZE = 16
@@ -66,4 +66,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

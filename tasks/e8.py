@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from hwkit.assignments import e_jacobians
-from hwkit.cli import task_main
+from hwkit.task import main
 
 N_BIAS = 6
 N_IN, N_OUT = 5, 4
@@ -88,4 +88,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

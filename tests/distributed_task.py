@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from hwkit.cli import task_main
+from hwkit.task import main
 
 SEARCHES = True
 UNITS = tuple(range(1, 17))
@@ -59,4 +59,4 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))

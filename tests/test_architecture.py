@@ -24,18 +24,30 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imported_modules(path: Path, import_time_only: bool = False) -> set[str]:
-    """Every module ``path`` imports. ``import_time_only`` skips imports inside functions and the
-    ``if __name__ == "__main__"`` block (they run later, never while the module is being imported)."""
-    tree = ast.parse(path.read_text())
-    nodes = tree.body if import_time_only else list(ast.walk(tree))
+def is_main_block(node: ast.AST) -> bool:
+    """``if __name__ == "__main__":``"""
+    test = getattr(node, "test", None) if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators))
+
+
+def imported_modules(path: Path, main_block: bool = True) -> set[str]:
+    """Every module ``path`` imports, anywhere in it: at the top, inside functions and classes, and (unless
+    ``main_block`` is False) in its ``if __name__ == "__main__":`` block."""
     found = set()
-    for node in nodes:
+
+    def visit(node: ast.AST) -> None:
+        if not main_block and is_main_block(node):
+            return
         if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
+            found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
-            found |= {f"{node.module}.{a.name}" for a in node.names}
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
     return found
 
 
@@ -67,22 +79,114 @@ def test_no_task_imports_another_task():
         assert not bad, f"{p.name} imports {bad}"
 
 
-def test_import_graph_has_no_cycle():
-    paths = {module_name(p): p for p in [*CORE, *ASSIGNMENT_SCIENCE, *TASKS]}
-    graph = {name: {m for m in imported_modules(p, import_time_only=True) if m in paths and m != name}
+def import_cycle(paths: dict[str, Path]) -> list[str] | None:
+    """The first import cycle among these modules (``a -> b -> a``), else None.
+
+    An import inside a function counts as much as one at the top: it is a dependency all the same, and
+    a cycle through it breaks as soon as someone moves the import up. Left out is a module's
+    ``if __name__ == "__main__":`` block: it runs only when the file is the program (``python -m
+    hwkit.report``), as module ``__main__``, and the command line it calls then imports the module anew.
+    """
+    graph = {name: {m for m in imported_modules(p, main_block=False) if m in paths and m != name}
              for name, p in paths.items()}
     state: dict[str, str] = {}
 
-    def visit(node: str, stack: tuple[str, ...]) -> None:
+    def visit(node: str, stack: tuple[str, ...]) -> list[str] | None:
+        if node in stack:
+            return [*stack[stack.index(node):], node]
         if state.get(node) == "done":
-            return
-        assert node not in stack, f"import cycle: {' -> '.join(stack + (node,))}"
-        for nxt in graph[node]:
-            visit(nxt, stack + (node,))
+            return None
+        for nxt in sorted(graph[node]):
+            cycle = visit(nxt, stack + (node,))
+            if cycle:
+                return cycle
         state[node] = "done"
+        return None
 
-    for name in graph:
-        visit(name, ())
+    return next((c for c in (visit(name, ()) for name in sorted(graph)) if c), None)
+
+
+def test_import_graph_has_no_cycle_even_through_imports_inside_functions():
+    cycle = import_cycle({module_name(p): p for p in [*CORE, *ASSIGNMENT_SCIENCE, *TASKS]})
+    assert cycle is None, f"import cycle: {' -> '.join(cycle)}"
+
+
+def test_the_cycle_check_sees_an_import_inside_a_function(tmp_path):
+    (tmp_path / "one.py").write_text("import two\n")
+    (tmp_path / "two.py").write_text("def later():\n    from one import x\n")
+    (tmp_path / "three.py").write_text("import one\n\nif __name__ == '__main__':\n    import three\n")
+    assert import_cycle({n: tmp_path / f"{n}.py" for n in ("one", "two")}) == ["one", "two", "one"]
+    assert import_cycle({n: tmp_path / f"{n}.py" for n in ("two", "three")}) is None
+
+
+# ----------------------------------------------------------------------------- the task API apart from the CLI
+
+TASK_MODULES = sorted(p for p in TASKS if p.stem == "__init__" or re.fullmatch(r"[a-z]\d+", p.stem))
+
+
+def test_tasks_use_the_task_api_never_the_command_line():
+    """Task modules (and their package's ``__init__``, which every one of them imports) import ``hwkit.task``
+    or science, never ``hwkit.cli``; only ``tasks/__main__.py``, the ``python -m tasks`` listing, is a command."""
+    assert len(TASK_MODULES) > 30
+    offenders = {p.name: sorted(m for m in imported_modules(p) if m == "hwkit.cli" or m.startswith("hwkit.cli."))
+                 for p in TASK_MODULES}
+    assert not {k: v for k, v in offenders.items() if v}
+    assert all("hwkit.task" in imported_modules(p) for p in TASK_MODULES if p.stem != "__init__")
+
+
+def test_the_task_api_loads_no_command_line_grpc_or_pdf_code():
+    """Importing ``hwkit.task`` (and a task module with it) loads neither the command line, nor distributed
+    search (gRPC), nor the PDF code (Jinja2, WeasyPrint)."""
+    forbidden = ("hwkit.cli", "hwkit.distribute", "hwkit.regenerate", "hwkit.report", "grpc", "weasyprint",
+                 "jinja2", "keras_tuner")
+    code = ("import sys, importlib; importlib.import_module(sys.argv[1]); "
+            f"print([m for m in sys.modules if m in {forbidden!r} or m.split('.')[0] in {forbidden!r}])")
+    for module in ("hwkit.task", "tasks.d5"):
+        result = subprocess.run([sys.executable, "-c", code, module], cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip() == "[]", f"importing {module} loads {result.stdout.strip()}"
+    # Nor later, inside a function: hwkit.task names none of them anywhere (main finds hwkit.cli by name).
+    named = imported_modules(ROOT / "hwkit" / "task.py")
+    assert not [m for m in named if any(m == f or m.startswith(f + ".") for f in forbidden)]
+
+
+BROKEN_TASKS = {
+    "no docstring": ("def run(args, run):\n    pass\n", "has no docstring"),
+    "no run": ('"""Q1: toy."""\n', "defines no run(args, run)"),
+    "run takes one argument": ('"""Q1: toy."""\ndef run(args):\n    pass\n', "does not take (args, run)"),
+    "REQUIRES a string": ('"""Q1: toy."""\nREQUIRES = ("q0")\ndef run(args, run):\n    pass\n',
+                          "REQUIRES = 'q0'"),
+    "SEARCHES not a flag": ('"""Q1: toy."""\nSEARCHES = "yes"\ndef run(args, run):\n    pass\n',
+                            "SEARCHES = 'yes'"),
+    "add_arguments without parser": ('"""Q1: toy."""\ndef add_arguments():\n    pass\n'
+                                     "def run(args, run):\n    pass\n", "add_arguments that does not take (parser)"),
+}
+
+
+@pytest.mark.parametrize("source, fragment", BROKEN_TASKS.values(), ids=list(BROKEN_TASKS))
+def test_a_task_that_breaks_the_contract_is_one_error_line_naming_it(source, fragment, tmp_path, monkeypatch, capsys):
+    from conftest import install_task_package
+    from hwkit import cli
+    install_task_package(tmp_path, monkeypatch, "brokentasks", {"Q": "broken"}, {"q1": source})
+    for command in (lambda: cli.tasks_main([]), lambda: cli.task_main("brokentasks.q1", []),
+                    lambda: cli.report_main(["Q", "--out-dir", str(tmp_path)])):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as e:
+            command()
+        err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert e.value.code == 2 and len(err) == 1, err
+        assert err[0].startswith("error: task module brokentasks.q1 ") and fragment in err[0], err[0]
+
+
+def test_a_task_module_is_checked_once(tmp_path, monkeypatch):
+    from conftest import install_task_package
+    from hwkit import task
+    install_task_package(tmp_path, monkeypatch, "checkedtasks", {"Q": "checked"},
+                         {"q1": '"""Q1: toy."""\nREQUIRES = ["q0"]\ndef run(args, run):\n    pass\n'})
+    calls = []
+    monkeypatch.setattr(task, "check", lambda *a: calls.append(a) or task.TaskModule(a[0], "q1", "Q1", a[0].run))
+    first = task.load("checkedtasks.q1")
+    assert task.discover_tasks("Q") and task.load("checkedtasks.q1") is first and len(calls) == 1
 
 
 def prose(path: Path) -> list[tuple[int, str]]:
@@ -108,8 +212,7 @@ def test_the_pattern_above_does_catch_a_task_name():
 # ----------------------------------------------------------------------------- REQUIRES and ordering
 
 def test_execution_order_puts_prerequisites_first():
-    from hwkit.cli import execution_order
-    from hwkit.report import TaskInfo
+    from hwkit.task import TaskInfo, execution_order
     tasks = [TaskInfo("e3", "", ("e1", "e2")), TaskInfo("e1", ""), TaskInfo("e2", "", ("e1",))]
     assert [t.name for t in execution_order(tasks)] == ["e1", "e2", "e3"]
     with pytest.raises(Exception, match="cycle"):
@@ -117,7 +220,7 @@ def test_execution_order_puts_prerequisites_first():
 
 
 def test_real_tasks_declare_what_they_read():
-    from hwkit.cli import discover_tasks, execution_order
+    from hwkit.task import discover_tasks, execution_order
     order = [t.name for t in execution_order(discover_tasks())]
     for later, earlier in [("e3", "e1"), ("e3", "e2"), ("e5", "e4"), ("b8", "b7"), ("c10", "c6"), ("c2", "c1")]:
         assert order.index(earlier) < order.index(later)
@@ -129,7 +232,7 @@ F1 = '''
 """F1: a toy task living outside hwkit: fits a line with numpy and reports its slope."""
 import numpy as np
 
-from hwkit.cli import task_main
+from hwkit.task import main
 
 SLOPE = 2.5
 
@@ -147,13 +250,13 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))
 '''
 
 F2 = '''
 """F2: reads F1's run."""
 from hwkit import runs
-from hwkit.cli import task_main
+from hwkit.task import main
 
 REQUIRES = ("f1",)
 
@@ -163,7 +266,7 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))
 '''
 
 

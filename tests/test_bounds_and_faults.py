@@ -9,14 +9,13 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from conftest import install_task_package
 
-from hwkit import HwkitError, cli, distribute, runs
+from hwkit import HwkitError, cli, distribute, runs, task
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,7 +90,7 @@ def test_bounded_values_inside_the_range_are_taken(monkeypatch):
     distribute.add_arguments(parser)
     args = parser.parse_args(["--workers", "8", "--threads", "8", "--oracle-timeout", "2.5"])
     assert (args.workers, args.threads, args.oracle_timeout) == (8, 8, 2.5)
-    assert cli.bounded_float(0.1, 86400, "seconds")("86400") == 86400.0
+    assert task.bounded_float(0.1, 86400, "seconds")("86400") == 86400.0
 
 
 def test_workers_on_other_machines_are_not_bounded_by_this_machine(monkeypatch, capsys):

@@ -251,7 +251,7 @@ def test_d6_recipes():
     from tasks import d6
     assert d6.FULL.validation_fraction * 50_000 == 5_000 and d6.QUICK.width < d6.FULL.width
     import argparse
-    from hwkit.cli import choose_recipe
+    from hwkit.task import choose_recipe
     assert choose_recipe(argparse.Namespace(quick=False, epochs=3), d6.FULL, d6.QUICK).epochs == 3
 
 

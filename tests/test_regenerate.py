@@ -15,7 +15,7 @@ TASK = '''
 """{name}: a toy task that records its own start and end."""
 import os, time
 from hwkit import HwkitError
-from hwkit.cli import task_main
+from hwkit.task import main
 
 REQUIRES = {requires!r}
 
@@ -29,7 +29,7 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))
 '''
 
 
@@ -81,8 +81,8 @@ def test_parallel_runs_overlap_wait_for_prerequisites_and_contain_a_failure(para
 
 
 def test_longest_expected_run_starts_first(parallel_tasks):
-    from hwkit import cli
-    tasks = cli.execution_order(cli.discover_tasks("P"))
+    from hwkit import task
+    tasks = task.execution_order(task.discover_tasks("P"))
     assert [t.name for t in tasks] == ["p1", "p2", "p3", "p4"]
     reordered = [t.name for t in regenerate.start_order(list(reversed(tasks)))]
     assert reordered == ["p1", "p4", "p3", "p2"]     # p1 (5 min) first, the rest in the order given

@@ -30,7 +30,7 @@ import os, signal
 import numpy as np
 import keras
 from hwkit import training
-from hwkit.cli import task_main
+from hwkit.task import main
 
 EPOCHS = 4
 
@@ -78,7 +78,7 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))
 '''
 
 

@@ -13,6 +13,7 @@ import pytest
 from conftest import install_task_package
 
 from hwkit import HwkitError, cli, runs
+from hwkit import task as hwkit_task
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "runs"
 
@@ -269,7 +270,7 @@ def copy_fixture_runs(runs_dir: Path, *tasks: str) -> dict[str, Path]:
 
 @pytest.mark.parametrize("task", DEPENDENT)
 def test_real_dependent_tasks_check_their_prerequisites_up_front(task, runs_dir):
-    info = cli.task_info(task)
+    info = hwkit_task.task_info(task)
     assert info.requires and set(info.needs) == set(info.requires)
     prerequisites = copy_fixture_runs(runs_dir, *info.requires)
     cli.check_requirements(info, quick=True)                        # the fixture runs pass

@@ -158,7 +158,7 @@ def test_csv_cache_is_used_only_for_the_source_it_was_made_from(tmp_path, monkey
 
 T1 = '''
 """T1: a toy task that writes a table and logs a number."""
-from hwkit.cli import task_main
+from hwkit.task import main
 
 
 def run(args, run):
@@ -167,7 +167,7 @@ def run(args, run):
 
 
 if __name__ == "__main__":
-    raise SystemExit(task_main(__spec__.name))
+    raise SystemExit(main(__spec__.name))
 '''
 
 
@@ -282,8 +282,8 @@ def test_run_records_code_command_and_data(toy, runs_dir, data_dir, monkeypatch)
     toy.joinpath("t1.py").write_text(real_run.replace('run.log(answer=42)',
                                                       'data.read_idx(DATA / "t10k-labels-idx1-ubyte.gz")\n'
                                                       '    run.log(answer=42)').replace(
-        "from hwkit.cli import task_main", f"from pathlib import Path\nfrom hwkit import data\n"
-                                           f"from hwkit.cli import task_main\nDATA = Path({str(data_dir / 'mnist')!r})"))
+        "from hwkit.task import main", f"from pathlib import Path\nfrom hwkit import data\n"
+                                       f"from hwkit.task import main\nDATA = Path({str(data_dir / 'mnist')!r})"))
     assert task_main("trusttasks.t1", ["--seed", "3"]) == 0
     record = runs.latest_run("t1")
     assert record.env["argv"] == ["-m", "--seed", "3"]

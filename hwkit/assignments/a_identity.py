@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from hwkit import HwkitError, data, models, training
-from hwkit.cli import MAX_SEEDS, bounded_int
+from hwkit.task import MAX_SEEDS, bounded_int
 
 FIT_MSE = 5e-3        # a run "fits" the training image when its final MSE on it is at most this
 RATIO = 0.25          # verdict: the winner must be at least 4x closer (in MSE) than the loser

@@ -51,7 +51,7 @@ class Recipe:
 
     ``FULL`` is the text's protocol; ``QUICK`` (smoke runs) a few thousand images, one epoch and an
     evaluation every 2 000 samples. Tasks extend it (``class Recipe(c_coursework.Recipe)``) with their
-    own settings and pick one with ``hwkit.cli.choose_recipe``.
+    own settings and pick one with ``hwkit.task.choose_recipe``.
     """
 
     train_rows: int | None = None       # None: all 60 000 training images

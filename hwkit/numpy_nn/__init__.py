@@ -12,7 +12,7 @@ One library, two faces:
 Layout convention everywhere: a batch is a row matrix ``x`` of shape (N, features) and a linear
 layer computes ``z = x W + b`` with ``W`` of shape (in, out). Every layer's backward is checked
 against central finite differences by ``gradcheck`` (tests/test_numpy_nn.py).
-Only numpy is imported here.
+Only numpy is imported here (and threadpoolctl, where installed, to run BLAS on one thread).
 """
 from hwkit.numpy_nn.gradcheck import check_layer, check_loss, numerical_gradient, relative_error
 from hwkit.numpy_nn.initializers import (he_normal_weight_init, random_normal_weight_init, xavier_uniform,
