@@ -1,5 +1,6 @@
-"""The package installs anywhere: a wheel built from the checkout, installed (not editable) into a fresh
-virtual environment, lists the tasks, runs a quick task and renders its PDF from an unrelated folder."""
+"""The package installs anywhere: installed (not editable) into a fresh virtual environment, from a built wheel
+or with `pip install <checkout>`, it lists the tasks, runs a quick task and renders its PDF from an unrelated
+folder."""
 import os
 import subprocess
 import sys
@@ -19,17 +20,20 @@ def run(args, **kw):
 
 
 @pytest.mark.slow
-def test_wheel_in_a_fresh_venv_runs_a_task_and_renders_its_pdf(tmp_path, data_dir):
-    wheels = tmp_path / "wheels"
-    # --no-build-isolation: the build needs only setuptools, already here (no network in CI)
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
-         "-w", str(wheels)], cwd=tmp_path)
-    wheel, = wheels.glob("hwkit-*.whl")
+@pytest.mark.parametrize("source", ["wheel", "checkout"])
+def test_installed_package_in_a_fresh_venv_runs_a_task_and_renders_its_pdf(source, tmp_path, data_dir):
+    package = ROOT
+    if source == "wheel":
+        # --no-build-isolation: the build needs only setuptools, already here (no network in CI)
+        run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
+             "-w", str(tmp_path / "wheels")], cwd=tmp_path)
+        package, = (tmp_path / "wheels").glob("hwkit-*.whl")
     env_dir = tmp_path / "venv"
-    # the heavy dependencies (TensorFlow, WeasyPrint) come from this interpreter; hwkit itself from the wheel
+    # the heavy dependencies (TensorFlow, WeasyPrint) come from this interpreter; hwkit itself is installed
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
     python = str(env_dir / "bin" / "python")
-    run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", str(wheel)])
+    run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-build-isolation",
+         str(package)], cwd=tmp_path)
 
     work = tmp_path / "elsewhere"
     work.mkdir()
