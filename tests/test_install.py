@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import copy_checkout
 
 
 def run(args, **kw):
@@ -22,10 +21,10 @@ def run(args, **kw):
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["wheel", "checkout"])
 def test_installed_package_in_a_fresh_venv_runs_a_task_and_renders_its_pdf(source, tmp_path, data_dir):
-    package = ROOT
+    package = copy_checkout(tmp_path / "checkout")   # a build writes build/ and *.egg-info beside the sources
     if source == "wheel":
         # --no-build-isolation: the build needs only setuptools, already here (no network in CI)
-        run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
+        run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(package),
              "-w", str(tmp_path / "wheels")], cwd=tmp_path)
         package, = (tmp_path / "wheels").glob("hwkit-*.whl")
     env_dir = tmp_path / "venv"

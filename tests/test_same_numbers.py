@@ -54,16 +54,12 @@ def test_pdf_text_is_the_same_from_a_clone_in_another_folder(tmp_path):
     """Nothing may depend on where the clone lives: render D (its D6 run was made by `python -m tasks.d6`
     in a folder that exists only on the machine that made it) from a copy of the repository in a random
     folder, with that copy's code."""
-    import shutil
     import subprocess
     import sys
     import tempfile
-    clone = Path(tempfile.mkdtemp(prefix="clone-", dir=tmp_path))
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    for name in filter(None, tracked.decode().split("\0")):
-        if (ROOT / name).is_file():
-            (clone / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, clone / name)
+
+    from conftest import copy_checkout
+    clone = copy_checkout(Path(tempfile.mkdtemp(prefix="clone-", dir=tmp_path)))
     script = ("import sys, hwkit; from hwkit import cli; print(hwkit.__file__); "
               "print(cli.render_report('D', include_quick=True, out_dir=sys.argv[1]))")
     env = {**os.environ, "HWKIT_RUNS_DIR": "tests/fixtures/runs", "PYTHONPATH": str(clone)}
