@@ -13,25 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import install_task_package
+from conftest import install_task_package, one_line_exit_2
 
 from hwkit import HwkitError, cli, distribute, runs, task
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def one_line_exit_2(capsys, call, *fragments) -> str:
-    """``call()`` exits 2 with exactly one non-empty stderr line (no traceback) holding every fragment."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as e:
-        call()
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert e.value.code == 2, err
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for f in fragments:
-        assert f in lines[0], lines[0]
-    return lines[0]
 
 
 def leftovers(folder: Path) -> list[Path]:

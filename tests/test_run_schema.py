@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import install_task_package
+from conftest import install_task_package, one_line_exit_2
 
 from hwkit import HwkitError, cli, runs
 from hwkit import task as hwkit_task
@@ -206,19 +206,6 @@ def test_schema_messages():
 
 
 # ----------------------------------------------------------------------------- a task reading a damaged prerequisite
-
-
-def one_line_exit_2(capsys, call, *fragments) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as e:
-        call()
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert e.value.code == 2, err
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for f in fragments:
-        assert f in lines[0], lines[0]
-    return lines[0]
 
 
 PREREQUISITE_DAMAGE = {**DAMAGE, "table-field-not-a-number": (

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import install_task_package
+from conftest import install_task_package, one_line_exit_2
 
 from hwkit import HwkitError, data, runs
 from hwkit.data import DataError
@@ -174,19 +174,6 @@ if __name__ == "__main__":
 @pytest.fixture
 def toy(tmp_path, monkeypatch):
     return install_task_package(tmp_path, monkeypatch, "trusttasks", {"T": "trust"}, {"t1": T1})
-
-
-def one_line_exit_2(capsys, call, *fragments) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as e:
-        call()
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert e.value.code == 2, err
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for f in fragments:
-        assert f in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize("argv, fragment", [
