@@ -73,7 +73,7 @@ METRICS = {"status": str, "quick?": bool, "wall_time_s?": NUMBER, "resumes?": [d
 CONFIG = {"task?": str, "seed?": int, "quick?": bool, "run_key?": str, "data_files?": [dict],
           "code?": {"module?": (str, NULL), "file?": (str, NULL), "sha256?": (str, NULL)}}
 ENV = {"command?": str, "argv?": [str], "cwd?": (str, NULL), "git?": GIT, "code?": GIT, "platform?": str,
-       "cpu_count?": (int, NULL), "intra_op_threads?": int, "gpus?": [str], "devices?": [str],
+       "cpu_count?": (int, NULL), "intra_op_threads?": (int, NULL), "gpus?": [str], "devices?": [str],
        **{f"{name}?": (str, NULL) for name in ("python", "numpy", "tensorflow", "keras", "keras_tuner")}}
 TABLE = [dict]                  # tables/<name>.json: one object per row
 SEARCH_SUMMARY = {"trials?": [dict], "failed?": [dict], "space?": [dict], "completed?": int, "seconds?": NUMBER}
