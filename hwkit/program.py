@@ -85,12 +85,13 @@ def report_errors() -> Iterator[None]:
 
 
 def run_standalone(module: types.ModuleType, argv: Sequence[str] | None = None, *, name: str | None = None,
-                   prog: str | None = None) -> int:
+                   code_module: str | None = None, prog: str | None = None) -> int:
     """Run a task module without the toolkit's command line: the common flags and the task's own, a run
     directory, seeds — no TensorFlow, distributed search or PDF (a hand-in whose course allows only numpy).
 
-    ``name`` is the task's name when the module was loaded under another (a launcher's file); ``prog``
-    the command shown in ``--help``.
+    ``name`` is the task's name when the module was loaded under another (a launcher's file), ``code_module``
+    its module's name in its package (what the run's code fingerprint starts from); ``prog`` the command
+    shown in ``--help``.
     """
     with report_errors():
         task = check(module, name)
@@ -108,7 +109,7 @@ def run_standalone(module: types.ModuleType, argv: Sequence[str] | None = None, 
         random.seed(args.seed)      # what keras.utils.set_random_seed does, TensorFlow aside
         np.random.seed(args.seed)
         with runs.start_run(task.name, run_config(args), seed=args.seed, quick=args.quick, fresh=args.fresh,
-                            code_module=module.__name__) as run:
+                            code_module=code_module or module.__name__) as run:
             task.run(args, run)
     print(f"run written to {run.path}")
     return 0

@@ -39,7 +39,6 @@ import datetime as _dt
 import errno
 import functools
 import hashlib
-import importlib.util
 import json
 import os
 import platform
@@ -229,12 +228,9 @@ def code_state(module: str | None) -> dict:
     """The task's own code: module name, file and its SHA-256 (to tell runs made by other code)."""
     if not module:
         return {}
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        spec = None
-    origin = getattr(spec, "origin", None)
-    return {"module": module, "file": origin, "sha256": sha256_file(Path(origin)) if origin else None}
+    path = sources.module_file(module)
+    origin = str(path) if path else None
+    return {"module": module, "file": origin, "sha256": sha256_file(path) if path else None}
 
 
 def code_record(module: str | None) -> dict:

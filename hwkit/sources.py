@@ -42,6 +42,12 @@ def package_root(top: str) -> Path | None:
     return Path(os.path.abspath(spec.origin)).parent if spec.origin and os.path.isfile(spec.origin) else None
 
 
+def module_file(module: str) -> Path | None:
+    """The source file of ``module`` (``pkg.x`` -> pkg/x.py or pkg/x/__init__.py), found without importing its
+    packages (a package's ``__init__`` may import TensorFlow); None if there is none."""
+    return _Project({module.split(".")[0]}).file(module)
+
+
 class _Project:
     """Where the modules of a few top-level packages live (looked up once per package)."""
 

@@ -122,7 +122,7 @@ if __name__ == "__main__":
 TOOLKIT_MAIN = '''    from hwkit.task import main
     raise SystemExit(main("{package}.{task}"))'''
 STANDALONE_MAIN = '''    from hwkit.program import run_standalone
-    raise SystemExit(run_standalone(_task, name="{task}", prog="python {stem}.py"))'''
+    raise SystemExit(run_standalone(_task, name="{task}", code_module="{package}.{task}", prog="python {stem}.py"))'''
 
 
 # ----------------------------------------------------------------------------- building

@@ -60,7 +60,8 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 @pytest.fixture(scope="module")
 def d_bundle(tmp_path_factory) -> Path:
-    """``python -m hwkit.submit D --include-quick`` from a copy of the fixture runs, unpacked in a fresh folder."""
+    """``python -m hwkit.submit D --include-quick --allow-stale`` from a copy of the fixture runs (made by older
+    code), unpacked in a fresh folder."""
     from hwkit import cli
     root = tmp_path_factory.mktemp("d-bundle")
     runs_dir = root / "runs"
@@ -73,7 +74,7 @@ def d_bundle(tmp_path_factory) -> Path:
         (run / "models" / model).write_bytes(b"stand-in")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HWKIT_RUNS_DIR", str(runs_dir))
-        assert cli.submit_main(["D", "--include-quick", "--out-dir", str(root / "submissions")]) == 0
+        assert cli.submit_main(["D", "--include-quick", "--allow-stale", "--out-dir", str(root / "submissions")]) == 0
     fresh = root / "fresh"
     shutil.copytree(root / "submissions" / "D", fresh)
     return fresh
