@@ -23,7 +23,6 @@ Command line: ``python -m hwkit.data export-csv --out DIR`` writes ``mnist_train
 """
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import io
@@ -42,6 +41,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from hwkit import HwkitError
+from hwkit.files import atomic_file
 
 MNIST_COUNTS = {"train": 60000, "test": 10000}
 CIFAR10_COUNTS = {"train": 50000, "test": 10000}
@@ -343,9 +343,8 @@ def _cached_csv(fmt: str, source: tuple, files: Sequence[Path]) -> tuple[Split, 
         made_from.unlink(missing_ok=True)          # a half-rewritten cache is never taken as valid
         write_mnist_csv(train, xtr, ytr)
         write_mnist_csv(test, xte, yte)
-        tmp = made_from.with_name(CACHE_MANIFEST + ".part")
-        tmp.write_text(json.dumps(manifest, indent=1))
-        tmp.replace(made_from)
+        with atomic_file(made_from) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=1))
     except OSError as e:
         raise DataError(CSV_CACHE, "a writable cache folder for the CSV files", f"{e.strerror or e}") from None
     return _read_csv_mnist(train, test)
@@ -464,13 +463,10 @@ def write_mnist_csv(path: Path, x: np.ndarray, y: np.ndarray) -> None:
     """Write label + 784 pixels per row with a header, atomically (no half-written file)."""
     table = np.concatenate([y.reshape(-1, 1), x.reshape(len(x), -1)], axis=1).astype(np.int64)
     header = "label," + ",".join(f"{r}x{c}" for r in range(1, 29) for c in range(1, 29))
-    tmp = path.with_suffix(".csv.part")
     try:
-        np.savetxt(tmp, table, fmt="%d", delimiter=",", header=header, comments="")
-        tmp.replace(path)
+        with atomic_file(path, path.with_suffix(".csv.part")) as tmp:   # a full disk leaves no half-written .part
+            np.savetxt(tmp, table, fmt="%d", delimiter=",", header=header, comments="")
     except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)             # a full disk leaves no half-written .part behind
         # A failed write() names no file: say which one could not be written.
         raise OSError(e.errno, e.strerror or str(e), str(path)) from None
 

@@ -18,7 +18,6 @@ The command line is ``python -m hwkit.report X`` (see ``hwkit.cli.report_main``)
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import html as _html
 import json
@@ -36,6 +35,7 @@ import jinja2
 import markupsafe
 
 from hwkit import HwkitError, runs
+from hwkit.files import atomic_file
 from hwkit.task import TaskInfo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,14 +136,11 @@ def render(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick
     shown = [r.path for r in [*values["runs"].values(), *values["benchmarks"].values()] if r is not None]
     out_dir = Path(out_dir)
     out = out_dir / (filename or f"{assignment}.pdf")
-    tmp = out.with_suffix(".pdf.part")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_pdf(html, shown, tmp)
-        tmp.replace(out)
+        with atomic_file(out, out.with_suffix(".pdf.part")) as tmp:
+            write_pdf(html, shown, tmp)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise HwkitError(f"cannot write {out}: {e.strerror or e}; choose a writable --out-dir") from None
     return out
 

@@ -53,6 +53,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from hwkit import HwkitError, sources
+from hwkit.files import atomic_file
 
 LOCK_FILE = ".lock"
 BACKUP_DIR = "backup"
@@ -181,14 +182,11 @@ def _jsonable(obj: Any) -> Any:
 
 def write_json(path: Path, obj: Any) -> None:
     """Write JSON atomically: a reader never sees half a file, and a failed write leaves no ``.part``."""
-    tmp = path.with_name(path.name + ".part")
     text = json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n"
     try:
-        tmp.write_text(text)
-        tmp.replace(path)
+        with atomic_file(path) as tmp:
+            tmp.write_text(text)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise HwkitError(f"cannot write {path}: {e.strerror or e}{_disk_hint(e)}") from None
 
 

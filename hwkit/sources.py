@@ -14,7 +14,6 @@ Imports made by name at run time (``importlib.import_module("x")``) are not seen
 from __future__ import annotations
 
 import ast
-import contextlib
 import hashlib
 import importlib.util
 import os
@@ -23,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Mapping, Sequence
 
 from hwkit import HwkitError
+from hwkit.files import atomic_file
 
 CORE_PACKAGE = "hwkit"
 SOURCES_DIR = "_sources"        # in the runs root: one file per distinct content, named by its SHA-256
@@ -135,13 +135,8 @@ def _store(path: Path, content: bytes) -> None:
     if path.is_file():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
+    with atomic_file(path, path.with_name(f".{path.name}.{os.getpid()}.part")) as tmp:
         tmp.write_bytes(content)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
 
 
 def _valid(name: object, digest: object) -> bool:

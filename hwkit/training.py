@@ -33,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from hwkit import HwkitError, models, runs
+from hwkit.files import atomic_file
 
 
 def dataset(x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 128, shuffle: bool = False,
@@ -187,17 +188,13 @@ def _drop_rows_from(path: Path, epoch: int) -> None:
     keep = [r for r in rows if r.get("epoch") not in (None, "") and int(float(r["epoch"])) < epoch]
     if len(keep) == len(rows):
         return
-    tmp = path.with_name(path.name + ".part")
     try:
-        with tmp.open("w", newline="") as f:
+        with atomic_file(path) as tmp, tmp.open("w", newline="") as f:
             if keep:
                 writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
                 writer.writeheader()
                 writer.writerows(keep)
-        tmp.replace(path)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise write_error(path, e) from None
 
 
@@ -240,20 +237,17 @@ def save_weights(model: keras.Model, path: Path | str, what: str = "the checkpoi
     file is removed and a HwkitError names ``path``.
     """
     path = Path(path)
-    tmp = path.with_name("tmp-" + path.name)
     # HDF5 must never meet a full disk itself (the process crashes): build the file in memory, write it here
     from hwkit import private_api
     image = private_api.weights_file_bytes(model)
     check_free_space(path, len(image) if image is not None else _state_bytes(model), what)
     try:
-        if image is None:
-            model.save_weights(str(tmp), overwrite=True)   # HDF5 writes the file itself: only the check above helps
-        else:
-            tmp.write_bytes(image)
-        tmp.replace(path)
+        with atomic_file(path, path.with_name("tmp-" + path.name)) as tmp:
+            if image is None:
+                model.save_weights(str(tmp), overwrite=True)   # HDF5 writes the file itself: only the check helps
+            else:
+                tmp.write_bytes(image)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise write_error(path, e, what) from None
 
 
@@ -264,14 +258,11 @@ def save_model(model: keras.Model, path: Path | str) -> None:
     a temporary ``tmp-<name>`` in the same folder, renamed when complete, removed on failure.
     """
     path = Path(path)
-    tmp = path.with_name("tmp-" + path.name)
     check_free_space(path, _state_bytes(model), "the model")
     try:
-        model.save(tmp)
-        tmp.replace(path)
+        with atomic_file(path, path.with_name("tmp-" + path.name)) as tmp:
+            model.save(tmp)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise write_error(path, e, "the model") from None
 
 
