@@ -34,6 +34,8 @@ import numpy as np  # noqa: E402
 from hwkit import data, runs, tf_runtime, training  # noqa: E402,F401  (tf_runtime: quiet TensorFlow import)
 from hwkit.assignments import d_cifar  # noqa: E402
 from tasks import d6  # noqa: E402  (the recipe measured)
+
+# isort: split
 import keras  # noqa: E402
 from goals import Goal, print_goals, time_goals  # noqa: E402
 

@@ -33,6 +33,8 @@ from hwkit import data, runs, tf_runtime, training  # noqa: E402,F401  (tf_runti
 from hwkit.assignments import d_cifar  # noqa: E402
 from hwkit.cli import report_errors  # noqa: E402
 from tasks import d6  # noqa: E402  (the recipe measured)
+
+# isort: split
 import keras  # noqa: E402
 
 RUN_NAME = "cifar10_tricks"   # runs/cifar10_tricks/: the run directory the D report reads

@@ -22,6 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # goals.py, als
 from hwkit import data, models, tf_runtime, training  # noqa: E402,F401  (tf_runtime: quiet TensorFlow import)
 from hwkit.assignments import b_mnist_cnn  # noqa: E402
 from tasks import b1  # noqa: E402  (the recipe measured)
+
+# isort: split
 import keras  # noqa: E402
 from goals import Goal, print_goals, time_goals  # noqa: E402
 

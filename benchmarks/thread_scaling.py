@@ -35,6 +35,7 @@ def step_seconds(network: str, threads: int, repeat: int) -> float:
     distribute.configure_threads(threads)
     import keras
     import numpy as np
+
     from hwkit import models
     from hwkit.assignments import b_mnist_cnn, d_cifar
     batch, steps = NETWORKS[network]

@@ -21,9 +21,18 @@ from typing import Sequence
 
 from hwkit import HwkitError, distribute, regenerate, report, runs
 from hwkit.program import OneLineArgumentParser, report_errors
-from hwkit.task import (add_common_arguments, assignments, bounded_int, check_requirements, discover_tasks, load,
-                        parse_arguments, run_config, task_package, task_package_name)
-
+from hwkit.task import (
+    add_common_arguments,
+    assignments,
+    bounded_int,
+    check_requirements,
+    discover_tasks,
+    load,
+    parse_arguments,
+    run_config,
+    task_package,
+    task_package_name,
+)
 
 # ----------------------------------------------------------------------------- python -m tasks.<name>
 

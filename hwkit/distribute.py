@@ -218,6 +218,7 @@ def configure_threads(threads: int | None) -> None:
         return
     os.environ["OMP_NUM_THREADS"] = str(threads)
     from hwkit import tf_runtime  # noqa: F401
+    # isort: split
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))

@@ -920,6 +920,7 @@ def load_model(record: RunRecord, filename: str, shapes: tuple[tuple, tuple] | N
     that remakes it, before the reader wires it into anything.
     """
     from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+    # isort: split
     import keras
     path = record.path / "models" / filename
     remake = f"run `{task_command(record.task, record.quick)}` again to remake it"

@@ -14,9 +14,9 @@ size is the global batch (see ``add_device_arguments`` for the rule on batch and
 """
 from __future__ import annotations
 
-import dataclasses
 import contextlib
 import csv
+import dataclasses
 import errno
 import json
 import os
@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
+# isort: split
 import keras
 import numpy as np
 import tensorflow as tf

@@ -21,9 +21,14 @@ import dataclasses
 
 from hwkit import HwkitError
 from hwkit.assignments import c_coursework
-from hwkit.assignments.c_convolutions import (accuracy_comparison, check_q31, layer_parameter_formulas,
-                                             separable_equals_depthwise_then_pointwise, separable_ratio_rows,
-                                             time_q31)
+from hwkit.assignments.c_convolutions import (
+    accuracy_comparison,
+    check_q31,
+    layer_parameter_formulas,
+    separable_equals_depthwise_then_pointwise,
+    separable_ratio_rows,
+    time_q31,
+)
 from hwkit.task import choose_recipe, main
 
 REQUIRES = dict.fromkeys(("c1", "c6", "c7"), c_coursework.PROTOCOL_TABLES)  # tasks whose latest runs this task reads

@@ -21,8 +21,15 @@ import dataclasses
 import numpy as np
 
 from hwkit import data, plots
-from hwkit.assignments.c_convolutions import (LAPLACIAN, SOBEL_K1, SOBEL_K2, apply, check_rank_one, column_then_row,
-                                             rank_analysis)
+from hwkit.assignments.c_convolutions import (
+    LAPLACIAN,
+    SOBEL_K1,
+    SOBEL_K2,
+    apply,
+    check_rank_one,
+    column_then_row,
+    rank_analysis,
+)
 from hwkit.task import choose_recipe, main
 
 RANDOM_SHAPES = [(3, 5), (5, 3), (7, 7)]   # (N, M) of the random rank-1 kernels

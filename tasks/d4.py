@@ -25,8 +25,16 @@ from pathlib import Path
 import numpy as np
 
 from hwkit import HwkitError
-from hwkit.assignments.d_theory import (average_pool, conv2d, keras_average_pool, load_problem, matrix, output_size,
-                                        same_padding, tf_conv2d)
+from hwkit.assignments.d_theory import (
+    average_pool,
+    conv2d,
+    keras_average_pool,
+    load_problem,
+    matrix,
+    output_size,
+    same_padding,
+    tf_conv2d,
+)
 from hwkit.task import main
 
 DEFAULT_INPUT = Path(__file__).resolve().parent / "examples" / "d4_example.json"

@@ -25,7 +25,8 @@ import time
 
 import numpy as np
 
-from hwkit import data, numpy_nn as nn, plots
+from hwkit import data, plots
+from hwkit import numpy_nn as nn
 from hwkit.assignments import d_goals
 from hwkit.task import MAX_EPOCHS, bounded_int, choose_recipe, main
 

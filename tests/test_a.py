@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-
 import pdf_layout  # tests/pdf_layout.py
+import pytest
 
 from hwkit.assignments import a_identity
 
@@ -87,8 +86,9 @@ def test_dead_units_and_bce_floor():
 
 def test_dead_channels_of_a_single_relu_layer_cnn_are_counted_per_channel():
     """A model with ONE ReLU layer: the probe returns a tensor, not a list (a past bug walked the batch)."""
-    from hwkit import models
     import keras
+
+    from hwkit import models
     keras.utils.set_random_seed(0)
     cnn = a_identity.identity_cnn(hidden_layers=1, filters=10, kernel_size=5)
     conv = cnn.get_layer("conv1")
@@ -207,6 +207,7 @@ def test_bad_digit_is_a_one_line_error(data_dir):
 @pytest.mark.slow
 def test_quick_runs_end_to_end_and_report(run_task, data_dir, tmp_path):
     from pypdf import PdfReader
+
     from hwkit import cli
 
     a1 = run_task("a1", "--quick", "--data-dir", str(data_dir))

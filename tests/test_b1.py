@@ -1,16 +1,16 @@
 """B1 end to end on the real data (quick mode) and the B report's PDF."""
+import pdf_layout
 import pypdf
 import pytest
 
 from hwkit import cli, report
-
-import pdf_layout
 
 
 @pytest.fixture(scope="module")
 def b1_quick(tmp_path_factory, mnist_csv_dir):
     """One quick B1 run shared by the tests below (it takes ~20 s)."""
     import os
+
     from hwkit import runs
     from hwkit.cli import task_main
     root = tmp_path_factory.mktemp("b1-runs")

@@ -4,13 +4,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pdf_layout  # tests/pdf_layout.py
 import pytest
 
-import pdf_layout  # tests/pdf_layout.py
-
 from hwkit import pca, runs
-from hwkit.assignments import b_functions
-from hwkit.assignments import b_wgan
+from hwkit.assignments import b_functions, b_wgan
 
 B_TASKS = ["b2", "b3", "b4", "b5", "b6", "b7", "b8"]   # b8 reads b6 and b7, so it runs last
 
@@ -69,6 +67,7 @@ def test_dead_relu_units_finds_exactly_the_dead_unit_of_a_single_relu_layer():
 
 def test_dead_relu_units_per_layer_and_relu_layers():
     import keras
+
     from hwkit import models
     model = models.dense_net(1, [2, 2], name="two")
     model.get_layer("hidden_2").set_weights([np.zeros((2, 2), np.float32), np.array([-1.0, 1.0], np.float32)])
@@ -260,6 +259,7 @@ def test_flop_proxy_counts_parameters_times_samples():
 def b_runs(tmp_path_factory, data_dir):
     """Every B2-B8 task run once in quick mode into one runs root shared by this module's tests."""
     import keras
+
     from hwkit.cli import task_main
     root = tmp_path_factory.mktemp("b-runs")
     records = {}
@@ -337,6 +337,7 @@ def test_b8_without_b6_runs_is_a_one_line_error(capsys):
 
 def test_b_report_pdf_has_every_b2_b8_section(b_runs, tmp_path, monkeypatch):
     from pypdf import PdfReader
+
     from hwkit import cli
     monkeypatch.setenv("HWKIT_RUNS_DIR", str(b_runs[0]))
     pdf = cli.render_report("B", include_quick=True, out_dir=tmp_path)

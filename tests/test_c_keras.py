@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pdf_layout  # tests/pdf_layout.py
 import pytest
 
-import pdf_layout  # tests/pdf_layout.py
-
 from hwkit.assignments import c_coursework
-
 
 # ----------------------------------------------------------------------------- models and recipe
 
@@ -361,6 +359,7 @@ def test_quick_runs_and_pdf(run_task, data_dir, tmp_path):
     assert c10.metrics["reference_run"] == str(c6.path)
 
     from pypdf import PdfReader
+
     from hwkit import cli
     pdf = cli.render_report("C", include_quick=True, out_dir=tmp_path)
     reader = PdfReader(pdf)

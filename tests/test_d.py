@@ -4,14 +4,12 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import keras
+import numpy as np
+import pdf_layout  # tests/pdf_layout.py
 import pytest
 
-import pdf_layout  # tests/pdf_layout.py
-
 from hwkit.assignments import d_cifar, d_theory
-
 
 # ----------------------------------------------------------------------------- D1
 
@@ -139,6 +137,7 @@ def test_d4_bad_input_is_one_line_error(tmp_path, capsys):
 
 def test_one_cycle_within_budget_schedule_and_stop():
     import keras
+
     from hwkit.training import OneCycleWithinBudget
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
@@ -251,6 +250,7 @@ def test_d6_recipes():
     from tasks import d6
     assert d6.FULL.validation_fraction * 50_000 == 5_000 and d6.QUICK.width < d6.FULL.width
     import argparse
+
     from hwkit.task import choose_recipe
     assert choose_recipe(argparse.Namespace(quick=False, epochs=3), d6.FULL, d6.QUICK).epochs == 3
 
@@ -278,6 +278,7 @@ def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     assert m6["goal_reached"] == (m6["test_accuracy"] >= 0.85) and m6["stage_widths"] == [8, 32, 32]
 
     from pypdf import PdfReader
+
     from hwkit import cli
     pdf = cli.render_report("D", include_quick=True, out_dir=tmp_path)
     reader = PdfReader(pdf)
@@ -315,7 +316,9 @@ def test_tricks_table_resumes_after_an_interruption_and_renders_in_the_d_report(
     unfinished variant, and the D report shows the table from that run directory (training stubbed out)."""
     import shutil
     from pathlib import Path
+
     from conftest import load_benchmark
+
     from hwkit import cli, report, runs
     tricks = load_benchmark("cifar10_tricks")
     final = {"recipe": 0.86, "no_whitening": 0.78, "no_identity_init": 0.77, "no_label_smoothing": 0.83}

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pdf_layout  # tests/pdf_layout.py
 import pypdf
 import pytest
 
-import pdf_layout  # tests/pdf_layout.py
-
 from hwkit import HwkitError, cli, models, training
-from hwkit.assignments import e_jacobians
-from hwkit.assignments import e_latent
-from hwkit.assignments import e_shift
-from hwkit.assignments import e_transfer
-from hwkit.assignments import e_autoencoders
-
+from hwkit.assignments import e_autoencoders, e_jacobians, e_latent, e_shift, e_transfer
 
 # ----------------------------------------------------------------------------- the 100-label subset
 

@@ -1,8 +1,8 @@
 """Templates only format: the fixed settings a PDF states (``facts``) are the ones the code uses."""
 import re
 
-import numpy as np
 import keras
+import numpy as np
 import pytest
 
 from hwkit import HwkitError, cli, report
@@ -107,6 +107,7 @@ def test_e_few_label_facts_are_the_subset():
 
 def test_b4_monitoring_period_is_fit_functions_epoch():
     import inspect
+
     from hwkit.assignments import b_functions
     default = inspect.signature(b_functions.fit_function).parameters["steps_per_epoch"].default
     assert cli.report_facts("B")["steps_per_epoch"] == default == b_functions.STEPS_PER_EPOCH

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import install_task_package
 
 from hwkit import runs
@@ -90,6 +89,7 @@ def toy(tmp_path, monkeypatch):
 
 def run_inprocess(*argv: str, stop_after: int = 0, how: str = "ctrl-c", monkeypatch=None) -> int:
     import keras
+
     from hwkit.cli import task_main
     keras.backend.clear_session()
     if stop_after:
@@ -253,6 +253,7 @@ def test_search_reloads_finished_trials(tmp_path):
     """An interrupted KerasTuner search, run again in the same directory, runs only the missing trials."""
     import keras
     import keras_tuner as kt
+
     from hwkit import tuning
 
     class Model(kt.HyperModel):

@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import install_task_package
 
 from hwkit import HwkitError, cli, runs

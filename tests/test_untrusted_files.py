@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pypdf
 import pytest
-
 from conftest import install_task_package
 
 from hwkit import cli, report, runs

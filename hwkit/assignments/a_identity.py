@@ -25,15 +25,17 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
+# isort: split
+
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 import keras
-from keras import layers
 import numpy as np
 import tensorflow as tf
+from keras import layers
 
 from hwkit import HwkitError, data, models, training
 from hwkit.task import MAX_SEEDS, bounded_int

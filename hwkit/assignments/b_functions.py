@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
+# isort: split
+
+from typing import Mapping, Sequence
+
 import keras
 import numpy as np
 import tensorflow as tf
-
-from typing import Mapping, Sequence
 
 from hwkit import models
 

@@ -71,6 +71,8 @@ import time
 from typing import Sequence
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
+# isort: split
 import keras
 import numpy as np
 import tensorflow as tf

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
+# isort: split
+
 import hashlib
 import math
 import time
@@ -21,11 +23,12 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import keras
-from keras import layers
 import keras_tuner as kt
 import numpy as np
+from keras import layers
 
-from hwkit import data, numpy_nn as nn, plots, runs, training
+from hwkit import data, plots, runs, training
+from hwkit import numpy_nn as nn
 
 BATCH_SIZE = 100
 LOG_PERIOD_SAMPLES = 20_000     # evaluate every 200 updates
