@@ -730,7 +730,8 @@ class Devices:
         """For metrics.json: strategy, replicas, devices, dtype policy (and the batch split)."""
         s = self.strategy or tf.distribute.get_strategy()
         if self.strategy_name == "default":   # one device: where TensorFlow places ops (the first GPU, else the CPU)
-            devices = [d.name for d in (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))[:1]]
+            devices = [d.name for d in (tf.config.list_logical_devices("GPU")
+                                        or tf.config.list_logical_devices("CPU"))[:1]]
         else:
             devices = list(s.extended.worker_devices)
         out = {"strategy": self.strategy_name, "replicas": self.replicas, "devices": devices, "precision": self.policy}

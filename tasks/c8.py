@@ -1,4 +1,5 @@
-"""C8: Q3.1/Q3.2 — depthwise, pointwise and plain conv on 28x28x16 (3x3, 64 out): shapes, operation and parameter counts.
+"""C8: Q3.1/Q3.2 — depthwise, pointwise and plain conv on 28x28x16 (3x3, 64 out): shapes, operation \
+and parameter counts.
 
 Q3.1 (Example 2 of the text): a 28x28x16 input, a 3x3 kernel, 64 output channels.
  a) depthwise 3x3 conv (one 3x3 filter per input channel): output shape, operations;

@@ -1,4 +1,5 @@
-"""C9: Q3.3 — a rank-1 kernel k = k1^T k2 equals two 1-D convolutions (either order); a rank-2 kernel does not decompose.
+"""C9: Q3.3 — a rank-1 kernel k = k1^T k2 equals two 1-D convolutions (either order); \
+a rank-2 kernel does not decompose.
 
 The proof is in the report; this task checks every claim numerically with Keras' own
 convolution (``keras.ops.conv``, a cross-correlation as in every deep-learning library) on a real

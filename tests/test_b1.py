@@ -35,7 +35,8 @@ def test_b1_quick_run_writes_everything(b1_quick):
     assert set(m["best_hyperparameters"]) == {"filters", "dense_units", "dropout", "learning_rate"}
     trials = run.table("trials")
     assert 1 <= len(trials) <= 2 and all(t["objective"] == "val_accuracy" for t in trials)
-    assert run.figure("curves") and run.figure("test_accuracy") and (run.path / "models" / "b1_mnist_cnn.keras").is_file()
+    assert (run.figure("curves") and run.figure("test_accuracy")
+            and (run.path / "models" / "b1_mnist_cnn.keras").is_file())
     assert run.history() and "val_accuracy" in run.history()[0]
 
 

@@ -92,11 +92,14 @@ def test_choose_strength_picks_the_lowest_validation_error_and_says_if_weakest()
 
 
 def test_rank_initializers_orders_by_error_and_names_the_winning_family():
-    r = b_functions.rank_initializers({"Xavier normal": 0.3, "Xavier uniform": 0.4, "He normal": 0.1, "He uniform": 0.2})
+    r = b_functions.rank_initializers({"Xavier normal": 0.3, "Xavier uniform": 0.4,
+                                       "He normal": 0.1, "He uniform": 0.2})
     assert r["ranking"] == ["He normal", "He uniform", "Xavier normal", "Xavier uniform"]
     assert r["spread"] == pytest.approx(0.3) and r["verdict"] == "He"
-    assert b_functions.rank_initializers({"Xavier normal": 0.1, "Xavier uniform": 0.2, "He normal": 0.3})["verdict"] == "Xavier"
-    assert b_functions.rank_initializers({"Xavier normal": 0.1, "He uniform": 0.2, "He normal": 0.3})["verdict"] == "mixed"
+    assert b_functions.rank_initializers(
+        {"Xavier normal": 0.1, "Xavier uniform": 0.2, "He normal": 0.3})["verdict"] == "Xavier"
+    assert b_functions.rank_initializers(
+        {"Xavier normal": 0.1, "He uniform": 0.2, "He normal": 0.3})["verdict"] == "mixed"
 
 
 def test_b1_target_is_strictly_above_98_percent():
@@ -198,7 +201,8 @@ def test_cost_to_threshold_uses_the_reached_rule_and_fresh_score():
     def curve(seed, errors):
         return [{"setting": "recipe", "noise_dim": 5, "seed": seed, "steps": 100 * (i + 1), "train_s": 10.0 * (i + 1),
                  "error": e} for i, e in enumerate(errors)]
-    runs5 = [{"noise_dim": 5, "seed": s, "fresh_error": f, "flops_per_step": 2.0} for s, f in ((0, 0.04), (1, 0.08), (2, 0.04))]
+    runs5 = [{"noise_dim": 5, "seed": s, "fresh_error": f, "flops_per_step": 2.0}
+             for s, f in ((0, 0.04), (1, 0.08), (2, 0.04))]
     curves5 = curve(0, [0.2, 0.04, 0.03]) + curve(1, [0.2, 0.09, 0.04]) + curve(2, [0.04, 0.2, 0.08])
     at5 = b_wgan.cost_to_threshold(runs5, curves5, 5, 0.05)
     # seed 0 reaches at step 200; seed 1 fails its fresh re-score; seed 2 ends above: median unreached

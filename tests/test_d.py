@@ -64,17 +64,20 @@ def test_d1_minimum_has_zero_gradient():
 
 def test_d2_networks_reproduce_every_truth_table_row():
     for gate, layers in d_theory.NETWORKS.items():
-        assert list(d_theory.classify(d_theory.output_preactivation(layers, d_theory.INPUTS))) == d_theory.TRUTH[gate], gate
+        assert (list(d_theory.classify(d_theory.output_preactivation(layers, d_theory.INPUTS)))
+                == d_theory.TRUTH[gate]), gate
 
 
 def test_d2_check_can_fail():
     # the AND network does not compute XOR; the NOT example read literally is wrong on A = 0
-    assert list(d_theory.classify(d_theory.output_preactivation(d_theory.NETWORKS["AND"], d_theory.INPUTS))) != d_theory.TRUTH["XOR"]
+    assert (list(d_theory.classify(d_theory.output_preactivation(d_theory.NETWORKS["AND"], d_theory.INPUTS)))
+            != d_theory.TRUTH["XOR"])
     assert d_theory.classify(np.array([-1.0 * 0 - 0.5]))[0] == 0
 
 
 def test_d2_linear_separability_scan():
-    assert d_theory.linearly_separable_on_grid(d_theory.TRUTH["AND"]) and d_theory.linearly_separable_on_grid(d_theory.TRUTH["OR"])
+    assert (d_theory.linearly_separable_on_grid(d_theory.TRUTH["AND"])
+            and d_theory.linearly_separable_on_grid(d_theory.TRUTH["OR"]))
     assert not d_theory.linearly_separable_on_grid(d_theory.TRUTH["XOR"])
     assert not d_theory.linearly_separable_on_grid(d_theory.TRUTH["XNOR"])
 
@@ -113,7 +116,8 @@ def test_d4_conv_by_hand_and_output_size():
     out = d_theory.conv2d(f, k, stride=2, padding=1)
     assert out.shape == (2, 2) and d_theory.output_size(3, 2, 1, 2) == 2
     assert out[0, 0] == -f[0, 0]
-    assert d_theory.same_padding(3) == (1, 1) and d_theory.same_padding(4) == (1, 2) and d_theory.same_padding(5) == (2, 2)
+    assert (d_theory.same_padding(3) == (1, 1) and d_theory.same_padding(4) == (1, 2)
+            and d_theory.same_padding(5) == (2, 2))
 
 
 def test_d4_pooling_equals_its_convolution():
@@ -227,7 +231,8 @@ def test_d1_answer_numbers():
 def test_d2_hidden_outputs_are_nearly_binary():
     assert d_theory.hidden_distance_from_binary(d_theory.NETWORKS["AND"]) == 0.0               # no hidden layer
     worst = d_theory.hidden_distance_from_binary(d_theory.NETWORKS["XOR"])
-    assert worst == pytest.approx(d_theory.sigmoid(-d_theory.GATE_WEIGHT / 2))                            # |z| >= W/2 = 10 on every row
+    # |z| >= W/2 = 10 on every row
+    assert worst == pytest.approx(d_theory.sigmoid(-d_theory.GATE_WEIGHT / 2))
     soft = [(w / 10, b / 10) for w, b in d_theory.NETWORKS["XOR"]]
     assert d_theory.hidden_distance_from_binary(soft) > 0.1
 

@@ -11,7 +11,8 @@ from hwkit import HwkitError, cli, report
 @pytest.mark.parametrize("assignment", list("ABCDE"))
 def test_every_fact_a_template_names_is_provided(assignment):
     """The assignment's template and the task bodies it includes (``c4.html`` ...)."""
-    pages = [report.TEMPLATES / report.template_name(assignment), *report.TEMPLATES.glob(f"{assignment.lower()}[0-9]*.html")]
+    pages = [report.TEMPLATES / report.template_name(assignment),
+             *report.TEMPLATES.glob(f"{assignment.lower()}[0-9]*.html")]
     source = "".join(p.read_text() for p in pages)
     named = set(re.findall(r"\bfacts\.(\w+)", source))
     assert named <= set(cli.report_facts(assignment)), named - set(cli.report_facts(assignment))

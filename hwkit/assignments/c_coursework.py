@@ -82,7 +82,8 @@ class CourseworkData:
 
     @property
     def train_eval_digest(self) -> str:
-        """SHA-256 of the evaluation rows: their indices, images and labels (equal digests = C1 and C4 evaluate the same)."""
+        """SHA-256 of the evaluation rows: their indices, images and labels
+        (equal digests = C1 and C4 evaluate the same)."""
         h = hashlib.sha256()
         for a in (np.asarray(self.train_eval_indices, dtype=np.int64), self.x_train_eval, self.y_train_eval):
             h.update(np.ascontiguousarray(a).tobytes())
@@ -407,7 +408,8 @@ def gap_figure(summary: list[dict], curves: list[dict], title: str):
                            "series": {"train - test accuracy": [c["train_accuracy"] - c["test_accuracy"] for c in pts]},
                            "setting": (r["epochs"], r["learning_rate"])})
         panels.append(column)
-    return plots.series_grid(panels, [f"Model {m}" for m in models], row_label=lambda s: f"Epochs {s[0]}, LR {s[1]}: gap",
+    return plots.series_grid(panels, [f"Model {m}" for m in models],
+                             row_label=lambda s: f"Epochs {s[0]}, LR {s[1]}: gap",
                              xlabel="Number of samples processed", title=title)
 
 
@@ -475,7 +477,8 @@ def compare_implementations(summary: list[dict], curves: list[dict], other_summa
     final = [abs(r["difference_points"]) for r in rows]
     means = [abs(r["mean_difference_points"]) for r in rows if r["mean_difference_points"] is not None]
     overview = {"within_points": within, "window": window,
-                "settings": len(final), "agree": sum(d <= within for d in final), "largest_gap": max(final, default=0.0),
+                "settings": len(final), "agree": sum(d <= within for d in final),
+                "largest_gap": max(final, default=0.0),
                 "settings_mean": len(means), "agree_mean": sum(d <= within for d in means),
                 "largest_gap_mean": max(means, default=0.0)}
     return rows, overview
@@ -559,7 +562,8 @@ def separable_cnn(filters: tuple[int, ...] = (8, 4), pool_after: tuple[bool, ...
     x = inputs
     for i, (f, pool) in enumerate(zip(filters, pool_after), 1):
         conv = layers.Conv2D if (plain_first and i == 1) else layers.SeparableConv2D
-        x = conv(f, 3, padding="same", activation="relu", name=f"{'conv' if conv is layers.Conv2D else 'sepconv'}{i}")(x)
+        x = conv(f, 3, padding="same", activation="relu",
+                 name=f"{'conv' if conv is layers.Conv2D else 'sepconv'}{i}")(x)
         if pool:
             x = layers.MaxPooling2D(2, padding="same", name=f"pool{i}")(x)
     x = layers.Flatten()(x)

@@ -44,6 +44,6 @@ __all__ = [
     "SoftmaxCrossEntropy", "Tanh", "accuracy", "batches", "blas_threads", "check_layer", "check_loss",
     "dead_relu_fraction", "evaluate",
     "get_training_stats", "he_normal_weight_init", "log_softmax", "mlp", "numerical_gradient", "one_hot",
-    "predict", "random_normal_weight_init", "relative_error", "single_threaded_blas", "softmax", "train_step", "xavier_uniform",
-    "zeros_bias_init",
+    "predict", "random_normal_weight_init", "relative_error", "single_threaded_blas", "softmax", "train_step",
+    "xavier_uniform", "zeros_bias_init",
 ]
