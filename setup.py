@@ -26,5 +26,6 @@ setup(
         "jinja2==3.1.6",
         "weasyprint==70.0",
     ],
-    extras_require={"test": ["pytest>=8", "pypdf==7.1.0", "pypdfium2==5.15.2"]},  # pypdfium2: PDF pages rendered by PDFium (layout tests)
+    # pypdfium2: PDF pages rendered by PDFium (layout tests); ruff: `ruff check .`, run by CI (.ci/run)
+    extras_require={"test": ["pytest>=8", "pypdf==7.1.0", "pypdfium2==5.15.2", "ruff==0.17.6"]},
 )

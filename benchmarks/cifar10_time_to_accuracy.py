@@ -34,6 +34,8 @@ import numpy as np  # noqa: E402
 from hwkit import data, runs, tf_runtime, training  # noqa: E402,F401  (tf_runtime: quiet TensorFlow import)
 from hwkit.assignments import d_cifar  # noqa: E402
 from tasks import d6  # noqa: E402  (the recipe measured)
+
+# isort: split
 import keras  # noqa: E402
 from goals import Goal, print_goals, time_goals  # noqa: E402
 
@@ -83,11 +85,14 @@ def main(argv=None) -> int:
                         help="one schedule length for every target (default: per goal, " +
                              ", ".join(f"{t:.0%}: {e}" for t, e in SCHEDULE_EPOCHS.items()) + ")")
     parser.add_argument("--every", type=int, help="evaluate every N batches (default: a quarter epoch)")
-    parser.add_argument("--width", type=int, default=d6.FULL.width, help=f"network width (default {d6.FULL.width}, as D6)")
-    parser.add_argument("--learning-rate", type=float, help="peak LR per 1024 images (default: the latest d6 run's choice)")
+    parser.add_argument("--width", type=int, default=d6.FULL.width,
+                        help=f"network width (default {d6.FULL.width}, as D6)")
+    parser.add_argument("--learning-rate", type=float,
+                        help="peak LR per 1024 images (default: the latest d6 run's choice)")
     parser.add_argument("--label-smoothing", type=float, help="label smoothing (default: the latest d6 run's choice)")
     parser.add_argument("--train-subset", type=int, help="train on N images only (reduced run)")
-    parser.add_argument("--targets", type=float, nargs="+", default=TARGETS, help="accuracy targets (default 0.8 0.85 0.9)")
+    parser.add_argument("--targets", type=float, nargs="+", default=TARGETS,
+                        help="accuracy targets (default 0.8 0.85 0.9)")
     parser.add_argument("--data-dir", help="CIFAR-10 folder (default: $HWKIT_DATA_DIR, ~/.keras/datasets)")
     parser.add_argument("--repeat", type=int, default=1, help="independent runs (seeds 0..K-1); goals use the median")
     args = parser.parse_args(argv)

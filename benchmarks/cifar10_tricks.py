@@ -14,8 +14,9 @@ only (seconds per epoch, for precision, XLA and batch-size comparisons).
 directory, ``runs/cifar10_tricks/<time>-s<seed>/`` (``tables/tricks.json``: one row per variant,
 with its effect in points against the recipe and the epoch and training seconds at which it first
 reached 85% and 90% validation accuracy; the default, D6's 6 epochs, is needed to reach them: about
-55 minutes on 2 idle cores). The D report's table "What each trick buys" is rendered from the latest one. A killed ``--table`` resumes at the first variant it had not finished
-when rerun. ``--train-subset N`` (a smoke run; its run directory is marked quick) trains on N images.
+55 minutes on 2 idle cores). The D report's table "What each trick buys" is rendered from the latest
+one. A killed ``--table`` resumes at the first variant it had not finished when rerun.
+``--train-subset N`` (a smoke run; its run directory is marked quick) trains on N images.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ from hwkit import data, runs, tf_runtime, training  # noqa: E402,F401  (tf_runti
 from hwkit.assignments import d_cifar  # noqa: E402
 from hwkit.cli import report_errors  # noqa: E402
 from tasks import d6  # noqa: E402  (the recipe measured)
+
+# isort: split
 import keras  # noqa: E402
 
 RUN_NAME = "cifar10_tricks"   # runs/cifar10_tricks/: the run directory the D report reads
@@ -104,7 +107,8 @@ def time_to_targets(result: dict) -> dict:
     out = {}
     for target in TARGETS:
         reached = [(epoch, seconds) for epoch, (accuracy, seconds) in
-                   enumerate(zip(result["val_accuracy_per_epoch"], result.get("train_seconds_at_epoch_end", [])), start=1)
+                   enumerate(zip(result["val_accuracy_per_epoch"], result.get("train_seconds_at_epoch_end", [])),
+                             start=1)
                    if accuracy >= target]
         key = f"{round(100 * target)}"
         out[f"epochs_to_{key}"], out[f"seconds_to_{key}"] = reached[0] if reached else (None, None)

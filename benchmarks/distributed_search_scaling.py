@@ -52,8 +52,9 @@ def one_search(workers: int, trials: int, seed: int, data_dir: str | None) -> di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts, run in this order (default 1,2; "
-                                                        "2,1 swaps the order to see how much the load drifts)")
+    parser.add_argument("--workers", default="1,2",
+                        help="comma-separated worker counts, run in this order (default 1,2; "
+                             "2,1 swaps the order to see how much the load drifts)")
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
@@ -85,7 +86,8 @@ def main() -> None:
     # Goal: N workers finish the search no slower than one worker does (median of the repeats).
     one = statistics.median(r["search_s"] for r in results[smallest])
     print_goals([summarise(Goal(f"{n} workers <= {smallest} worker(s)", one), [r["search_s"] for r in results[n]])
-                 for n in counts if n != smallest], "Goal: scale-out is not slower than the smallest run (search wall time)")
+                 for n in counts if n != smallest],
+                "Goal: scale-out is not slower than the smallest run (search wall time)")
 
 
 if __name__ == "__main__":

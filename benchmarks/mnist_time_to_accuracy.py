@@ -22,6 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # goals.py, als
 from hwkit import data, models, tf_runtime, training  # noqa: E402,F401  (tf_runtime: quiet TensorFlow import)
 from hwkit.assignments import b_mnist_cnn  # noqa: E402
 from tasks import b1  # noqa: E402  (the recipe measured)
+
+# isort: split
 import keras  # noqa: E402
 from goals import Goal, print_goals, time_goals  # noqa: E402
 
@@ -37,7 +39,8 @@ SCHEDULE_EPOCHS = {0.99: 1, 0.995: 4}
 
 
 def time_to_accuracy(x_train, y_train, x_test, y_test, targets, epochs: int, args, seed: int) -> dict:
-    """Train the B1 network with a warm-up + cosine schedule of ``epochs``; training seconds to each target (None: missed)."""
+    """Train the B1 network with a warm-up + cosine schedule of ``epochs``; training seconds to each target
+    (None: missed)."""
     keras.backend.clear_session()   # also resets the dtype policy: set it after
     keras.config.set_dtype_policy(training.precision_policy(args.precision))
     keras.utils.set_random_seed(seed)
@@ -73,7 +76,8 @@ def main(argv=None) -> int:
     parser.add_argument("--every", type=int, default=94, help="batches between test evaluations (94 = 1/5 epoch)")
     parser.add_argument("--repeat", type=int, default=1, help="independent runs; the goals use their median")
     parser.add_argument("--precision", choices=training.PRECISIONS, default=recipe.precision,
-                        help=f"compute precision (default {recipe.precision}, B1's; auto: bfloat16 where the CPU has it natively)")
+                        help=f"compute precision (default {recipe.precision}, B1's; "
+                             "auto: bfloat16 where the CPU has it natively)")
     parser.add_argument("--jit", action="store_true", help="compile the train step with XLA (jit_compile=True)")
     parser.add_argument("--train-subset", type=int, help="train on N images only (reduced run, for the tests)")
     parser.add_argument("--validation", action="store_true",

@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from a c
 
 import numpy as np  # noqa: E402
 
-from hwkit import data, numpy_nn as nn  # noqa: E402
+from hwkit import data  # noqa: E402
+from hwkit import numpy_nn as nn  # noqa: E402
 
 HIDDEN = {1: (), 2: (32,), 3: (32, 32)}
 BATCH_SIZE = 100

@@ -35,6 +35,7 @@ def step_seconds(network: str, threads: int, repeat: int) -> float:
     distribute.configure_threads(threads)
     import keras
     import numpy as np
+
     from hwkit import models
     from hwkit.assignments import b_mnist_cnn, d_cifar
     batch, steps = NETWORKS[network]
@@ -71,7 +72,8 @@ def main(argv=None) -> int:
     for network in args.networks:
         seconds = {}
         for threads in (1, 2):
-            out = subprocess.run([sys.executable, __file__, "--one", network, str(threads), "--repeat", str(args.repeat)],
+            out = subprocess.run([sys.executable, __file__, "--one", network, str(threads),
+                                  "--repeat", str(args.repeat)],
                                  env=env, capture_output=True, text=True, check=True)
             seconds[threads] = float(out.stdout.strip().splitlines()[-1])
         print(f"{network}: {seconds[1] * 1000:.0f} ms/step with 1 thread, {seconds[2] * 1000:.0f} ms/step with 2; "

@@ -21,9 +21,18 @@ from typing import Sequence
 
 from hwkit import HwkitError, distribute, regenerate, report, runs
 from hwkit.program import OneLineArgumentParser, report_errors
-from hwkit.task import (add_common_arguments, assignments, bounded_int, check_requirements, discover_tasks, load,
-                        parse_arguments, run_config, task_package, task_package_name)
-
+from hwkit.task import (
+    add_common_arguments,
+    assignments,
+    bounded_int,
+    check_requirements,
+    discover_tasks,
+    load,
+    parse_arguments,
+    run_config,
+    task_package,
+    task_package_name,
+)
 
 # ----------------------------------------------------------------------------- python -m tasks.<name>
 
@@ -135,7 +144,8 @@ def report_main(argv: Sequence[str] | None = None) -> int:
         titles = assignments()
     parser = OneLineArgumentParser(prog="python -m hwkit.report",
                                    description="Render an assignment's PDF from the latest runs of its tasks.")
-    parser.add_argument("assignment", type=str.upper, choices=[*titles, "ALL"], metavar="{" + ",".join(titles) + ",all}",
+    parser.add_argument("assignment", type=str.upper, choices=[*titles, "ALL"],
+                        metavar="{" + ",".join(titles) + ",all}",
                         help="which assignment's PDF to render (all: every one)")
     parser.add_argument("--include-quick", action="store_true",
                         help="use quick (smoke) runs where no full run exists; they are labelled")
@@ -146,8 +156,9 @@ def report_main(argv: Sequence[str] | None = None) -> int:
                         help="with --run: also run again each task whose latest full run was made by older code "
                              "(--run lists them either way)")
     parser.add_argument("--data-dir", help="dataset directory passed to the tasks run by --run")
-    parser.add_argument("--jobs", type=bounded_int(1, distribute.max_local_processes(), "a number of tasks at a time",
-                                                   note=f"{distribute.LOCAL_PROCESSES_PER_CORE} per core on this machine"),
+    parser.add_argument("--jobs",
+                        type=bounded_int(1, distribute.max_local_processes(), "a number of tasks at a time",
+                                         note=f"{distribute.LOCAL_PROCESSES_PER_CORE} per core on this machine"),
                         default=regenerate.default_jobs(),
                         help="with --run: tasks at a time, each in its own process with cores/jobs threads "
                              f"(default {regenerate.default_jobs()}); 1 runs them one by one in this process")
@@ -221,7 +232,8 @@ def submit_main(argv: Sequence[str] | None = None) -> int:
                         help="let quick runs stand in (a trial bundle: its README says it is not for hand-in)")
     parser.add_argument("--out-dir", default="submissions", help="where the bundle goes (default submissions/)")
     parser.add_argument("--allow-stale", action="store_true",
-                        help="ship runs made by older code or from a dirty tree (refused otherwise; the README says so)")
+                        help="ship runs made by older code or from a dirty tree "
+                             "(refused otherwise; the README says so)")
     args = parser.parse_args(argv)
     with report_errors():
         authors = [submit.parse_author(a) for a in args.authors]

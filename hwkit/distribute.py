@@ -189,7 +189,8 @@ def from_args(args: argparse.Namespace, module: str, argv: Sequence[str]) -> Clu
     """Check the distribution flags together and return the Cluster they describe."""
     role, workers = args.tuner_role, args.workers or 0
     if role is None and (args.oracle or args.tuner_id):
-        raise HwkitError("--oracle and --tuner-id need --tuner-role chief or worker (or use --workers N on one machine)")
+        raise HwkitError("--oracle and --tuner-id need --tuner-role chief or worker "
+                         "(or use --workers N on one machine)")
     if role == "worker":
         missing = [f for f, v in (("--oracle", args.oracle), ("--tuner-id", args.tuner_id),
                                   ("--search-dir", args.search_dir)) if not v]
@@ -218,6 +219,7 @@ def configure_threads(threads: int | None) -> None:
         return
     os.environ["OMP_NUM_THREADS"] = str(threads)
     from hwkit import tf_runtime  # noqa: F401
+    # isort: split
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
@@ -275,7 +277,8 @@ def run_worker(tuner, cluster: Cluster, *fit_args, **fit_kwargs) -> None:
         tuner.search(*fit_args, **fit_kwargs)
     except grpc.RpcError as e:
         raise HwkitError(f"worker {cluster.tuner_id} lost the KerasTuner chief at {cluster.oracle} "
-                         f"({e.code().name}); restart this worker with the same --tuner-id once the chief is back") from None
+                         f"({e.code().name}); restart this worker with the same --tuner-id "
+                         "once the chief is back") from None
     raise WorkerFinished(f"worker {cluster.tuner_id}: ran {len(getattr(tuner, 'trials_run', []))} trial(s); "
                          "the chief stopped the search")
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from hwkit import tf_runtime  # noqa: F401  (TensorFlow imported quietly, before Keras)
-import keras
-from keras import layers
-import numpy as np
 
+# isort: split
+import keras
+import numpy as np
+from keras import layers
 
 # ----------------------------------------------------------------------------- compile recipes
 

@@ -38,5 +38,6 @@ def fit_pca(x: np.ndarray) -> PCA:
 
 def reconstruction_error(x: np.ndarray, x_tilde: np.ndarray) -> float:
     """Mean over samples of ε = ||x − x̃||₂² (the sum of squared errors over the features of one sample)."""
-    diff = np.asarray(x, dtype=np.float64).reshape(len(x), -1) - np.asarray(x_tilde, dtype=np.float64).reshape(len(x), -1)
+    diff = (np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+            - np.asarray(x_tilde, dtype=np.float64).reshape(len(x), -1))
     return float(np.mean(np.sum(diff ** 2, axis=1)))

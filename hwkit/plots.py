@@ -170,6 +170,7 @@ def save_figure(fig, stem, png_dpi: int = 110):
     """
     import csv
     from pathlib import Path
+
     from matplotlib.collections import Collection
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)

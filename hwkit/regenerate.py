@@ -6,10 +6,10 @@ split evenly between them (``HWKIT_THREADS``): most tasks train small models who
 about one core busy, so two at a time on two cores nearly halve the wall time, and a task never
 inherits another's Keras state. Among the tasks whose prerequisites are done, the one with the
 longest expected run starts first (the task package's ``FULL_RUN_MINUTES``: rough wall times of the
-long full runs; others count 1 minute), so the long trainings do not end up running alone at the end. Each task's output goes to
-``<runs>/logs/<task>.log``; a task that fails stops the tasks that need it, the others finish, and
-the command ends with one ``error:`` line naming the failed tasks and their logs. With ``jobs`` = 1
-the tasks run one after another in this process (output on the terminal).
+long full runs; others count 1 minute), so the long trainings do not end up running alone at the end.
+Each task's output goes to ``<runs>/logs/<task>.log``; a task that fails stops the tasks that need it,
+the others finish, and the command ends with one ``error:`` line naming the failed tasks and their
+logs. With ``jobs`` = 1 the tasks run one after another in this process (output on the terminal).
 An interrupted task resumes from its run directory when the command is rerun (``runs.start_run``).
 A task whose latest full run is stale (made by older code: ``runs.RunRecord.changed_files``) is listed
 with the files that changed, and run again only with ``rerun_stale`` (``--rerun-stale``).

@@ -4,7 +4,8 @@ Layout of ``runs/<task>/<UTC-time>-s<seed>[-quick]/``::
 
     config.json    resolved flags and settings, run key, the code's fingerprint (``code.files``: each file of the
                    task and of the project modules it imports -> SHA-256); data files read (at the end)
-    env.json       versions, backend, CPU/GPU, logical devices, dtype policy, git commit / dirty flag / diff hash, sys.argv
+    env.json       versions, backend, CPU/GPU, logical devices, dtype policy, git commit / dirty flag / diff hash,
+                   sys.argv
     history.csv    per-epoch Keras logs (CSVLogger), each epoch once even across resumes
     backup/        training checkpoints for resuming (BackupAndRestore); removed when complete
     resumes.json   when the run was resumed and from which epoch
@@ -687,8 +688,8 @@ class RunRecord:
                              if env.get(key))
         gpus = env.get("gpus") or []
         threads = env.get("intra_op_threads")
-        hardware = (f"{env.get('cpu_count', '?')} CPU cores" + (f" ({threads} TensorFlow thread{'s' * (threads > 1)} used)"
-                                                               if threads else "") + ", "
+        hardware = (f"{env.get('cpu_count', '?')} CPU cores"
+                    + (f" ({threads} TensorFlow thread{'s' * (threads > 1)} used)" if threads else "") + ", "
                     + (f"GPU: {', '.join(gpus)}" if gpus else "no GPU")
                     + (f"; {env['platform']}" if env.get("platform") else "")) if env else None
         wall = self.metrics.get("wall_time_s")
@@ -914,6 +915,7 @@ def load_model(record: RunRecord, filename: str, shapes: tuple[tuple, tuple] | N
     that remakes it, before the reader wires it into anything.
     """
     from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+    # isort: split
     import keras
     path = record.path / "models" / filename
     remake = f"run `{task_command(record.task, record.quick)}` again to remake it"

@@ -19,8 +19,9 @@ says in its first line that this is not a hand-in. A run the shipped code did no
 code (``hwkit.runs.RunRecord.stale``) or from a dirty tree — is refused in one ``error:`` line naming
 them unless ``allow_stale`` (``--allow-stale``), and then the README says so at the top. The folder is
 built in a temporary sibling and renamed into place, so ``submissions/X/`` is either the old bundle or
-the whole new one; the next build removes what a killed one left. A run directory is untrusted input: only its regular files are
-copied, and a symbolic link in it is skipped with a warning (a model the course asks for is refused).
+the whole new one; the next build removes what a killed one left. A run directory is untrusted input:
+only its regular files are copied, and a symbolic link in it is skipped with a warning (a model the
+course asks for is refused).
 """
 from __future__ import annotations
 
@@ -368,7 +369,8 @@ def readme(assignment: str, title: str, bundle: Bundle, authors: Sequence[Author
     lines += ["## Contents", ""] + [f"- `{name}` — {what}" for name, what in manifest] + [""]
     if bundle.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in bundle.notes] + [""]
-    lines += ["## Runs these files come from", "", "| task | run | mode | commit | wall time |", "|---|---|---|---|---|"]
+    lines += ["## Runs these files come from", "",
+              "| task | run | mode | commit | wall time |", "|---|---|---|---|---|"]
     for t, r in records.items():
         commit = (r.commit or "not recorded") + (" (dirty)" if r.dirty else "")
         wall = r.metrics.get("wall_time_s")

@@ -14,9 +14,9 @@ size is the global batch (see ``add_device_arguments`` for the rule on batch and
 """
 from __future__ import annotations
 
-import dataclasses
 import contextlib
 import csv
+import dataclasses
 import errno
 import json
 import os
@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
+# isort: split
 import keras
 import numpy as np
 import tensorflow as tf
@@ -719,7 +721,8 @@ class Devices:
         """For metrics.json: strategy, replicas, devices, dtype policy (and the batch split)."""
         s = self.strategy or tf.distribute.get_strategy()
         if self.strategy_name == "default":   # one device: where TensorFlow places ops (the first GPU, else the CPU)
-            devices = [d.name for d in (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))[:1]]
+            devices = [d.name for d in (tf.config.list_logical_devices("GPU")
+                                        or tf.config.list_logical_devices("CPU"))[:1]]
         else:
             devices = list(s.extended.worker_devices)
         out = {"strategy": self.strategy_name, "replicas": self.replicas, "devices": devices, "precision": self.policy}

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
+# isort: split
 import keras_tuner as kt
 from keras_tuner.engine.trial import Trial, TrialStatus
 

@@ -30,7 +30,8 @@ class Recipe:
     # reach 99.30% against 99.32% for 6 (one image apart; benchmarks/mnist_time_to_accuracy.py --validation)
     # for two thirds of the time.
     epochs: int = 4
-    precision: str = "float32"        # bfloat16 measured no faster for this small net (benchmarks/mnist_time_to_accuracy.py)
+    # bfloat16 measured no faster for this small net (benchmarks/mnist_time_to_accuracy.py)
+    precision: str = "float32"
     validation_fraction: float = 1 / 12   # 5 000 of the 60 000 training rows
     tune_rows: int = 15_000           # training rows per search trial (one epoch each)
     tune_trials: int = 6

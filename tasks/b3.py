@@ -92,7 +92,8 @@ def run(args, run):
                        "weakest_candidate": choice["weakest"],
                        "train_loss": float(history.history["loss"][-1]), "test_rel_l2_error": error,
                        "error_share_near_jump": float(sq[near_jump].sum() / sq.sum()),
-                       "error_without_jump_zone": b_functions.relative_l2_error(pred_test[~near_jump], f_test[~near_jump]),
+                       "error_without_jump_zone": b_functions.relative_l2_error(pred_test[~near_jump],
+                                                                                f_test[~near_jump]),
                        "below_target": bool(error < TARGET)})
         curves[kind] = pred_test
         print(f"{kind}: chose {best:g}; test relative L2 error {error:.4f}")

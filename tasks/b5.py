@@ -77,7 +77,8 @@ def run(args, run):
                   epochs=epochs, verbose=2, callbacks=[clock])
         ae_seconds[ld] = clock.seconds
         rows.append({"method": "autoencoder", "latent_dim": ld,
-                     "train_error": pca.reconstruction_error(x_train, model.predict(x_train, batch_size=2048, verbose=0)),
+                     "train_error": pca.reconstruction_error(x_train,
+                                                             model.predict(x_train, batch_size=2048, verbose=0)),
                      "test_error": pca.reconstruction_error(x_test, model.predict(x_test, batch_size=2048, verbose=0)),
                      "explained_variance": None})
         print(f"l_d={ld}: PCA test ε {rows[latent_dims.index(ld)]['test_error']:.2f}, "

@@ -24,7 +24,8 @@ DATA_DIM = 5
 FULL = b_wgan.Recipe(noise_dims=(1, 5, 10),   # fewer, as many, and more noise dimensions than data dimensions
                      seeds=3, other_seeds=1, epochs=60,   # 60 x 100 = 6000 generator steps
                      comparison=())   # the textbook settings (b_wgan.STANDARD_SETTINGS) cost 2 more trainings
-QUICK = dataclasses.replace(FULL, noise_dims=(1, 5), seeds=1, epochs=2, eval_every=25, train_samples=10_000, comparison=())
+QUICK = dataclasses.replace(FULL, noise_dims=(1, 5), seeds=1, epochs=2, eval_every=25, train_samples=10_000,
+                            comparison=())
 
 
 def run(args, run):

@@ -19,7 +19,8 @@ DATA_DIM = 20
 FULL = b_wgan.Recipe(noise_dims=(5, 20, 40),  # fewer, as many, and more noise dimensions than data dimensions
                      seeds=3, other_seeds=1, epochs=60,   # 60 x 100 = 6000 generator steps
                      comparison=())   # the textbook settings (b_wgan.STANDARD_SETTINGS) cost 2 more trainings
-QUICK = dataclasses.replace(FULL, noise_dims=(5, 20), seeds=1, epochs=2, eval_every=25, train_samples=10_000, comparison=())
+QUICK = dataclasses.replace(FULL, noise_dims=(5, 20), seeds=1, epochs=2, eval_every=25, train_samples=10_000,
+                            comparison=())
 
 
 def run(args, run):

@@ -53,7 +53,8 @@ def run(args, run):
     fig, ax = plt.subplots(figsize=(6.8, 4))
     for k, (task, record) in enumerate(records.items()):
         d = record.metrics["data_dim"]
-        per_step = next(r["flops_per_step"] for r in record.table("runs") if r["noise_dim"] == d) if d in matched else None
+        per_step = (next(r["flops_per_step"] for r in record.table("runs") if r["noise_dim"] == d)
+                    if d in matched else None)
         curves = [c for c in record.table("curves") if c["setting"] == "recipe" and c["noise_dim"] == d]
         for j, seed in enumerate(sorted({c["seed"] for c in curves})):
             pts = [c for c in curves if c["seed"] == seed]

@@ -24,7 +24,8 @@ FULL, QUICK = c_coursework.FULL, c_coursework.QUICK   # the protocol; quick: 4 0
 
 def run(args, run):
     recipe = choose_recipe(args, FULL, QUICK)
-    c_coursework.run_protocol(run, args, MODELS, recipe, "Learning curves for models 1-3 and their hyper-parameter settings (Keras)")
+    c_coursework.run_protocol(run, args, MODELS, recipe,
+                              "Learning curves for models 1-3 and their hyper-parameter settings (Keras)")
 
 
 if __name__ == "__main__":

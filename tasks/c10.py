@@ -103,7 +103,8 @@ def run(args, run):
                     "comparison")
     difference = None if ref_row is None else final.test_accuracy[-1] - ref_row["final_test_accuracy"]
     run.log(best_hyperparameters=hp.values, parameters=final.parameters, model4_parameters=model4_parameters,
-            parameter_ratio=final.parameters / model4_parameters, parameter_saving=1 - final.parameters / model4_parameters, final_test_accuracy=final.test_accuracy[-1],
+            parameter_ratio=final.parameters / model4_parameters,
+            parameter_saving=1 - final.parameters / model4_parameters, final_test_accuracy=final.test_accuracy[-1],
             final_train_accuracy=final.train_accuracy[-1], epochs=epochs, train_seconds=round(final.seconds, 1),
             search_seconds=result.seconds, search_stop_reason=result.stop_reason, search_trials=len(result.trials),
             best_validation_accuracy=chosen["score"], search_best_score=result.best_score,

@@ -1,4 +1,5 @@
-"""C3: Q1.4 — the most over-fitting Part 1 run retrained with an L2 penalty (chosen on validation) and with early stopping.
+"""C3: Q1.4 — the most over-fitting Part 1 run retrained with an L2 penalty (chosen on validation) \
+and with early stopping.
 
 1. Pick the run: the latest C1 run's curves are diagnosed (``hwkit.assignments.c_coursework.diagnose``) and the
    over-fitting run with the largest final train-test gap is taken.
@@ -90,7 +91,8 @@ def run(args, run):
     run.save_table("summary", [fixed.summary_row()])
     run.save_table("early_stopping_curves", stopped.curve_rows())
     fig = plots.learning_curve_grid([[old], [fixed.experiment], [stopped.experiment]],
-                                    [f"Model {number} as in Part 1", f"+ L2 {best_l2}", f"early stopping (patience {recipe.patience})"],
+                                    [f"Model {number} as in Part 1", f"+ L2 {best_l2}",
+                                     f"early stopping (patience {recipe.patience})"],
                                     d.log_period, "Q1.4: before and after the fixes")
     run.save_figure(fig, "before_after")
     fixes = {"l2": fixed, "early_stopping": stopped}
@@ -101,7 +103,8 @@ def run(args, run):
     after = {name: c_coursework.fix_effect(before, v) for name, v in zip(fixes, diagnosed[-len(fixes):])}
     by_strength = sorted(candidates, key=lambda c: c["l2"])
     run.save_table("before_after", [{"run": "before (C1)", **before}, {"run": f"L2 {best_l2}", **after["l2"]},
-                                    {"run": f"early stopping ({len(stopped.samples)} evaluations)", **after["early_stopping"]}])
+                                    {"run": f"early stopping ({len(stopped.samples)} evaluations)",
+                                     **after["early_stopping"]}])
     for name, v in after.items():
         print(f"{name}: gap {before['final_gap']:+.4f} -> {v['final_gap']:+.4f}; "
               f"test {before['final_test_accuracy']:.4f} -> {v['final_test_accuracy']:.4f}")

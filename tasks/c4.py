@@ -11,7 +11,8 @@ with the latest C1 run of the same kind (``c_coursework.compare_implementations`
 """
 from __future__ import annotations
 
-from hwkit import numpy_nn as nn, plots, runs
+from hwkit import numpy_nn as nn
+from hwkit import plots, runs
 from hwkit.assignments import c_coursework
 from hwkit.task import choose_recipe, main
 

@@ -1,4 +1,5 @@
-"""C8: Q3.1/Q3.2 — depthwise, pointwise and plain conv on 28x28x16 (3x3, 64 out): shapes, operation and parameter counts.
+"""C8: Q3.1/Q3.2 — depthwise, pointwise and plain conv on 28x28x16 (3x3, 64 out): shapes, operation \
+and parameter counts.
 
 Q3.1 (Example 2 of the text): a 28x28x16 input, a 3x3 kernel, 64 output channels.
  a) depthwise 3x3 conv (one 3x3 filter per input channel): output shape, operations;
@@ -21,9 +22,14 @@ import dataclasses
 
 from hwkit import HwkitError
 from hwkit.assignments import c_coursework
-from hwkit.assignments.c_convolutions import (accuracy_comparison, check_q31, layer_parameter_formulas,
-                                             separable_equals_depthwise_then_pointwise, separable_ratio_rows,
-                                             time_q31)
+from hwkit.assignments.c_convolutions import (
+    accuracy_comparison,
+    check_q31,
+    layer_parameter_formulas,
+    separable_equals_depthwise_then_pointwise,
+    separable_ratio_rows,
+    time_q31,
+)
 from hwkit.task import choose_recipe, main
 
 REQUIRES = dict.fromkeys(("c1", "c6", "c7"), c_coursework.PROTOCOL_TABLES)  # tasks whose latest runs this task reads

@@ -1,4 +1,5 @@
-"""C9: Q3.3 — a rank-1 kernel k = k1^T k2 equals two 1-D convolutions (either order); a rank-2 kernel does not decompose.
+"""C9: Q3.3 — a rank-1 kernel k = k1^T k2 equals two 1-D convolutions (either order); \
+a rank-2 kernel does not decompose.
 
 The proof is in the report; this task checks every claim numerically with Keras' own
 convolution (``keras.ops.conv``, a cross-correlation as in every deep-learning library) on a real
@@ -21,8 +22,15 @@ import dataclasses
 import numpy as np
 
 from hwkit import data, plots
-from hwkit.assignments.c_convolutions import (LAPLACIAN, SOBEL_K1, SOBEL_K2, apply, check_rank_one, column_then_row,
-                                             rank_analysis)
+from hwkit.assignments.c_convolutions import (
+    LAPLACIAN,
+    SOBEL_K1,
+    SOBEL_K2,
+    apply,
+    check_rank_one,
+    column_then_row,
+    rank_analysis,
+)
 from hwkit.task import choose_recipe, main
 
 RANDOM_SHAPES = [(3, 5), (5, 3), (7, 7)]   # (N, M) of the random rank-1 kernels

@@ -22,9 +22,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwkit.assignments.d_theory import (BETA, ETA_A, ETA_B, ETAS_C, GELU_GRID, GELU_K, LONG_STEPS, X0_A, X0_C,
-                                        autodiff_grad, comparison_rows, figure, gelu, gelu_grad, gradient_descent,
-                                        minimum, momentum, rows)
+from hwkit.assignments.d_theory import (
+    BETA,
+    ETA_A,
+    ETA_B,
+    ETAS_C,
+    GELU_GRID,
+    GELU_K,
+    LONG_STEPS,
+    X0_A,
+    X0_C,
+    autodiff_grad,
+    comparison_rows,
+    figure,
+    gelu,
+    gelu_grad,
+    gradient_descent,
+    minimum,
+    momentum,
+    rows,
+)
 from hwkit.task import main
 
 

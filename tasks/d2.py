@@ -20,9 +20,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwkit.assignments.d_theory import (GATE_GRID, GATE_WEIGHT, INPUTS, NETWORKS, NOT_EXAMPLE, TRUTH, classify,
-                                        hidden_distance_from_binary, keras_predictions, linearly_separable_on_grid,
-                                        output_preactivation, sigmoid, structure)
+from hwkit.assignments.d_theory import (
+    GATE_GRID,
+    GATE_WEIGHT,
+    INPUTS,
+    NETWORKS,
+    NOT_EXAMPLE,
+    TRUTH,
+    classify,
+    hidden_distance_from_binary,
+    keras_predictions,
+    linearly_separable_on_grid,
+    output_preactivation,
+    sigmoid,
+    structure,
+)
 from hwkit.task import main
 
 

@@ -17,8 +17,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwkit.assignments.d_theory import (FD_STEP, SIZES, autodiff, cross_entropy, finite_difference, forward, grad_f2,
-                                        grad_x, random_problem, rel_error, softmax)
+from hwkit.assignments.d_theory import (
+    FD_STEP,
+    SIZES,
+    autodiff,
+    cross_entropy,
+    finite_difference,
+    forward,
+    grad_f2,
+    grad_x,
+    random_problem,
+    rel_error,
+    softmax,
+)
 from hwkit.task import main
 
 

@@ -1,4 +1,5 @@
-"""D4: convolution with zero padding and stride, "same" padding, stride search, 2x2 average pooling and pooling as a convolution.
+"""D4: convolution with zero padding and stride, "same" padding, stride search, 2x2 average pooling \
+and pooling as a convolution.
 
 Assignment D, theory problem 4. The numbers of Fig. 5 (feature map F, Filter1, Filter2) are not in
 the text, so they are *input data*: a JSON file (``--input``, default ``tasks/examples/d4_example.json``)
@@ -25,8 +26,16 @@ from pathlib import Path
 import numpy as np
 
 from hwkit import HwkitError
-from hwkit.assignments.d_theory import (average_pool, conv2d, keras_average_pool, load_problem, matrix, output_size,
-                                        same_padding, tf_conv2d)
+from hwkit.assignments.d_theory import (
+    average_pool,
+    conv2d,
+    keras_average_pool,
+    load_problem,
+    matrix,
+    output_size,
+    same_padding,
+    tf_conv2d,
+)
 from hwkit.task import main
 
 DEFAULT_INPUT = Path(__file__).resolve().parent / "examples" / "d4_example.json"
@@ -81,7 +90,8 @@ def run(args, run):
                "b_same_total_padding": k2 - 1, "b_same_total_padding_odd": (k2 - 1) % 2 == 1,
                "b_feature_map": matrix(b_map) if b_map is not None else None,
                "c_pooled": matrix(pooled), "c_output_size": len(pooled),
-               "d_filter": matrix(pool_filter), "d_weight_denominator": size ** 2, "d_stride": stride, "d_padding": 0, "d_output": matrix(as_conv)}
+               "d_filter": matrix(pool_filter), "d_weight_denominator": size ** 2, "d_stride": stride, "d_padding": 0,
+               "d_output": matrix(as_conv)}
     worst = max(checks.values())
     if worst > 1e-9:
         raise HwkitError(f"D4 cross-check failed: {checks}")

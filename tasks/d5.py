@@ -25,7 +25,8 @@ import time
 
 import numpy as np
 
-from hwkit import data, numpy_nn as nn, plots
+from hwkit import data, plots
+from hwkit import numpy_nn as nn
 from hwkit.assignments import d_goals
 from hwkit.task import MAX_EPOCHS, bounded_int, choose_recipe, main
 
@@ -161,7 +162,8 @@ def run(args, run):
             chosen_description=describe(best), search_epochs=search_epochs, search_rows=len(x_search),
             train_seconds=round(train_seconds, 1), seconds_per_epoch=round(train_seconds / epochs, 2),
             search_seconds=round(sum(t["seconds"] for t in trials), 1), parameters=mlp.net.count_params(),
-            first_layer_preactivation_std=preactivation_std, train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
+            first_layer_preactivation_std=preactivation_std, train_rows=len(x_fit), validation_rows=len(x_val),
+            test_rows=len(x_test),
             model_file=str(model_path.relative_to(run.path)), **d_goals.d5_verdict(test_error))
 
 

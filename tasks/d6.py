@@ -145,8 +145,8 @@ def run(args, run):
     run.save_table("per_class", [{"class": name, "images": int(np.sum(truth == i)),
                                   "accuracy": float(np.mean(predicted[truth == i] == i))}
                                  for i, name in enumerate(data.CIFAR10_CLASSES) if np.any(truth == i)])
-    print(f"test accuracy {test_accuracy:.4f} (flip TTA {flip_accuracy:.4f}, {len(views)}-view TTA {tta_accuracy:.4f}) after {epochs_done:.2f} epochs, "
-          f"{train_seconds:.0f} s of training")
+    print(f"test accuracy {test_accuracy:.4f} (flip TTA {flip_accuracy:.4f}, {len(views)}-view TTA {tta_accuracy:.4f}) "
+          f"after {epochs_done:.2f} epochs, {train_seconds:.0f} s of training")
     training.save_model(model, run.model_path("d6_cifar10_net.keras"))
     curves = {k: v for k, v in history.history.items() if k in ("loss", "val_loss", "accuracy", "val_accuracy")}
     run.save_figure(plots.learning_curves(curves, title="D6 training (validation = 5 000 held-out training images)"),

@@ -1,4 +1,5 @@
-"""E3: classifier decoding - E2's frozen encoder + a new E1-architecture decoder; losses, 60-digit grid, latent geometry.
+"""E3: classifier decoding - E2's frozen encoder + a new E1-architecture decoder; losses, 60-digit grid, \
+latent geometry.
 
 Exercise 2, task 3: E2's trained classifier encoder is frozen (non-trainable) and a fresh decoder
 of E1's architecture (with FC) is trained on top of it to minimise the same mean L1 loss, with
@@ -120,7 +121,8 @@ def run(args, run):
         {"digit": d, **{k: g["within_per_class"][d] / g["total_spread"] for k, g in geometry.items()}}
         for d in range(10)])
     pixel_spread = {"inputs": e_latent.within_class_distances(x_test.reshape(len(x_test), -1), y_test).mean(),
-                    **{k: e_latent.within_class_distances(v.reshape(len(v), -1), y_test).mean() for k, v in recon.items()}}
+                    **{k: e_latent.within_class_distances(v.reshape(len(v), -1), y_test).mean()
+                       for k, v in recon.items()}}
     run.save_table("pixel_spread", [{"images": k, "mean distance to class-mean image": float(v),
                                      "relative to inputs": float(v / pixel_spread["inputs"])}
                                     for k, v in pixel_spread.items()])

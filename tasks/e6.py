@@ -36,7 +36,8 @@ def run(args, run):
     # 1-D: true convolution, circular shifts.
     x, h = rng.normal(size=SIGNAL_LENGTH), rng.normal(size=5)
     for s in (1, 3, -7, 16):
-        err = float(np.max(np.abs(circular_convolution_1d(np.roll(x, s), h) - np.roll(circular_convolution_1d(x, h), s))))
+        err = float(np.max(np.abs(circular_convolution_1d(np.roll(x, s), h)
+                                  - np.roll(circular_convolution_1d(x, h), s))))
         rows.append({"operator": "1-D circular convolution (definition)", "shift": str(s),
                      "max |h*(S x) - S(h*x)|": err, "commutes": err < TOLERANCE})
 

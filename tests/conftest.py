@@ -40,6 +40,7 @@ def runs_dir(tmp_path, monkeypatch) -> Path:
 def run_task():
     """Run ``python -m tasks.<name> <argv...>`` in-process; return the completed RunRecord."""
     import keras
+
     from hwkit.cli import task_main
 
     def _run(name: str, *argv: str) -> runs.RunRecord:

@@ -38,7 +38,8 @@ def run(args, run):
 
     class Tiny(kt.HyperModel):
         def build(self, hp):
-            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Choice("units", UNITS), activation="relu"),
+            model = keras.Sequential([keras.Input((4,)),
+                                      keras.layers.Dense(hp.Choice("units", UNITS), activation="relu"),
                                       keras.layers.Dense(2)])
             model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
             return model

@@ -24,7 +24,8 @@ def problem() -> tuple[np.ndarray, np.ndarray]:
 
 
 def main(strategy: str, out: str) -> None:
-    from hwkit import training
+    from hwkit import training  # imports TensorFlow quietly: before Keras
+    # isort: split
     import keras
 
     devices = training.setup_devices(strategy, "float32")

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-
 import pdf_layout  # tests/pdf_layout.py
+import pytest
 
 from hwkit.assignments import a_identity
 
@@ -38,7 +37,8 @@ def test_noisy_and_faded_versions_keep_their_verdicts():
     noise = RNG.normal(0, 0.05, x.shape)
     assert a_identity.summarise(np.clip(x + noise, 0, 1), x, x_train)["verdict"] == "identity"
     assert a_identity.summarise(np.clip(x_train + noise, 0, 1), x, x_train)["verdict"] == "constant"
-    assert a_identity.summarise(0.5 * x, x, x_train)["verdict"] == "identity"   # documented: half intensity still counts
+    # documented: half intensity still counts
+    assert a_identity.summarise(0.5 * x, x, x_train)["verdict"] == "identity"
 
 
 def test_blank_and_blend_predictions_are_neither():
@@ -71,7 +71,7 @@ def test_conjecture_is_the_majority_formula():
 
 def test_dead_units_and_bce_floor():
     model = a_identity.identity_mlp()
-    dense = [l for l in model.layers if l.name.startswith("hidden")]
+    dense = [layer for layer in model.layers if layer.name.startswith("hidden")]
     w, b = dense[-1].get_weights()
     dense[-1].set_weights([np.zeros_like(w), -np.ones_like(b)])        # kill the last hidden layer
     x = _images(3)
@@ -87,8 +87,9 @@ def test_dead_units_and_bce_floor():
 
 def test_dead_channels_of_a_single_relu_layer_cnn_are_counted_per_channel():
     """A model with ONE ReLU layer: the probe returns a tensor, not a list (a past bug walked the batch)."""
-    from hwkit import models
     import keras
+
+    from hwkit import models
     keras.utils.set_random_seed(0)
     cnn = a_identity.identity_cnn(hidden_layers=1, filters=10, kernel_size=5)
     conv = cnn.get_layer("conv1")
@@ -139,10 +140,10 @@ def test_paper_comparison_counts_verdicts_and_judges_the_order():
 
 def test_model_shapes_follow_the_text():
     mlp = a_identity.identity_mlp()
-    assert len([l for l in mlp.layers if l.trainable_weights]) == 7
+    assert len([layer for layer in mlp.layers if layer.trainable_weights]) == 7
     assert mlp.output.shape[1:] == (28, 28, 1)
     cnn = a_identity.identity_cnn()
-    assert [l.filters for l in cnn.layers if hasattr(l, "filters")] == [10, 1]
+    assert [layer.filters for layer in cnn.layers if hasattr(layer, "filters")] == [10, 1]
     assert cnn.output.shape[1:] == (28, 28, 1)
 
 
@@ -207,6 +208,7 @@ def test_bad_digit_is_a_one_line_error(data_dir):
 @pytest.mark.slow
 def test_quick_runs_end_to_end_and_report(run_task, data_dir, tmp_path):
     from pypdf import PdfReader
+
     from hwkit import cli
 
     a1 = run_task("a1", "--quick", "--data-dir", str(data_dir))

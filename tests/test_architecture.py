@@ -166,6 +166,7 @@ BROKEN_TASKS = {
 @pytest.mark.parametrize("source, fragment", BROKEN_TASKS.values(), ids=list(BROKEN_TASKS))
 def test_a_task_that_breaks_the_contract_is_one_error_line_naming_it(source, fragment, tmp_path, monkeypatch, capsys):
     from conftest import install_task_package
+
     from hwkit import cli
     install_task_package(tmp_path, monkeypatch, "brokentasks", {"Q": "broken"}, {"q1": source})
     for command in (lambda: cli.tasks_main([]), lambda: cli.task_main("brokentasks.q1", []),
@@ -180,6 +181,7 @@ def test_a_task_that_breaks_the_contract_is_one_error_line_naming_it(source, fra
 
 def test_a_task_module_is_checked_once(tmp_path, monkeypatch):
     from conftest import install_task_package
+
     from hwkit import task
     install_task_package(tmp_path, monkeypatch, "checkedtasks", {"Q": "checked"},
                          {"q1": '"""Q1: toy."""\nREQUIRES = ["q0"]\ndef run(args, run):\n    pass\n'})
@@ -273,6 +275,7 @@ if __name__ == "__main__":
 @pytest.mark.slow
 def test_new_assignment_runs_and_renders_with_the_generic_template(tmp_path, monkeypatch):
     import pypdf
+
     from hwkit import HwkitError, cli
     package = tmp_path / "coursef"
     package.mkdir()

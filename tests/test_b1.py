@@ -1,16 +1,16 @@
 """B1 end to end on the real data (quick mode) and the B report's PDF."""
+import pdf_layout
 import pypdf
 import pytest
 
 from hwkit import cli, report
-
-import pdf_layout
 
 
 @pytest.fixture(scope="module")
 def b1_quick(tmp_path_factory, mnist_csv_dir):
     """One quick B1 run shared by the tests below (it takes ~20 s)."""
     import os
+
     from hwkit import runs
     from hwkit.cli import task_main
     root = tmp_path_factory.mktemp("b1-runs")
@@ -35,7 +35,8 @@ def test_b1_quick_run_writes_everything(b1_quick):
     assert set(m["best_hyperparameters"]) == {"filters", "dense_units", "dropout", "learning_rate"}
     trials = run.table("trials")
     assert 1 <= len(trials) <= 2 and all(t["objective"] == "val_accuracy" for t in trials)
-    assert run.figure("curves") and run.figure("test_accuracy") and (run.path / "models" / "b1_mnist_cnn.keras").is_file()
+    assert (run.figure("curves") and run.figure("test_accuracy")
+            and (run.path / "models" / "b1_mnist_cnn.keras").is_file())
     assert run.history() and "val_accuracy" in run.history()[0]
 
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pdf_layout  # tests/pdf_layout.py
 import pytest
 
-import pdf_layout  # tests/pdf_layout.py
-
 from hwkit import pca, runs
-from hwkit.assignments import b_functions
-from hwkit.assignments import b_wgan
+from hwkit.assignments import b_functions, b_wgan
 
 B_TASKS = ["b2", "b3", "b4", "b5", "b6", "b7", "b8"]   # b8 reads b6 and b7, so it runs last
 
@@ -69,6 +67,7 @@ def test_dead_relu_units_finds_exactly_the_dead_unit_of_a_single_relu_layer():
 
 def test_dead_relu_units_per_layer_and_relu_layers():
     import keras
+
     from hwkit import models
     model = models.dense_net(1, [2, 2], name="two")
     model.get_layer("hidden_2").set_weights([np.zeros((2, 2), np.float32), np.array([-1.0, 1.0], np.float32)])
@@ -93,11 +92,14 @@ def test_choose_strength_picks_the_lowest_validation_error_and_says_if_weakest()
 
 
 def test_rank_initializers_orders_by_error_and_names_the_winning_family():
-    r = b_functions.rank_initializers({"Xavier normal": 0.3, "Xavier uniform": 0.4, "He normal": 0.1, "He uniform": 0.2})
+    r = b_functions.rank_initializers({"Xavier normal": 0.3, "Xavier uniform": 0.4,
+                                       "He normal": 0.1, "He uniform": 0.2})
     assert r["ranking"] == ["He normal", "He uniform", "Xavier normal", "Xavier uniform"]
     assert r["spread"] == pytest.approx(0.3) and r["verdict"] == "He"
-    assert b_functions.rank_initializers({"Xavier normal": 0.1, "Xavier uniform": 0.2, "He normal": 0.3})["verdict"] == "Xavier"
-    assert b_functions.rank_initializers({"Xavier normal": 0.1, "He uniform": 0.2, "He normal": 0.3})["verdict"] == "mixed"
+    assert b_functions.rank_initializers(
+        {"Xavier normal": 0.1, "Xavier uniform": 0.2, "He normal": 0.3})["verdict"] == "Xavier"
+    assert b_functions.rank_initializers(
+        {"Xavier normal": 0.1, "He uniform": 0.2, "He normal": 0.3})["verdict"] == "mixed"
 
 
 def test_b1_target_is_strictly_above_98_percent():
@@ -199,7 +201,8 @@ def test_cost_to_threshold_uses_the_reached_rule_and_fresh_score():
     def curve(seed, errors):
         return [{"setting": "recipe", "noise_dim": 5, "seed": seed, "steps": 100 * (i + 1), "train_s": 10.0 * (i + 1),
                  "error": e} for i, e in enumerate(errors)]
-    runs5 = [{"noise_dim": 5, "seed": s, "fresh_error": f, "flops_per_step": 2.0} for s, f in ((0, 0.04), (1, 0.08), (2, 0.04))]
+    runs5 = [{"noise_dim": 5, "seed": s, "fresh_error": f, "flops_per_step": 2.0}
+             for s, f in ((0, 0.04), (1, 0.08), (2, 0.04))]
     curves5 = curve(0, [0.2, 0.04, 0.03]) + curve(1, [0.2, 0.09, 0.04]) + curve(2, [0.04, 0.2, 0.08])
     at5 = b_wgan.cost_to_threshold(runs5, curves5, 5, 0.05)
     # seed 0 reaches at step 200; seed 1 fails its fresh re-score; seed 2 ends above: median unreached
@@ -260,6 +263,7 @@ def test_flop_proxy_counts_parameters_times_samples():
 def b_runs(tmp_path_factory, data_dir):
     """Every B2-B8 task run once in quick mode into one runs root shared by this module's tests."""
     import keras
+
     from hwkit.cli import task_main
     root = tmp_path_factory.mktemp("b-runs")
     records = {}
@@ -337,6 +341,7 @@ def test_b8_without_b6_runs_is_a_one_line_error(capsys):
 
 def test_b_report_pdf_has_every_b2_b8_section(b_runs, tmp_path, monkeypatch):
     from pypdf import PdfReader
+
     from hwkit import cli
     monkeypatch.setenv("HWKIT_RUNS_DIR", str(b_runs[0]))
     pdf = cli.render_report("B", include_quick=True, out_dir=tmp_path)

@@ -55,6 +55,7 @@ def test_mnist_benchmark_reduced_run_prints_every_goal(data_dir, capsys):
 def test_time_to_accuracy_stops_once_every_target_is_reached_and_never_without_targets(capsys):
     import keras
     import numpy as np
+
     from hwkit import training
     x, y = np.zeros((8, 1), np.float32), np.zeros((8,), np.int64)   # one class: accuracy 1.0 from the start
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2, activation="softmax")])

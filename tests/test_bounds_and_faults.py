@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import install_task_package, one_line_exit_2
 
 from hwkit import HwkitError, cli, distribute, runs, task

@@ -54,7 +54,8 @@ pytestmark = pytest.mark.slow   # quick runs of C1, C4 and C5 on the real data, 
 
 @pytest.fixture(scope="module")
 def c_runs(tmp_path_factory, data_dir):
-    """C1 (which C4 compares with), C4 and C5 run once (quick) into one runs root, shared by the checks and the report test."""
+    """C1 (which C4 compares with), C4 and C5 run once (quick) into one runs root, shared by the checks and the
+    report test."""
     from hwkit import runs
     from hwkit.cli import task_main
     root = tmp_path_factory.mktemp("c-runs")
@@ -108,7 +109,8 @@ def test_c_report_shows_the_numpy_sections(c_runs, tmp_path, monkeypatch):
 
 
 def test_c4_compares_with_the_keras_c1_run(c_runs, tmp_path, monkeypatch):
-    """The numpy-vs-Keras comparison is computed by C4 (from the C1 run of the same kind) and only laid out by c4.html."""
+    """The numpy-vs-Keras comparison is computed by C4 (from the C1 run of the same kind) and only laid out by
+    c4.html."""
     from hwkit import runs
     monkeypatch.setenv("HWKIT_RUNS_DIR", str(c_runs[1]))
     c4 = c_runs[0]["c4"]

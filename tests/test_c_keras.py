@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pdf_layout  # tests/pdf_layout.py
 import pytest
 
-import pdf_layout  # tests/pdf_layout.py
-
 from hwkit.assignments import c_coursework
-
 
 # ----------------------------------------------------------------------------- models and recipe
 
@@ -96,7 +94,8 @@ def _fake_mnist(monkeypatch, n_train=500, n_test=100):
 
 
 def test_numpy_protocol_loop_evaluates_every_log_period_and_is_seeded():
-    """C4's loop: one evaluation per ``log_period`` samples across epochs, the summed-loss SGD learns, same seed = same run."""
+    """C4's loop: one evaluation per ``log_period`` samples across epochs, the summed-loss SGD learns,
+    same seed = same run."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(600, 784)).astype("float32")
     y = (x[:, :10].argmax(1)).astype("int64")
@@ -162,12 +161,12 @@ def test_diagnose_separates_the_four_cases():
     n = 12
     rising = np.linspace(0.90, 0.995, n)
     cases = {
-        (1, 1): (rising, rising - np.linspace(0.0, 0.03, n)),                              # over-fitting
-        (1, 2): (np.linspace(0.5, 0.9, n), np.linspace(0.5, 0.9, n) - 0.002),              # under-fitting (same model fits)
-        (2, 1): (np.linspace(0.95, 0.985, n), np.linspace(0.95, 0.98, n)),                 # good fit
-        (2, 2): (0.85 + 0.05 * (-1) ** np.arange(n), np.full(n, 0.85)),                    # unstable (jitter)
-        (3, 1): (np.full(n, 0.098), np.full(n, 0.098)),                                    # collapsed
-        (4, 1): (np.linspace(0.90, 0.92, n), np.linspace(0.90, 0.92, n)),                  # capacity under-fit
+        (1, 1): (rising, rising - np.linspace(0.0, 0.03, n)),                        # over-fitting
+        (1, 2): (np.linspace(0.5, 0.9, n), np.linspace(0.5, 0.9, n) - 0.002),        # under-fitting (same model fits)
+        (2, 1): (np.linspace(0.95, 0.985, n), np.linspace(0.95, 0.98, n)),           # good fit
+        (2, 2): (0.85 + 0.05 * (-1) ** np.arange(n), np.full(n, 0.85)),              # unstable (jitter)
+        (3, 1): (np.full(n, 0.098), np.full(n, 0.098)),                              # collapsed
+        (4, 1): (np.linspace(0.90, 0.92, n), np.linspace(0.90, 0.92, n)),            # capacity under-fit
     }
     summary, curves = [], []
     for (model, setting), (train, test) in cases.items():
@@ -185,7 +184,8 @@ def test_diagnose_separates_the_four_cases():
 
 
 def test_pick_overfitting_run_takes_largest_gap():
-    v = [{"verdict": "over-fitting", "final_gap": 0.02, "id": 1}, {"verdict": "over-fitting", "final_gap": 0.03, "id": 2},
+    v = [{"verdict": "over-fitting", "final_gap": 0.02, "id": 1},
+         {"verdict": "over-fitting", "final_gap": 0.03, "id": 2},
          {"verdict": "unstable", "final_gap": 0.2, "id": 3}, {"verdict": "good fit", "final_gap": 0.01, "id": 4}]
     assert c_coursework.pick_overfitting_run(v)[0]["id"] == 2
     assert c_coursework.pick_overfitting_run([x for x in v if x["id"] > 2])[0]["id"] == 4
@@ -226,7 +226,8 @@ def test_compare_implementations_counts_agreement_in_points():
     assert (o["settings"], o["agree"], o["settings_mean"]) == (3, 2, 0) and o["largest_gap"] == pytest.approx(2.0)
     assert rows[0]["seconds_per_epoch"] == 2.0 and rows[0]["mean_difference_points"] is None
     # Curves: the mean of the last `window` evaluations, ours 1 point below theirs everywhere.
-    curves = [{"model": 1, "setting": s, "samples": i, "test_accuracy": 0.5 + 0.01 * i} for s in (1, 2, 3) for i in range(20)]
+    curves = [{"model": 1, "setting": s, "samples": i, "test_accuracy": 0.5 + 0.01 * i}
+              for s in (1, 2, 3) for i in range(20)]
     other = [{**c, "test_accuracy": c["test_accuracy"] + 0.01} for c in curves]
     rows, o = c_coursework.compare_implementations(ours, curves, theirs, other, window=15)
     assert rows[0]["mean_last"] == pytest.approx(0.5 + 0.01 * 12)                 # mean of i = 5 .. 19
@@ -361,6 +362,7 @@ def test_quick_runs_and_pdf(run_task, data_dir, tmp_path):
     assert c10.metrics["reference_run"] == str(c6.path)
 
     from pypdf import PdfReader
+
     from hwkit import cli
     pdf = cli.render_report("C", include_quick=True, out_dir=tmp_path)
     reader = PdfReader(pdf)

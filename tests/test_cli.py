@@ -121,6 +121,7 @@ def test_tasks_are_listed_in_natural_order():
 def test_choose_recipe_quick_epochs_and_overrides():
     import argparse
     import dataclasses
+
     from hwkit.task import choose_recipe
 
     @dataclasses.dataclass(frozen=True)

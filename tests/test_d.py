@@ -4,14 +4,12 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import keras
+import numpy as np
+import pdf_layout  # tests/pdf_layout.py
 import pytest
 
-import pdf_layout  # tests/pdf_layout.py
-
 from hwkit.assignments import d_cifar, d_theory
-
 
 # ----------------------------------------------------------------------------- D1
 
@@ -66,17 +64,20 @@ def test_d1_minimum_has_zero_gradient():
 
 def test_d2_networks_reproduce_every_truth_table_row():
     for gate, layers in d_theory.NETWORKS.items():
-        assert list(d_theory.classify(d_theory.output_preactivation(layers, d_theory.INPUTS))) == d_theory.TRUTH[gate], gate
+        assert (list(d_theory.classify(d_theory.output_preactivation(layers, d_theory.INPUTS)))
+                == d_theory.TRUTH[gate]), gate
 
 
 def test_d2_check_can_fail():
     # the AND network does not compute XOR; the NOT example read literally is wrong on A = 0
-    assert list(d_theory.classify(d_theory.output_preactivation(d_theory.NETWORKS["AND"], d_theory.INPUTS))) != d_theory.TRUTH["XOR"]
+    assert (list(d_theory.classify(d_theory.output_preactivation(d_theory.NETWORKS["AND"], d_theory.INPUTS)))
+            != d_theory.TRUTH["XOR"])
     assert d_theory.classify(np.array([-1.0 * 0 - 0.5]))[0] == 0
 
 
 def test_d2_linear_separability_scan():
-    assert d_theory.linearly_separable_on_grid(d_theory.TRUTH["AND"]) and d_theory.linearly_separable_on_grid(d_theory.TRUTH["OR"])
+    assert (d_theory.linearly_separable_on_grid(d_theory.TRUTH["AND"])
+            and d_theory.linearly_separable_on_grid(d_theory.TRUTH["OR"]))
     assert not d_theory.linearly_separable_on_grid(d_theory.TRUTH["XOR"])
     assert not d_theory.linearly_separable_on_grid(d_theory.TRUTH["XNOR"])
 
@@ -115,7 +116,8 @@ def test_d4_conv_by_hand_and_output_size():
     out = d_theory.conv2d(f, k, stride=2, padding=1)
     assert out.shape == (2, 2) and d_theory.output_size(3, 2, 1, 2) == 2
     assert out[0, 0] == -f[0, 0]
-    assert d_theory.same_padding(3) == (1, 1) and d_theory.same_padding(4) == (1, 2) and d_theory.same_padding(5) == (2, 2)
+    assert (d_theory.same_padding(3) == (1, 1) and d_theory.same_padding(4) == (1, 2)
+            and d_theory.same_padding(5) == (2, 2))
 
 
 def test_d4_pooling_equals_its_convolution():
@@ -139,6 +141,7 @@ def test_d4_bad_input_is_one_line_error(tmp_path, capsys):
 
 def test_one_cycle_within_budget_schedule_and_stop():
     import keras
+
     from hwkit.training import OneCycleWithinBudget
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
@@ -228,7 +231,8 @@ def test_d1_answer_numbers():
 def test_d2_hidden_outputs_are_nearly_binary():
     assert d_theory.hidden_distance_from_binary(d_theory.NETWORKS["AND"]) == 0.0               # no hidden layer
     worst = d_theory.hidden_distance_from_binary(d_theory.NETWORKS["XOR"])
-    assert worst == pytest.approx(d_theory.sigmoid(-d_theory.GATE_WEIGHT / 2))                            # |z| >= W/2 = 10 on every row
+    # |z| >= W/2 = 10 on every row
+    assert worst == pytest.approx(d_theory.sigmoid(-d_theory.GATE_WEIGHT / 2))
     soft = [(w / 10, b / 10) for w, b in d_theory.NETWORKS["XOR"]]
     assert d_theory.hidden_distance_from_binary(soft) > 0.1
 
@@ -251,6 +255,7 @@ def test_d6_recipes():
     from tasks import d6
     assert d6.FULL.validation_fraction * 50_000 == 5_000 and d6.QUICK.width < d6.FULL.width
     import argparse
+
     from hwkit.task import choose_recipe
     assert choose_recipe(argparse.Namespace(quick=False, epochs=3), d6.FULL, d6.QUICK).epochs == 3
 
@@ -278,6 +283,7 @@ def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     assert m6["goal_reached"] == (m6["test_accuracy"] >= 0.85) and m6["stage_widths"] == [8, 32, 32]
 
     from pypdf import PdfReader
+
     from hwkit import cli
     pdf = cli.render_report("D", include_quick=True, out_dir=tmp_path)
     reader = PdfReader(pdf)
@@ -315,7 +321,9 @@ def test_tricks_table_resumes_after_an_interruption_and_renders_in_the_d_report(
     unfinished variant, and the D report shows the table from that run directory (training stubbed out)."""
     import shutil
     from pathlib import Path
+
     from conftest import load_benchmark
+
     from hwkit import cli, report, runs
     tricks = load_benchmark("cifar10_tricks")
     final = {"recipe": 0.86, "no_whitening": 0.78, "no_identity_init": 0.77, "no_label_smoothing": 0.83}

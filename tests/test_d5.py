@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwkit import data, numpy_nn as nn
+from hwkit import data
+from hwkit import numpy_nn as nn
 from tests.test_c4_c5 import render_sections
 
 

@@ -30,7 +30,8 @@ MIRRORED_SCRIPT = textwrap.dedent("""
     def model_after(devices, steps, weights=None):
         with devices.scope():
             keras.utils.set_random_seed(0)
-            model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
+            model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                                      keras.layers.Dense(3)])
             model.compile(keras.optimizers.SGD(0.5), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         if weights is not None:
             model.set_weights(weights)

@@ -64,8 +64,10 @@ def parse(*argv: str) -> argparse.Namespace:
 
 @pytest.mark.parametrize("argv, message", [
     (("--tuner-role", "worker", "--oracle", "h:1"), "needs --tuner-id and --search-dir"),
-    (("--tuner-role", "worker", "--oracle", "h:1", "--tuner-id", "chief2", "--search-dir", "d"), "must not contain 'chief'"),
-    (("--tuner-role", "worker", "--oracle", "h:1", "--tuner-id", "w", "--search-dir", "d", "--workers", "2"), "for the chief"),
+    (("--tuner-role", "worker", "--oracle", "h:1", "--tuner-id", "chief2", "--search-dir", "d"),
+     "must not contain 'chief'"),
+    (("--tuner-role", "worker", "--oracle", "h:1", "--tuner-id", "w", "--search-dir", "d", "--workers", "2"),
+     "for the chief"),
     (("--tuner-role", "chief",), "needs --oracle"),
     (("--tuner-role", "chief", "--oracle", "nohost"), "HOST:PORT"),
     (("--tuner-role", "chief", "--oracle", "h:70000"), "HOST:PORT"),

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pdf_layout  # tests/pdf_layout.py
 import pypdf
 import pytest
 
-import pdf_layout  # tests/pdf_layout.py
-
 from hwkit import HwkitError, cli, models, training
-from hwkit.assignments import e_jacobians
-from hwkit.assignments import e_latent
-from hwkit.assignments import e_shift
-from hwkit.assignments import e_transfer
-from hwkit.assignments import e_autoencoders
-
+from hwkit.assignments import e_autoencoders, e_jacobians, e_latent, e_shift, e_transfer
 
 # ----------------------------------------------------------------------------- the 100-label subset
 
@@ -90,7 +84,8 @@ def test_overfitting_summary_flags_a_rising_test_loss_with_a_gap():
     assert late["max_test_accuracy_epoch"] == 4 and late["accuracy_peaks_after_loss_minimum"]
 
 
-# ----------------------------------------------------------------------------- verdicts written to the runs (E1, E3, E5)
+# ----------------------------------------------------------------------------- verdicts written to the runs
+# (E1, E3, E5)
 
 def test_e1_compare_variants_chooses_on_validation_and_reports_the_test_difference():
     results = {"with_FC": {"val_l1": 0.040, "test_l1": 0.041}, "no_FC": {"val_l1": 0.050, "test_l1": 0.049}}
@@ -116,8 +111,10 @@ def test_e3_compare_encoders_reads_the_verdicts_off_the_geometry():
     assert v["higher_separation_silhouette"] == v["higher_separation_fisher"] == "classifier"
     assert v["pixel_spread_relative"] == {"inputs": 1.0, "autoencoder": 0.8, "classifier_decoding": 0.5}
     assert v["classifier_decoding_more_prototypical"]
-    swapped = e_latent.compare_encoders(clf, ae, 0.10, 0.04, {"inputs": 1.0, "autoencoder": 0.5, "classifier_decoding": 0.8})
-    assert swapped["higher_in_class_variability"] == "classifier" and swapped["higher_separation_fisher"] == "autoencoder"
+    swapped = e_latent.compare_encoders(clf, ae, 0.10, 0.04,
+                                        {"inputs": 1.0, "autoencoder": 0.5, "classifier_decoding": 0.8})
+    assert (swapped["higher_in_class_variability"] == "classifier"
+            and swapped["higher_separation_fisher"] == "autoencoder")
     assert not swapped["classifier_decoding_l1_higher"] and not swapped["classifier_decoding_more_prototypical"]
 
 
@@ -168,8 +165,10 @@ def test_dense_jacobians_match_autodiff_and_a_wrong_one_does_not():
     rng = np.random.default_rng(0)
     x, w, b = rng.normal(size=4), rng.normal(size=(4, 3)), rng.normal(size=3)
     hand = e_jacobians.dense_jacobians(x, w)
-    assert e_jacobians.max_abs_difference(hand["x"], e_jacobians.autodiff_jacobian(lambda t: keras.ops.matmul(t, w) + b, x)) < 1e-12
-    assert e_jacobians.max_abs_difference(hand["W"], e_jacobians.autodiff_jacobian(lambda t: keras.ops.matmul(x, t) + b, w)) < 1e-12
+    assert e_jacobians.max_abs_difference(
+        hand["x"], e_jacobians.autodiff_jacobian(lambda t: keras.ops.matmul(t, w) + b, x)) < 1e-12
+    assert e_jacobians.max_abs_difference(
+        hand["W"], e_jacobians.autodiff_jacobian(lambda t: keras.ops.matmul(x, t) + b, w)) < 1e-12
     wrong = np.kron(np.eye(3), x[None, :])             # the other Kronecker order is a plausible mistake
     assert e_jacobians.max_abs_difference(wrong, hand["W"]) > 0.1
 

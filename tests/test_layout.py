@@ -1,9 +1,8 @@
 """PDF layout as a reader sees it: pages rendered by PDFium; nothing runs into the side margins, no blank page."""
+import pdf_layout
 import pytest
 
 from hwkit import cli
-
-import pdf_layout
 
 PAGE = "<style>@page { size: A4; margin: 16mm 14mm 18mm 14mm; } body { font-family: 'DejaVu Sans'; }</style>"
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_distribute import finish, only_run, start, task_package  # noqa: F401  (task_package: a fixture)
 
 from hwkit import HwkitError, distribute
-from test_distribute import finish, only_run, start, task_package  # noqa: F401  (task_package: a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIT = ROOT / "tests" / "multiworker_fit.py"

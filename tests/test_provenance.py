@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pypdf
 import pytest
-
 from conftest import install_task_package
 
 from hwkit import cli, runs, sources
@@ -96,7 +95,8 @@ def test_fingerprint_covers_imported_modules_and_an_edit_of_one_marks_the_run_st
     files = record.config["code"]["files"]
     assert {"provtasks/__init__.py", "provtasks/v1.py", "provtasks/science.py", "hwkit/__init__.py",
             "hwkit/cli.py", "hwkit/runs.py"} <= set(files)
-    assert "provtasks/v2.py" not in files and "provtasks/science.py" not in runs.latest_run("v2").config["code"]["files"]
+    assert ("provtasks/v2.py" not in files
+            and "provtasks/science.py" not in runs.latest_run("v2").config["code"]["files"])
     assert files["provtasks/science.py"] == hashlib.sha256(toy.joinpath("science.py").read_bytes()).hexdigest()
     assert files == sources.keep(["provtasks.v1"], tmp_path / "elsewhere")   # the set submit ships, hashed
     assert not record.stale and record.changed_files == []

@@ -5,7 +5,6 @@ import json
 import os
 
 import pytest
-
 from conftest import install_task_package
 
 from hwkit import HwkitError, regenerate, runs

@@ -1,8 +1,8 @@
 """Templates only format: the fixed settings a PDF states (``facts``) are the ones the code uses."""
 import re
 
-import numpy as np
 import keras
+import numpy as np
 import pytest
 
 from hwkit import HwkitError, cli, report
@@ -11,7 +11,8 @@ from hwkit import HwkitError, cli, report
 @pytest.mark.parametrize("assignment", list("ABCDE"))
 def test_every_fact_a_template_names_is_provided(assignment):
     """The assignment's template and the task bodies it includes (``c4.html`` ...)."""
-    pages = [report.TEMPLATES / report.template_name(assignment), *report.TEMPLATES.glob(f"{assignment.lower()}[0-9]*.html")]
+    pages = [report.TEMPLATES / report.template_name(assignment),
+             *report.TEMPLATES.glob(f"{assignment.lower()}[0-9]*.html")]
     source = "".join(p.read_text() for p in pages)
     named = set(re.findall(r"\bfacts\.(\w+)", source))
     assert named <= set(cli.report_facts(assignment)), named - set(cli.report_facts(assignment))
@@ -107,6 +108,7 @@ def test_e_few_label_facts_are_the_subset():
 
 def test_b4_monitoring_period_is_fit_functions_epoch():
     import inspect
+
     from hwkit.assignments import b_functions
     default = inspect.signature(b_functions.fit_function).parameters["steps_per_epoch"].default
     assert cli.report_facts("B")["steps_per_epoch"] == default == b_functions.STEPS_PER_EPOCH

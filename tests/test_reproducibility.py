@@ -55,7 +55,8 @@ def test_appendix_shows_commit_and_dirty_flag(runs_dir):
         pass
     record = runs.latest_run("x2")
     record.env["git"] = {"commit": "a" * 40, "dirty": True, "diff_sha256": "b" * 64}
-    assert dict(record.appendix()["rows"])["commit"] == "aaaaaaaaaaaa + uncommitted changes (dirty; diff sha256 bbbbbbbbbbbb)"
+    assert (dict(record.appendix()["rows"])["commit"]
+            == "aaaaaaaaaaaa + uncommitted changes (dirty; diff sha256 bbbbbbbbbbbb)")
     record.env["git"] = {"commit": "a" * 40, "dirty": False, "diff_sha256": None}
     assert dict(record.appendix()["rows"])["commit"] == "aaaaaaaaaaaa (clean)"
     record.env["git"] = {}
@@ -124,7 +125,8 @@ def _tensors(log_dir):
 
 
 def _tiny_model(units=2):
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, "relu"), keras.layers.Dense(2, activation="softmax")])
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, "relu"),
+                              keras.layers.Dense(2, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -141,7 +143,8 @@ def test_standard_callbacks_write_tensorboard_scalars_per_epoch(tmp_path):
 
 
 class FlakyHyperModel(kt.HyperModel):
-    """Fails in the first trial (build 1 only declares the space to KerasTuner): the search goes on and the failure is recorded with its error."""
+    """Fails in the first trial (build 1 only declares the space to KerasTuner): the search goes on and the
+    failure is recorded with its error."""
 
     def __init__(self):
         super().__init__()

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import install_task_package
 
 from hwkit import runs
@@ -69,7 +68,8 @@ def run(args, run):
     callbacks = [monitor, *training.standard_callbacks(run.path, monitor, save_every_steps=every)]
     stop = int(os.environ.get("R1_STOP_AFTER", "0"))
     if stop:
-        callbacks.append(StopAfter(stop, os.environ.get("R1_STOP_HOW", "ctrl-c"), int(os.environ.get("R1_STOP_BATCH", "0"))))
+        callbacks.append(StopAfter(stop, os.environ.get("R1_STOP_HOW", "ctrl-c"),
+                                   int(os.environ.get("R1_STOP_BATCH", "0"))))
     history = training.fit(model, x, y, batch_size=32, epochs=args.epochs or EPOCHS, shuffle=False, verbose=0,
                            callbacks=callbacks)
     np.save(run.file("weights.npy"), np.concatenate([w.ravel() for w in model.get_weights()]))
@@ -90,6 +90,7 @@ def toy(tmp_path, monkeypatch):
 
 def run_inprocess(*argv: str, stop_after: int = 0, how: str = "ctrl-c", monkeypatch=None) -> int:
     import keras
+
     from hwkit.cli import task_main
     keras.backend.clear_session()
     if stop_after:
@@ -214,7 +215,8 @@ def test_mid_epoch_checkpoint_resumes_that_epoch(toy, runs_dir, monkeypatch):
     metrics = json.loads((path / "metrics.json").read_text())
     assert [r["from_epoch"] for r in metrics["resumes"]] == [2]
     assert history_epochs(path) == list(range(EPOCHS)) and metrics["epochs_in_history"] == EPOCHS
-    assert metrics["optimizer_steps"] == EPOCHS * BATCHES + 5   # the 5 batches of epoch 3 before the checkpoint, seen twice
+    # the 5 batches of epoch 3 before the checkpoint, seen twice
+    assert metrics["optimizer_steps"] == EPOCHS * BATCHES + 5
 
 
 @pytest.mark.slow
@@ -253,6 +255,7 @@ def test_search_reloads_finished_trials(tmp_path):
     """An interrupted KerasTuner search, run again in the same directory, runs only the missing trials."""
     import keras
     import keras_tuner as kt
+
     from hwkit import tuning
 
     class Model(kt.HyperModel):

@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import install_task_package, one_line_exit_2
 
 from hwkit import HwkitError, cli, runs

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import install_task_package, one_line_exit_2
 
 from hwkit import HwkitError, data, runs
@@ -244,6 +243,7 @@ def test_disk_full_marks_the_run_failed_and_leaves_no_part_file(toy, capsys, run
 
 def test_unwritable_out_dir_and_full_disk_for_the_pdf(toy, capsys, tmp_path, monkeypatch):
     import weasyprint
+
     from hwkit.cli import report_main
     a_file = tmp_path / "a-file"
     a_file.write_text("x")

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pypdf
 import pytest
-
 from conftest import install_task_package
 
 from hwkit import cli, report, runs
@@ -178,7 +177,8 @@ def test_inline_svg_and_html_links_go_through_the_same_fetcher(tmp_path, listene
 def toy_package(tmp_path, monkeypatch) -> Path:
     """A task package with one task z1 whose code submit can ship; its runs are made outside any git checkout
     (so never from a dirty tree, which submit would refuse)."""
-    package = install_task_package(tmp_path, monkeypatch, "bundletasks", {"Z": "Toy"}, {"z1": '"""Toy task."""\ndef run(args, run):\n    pass\n'})
+    package = install_task_package(tmp_path, monkeypatch, "bundletasks", {"Z": "Toy"},
+                                   {"z1": '"""Toy task."""\ndef run(args, run):\n    pass\n'})
     monkeypatch.chdir(tmp_path)
     return package
 

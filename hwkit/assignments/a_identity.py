@@ -25,15 +25,17 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
+# isort: split
+
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 import keras
-from keras import layers
 import numpy as np
 import tensorflow as tf
+from keras import layers
 
 from hwkit import HwkitError, data, models, training
 from hwkit.task import MAX_SEEDS, bounded_int
@@ -189,7 +191,8 @@ class SeedResult:
         return {"seed": self.seed, "final_loss": self.history["loss"][-1], "train_mse": self.train_mse,
                 "d_const": s["d_const"], "d_id": s["d_id"], "spread": s["spread"],
                 "input_cut_off": input_cut_off(s["spread"]),
-                "late_loss_drop": self.history["loss"][-min(LATE_EPOCHS, len(self.history["loss"]))] - self.history["loss"][-1],
+                "late_loss_drop": (self.history["loss"][-min(LATE_EPOCHS, len(self.history["loss"]))]
+                                   - self.history["loss"][-1]),
                 "images_constant": s["images_constant"],
                 "images_identity": s["images_identity"], "images_neither": s["images_neither"],
                 "verdict": s["verdict"], **self.extra, "seconds": round(self.seconds, 1)}
@@ -520,9 +523,10 @@ def paper_comparison(rows: Sequence[dict], fit_mse: float = FIT_MSE) -> dict:
         text.append(f"The verdicts do not follow one order with depth, so this sweep {agreement} Fig. 3.")
     deep_rows = [r for r in rows if r["depth"] == deep]
     if not deep_ok and mean("spread", deep) < 0.05:
-        text.append(f"At depth {deep} the output barely depends on the input (spread {mean('spread', deep):.2f}): the net "
-                    f"has become a constant map, but its constant is not the training image (mean MSE on x_train "
-                    f"{float(np.mean([r['train_mse'] for r in deep_rows])):.3f}), so training collapsed before it fitted.")
+        text.append(f"At depth {deep} the output barely depends on the input (spread {mean('spread', deep):.2f}): "
+                    f"the net has become a constant map, but its constant is not the training image (mean MSE on "
+                    f"x_train {float(np.mean([r['train_mse'] for r in deep_rows])):.3f}), "
+                    "so training collapsed before it fitted.")
     if unfit:
         text.append(f"At depth {_span(unfit)} some runs did not fit the training image (MSE on x_train > {fit_mse}): "
                     "their verdict describes a failed fit, not a learnt function.")

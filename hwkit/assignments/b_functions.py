@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
+# isort: split
+
+from typing import Mapping, Sequence
+
 import keras
 import numpy as np
 import tensorflow as tf
-
-from typing import Mapping, Sequence
 
 from hwkit import models
 
@@ -119,7 +121,8 @@ def jump_zone_halfwidth(train_points: int = OSCILLATORY_TRAIN_POINTS) -> float:
     return float(2 * np.pi / (train_points - 1))
 
 
-# ----------------------------------------------------------------------------- verdicts (computed here, laid out by the template)
+# ----------------------------------------------------------------------------- verdicts
+# (computed here, laid out by the template)
 
 def choose_strength(candidates: Sequence[float], val_errors: Sequence[float]) -> dict:
     """B3: the candidate strength with the lowest validation error, and whether it is the weakest one offered.
@@ -139,7 +142,8 @@ COLLAPSE_STD = 0.01      # "collapsed to a constant": prediction std < 1% of the
 def train_relu_net(depth: int, width: int, seed: int, x_train: np.ndarray, y_train: np.ndarray, grid: np.ndarray,
                    f_grid: np.ndarray, steps: int, learning_rate: float, batch_size: int,
                    initializer: str = "he_normal") -> tuple[dict, np.ndarray]:
-    """B2: train one ``depth`` x ``width`` ReLU net from ``seed``; return its row of measurements and its grid prediction.
+    """B2: train one ``depth`` x ``width`` ReLU net from ``seed``; return its row of measurements and its
+    grid prediction.
 
     Dead units (ReLU output 0 on every ``grid`` point) are counted before and after training; the
     error is the relative L2 error of the prediction against ``f_grid``; "collapsed" means the

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
+# isort: split
+
 import keras
 import keras_tuner as kt
 from keras import layers

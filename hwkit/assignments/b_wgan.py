@@ -71,6 +71,8 @@ import time
 from typing import Sequence
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
+# isort: split
 import keras
 import numpy as np
 import tensorflow as tf
@@ -246,7 +248,8 @@ def reference_laws(n: int, dim: int, seed: int) -> dict[str, np.ndarray]:
     """Samples of the laws ε is calibrated on: a true (independent) sample and three impostors."""
     rng = np.random.default_rng(seed)
     return {"independent uniform sample (sampling floor)": uniform_cube(n, dim, seed),
-            "Gaussian with the cube's mean and covariance": (rng.standard_normal((n, dim)) / np.sqrt(3.0)).astype(np.float32),
+            "Gaussian with the cube's mean and covariance":
+                (rng.standard_normal((n, dim)) / np.sqrt(3.0)).astype(np.float32),
             "uniform cube scaled by 0.9": 0.9 * uniform_cube(n, dim, seed + 1),
             "uniform cube scaled by 0.95": 0.95 * uniform_cube(n, dim, seed + 2)}
 
@@ -268,7 +271,8 @@ def sampling_floor(dim: int, seed: int = 0) -> float:
 
 
 def reached_at(records: Sequence[dict], target: float = TARGET, key: str = "error") -> dict | None:
-    """The first evaluation from which ``key`` stays below ``target`` at every later evaluation (None if the last fails)."""
+    """The first evaluation from which ``key`` stays below ``target`` at every later evaluation
+    (None if the last fails)."""
     first = None
     for r in records:
         if r[key] < target:
@@ -351,7 +355,8 @@ STANDARD_SETTINGS = {
 
 def build_wgan(data_dim: int, noise_dim: int, recipe: Recipe) -> WGANGP:
     """Generator (``recipe.generator_activation`` hidden layers, tanh output: the target lives in [-1, 1]^d) + ReLU
-    critic, compiled with one Adam each: the generator's rate decays to ``decay_to``, the critic's to ``critic_decay_to``."""
+    critic, compiled with one Adam each: the generator's rate decays to ``decay_to``, the critic's to
+    ``critic_decay_to``."""
     from hwkit import models
     generator = models.dense_net(noise_dim, list(recipe.widths), data_dim, activation=recipe.generator_activation,
                                  output_activation="tanh", name="generator")
@@ -396,7 +401,8 @@ def fresh_check(path, data_dim: int, seed: int) -> dict[str, float]:
                               uniform_cube(EVAL_SAMPLES, data_dim, seed + 60_000), directions(data_dim, seed=seed))
 
 
-def train_and_score(run, data_dim: int, noise_dim: int, recipe: Recipe, seed: int, label: str = "") -> tuple[dict, list]:
+def train_and_score(run, data_dim: int, noise_dim: int, recipe: Recipe, seed: int,
+                    label: str = "") -> tuple[dict, list]:
     """One training: save the (EMA) generator as .keras in ``run``, re-score it fresh, apply the "reached" rule."""
     model, monitor = train_uniform(data_dim, noise_dim, recipe, seed)
     records = monitor.records
@@ -419,7 +425,8 @@ def train_and_score(run, data_dim: int, noise_dim: int, recipe: Recipe, seed: in
            "generator_path": str(path.relative_to(run.path))}
     print(f"d={data_dim} noise={noise_dim} seed={seed}{label}: final ε {last['error']:.4f} (last iterate "
           f"{last['error_last']:.4f}), fresh {fresh['error']:.4f}; "
-          f"{'reached at step ' + str(rule['steps']) if reached else 'not reached'} ({last['train_s']:.0f} s)", flush=True)
+          f"{'reached at step ' + str(rule['steps']) if reached else 'not reached'} ({last['train_s']:.0f} s)",
+          flush=True)
     return row, records
 
 
@@ -451,22 +458,25 @@ def observations(data_dim: int, summary: Sequence[dict], settings: Sequence[dict
     for s in summary:
         k = s["noise_dim"]
         status = (f"{s['reached_seeds']}/{s['seeds']} seeds reached ε < {TARGET} and stayed there"
-                  + (f" (median {s['median_steps_to_target']:.0f} generator steps)" if s["median_steps_to_target"] else ""))
+                  + (f" (median {s['median_steps_to_target']:.0f} generator steps)"
+                     if s["median_steps_to_target"] else ""))
         out.append(f"Noise dimension {k}: median final ε {s['median_final_error']:.3f} (fresh re-score "
                    f"{s['median_fresh_error']:.3f}); {status}.")
     low = [s for s in summary if s["noise_dim"] < data_dim]
     for s in low:
         out.append(f"With {s['noise_dim']} < {data_dim} noise dimensions the generator maps the noise onto a set of "
-                   f"dimension at most {s['noise_dim']}: it cannot fill the {data_dim}-dimensional cube, and ε stays at "
-                   f"{s['median_final_error']:.3f}" + (" — the worst direction exposes it." if s["median_final_error"] >= TARGET
-                                                      else " — below the threshold: a sliced metric on 1-D projections cannot "
-                                                           "see every lower-dimensional set."))
+                   f"dimension at most {s['noise_dim']}: it cannot fill the {data_dim}-dimensional cube, and ε stays "
+                   f"at {s['median_final_error']:.3f}"
+                   + (" — the worst direction exposes it." if s["median_final_error"] >= TARGET
+                      else " — below the threshold: a sliced metric on 1-D projections cannot "
+                           "see every lower-dimensional set."))
     if settings:
         ours = next((r for r in settings if r["setting"] == "recipe"), None)
         if ours:
             better = ours["final_error"] < ours["final_error_last_iterate"]
             out.append(f"On the same run (noise dimension {data_dim}, first seed) the last iterate ends at ε "
-                       f"{ours['final_error_last_iterate']:.3f} against {ours['final_error']:.3f} for the EMA generator: "
+                       f"{ours['final_error_last_iterate']:.3f} against {ours['final_error']:.3f} "
+                       "for the EMA generator: "
                        + ("averaging the weights helped." if better else "averaging the weights did not help here."))
         for r in settings:
             if r["setting"] != "recipe":
@@ -528,7 +538,8 @@ def _figures(run, data_dim: int, recipe: Recipe, rows, curves, floor: float, see
     fig, ax = plt.subplots(figsize=(6.8, 3.9))
     for j, noise_dim in enumerate(recipe.noise_dims):
         for r in [r for r in rows if r["noise_dim"] == noise_dim]:
-            pts = [c for c in curves if c["setting"] == "recipe" and c["noise_dim"] == noise_dim and c["seed"] == r["seed"]]
+            pts = [c for c in curves
+                   if c["setting"] == "recipe" and c["noise_dim"] == noise_dim and c["seed"] == r["seed"]]
             ax.semilogy([c["steps"] for c in pts], [c["error"] for c in pts], "-", color=f"C{j}", lw=1,
                         label=f"noise dim {noise_dim}" if r["seed"] == seed else None)
             if r["seed"] == seed and noise_dim == data_dim:
@@ -569,29 +580,30 @@ def cost_comparison(low: dict, high: dict) -> dict:
     the target makes the ratio a bound, stated as such (never a number pretending to be a cost).
     """
     ratios = {"per_step_flops_ratio": high["flops_per_step"] / low["flops_per_step"],
-              "per_step_seconds_ratio": (high["median_train_s"] / high["steps"]) / (low["median_train_s"] / low["steps"])}
+              "per_step_seconds_ratio": ((high["median_train_s"] / high["steps"])
+                                         / (low["median_train_s"] / low["steps"]))}
     for key in ("steps", "seconds", "flops"):
         a, b = low[f"median_{key}_to_target"], high[f"median_{key}_to_target"]
         ratios[f"{key}_ratio"] = b / a if a and b else None
     dl, dh = low["data_dim"], high["data_dim"]
     per_step = (f"One generator step of the {dh}-dimensional WGAN costs {ratios['per_step_flops_ratio']:.2f}\u00d7 the "
-                f"FLOP proxy of the {dl}-dimensional one ({high['parameters']:,} vs {low['parameters']:,} parameters: only "
-                f"the input and output layers grow with d, the 128-wide hidden layers dominate) and "
+                f"FLOP proxy of the {dl}-dimensional one ({high['parameters']:,} vs {low['parameters']:,} parameters: "
+                f"only the input and output layers grow with d, the 128-wide hidden layers dominate) and "
                 f"{ratios['per_step_seconds_ratio']:.2f}\u00d7 the seconds.")
     if ratios["steps_ratio"] is None:
         if low["median_steps_to_target"] is None:
             why = f"The {dl}-dimensional target was not reached by the median seed, so no cost ratio can be given."
         else:
-            why = (f"The {dh}-dimensional target was not reached by the median seed within {high['steps']} steps, so its "
-                   f"cost is more than {high['steps'] / low['median_steps_to_target']:.1f}\u00d7 the {dl}-dimensional "
-                   "one in steps: a lower bound.")
+            why = (f"The {dh}-dimensional target was not reached by the median seed within {high['steps']} steps, "
+                   f"so its cost is more than {high['steps'] / low['median_steps_to_target']:.1f}\u00d7 the "
+                   f"{dl}-dimensional one in steps: a lower bound.")
     elif ratios["steps_ratio"] <= 1.0:
         why = (f"Reaching ε < {TARGET} took {ratios['steps_ratio']:.2f}\u00d7 the generator steps — no more in {dh} "
                f"dimensions than in {dl} — so the {ratios['flops_ratio']:.2f}\u00d7 FLOP ratio is the cost of one step "
-               f"times fewer or as many steps: ε asks every 1-D projection to be within {TARGET:.0%} of its own spread, and in "
-               f"{dh} dimensions every projection but the axes is close to Gaussian and matched early, so with this "
-               f"recipe the extra dimensions made each step dearer, not the target further away (sampling floor "
-               f"{low['sampling_floor']:.3f} vs {high['sampling_floor']:.3f}).")
+               f"times fewer or as many steps: ε asks every 1-D projection to be within {TARGET:.0%} of its own "
+               f"spread, and in {dh} dimensions every projection but the axes is close to Gaussian and matched "
+               f"early, so with this recipe the extra dimensions made each step dearer, not the target further away "
+               f"(sampling floor {low['sampling_floor']:.3f} vs {high['sampling_floor']:.3f}).")
     else:
         share = "mostly" if ratios["steps_ratio"] > ratios["per_step_flops_ratio"] else "less"
         why = (f"Reaching ε < {TARGET} took {ratios['steps_ratio']:.2f}\u00d7 the generator steps, so the total "
@@ -660,7 +672,7 @@ def threshold_comparison(rows: Sequence[dict]) -> list[dict]:
         else:
             missing = [str(r["data_dim"]) for r in (low, high) if r["median_steps"] is None]
             text = (f"At ε < {t:g} the median seed did not reach the level in d = {' and '.join(missing)} "
-                    f"({low['reached_seeds']}/{low['seeds']} and {high['reached_seeds']}/{high['seeds']} seeds reached it "
-                    f"in d = {low['data_dim']} and {high['data_dim']}), so no ratio can be given.")
+                    f"({low['reached_seeds']}/{low['seeds']} and {high['reached_seeds']}/{high['seeds']} "
+                    f"seeds reached it in d = {low['data_dim']} and {high['data_dim']}), so no ratio can be given.")
         out.append({"threshold": t, **{f"{k}_ratio": v for k, v in ratios.items()}, "text": text})
     return out

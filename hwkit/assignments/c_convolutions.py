@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
+
+# isort: split
 import keras
 import numpy as np
 import tensorflow as tf

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
+# isort: split
+
 import hashlib
 import math
 import time
@@ -21,11 +23,12 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import keras
-from keras import layers
 import keras_tuner as kt
 import numpy as np
+from keras import layers
 
-from hwkit import data, numpy_nn as nn, plots, runs, training
+from hwkit import data, plots, runs, training
+from hwkit import numpy_nn as nn
 
 BATCH_SIZE = 100
 LOG_PERIOD_SAMPLES = 20_000     # evaluate every 200 updates
@@ -79,7 +82,8 @@ class CourseworkData:
 
     @property
     def train_eval_digest(self) -> str:
-        """SHA-256 of the evaluation rows: their indices, images and labels (equal digests = C1 and C4 evaluate the same)."""
+        """SHA-256 of the evaluation rows: their indices, images and labels
+        (equal digests = C1 and C4 evaluate the same)."""
         h = hashlib.sha256()
         for a in (np.asarray(self.train_eval_indices, dtype=np.int64), self.x_train_eval, self.y_train_eval):
             h.update(np.ascontiguousarray(a).tobytes())
@@ -404,7 +408,8 @@ def gap_figure(summary: list[dict], curves: list[dict], title: str):
                            "series": {"train - test accuracy": [c["train_accuracy"] - c["test_accuracy"] for c in pts]},
                            "setting": (r["epochs"], r["learning_rate"])})
         panels.append(column)
-    return plots.series_grid(panels, [f"Model {m}" for m in models], row_label=lambda s: f"Epochs {s[0]}, LR {s[1]}: gap",
+    return plots.series_grid(panels, [f"Model {m}" for m in models],
+                             row_label=lambda s: f"Epochs {s[0]}, LR {s[1]}: gap",
                              xlabel="Number of samples processed", title=title)
 
 
@@ -472,7 +477,8 @@ def compare_implementations(summary: list[dict], curves: list[dict], other_summa
     final = [abs(r["difference_points"]) for r in rows]
     means = [abs(r["mean_difference_points"]) for r in rows if r["mean_difference_points"] is not None]
     overview = {"within_points": within, "window": window,
-                "settings": len(final), "agree": sum(d <= within for d in final), "largest_gap": max(final, default=0.0),
+                "settings": len(final), "agree": sum(d <= within for d in final),
+                "largest_gap": max(final, default=0.0),
                 "settings_mean": len(means), "agree_mean": sum(d <= within for d in means),
                 "largest_gap_mean": max(means, default=0.0)}
     return rows, overview
@@ -556,7 +562,8 @@ def separable_cnn(filters: tuple[int, ...] = (8, 4), pool_after: tuple[bool, ...
     x = inputs
     for i, (f, pool) in enumerate(zip(filters, pool_after), 1):
         conv = layers.Conv2D if (plain_first and i == 1) else layers.SeparableConv2D
-        x = conv(f, 3, padding="same", activation="relu", name=f"{'conv' if conv is layers.Conv2D else 'sepconv'}{i}")(x)
+        x = conv(f, 3, padding="same", activation="relu",
+                 name=f"{'conv' if conv is layers.Conv2D else 'sepconv'}{i}")(x)
         if pool:
             x = layers.MaxPooling2D(2, padding="same", name=f"pool{i}")(x)
     x = layers.Flatten()(x)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
+# isort: split
+
 import keras
 import keras_tuner as kt
 import numpy as np
@@ -22,7 +24,8 @@ WIDTH_MULTIPLES = (1, 4, 4)               # the three conv groups' channels, in 
 WHITENING_PATCH = 2                       # the whitening convolution sees 2x2 patches: 12 values, 24 filters (+/-)
 WHITENING_EPS = 5e-4                      # added to the patch covariance's eigenvalues before 1/sqrt
 WHITENING_IMAGES = 5_000                  # training images whose patches give the covariance
-BATCHNORM_MOMENTUM = 0.4                  # Keras' momentum (PyTorch's 0.6): moving statistics track the fast-changing net
+BATCHNORM_MOMENTUM = 0.4                  # Keras' momentum (PyTorch's 0.6): moving statistics track the
+                                          # fast-changing net
 LOGIT_SCALE = 1 / 9                       # airbench's final scaling of the logits (keeps early softmax outputs soft)
 SGD_MOMENTUM = 0.85                       # Nesterov momentum of compile_cifar10
 LEARNING_RATE = 1.5                       # peak learning rate at batch 1024 (airbench's 11.5 per 1024 summed examples)
@@ -168,7 +171,8 @@ def cifar10_augmentation(pad: int = SHIFT_PIXELS) -> FlipAndCrop:
 
 
 def tta_views(images: np.ndarray, shift: int = 1) -> dict[str, np.ndarray]:
-    """The test-time views: the image, its mirror, and each shifted by +-``shift`` pixels both ways (reflected borders)."""
+    """The test-time views: the image, its mirror, and each shifted by +-``shift`` pixels both ways
+    (reflected borders)."""
     padded = np.pad(images, ((0, 0), (shift, shift), (shift, shift), (0, 0)), mode="reflect")
     h, w = images.shape[1:3]
     views = {"image": images, "down-right": padded[:, :h, :w], "up-left": padded[:, 2 * shift:, 2 * shift:]}

@@ -20,7 +20,8 @@ def d5_verdict(test_error: float) -> dict:
 
 
 def d6_verdict(test_accuracy: float, tta_accuracy: float) -> dict:
-    """D6's goal and aim, each judged for the plain model and with test-time augmentation (D6 passes its 6-view TTA), and the cut-offs met."""
+    """D6's goal and aim, each judged for the plain model and with test-time augmentation (D6 passes its 6-view
+    TTA), and the cut-offs met."""
     return {"goal_accuracy": D6_GOAL_ACCURACY, "aim_accuracy": D6_AIM_ACCURACY, "cutoffs": list(D6_CUTOFFS),
             "goal_reached": test_accuracy >= D6_GOAL_ACCURACY, "aim_reached": test_accuracy >= D6_AIM_ACCURACY,
             "goal_reached_tta": tta_accuracy >= D6_GOAL_ACCURACY, "aim_reached_tta": tta_accuracy >= D6_AIM_ACCURACY,

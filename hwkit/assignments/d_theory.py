@@ -134,10 +134,12 @@ NETWORKS: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
     "AND": [(np.array([[1.0], [1.0]]), np.array([-1.5]))],
     "OR": [(np.array([[1.0], [1.0]]), np.array([-0.5]))],
     # hidden: h1 = OR(A, B), h2 = NAND(A, B); output: AND(h1, h2)
-    "XOR": [(np.array([[GATE_WEIGHT, -GATE_WEIGHT], [GATE_WEIGHT, -GATE_WEIGHT]]), np.array([-GATE_WEIGHT / 2, 1.5 * GATE_WEIGHT])),
+    "XOR": [(np.array([[GATE_WEIGHT, -GATE_WEIGHT], [GATE_WEIGHT, -GATE_WEIGHT]]),
+             np.array([-GATE_WEIGHT / 2, 1.5 * GATE_WEIGHT])),
             (np.array([[GATE_WEIGHT], [GATE_WEIGHT]]), np.array([-1.5 * GATE_WEIGHT]))],
     # hidden: h1 = AND(A, B), h2 = NOR(A, B); output: OR(h1, h2)
-    "XNOR": [(np.array([[GATE_WEIGHT, -GATE_WEIGHT], [GATE_WEIGHT, -GATE_WEIGHT]]), np.array([-1.5 * GATE_WEIGHT, GATE_WEIGHT / 2])),
+    "XNOR": [(np.array([[GATE_WEIGHT, -GATE_WEIGHT], [GATE_WEIGHT, -GATE_WEIGHT]]),
+              np.array([-1.5 * GATE_WEIGHT, GATE_WEIGHT / 2])),
              (np.array([[GATE_WEIGHT], [GATE_WEIGHT]]), np.array([-GATE_WEIGHT / 2]))],
 }
 NOT_EXAMPLE = {"as written: z = -A - 0.5": (-1.0, -0.5), "threshold reading: z = -A + 0.5": (-1.0, 0.5)}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
+# isort: split
+
 import dataclasses
 
 import keras
@@ -42,7 +44,8 @@ AUTOENCODER_QUICK = dataclasses.replace(AUTOENCODER, epochs=1, train_rows=2_000,
 
 
 def load_split(data_dir=None, train_rows: int | None = None, test_rows: int | None = None, seed: int = 0) -> tuple:
-    """MNIST as floats in [0, 1]: (x_fit, y_fit), (x_val, y_val), (x_test, y_test); seeded subsets when rows are given."""
+    """MNIST as floats in [0, 1]: (x_fit, y_fit), (x_val, y_val), (x_test, y_test); seeded subsets when rows
+    are given."""
     (x_train, y_train), (x_test, y_test) = data.load_mnist(data_dir)
     x_train, y_train = data.subset(x_train, y_train, train_rows, seed=seed)
     x_test, y_test = data.subset(x_test, y_test, test_rows, seed=seed)

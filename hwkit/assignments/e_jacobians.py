@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
+# isort: split
+
 from typing import Callable
 
 import numpy as np
 import tensorflow as tf
-
 
 # ----------------------------------------------------------------------------- by hand
 

@@ -104,7 +104,8 @@ def pca_2d(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def compare_encoders(autoencoder: dict, classifier: dict, l1_autoencoder: float, l1_classifier_decoding: float,
                      pixel_spread: dict[str, float]) -> dict:
-    """E3's answers (a)-(c) from the numbers: which code reconstructs better, varies more within a class, separates more.
+    """E3's answers (a)-(c) from the numbers: which code reconstructs better, varies more within a class,
+    separates more.
 
     ``autoencoder`` / ``classifier`` are ``class_geometry`` results of the two latent spaces; the
     L1 values are test mean L1 of E1's autoencoder and of the classifier decoding; ``pixel_spread``
@@ -123,5 +124,6 @@ def compare_encoders(autoencoder: dict, classifier: dict, l1_autoencoder: float,
         "higher_separation_fisher": "classifier" if classifier["fisher_ratio"] > autoencoder["fisher_ratio"]
         else "autoencoder",
         "pixel_spread_relative": relative,
-        "classifier_decoding_more_prototypical": bool(pixel_spread["classifier_decoding"] < pixel_spread["autoencoder"]),
+        "classifier_decoding_more_prototypical": bool(pixel_spread["classifier_decoding"]
+                                                      < pixel_spread["autoencoder"]),
     }

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
+# isort: split
+
 import itertools
 from typing import Callable
 

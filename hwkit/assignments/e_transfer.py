@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Keras)
 
+# isort: split
+
 import dataclasses
 
 import keras
@@ -129,7 +131,8 @@ def train_few_labels(classifier: keras.Model, train: tuple, test: tuple, recipe:
                                            curves["train_accuracy"], curves["test_accuracy"])
     test_loss, test_accuracy = classifier.evaluate(*test, batch_size=1000, verbose=0)
     result = {**summary, "test_loss": float(test_loss), "test_accuracy": float(test_accuracy), "epochs": epochs,
-              "batch_size": recipe.batch_size, "steps_per_epoch": steps_per_epoch, "learning_rate": recipe.learning_rate,
+              "batch_size": recipe.batch_size, "steps_per_epoch": steps_per_epoch,
+              "learning_rate": recipe.learning_rate,
               "train_seconds": round(seconds, 1), "seconds_per_epoch": round(seconds / epochs, 3),
               "parameters": classifier.count_params()}
     return result, curves
@@ -148,4 +151,5 @@ def compare_with_scratch(fine_tuned: dict, scratch: dict, modest_gain: float = M
             "accuracy_gain_over_e4": gain, "accuracy_gain_points": 100 * gain,
             "improves_accuracy": bool(gain > 0), "modest_accuracy_gain": bool(gain < modest_gain),
             "modest_gain_threshold": modest_gain,
-            "loss_change_vs_e4": loss_change, "loss_change_size": abs(loss_change), "lowers_loss": bool(loss_change < 0)}
+            "loss_change_vs_e4": loss_change, "loss_change_size": abs(loss_change),
+            "lowers_loss": bool(loss_change < 0)}

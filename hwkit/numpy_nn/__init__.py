@@ -15,14 +15,28 @@ against central finite differences by ``gradcheck`` (tests/test_numpy_nn.py).
 Only numpy is imported here (and threadpoolctl, where installed, to run BLAS on one thread).
 """
 from hwkit.numpy_nn.gradcheck import check_layer, check_loss, numerical_gradient, relative_error
-from hwkit.numpy_nn.initializers import (he_normal_weight_init, random_normal_weight_init, xavier_uniform,
-                                         zeros_bias_init)
-from hwkit.numpy_nn.layers import (ACTIVATIONS, Activation, Layer, Linear, Parameter, ReLU, Sequential, Sigmoid,
-                                   Tanh, mlp)
+from hwkit.numpy_nn.initializers import (
+    he_normal_weight_init,
+    random_normal_weight_init,
+    xavier_uniform,
+    zeros_bias_init,
+)
+from hwkit.numpy_nn.layers import (
+    ACTIVATIONS,
+    Activation,
+    Layer,
+    Linear,
+    Parameter,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    mlp,
+)
 from hwkit.numpy_nn.losses import SoftmaxCrossEntropy, log_softmax, one_hot, softmax
-from hwkit.numpy_nn.torchlike import MLP, get_training_stats
 from hwkit.numpy_nn.optim import SGD
 from hwkit.numpy_nn.threads import blas_threads, single_threaded_blas
+from hwkit.numpy_nn.torchlike import MLP, get_training_stats
 from hwkit.numpy_nn.training import accuracy, batches, dead_relu_fraction, evaluate, predict, train_step
 
 __all__ = [
@@ -30,6 +44,6 @@ __all__ = [
     "SoftmaxCrossEntropy", "Tanh", "accuracy", "batches", "blas_threads", "check_layer", "check_loss",
     "dead_relu_fraction", "evaluate",
     "get_training_stats", "he_normal_weight_init", "log_softmax", "mlp", "numerical_gradient", "one_hot",
-    "predict", "random_normal_weight_init", "relative_error", "single_threaded_blas", "softmax", "train_step", "xavier_uniform",
-    "zeros_bias_init",
+    "predict", "random_normal_weight_init", "relative_error", "single_threaded_blas", "softmax", "train_step",
+    "xavier_uniform", "zeros_bias_init",
 ]
