@@ -227,6 +227,7 @@ def test_disk_full_during_a_model_save_is_one_line_naming_it(fit_task, capsys, r
     assert not leftovers(path) and not (path / "models" / "f1.keras").exists()
 
 
+@pytest.mark.slow   # a real subprocess under a file-size limit
 def test_a_real_write_failure_is_one_line_not_a_crash(fit_task, tmp_path):
     """A checkpoint write that really fails half-way (a file-size limit stands in for a full disk): one line,
     no tmp file, and no segmentation fault (HDF5 writing the file itself crashed on this: exit -11)."""

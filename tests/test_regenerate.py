@@ -54,6 +54,7 @@ def metrics(task):
     return json.loads((runs.latest_run(task).path / "metrics.json").read_text())
 
 
+@pytest.mark.slow   # end to end: task processes, each importing TensorFlow (~30 s)
 def test_parallel_runs_overlap_wait_for_prerequisites_and_contain_a_failure(parallel_tasks, monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     with pytest.raises(HwkitError) as failure:
