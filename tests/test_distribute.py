@@ -40,6 +40,23 @@ def start(folder: Path, env: dict, *argv: str, log: str) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
+def wait_for_a_trial_of(worker: str, search: Path, folder: Path, processes: dict) -> str:
+    """The id of the first trial the chief hands to ``worker`` (read from the oracle's state), while every
+    process in ``processes`` (name -> Popen, logging to ``<folder>/<name>.log``) stays alive."""
+    oracle_state, deadline = search / "search" / "oracle.json", time.monotonic() + 180
+    while True:
+        assert time.monotonic() < deadline, f"{worker} never started a trial"
+        for name, process in processes.items():
+            assert process.poll() is None, (folder / f"{name}.log").read_text()
+        time.sleep(0.2)
+        try:
+            trial = json.loads(oracle_state.read_text())["ongoing_trials"].get(worker)
+        except (OSError, ValueError):
+            continue
+        if trial is not None:
+            return trial
+
+
 def finish(process: subprocess.Popen, timeout: float) -> int:
     try:
         return process.wait(timeout)
@@ -142,16 +159,7 @@ def test_a_worker_killed_mid_trial_and_restarted_with_its_id_finishes_the_search
     chief = start(folder, env, "--tuner-role", "chief", *common, log="chief.log")
     workers = {w: start(folder, env, "--tuner-role", "worker", "--tuner-id", w, *common, log=f"{w}.log")
                for w in ("worker0", "worker1")}
-    oracle_state, deadline, killed_trial = search / "search" / "oracle.json", time.monotonic() + 180, None
-    while killed_trial is None:
-        assert time.monotonic() < deadline, "worker0 never started a trial"
-        for name, process in (("chief", chief), *workers.items()):
-            assert process.poll() is None, (folder / f"{name}.log").read_text()
-        time.sleep(0.2)
-        try:
-            killed_trial = json.loads(oracle_state.read_text())["ongoing_trials"].get("worker0")
-        except (OSError, ValueError):
-            pass
+    killed_trial = wait_for_a_trial_of("worker0", search, folder, {"chief": chief, **workers})
     time.sleep(1.0)                                              # into the trial's fit / wait
     workers["worker0"].kill()
     workers["worker0"].wait()
@@ -188,14 +196,7 @@ def test_the_loopback_chief_restarts_a_killed_worker_with_its_id(task_package):
     search = folder / "search"
     chief = start(folder, env, "--workers", "2", "--search-dir", str(search), "--trials", "4", "--trial-seconds", "4",
                   log="chief.log")
-    oracle_state, deadline, killed_trial = search / "search" / "oracle.json", time.monotonic() + 180, None
-    while killed_trial is None:
-        assert time.monotonic() < deadline and chief.poll() is None, (folder / "chief.log").read_text()
-        time.sleep(0.2)
-        try:
-            killed_trial = json.loads(oracle_state.read_text())["ongoing_trials"].get("worker0")
-        except (OSError, ValueError):
-            pass
+    killed_trial = wait_for_a_trial_of("worker0", search, folder, {"chief": chief})
     log = (folder / "chief.log").read_text()
     pid = int(log.split("started search worker worker0 (pid ")[1].split(",")[0])
     time.sleep(1.0)

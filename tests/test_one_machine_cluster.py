@@ -21,7 +21,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_distribute import finish, only_run, start, task_package  # noqa: F401  (task_package: a fixture)
+from test_distribute import (  # noqa: F401  (task_package: a fixture)
+    finish,
+    only_run,
+    start,
+    task_package,
+    wait_for_a_trial_of,
+)
 
 from hwkit import HwkitError, distribute
 
@@ -114,16 +120,7 @@ def test_a_worker_killed_for_good_mid_trial_has_its_trial_run_by_the_other(task_
     workers = {w: start(folder, env, "--tuner-role", "worker", "--tuner-id", w, *common, log=f"{w}.log")
                for w in ("worker0", "worker1")}
     try:
-        oracle_state, deadline, killed_trial = search / "search" / "oracle.json", time.monotonic() + 180, None
-        while killed_trial is None:
-            assert time.monotonic() < deadline, "worker0 never started a trial"
-            for name, process in (("chief", chief), *workers.items()):
-                assert process.poll() is None, (folder / f"{name}.log").read_text()
-            time.sleep(0.2)
-            try:
-                killed_trial = json.loads(oracle_state.read_text())["ongoing_trials"].get("worker0")
-            except (OSError, ValueError):
-                pass
+        killed_trial = wait_for_a_trial_of("worker0", search, folder, {"chief": chief, **workers})
         time.sleep(0.3)                                          # into the trial's fit / wait
         workers["worker0"].kill()                                # SIGKILL, and no restart
         workers["worker0"].wait()
