@@ -157,7 +157,7 @@ def render(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick
 
 
 # A browser reads the HTML report: nothing may run or load from anywhere (inline CSS and data: images only),
-# and the A4 page is kept as a readable column.
+# and the page keeps a readable width on a wide screen.
 _SCREEN_HEAD = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
                 'style-src \'unsafe-inline\'">\n'
                 '<style>@media screen { body { max-width: 182mm; margin: 8mm auto; padding: 0 4mm; } }</style>\n')
