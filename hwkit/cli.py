@@ -164,7 +164,7 @@ def report_parser(titles: Sequence[str], prog: str = "python -m hwkit.report") -
                         help="which assignment's PDF to render (all: every one)")
     parser.add_argument("--include-quick", action="store_true",
                         help="use quick (smoke) runs where no full run exists; they are labelled")
-    parser.add_argument("--out-dir", default="reports", help="where the PDF goes (default reports/)")
+    parser.add_argument("--out-dir", default="reports", help="where the PDF (and the HTML page) go (default reports/)")
     parser.add_argument("--html", action="store_true",
                         help="also write <X>.html beside the PDF: the same report as one page for a browser, "
                              "figures embedded")
