@@ -1,4 +1,8 @@
-"""Every command line: a task's, the report command, the task listing, data export, hand-in bundles.
+"""Every command line: a task's, the report command, the task listing, data export, hand-in bundles, and
+the ``hwkit`` command over them all (``main``: ``hwkit tasks | run | report | submit | data``; also
+``python -m hwkit``). Each ``hwkit`` command hands the rest of its command line, untouched, to the same
+function as its ``python -m`` program, named as typed in ``--help`` and errors. ``command_reference``
+writes every ``--help`` as Markdown for the docs (``docs/gen_reference.py``).
 
 What a task is and uses — the ``Task`` contract, discovery, the common flags, ``choose_recipe`` —
 is ``hwkit.task``; this module builds the programs on it. ``python -m tasks.<name>`` reaches
