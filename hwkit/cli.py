@@ -307,7 +307,7 @@ def run_parser(prog: str = "hwkit run") -> OneLineArgumentParser:
     parser = OneLineArgumentParser(prog=prog, usage=f"{prog} TASK [flags]",
                                    description=f"Run one task: the same program as `{same_as('run')}`.",
                                    epilog=f"`{prog} TASK --help` shows the task's flags.")
-    parser.add_argument("task", metavar="TASK", help="the task's name (`hwkit tasks` lists them)")
+    parser.add_argument("task", metavar="TASK", help=f"the task's name (`{prog.rsplit(' ', 1)[0]} tasks` lists them)")
     return parser
 
 
@@ -377,7 +377,8 @@ def reference_parsers(prog: str = "hwkit") -> list[tuple[str, argparse.ArgumentP
     """(command line, its parser) for each command and subcommand, in the order the reference shows them."""
     titles = assignments()
     data = data_parser(f"{prog} data")
-    [export] = [p for action in data._subparsers._group_actions for p in action.choices.values()]
+    # argparse keeps subcommands' parsers in its subparsers action; it has no public way to reach them
+    [export] = [p for a in data._actions if isinstance(a, argparse._SubParsersAction) for p in a.choices.values()]
     return [(prog, hwkit_parser(prog)), (f"{prog} tasks", tasks_parser(f"{prog} tasks")),
             (f"{prog} run", run_parser(f"{prog} run")), (f"{prog} run TASK", task_parser(None, f"{prog} run TASK")),
             (f"{prog} report", report_parser(titles, f"{prog} report")),
