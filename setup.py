@@ -10,6 +10,8 @@ setup(
     package_dir={"hwkit.templates": "templates"},
     package_data={"hwkit.templates": ["*.html"], "tasks": ["examples/*.json"]},
     python_requires=">=3.10",
+    # one command for every program: `hwkit tasks | run | report | submit | data` (hwkit.cli.main)
+    entry_points={"console_scripts": ["hwkit = hwkit.cli:main"]},
     # Versions tested together on Python 3.11 / 2 CPU cores. tensorflow-cpu is the same TensorFlow
     # without the CUDA wheels. On a GPU machine (README, "Scale out"; pip resolves it with these pins):
     #   pip install -e . && pip uninstall -y tensorflow-cpu && pip install 'tensorflow[and-cuda]==2.21.0'
