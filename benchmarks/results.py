@@ -188,6 +188,21 @@ def tricks_section(_: str = "") -> str:
                       f"Measured {provenance(entry)}."])
 
 
+def cifar10_steps_section(_: str = "") -> str:
+    """Seconds per epoch of D6's network under other settings (``cifar10_tricks.py --steps N``), latest of each."""
+    keys = ("precision", "batch_size", "jit", "width", "no_whitening", "no_identity_init")
+    latest_by = {}
+    for e in entries("cifar10_tricks"):
+        if e["results"].get("mode") == "steps":
+            latest_by[tuple(e["results"]["settings"].get(k) for k in keys)] = e
+    if not latest_by:
+        return missing("python benchmarks/cifar10_tricks.py --steps 8 [--precision float32 | --batch-size 512 | --jit]"
+                       " --machine-state idle")
+    rows = [[*("default" if v is None else v for v in key), f"{e['results']['seconds_per_epoch']:.1f} s",
+             f"{e['date'][:10]}, {e['machine_state']}, `{e.get('commit')}`"] for key, e in latest_by.items()]
+    return _table([*keys, "s per epoch of 45 000 images", "measured"], rows)
+
+
 def thread_scaling_section(_: str = "") -> str:
     entry = latest("thread_scaling")
     if entry is None:
@@ -345,7 +360,7 @@ def readme_with_block(text: str) -> str:
 
 SECTIONS: dict[str, Callable[[str], str]] = {
     "mnist_time_to_accuracy": goals_section, "cifar10_time_to_accuracy": goals_section,
-    "cifar10_tricks": tricks_section, "thread_scaling": thread_scaling_section,
+    "cifar10_tricks": tricks_section, "cifar10_steps": cifar10_steps_section, "thread_scaling": thread_scaling_section,
     "numpy_vs_keras_epoch_time": numpy_vs_keras_section, "distributed_search_scaling": distributed_section,
     "test_suite": test_suite_section, "regeneration": regeneration_section,
     **{f"assignment:{x}": (lambda _name, x=x: assignment_section(x)) for x in "ABCDE"},
