@@ -149,10 +149,8 @@ def tricks_table(args, split) -> str:
 
 
 def table_rows(path: str) -> list[dict]:
-    """A finished table's rows, each with its per-epoch validation accuracies (for benchmarks/results/)."""
-    rows = json.loads(Path(path, "tables", "tricks.json").read_text())
-    return [{**row, "val_accuracy_per_epoch": json.loads(Path(path, "variants", f"{row['variant']}.json").read_text())
-             ["val_accuracy_per_epoch"]} for row in rows]
+    """A finished table's rows (``tables/tricks.json``, accuracies per epoch as ``epoch_<i>``): benchmarks/results/."""
+    return json.loads(Path(path, "tables", "tricks.json").read_text())
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -177,9 +177,10 @@ def tricks_section(_: str = "") -> str:
         return missing("python benchmarks/cifar10_tricks.py --table --machine-state idle")
     rows = []
     for r in entry["results"]["rows"]:
-        epochs = " / ".join(f"{100 * a:.1f}" for a in r["val_accuracy_per_epoch"])
-        reached = [f"epoch {r[f'epochs_to_{t}']}, {r[f'seconds_to_{t}']:.0f} s" if r.get(f"epochs_to_{t}")
-                   else "not reached" for t in ("85", "90")]
+        per_epoch = sorted((int(k.split("_")[1]), v) for k, v in r.items() if re.fullmatch(r"epoch_\d+", k))
+        epochs = " / ".join(f"{100 * a:.1f}" for _, a in per_epoch)
+        reached = ["—" if f"epochs_to_{t}" not in r else "not reached" if r[f"epochs_to_{t}"] is None
+                   else f"epoch {r[f'epochs_to_{t}']}, {r[f'seconds_to_{t}']:.0f} s" for t in ("85", "90")]
         effect = "—" if r.get("effect_points") is None else f"{r['effect_points']:+.1f}"
         rows.append([r["change"], epochs + "%", _pct(r["val_accuracy_tta"]), *reached, effect])
     return "\n".join([_table(["taken away from the recipe", "validation accuracy per epoch", "6-view TTA",

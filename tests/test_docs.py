@@ -109,6 +109,38 @@ def test_every_section_says_not_measured_and_how_when_nothing_is_recorded(result
         results.render("nope")
 
 
+def test_each_benchmark_section_renders_what_its_script_records(results_dir):
+    """Entries shaped as each script writes them (keys copied from the scripts' record calls)."""
+    fixture = next((ROOT / "tests" / "fixtures" / "runs" / "cifar10_tricks").iterdir())
+    rows = json.loads((fixture / "tables" / "tricks.json").read_text())       # what cifar10_tricks.table_rows reads
+    results.record("cifar10_tricks", {"mode": "table", "epochs": 1, "seed": 0, "run": "runs/x", "rows": rows},
+                   "idle", [])
+    table = results.render("cifar10_tricks")
+    assert f"| none: the D6 recipe | {100 * rows[0]['epoch_1']:.1f}% | {100 * rows[0]['val_accuracy_tta']:.2f}% |" \
+        in table and f"| {rows[1]['effect_points']:+.1f} |" in table
+    results.record("cifar10_tricks", {"mode": "steps", "settings": {"precision": "float32", "batch_size": 1024,
+                                                                     "jit": False, "width": None},
+                                      "seconds_per_epoch": 152.04}, "idle", ["--steps", "8"])
+    assert "| float32 | 1024 | False | default | default | default | 152.0 s |" in results.render("cifar10_steps")
+    results.record("numpy_vs_keras_epoch_time", {"model": 2, "lr": 5e-3, "epochs": 3, "seed": 0, "ratio": 0.5,
+                                                 "numpy": {"seconds_per_epoch": 1.0, "epoch_seconds": [1, 1],
+                                                           "test_accuracy": 0.95},
+                                                 "keras": {"seconds_per_epoch": 2.0, "epoch_seconds": [3, 2],
+                                                           "test_accuracy": 0.951}}, "loaded", [])
+    assert "| numpy | 1.00 s | 95.00% |" in results.render("numpy_vs_keras_epoch_time")
+    workers = {"1": {"search_s": 394, "trial_s": 45, "trials_per_hour": 55, "slowdown": 1.0, "repeats": 1},
+               "2": {"search_s": 334, "trial_s": 67, "trials_per_hour": 65, "slowdown": 1.49, "repeats": 1}}
+    results.record("distributed_search_scaling", {"trials": 6, "order": [1, 2], "same_trials": True,
+                                                  "load_average": 1.0, "workers": workers}, "loaded", [])
+    assert "| 2 | 334 s | 65 | 67.0 s | 1.49x |" in results.render("distributed_search_scaling")
+    results.record("test_suite", {"suite": "fast", "seconds": 114.0, "summary": "456 passed", "command": "x"}, "idle",
+                   [], script="benchmarks/test_suite_time.py")
+    assert "1.9 min (456 passed)" in results.render("test_suite") and "1.9 min (" in results.readme_block()
+    results.record("regeneration", {"tasks": {"d6": 1782.0, "b1": 659.0}, "sum_s": 2441.0, "wall_s": 3317.0,
+                                    "not_rerun": [], "source": "log"}, "idle", [])
+    assert "**55.3 min**" in results.render("regeneration") and "55.3 min (" in results.readme_block()
+
+
 # ----------------------------------------------------------------------------- the recorders
 
 def test_regeneration_times_are_read_back_from_the_report_command_output():
