@@ -96,7 +96,7 @@ def record(name: str, results: dict, machine_state: str | None, argv: list[str] 
     tmp = path.with_suffix(".json.part")
     tmp.write_text(json.dumps(data, indent=1) + "\n")
     tmp.replace(path)
-    print(f"\nrecorded in {path}")
+    print(f"\nrecorded in {path}; python benchmarks/results.py --write-readme updates README's results block")
     return path
 
 
