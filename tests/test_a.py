@@ -335,28 +335,36 @@ def test_quick_runs_end_to_end_and_report(run_task, data_dir, tmp_path):
     from hwkit import cli
 
     a1 = run_task("a1", "--quick", "--data-dir", str(data_dir))
-    assert a1.quick and len(a1.table("verdicts")) == 2 and len(a1.table("distances")) == 20
-    assert all(r["verdict"] in a_identity.VERDICTS for r in a1.table("verdicts"))
-    assert a1.metrics["conjecture"]["formula"].startswith("h(x)")
+    assert a1.quick and len(a1.table("verdicts")) == 3 and len(a1.table("distances")) == 30
+    assert all(r["verdict"] in (*a_identity.VERDICTS, FAILED) for r in a1.table("verdicts"))
+    for r in a1.table("verdicts"):     # a failed run gets no verdict, whatever its distances say
+        assert (r["verdict"] == FAILED) == (r["train_mse"] >= a_identity.FIT_MSE) == (r["fit"] == FAILED)
+    findings = a1.metrics["findings"]
+    assert {"learning_rate", "conjecture", "fits", "cut_off"} <= set(findings)
+    assert findings["learning_rate"]["numbers"]["chosen"] == a1.metrics["learning_rate"]
+    assert [r["chosen"] for r in a1.table("lr_check")].count(True) == 1
     assert a1.figure("loss") and a1.figure("predictions") and a1.history()
     a2 = run_task("a2", "--quick", "--data-dir", str(data_dir))
-    # even 300 epochs are enough for the one-conv CNN to be judged the identity
-    assert a2.metrics["conjecture"]["formula"] == "g(x) ≈ x"
+    # even 300 epochs are enough for the one-conv CNN to fit and be judged the identity
+    assert a2.metrics["findings"]["conjecture"]["verdict"] == "identity"
     a3 = run_task("a3", "--quick", "--data-dir", str(data_dir))
-    assert a3.metrics["all_claims_verified"] and a3.metrics["identity_error_outside_domain"] > 1
+    assert a3.metrics["findings"]["constructions"]["verdict"] == a_identity.VERIFIED
+    assert a3.metrics["identity_error_outside_domain"] > 1
     a4 = run_task("a4", "--quick", "--data-dir", str(data_dir))
     assert a4.metrics["all_claims_verified"] and a4.metrics["relu_single_filter_error_on_negatives"] > 1
-    a5 = run_task("a5", "--quick", "--data-dir", str(data_dir), "--depths", "1", "2", "--epochs", "50")
+    a5 = run_task("a5", "--quick", "--data-dir", str(data_dir), "--depths", "1", "2", "--epochs", "10")
     assert [r["depth"] for r in a5.table("sweep")] == [1, 2] and a5.figure("distance_vs_depth")
     assert [c["depth"] for c in a5.table("verdict_counts")] == [1, 2]
-    assert a5.metrics["comparison"]["text"].startswith("Zhang, Bengio, Hardt")
+    # 10 epochs fit nothing: every run is a failure, no depth is judged, nothing is compared with the paper
+    assert all(r["fit"] == FAILED for r in a5.table("sweep"))
+    assert a5.metrics["findings"]["paper"]["verdict"] == NOT_COMPARABLE
 
     pdf = cli.render_report("A", include_quick=True, out_dir=tmp_path)
     reader = PdfReader(pdf)
     text = "".join(p.extract_text() for p in reader.pages)
     assert len(reader.pages) >= 5
-    for needle in ("P1.1 The model", "P2.3", "P3.1", "P3.2", "depth sweep", "SMOKE RESULT", "Conjecture: h(x)",
-                   "g(x) ≈ x"):
+    for needle in ("P1.1 The model", "P2.3", "P3.1", "P3.2", "depth sweep", "SMOKE RESULT", "Conjecture: g(x) ≈ x",
+                   "Outcome: not comparable"):
         assert needle in text, needle
     assert "not run" not in text
     assert pdf_layout.report_figures("A") >= 6

@@ -17,6 +17,13 @@ otherwise ``"neither"``, with RATIO = 1/4: one candidate must be at least 4 time
 mean squared error (2 times in RMS) than the other. A half-intensity copy 0.5 x still counts as
 identity-like (d_id ~ 0.13, d_const ~ 0.63), a 50/50 blend of x and x_train does not.
 
+A run counts only if it fits its one training image (``fit_check``: final MSE on x_train below
+FIT_MSE); a run that fails is reported as "failed to fit" and left out of every verdict count,
+conjecture and comparison. The report's sentences come from findings (``hwkit.findings``) computed
+here: the learning rate chosen from the check table (``choose_learning_rate``), the conjecture over
+the fitted runs (``conjecture``), the input cut-off (``cut_off_finding``), the A3/A4 constructions
+(``construction_check``) and A5's comparison with the paper (``paper_comparison``).
+
 A third number, the *spread* (how much the outputs vary across the test inputs relative to how
 much the inputs vary: 0 for any constant map, 1 for the identity), tells a "neither" that is a
 constant map not (yet) equal to x_train from one that really mixes input and training image.
@@ -747,20 +754,17 @@ def identity_mlp(hidden_layers: int = 6, units: int = 4, image_shape=(28, 28, 1)
 
 
 def identity_cnn(hidden_layers: int = 1, filters: int = 10, kernel_size: int = 5,
-                 image_shape=(28, 28, 1), initializer: str = "glorot_uniform") -> keras.Model:
+                 image_shape=(28, 28, 1)) -> keras.Model:
     """A2 (and the A5 depth sweep): ``hidden_layers`` x Conv(filters, k x k, "same", ReLU), then the output conv.
 
     Output layer: 1 filter (one grey channel, like the input), the same k x k kernel with "same"
     padding and stride 1 (so the output is 28x28 again), and a sigmoid so that g maps into [0,1].
-    ``initializer``: the conv kernels' initialiser (Keras' default; A5 also tries "he_normal" on its deepest net).
     """
     inputs = keras.Input(image_shape, name="image")
     x = inputs
     for i in range(hidden_layers):
-        x = layers.Conv2D(filters, kernel_size, padding="same", activation="relu", kernel_initializer=initializer,
-                          name=f"conv{i + 1}")(x)
-    outputs = layers.Conv2D(image_shape[-1], kernel_size, padding="same", activation="sigmoid",
-                            kernel_initializer=initializer, name="pixels")(x)
+        x = layers.Conv2D(filters, kernel_size, padding="same", activation="relu", name=f"conv{i + 1}")(x)
+    outputs = layers.Conv2D(image_shape[-1], kernel_size, padding="same", activation="sigmoid", name="pixels")(x)
     return keras.Model(inputs, outputs, name=f"identity_cnn_{hidden_layers}")
 
 
