@@ -525,7 +525,8 @@ def run_protocol(run, build: Callable[[], keras.Model], d: OneExampleData, proto
             dead_units=[r.extra["dead_units"] for r in results],
             last_hidden_alive=[r.extra["last_hidden_alive"] for r in results], train_digit=d.train_digit,
             train_index=d.train_index, test_indices=d.test_indices, ratio=RATIO, fit_mse=FIT_MSE,
-            cut_off_spread=CUT_OFF_SPREAD, train_seconds=round(sum(r.seconds for r in results), 1))
+            cut_off_spread=CUT_OFF_SPREAD, cut_off_seeds=[row["seed"] for row in rows if row["input_cut_off"]],
+            train_seconds=round(sum(r.seconds for r in results), 1))
     return results
 
 
