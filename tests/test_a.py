@@ -6,6 +6,7 @@ import pdf_layout  # tests/pdf_layout.py
 import pytest
 
 from hwkit.assignments import a_identity
+from hwkit.findings import FAILED, FITS, NOT_COMPARABLE
 
 RNG = np.random.default_rng(0)
 
@@ -63,10 +64,88 @@ def test_verdict_threshold_rule():
         a_identity.distances(_images(1), np.zeros((1, 28, 28, 1)) + 0.0, np.zeros((1, 28, 28, 1)))
 
 
-def test_conjecture_is_the_majority_formula():
-    c = a_identity.conjecture(["constant", "constant", "neither", "constant", "identity"], "h")
-    assert c["formula"] == "h(x) ≈ x_train" and c["votes"] == 3 and c["runs"] == 5
-    assert a_identity.conjecture(["identity"] * 5, "g")["formula"] == "g(x) ≈ x"
+def _run(seed, verdict_, fit=True, d_const=0.1, d_id=0.9, spread=0.5, train_mse=None, late=0.01):
+    if train_mse is None:
+        train_mse = 1e-4 if fit else 0.02
+    return {"seed": seed, "distance_verdict": verdict_, "fit": FITS if fit else FAILED, "d_const": d_const,
+            "d_id": d_id, "spread": spread, "train_mse": train_mse, "late_loss_drop": late}
+
+
+def test_fit_check_uses_the_stated_threshold():
+    assert a_identity.fit_check(a_identity.FIT_MSE / 2).verdict == FITS
+    assert a_identity.fit_check(a_identity.FIT_MSE).verdict == FAILED           # "below", as the report says
+    assert a_identity.fit_check(0.0207).verdict == FAILED                       # the cut-off A1 runs
+    assert a_identity.fit_check(float("nan")).verdict == FAILED
+
+
+def test_conjecture_counts_only_fitted_runs():
+    # Two failed runs whose distances say "neither" must not vote, nor shift the distances.
+    rows = [_run(0, "constant", d_const=0.01), _run(1, "constant", d_const=0.03), _run(2, "constant", d_const=0.02),
+            _run(3, "neither", fit=False, d_const=0.7), _run(4, "neither", fit=False, d_const=0.8)]
+    c = a_identity.conjecture(rows, "h")
+    assert c.verdict == "constant" and c.numbers["formula"] == "h(x) ≈ x_train"
+    assert (c.numbers["votes"], c.numbers["fitted"], c.numbers["runs"]) == (3, 3, 5)
+    assert c.numbers["failed_seeds"] == [3, 4] and c.numbers["counts"]["neither"] == 0
+    assert (c.numbers["d_const"], c.numbers["d_const_low"], c.numbers["d_const_high"]) == (0.02, 0.01, 0.03)
+    assert a_identity.conjecture([_run(k, "identity") for k in range(5)], "g").numbers["formula"] == "g(x) ≈ x"
+    assert a_identity.conjecture([_run(k, "neither") for k in range(3)]).verdict == "neither"
+
+
+def test_conjecture_needs_a_strict_majority_of_enough_fitted_runs():
+    split = [_run(0, "constant"), _run(1, "constant"), _run(2, "identity"), _run(3, "identity")]
+    assert a_identity.conjecture(split).verdict == a_identity.MIXED
+    plurality = [_run(0, "constant"), _run(1, "constant"), _run(2, "identity"), _run(3, "neither")]
+    assert a_identity.conjecture(plurality).verdict == a_identity.MIXED           # 2 of 4 is not more than half
+    too_few = [_run(0, "constant"), _run(1, "constant"), _run(2, "constant", fit=False)]
+    c = a_identity.conjecture(too_few)
+    assert c.verdict == a_identity.TOO_FEW and c.numbers["fitted"] == 2 and c.numbers["d_const"] == 0.1
+    none = a_identity.conjecture([_run(k, "neither", fit=False) for k in range(5)])
+    assert none.verdict == a_identity.TOO_FEW and none.interval is None and "d_const" not in none.numbers
+
+
+def test_fit_summary_names_the_failed_runs():
+    assert a_identity.fit_summary([_run(0, "identity"), _run(1, "identity")]).verdict == FITS
+    f = a_identity.fit_summary([{**_run(0, "identity"), "depth": 3}, {**_run(1, "neither", fit=False), "depth": 20}])
+    assert f.verdict == FAILED and f.numbers["failed_seeds"] == [1] and f.numbers["failed_depths"] == [20]
+
+
+def test_cut_off_finding_branches():
+    none = a_identity.cut_off_finding([_run(0, "constant"), _run(1, "constant")])
+    assert none.verdict == a_identity.NO_CUT_OFF and none.numbers["seeds"] == []
+    cut = [_run(0, "constant"), _run(1, "neither", fit=False, spread=0.0, late=0.02),
+           _run(2, "neither", fit=False, spread=1e-9, late=0.03)]
+    learning = a_identity.cut_off_finding(cut)
+    assert learning.verdict == a_identity.CUT_OFF_LEARNING
+    assert learning.numbers["seeds"] == [1, 2] and learning.numbers["failed"] == 2
+    cut[2]["late_loss_drop"] = a_identity.STILL_LEARNING / 2
+    assert a_identity.cut_off_finding(cut).verdict == a_identity.CUT_OFF_STALLED
+
+
+def test_learning_rate_is_chosen_from_the_check_table_by_the_stated_rule():
+    rows = [{"learning_rate": lr, "train_mse": mse, "fit": FITS if mse < a_identity.FIT_MSE else FAILED}
+            for lr, mse in ((0.5, 1e-3), (2.0, 2e-4), (5.0, 3e-3), (10.0, 0.09))]
+    c = a_identity.choose_learning_rate(rows)
+    assert c.verdict == a_identity.LR_FITS and c.numbers["chosen"] == 5.0      # the largest that fits, not the best MSE
+    assert c.numbers["fitting"] == [0.5, 2.0, 5.0] and c.criterion == a_identity.LR_RULE
+    # Measured on A5's 20-layer net: both rates collapse, 0.5 by a hair "better"; a failure ranks nothing.
+    failing = [{"learning_rate": lr, "train_mse": mse, "fit": FAILED} for lr, mse in ((0.5, 0.0799), (0.1, 0.0803))]
+    none = a_identity.choose_learning_rate(failing)
+    assert none.verdict == a_identity.LR_NONE_FITS and none.numbers["chosen"] == 0.1
+    assert none.numbers["chosen_train_mse"] == 0.0803 and none.numbers["fitting"] == []
+    with pytest.raises(ValueError):
+        a_identity.choose_learning_rate([])
+
+
+def test_construction_check_branches():
+    ok = [{"claimed_domain": True, "max_abs_error": 1e-7}, {"claimed_domain": False, "max_abs_error": 5.0}]
+    c = a_identity.construction_check(ok)
+    assert c.verdict == a_identity.VERIFIED and c.numbers["worst_outside"] == 5.0 and c.numbers["checks"] == 1
+    bad = ok + [{"claimed_domain": True, "max_abs_error": 1e-3}]
+    assert a_identity.construction_check(bad).verdict == a_identity.NOT_VERIFIED
+    shape = ok + [{"claimed_domain": True, "max_abs_error": 0.0, "output_shape_ok": False}]
+    assert a_identity.construction_check(shape).numbers["failing"] == 1
+    with pytest.raises(ValueError):
+        a_identity.construction_check([{"claimed_domain": False, "max_abs_error": 1.0}])
 
 
 def test_dead_units_and_bce_floor():
@@ -119,23 +198,67 @@ def test_dead_units_counted_per_channel_with_a_single_relu_layer():
     assert len(dead) == 1 and int(dead[0].sum()) == 1 and int((~dead[-1]).sum()) == 9
 
 
-def _sweep(verdicts: dict[int, list[str]]) -> list[dict]:
-    return [{"depth": d, "verdict": v, "train_mse": 1e-3, "d_const": 0.5, "d_id": 0.5, "spread": 0.5}
-            for d, vs in verdicts.items() for v in vs]
+def _sweep(verdicts: dict[int, list[str]], failed: dict[int, int] | None = None) -> list[dict]:
+    """Sweep rows: per depth the fitted runs' verdicts, then ``failed[depth]`` runs that failed to fit."""
+    rows = [{"depth": d, "seed": k, "distance_verdict": v, "fit": FITS, "train_mse": 1e-3, "d_const": 0.5,
+             "d_id": 0.1 * d, "spread": 0.5} for d, vs in verdicts.items() for k, v in enumerate(vs)]
+    for d, count in (failed or {}).items():
+        rows += [{"depth": d, "seed": 10 + k, "distance_verdict": "neither", "fit": FAILED, "train_mse": 0.02,
+                  "d_const": 0.6, "d_id": 0.9, "spread": 0.01} for k in range(count)]
+    return sorted(rows, key=lambda r: r["depth"])
 
 
-def test_paper_comparison_counts_verdicts_and_judges_the_order():
+def test_verdict_counts_count_only_fitted_runs():
+    counts = a_identity.verdict_counts(_sweep({1: ["identity"] * 3, 15: ["neither"]}, failed={15: 2, 20: 3}))
+    assert counts[1] == {"constant": 0, "identity": 3, "neither": 0, FAILED: 0}
+    assert counts[15] == {"constant": 0, "identity": 0, "neither": 1, FAILED: 2}
+    assert counts[20] == {"constant": 0, "identity": 0, "neither": 0, FAILED: 3}
+    assert a_identity.depth_verdict(counts[15]) == a_identity.NOT_JUDGED     # 1 of 3 fit: fewer than half
+    assert a_identity.depth_verdict(counts[20]) == a_identity.NOT_JUDGED
+    assert a_identity.depth_verdict({"constant": 1, "identity": 1, "neither": 0, FAILED: 1}) == a_identity.MIXED
+    assert a_identity.depth_verdict({"constant": 0, "identity": 2, "neither": 0, FAILED: 2}) == "identity"
+
+
+def test_paper_comparison_agreement():
     agree = a_identity.paper_comparison(_sweep({1: ["identity"] * 3, 8: ["neither", "neither", "identity"],
                                                 20: ["constant"] * 3}))
-    assert agree["counts"]["8"] == {"constant": 0, "identity": 1, "neither": 2}
-    assert agree["identity_depths"] == [1] and agree["neither_depths"] == [8] and agree["constant_depths"] == [20]
-    assert agree["monotone"] and agree["agreement"] == "agrees with" and "agrees with Fig. 3" in agree["text"]
-    partial = a_identity.paper_comparison(_sweep({1: ["identity"] * 3, 20: ["neither"] * 3}))
-    assert partial["agreement"] == "partly agrees with" and "not yet the constant map" in partial["text"]
-    reverse = a_identity.paper_comparison(_sweep({1: ["constant"] * 3, 20: ["identity"] * 3}))
-    assert not reverse["monotone"] and reverse["agreement"] == "disagrees with"
-    tie = a_identity.paper_comparison(_sweep({1: ["identity", "neither"], 2: ["neither", "neither"]}))
-    assert tie["mixed_depths"] == [1]
+    assert agree.verdict == a_identity.AGREES
+    n = agree.numbers
+    assert n["counts"]["8"] == {"constant": 0, "identity": 1, "neither": 2, FAILED: 0}
+    assert n["identity_depths"] == [1] and n["neither_depths"] == [8] and n["constant_depths"] == [20]
+    assert n["shallow"] == 1 and n["deep"] == 20 and n["deep_d_id"] == pytest.approx(2.0) and n["deep_runs"] == 3
+
+
+def test_paper_comparison_partial_agreement_when_the_deep_nets_fail_to_fit():
+    # The named problem: depths 12 and 20 all failed, 15 mostly; no depth gave the constant map.
+    rows = _sweep({1: ["identity"] * 3, 4: ["identity"] * 3, 10: ["neither"] * 3, 15: ["neither"]},
+                  failed={12: 3, 15: 2, 20: 3})
+    p = a_identity.paper_comparison(rows)
+    assert p.verdict == a_identity.PARTLY and p.numbers["deep"] == 10
+    assert p.numbers["not_judged_depths"] == [12, 15, 20] and p.numbers["deeper_not_judged"] == [12, 15, 20]
+    assert p.numbers["failed_runs"] == 8 and p.numbers["constant_depths"] == []
+    # the failed runs' "neither" must not make depth 20 look like a measured point
+    assert "20" in p.numbers["verdicts"] and p.numbers["verdicts"]["20"] == a_identity.NOT_JUDGED
+    neither_at_20 = a_identity.paper_comparison(_sweep({1: ["identity"] * 3, 20: ["neither"] * 3}))
+    assert neither_at_20.verdict == a_identity.PARTLY and neither_at_20.numbers["deep_verdict"] == "neither"
+
+
+def test_paper_comparison_disagreement_branches():
+    reverse = a_identity.paper_comparison(_sweep({1: ["identity"] * 3, 4: ["constant"] * 3, 20: ["neither"] * 3}))
+    assert reverse.verdict == a_identity.DISAGREES and not reverse.numbers["monotone"]
+    start = a_identity.paper_comparison(_sweep({1: ["neither"] * 3, 20: ["constant"] * 3}))
+    assert start.verdict == a_identity.DISAGREES and not start.numbers["shallow_identity"]
+    no_change = a_identity.paper_comparison(_sweep({1: ["identity"] * 3, 20: ["identity"] * 3}))
+    assert no_change.verdict == a_identity.DISAGREES and no_change.numbers["monotone"]
+    # identity throughout, but the sweep never reached the paper's depth: untested, not a disagreement
+    shallow_only = a_identity.paper_comparison(_sweep({1: ["identity"], 3: ["identity"]}))
+    assert shallow_only.verdict == a_identity.PARTLY
+
+
+def test_paper_comparison_not_comparable_with_fewer_than_two_judged_depths():
+    p = a_identity.paper_comparison(_sweep({1: ["identity"]}, failed={3: 1}))
+    assert p.verdict == NOT_COMPARABLE and p.numbers["judged_depths"] == [1]
+    assert p.numbers["failed_depths"] == [3]
 
 
 def test_model_shapes_follow_the_text():
@@ -212,28 +335,36 @@ def test_quick_runs_end_to_end_and_report(run_task, data_dir, tmp_path):
     from hwkit import cli
 
     a1 = run_task("a1", "--quick", "--data-dir", str(data_dir))
-    assert a1.quick and len(a1.table("verdicts")) == 2 and len(a1.table("distances")) == 20
-    assert all(r["verdict"] in a_identity.VERDICTS for r in a1.table("verdicts"))
-    assert a1.metrics["conjecture"]["formula"].startswith("h(x)")
+    assert a1.quick and len(a1.table("verdicts")) == 3 and len(a1.table("distances")) == 30
+    assert all(r["verdict"] in (*a_identity.VERDICTS, FAILED) for r in a1.table("verdicts"))
+    for r in a1.table("verdicts"):     # a failed run gets no verdict, whatever its distances say
+        assert (r["verdict"] == FAILED) == (r["train_mse"] >= a_identity.FIT_MSE) == (r["fit"] == FAILED)
+    findings = a1.metrics["findings"]
+    assert {"learning_rate", "conjecture", "fits", "cut_off"} <= set(findings)
+    assert findings["learning_rate"]["numbers"]["chosen"] == a1.metrics["learning_rate"]
+    assert [r["chosen"] for r in a1.table("lr_check")].count(True) == 1
     assert a1.figure("loss") and a1.figure("predictions") and a1.history()
     a2 = run_task("a2", "--quick", "--data-dir", str(data_dir))
-    # even 300 epochs are enough for the one-conv CNN to be judged the identity
-    assert a2.metrics["conjecture"]["formula"] == "g(x) ≈ x"
+    # even 300 epochs are enough for the one-conv CNN to fit and be judged the identity
+    assert a2.metrics["findings"]["conjecture"]["verdict"] == "identity"
     a3 = run_task("a3", "--quick", "--data-dir", str(data_dir))
-    assert a3.metrics["all_claims_verified"] and a3.metrics["identity_error_outside_domain"] > 1
+    assert a3.metrics["findings"]["constructions"]["verdict"] == a_identity.VERIFIED
+    assert a3.metrics["identity_error_outside_domain"] > 1
     a4 = run_task("a4", "--quick", "--data-dir", str(data_dir))
     assert a4.metrics["all_claims_verified"] and a4.metrics["relu_single_filter_error_on_negatives"] > 1
-    a5 = run_task("a5", "--quick", "--data-dir", str(data_dir), "--depths", "1", "2", "--epochs", "50")
+    a5 = run_task("a5", "--quick", "--data-dir", str(data_dir), "--depths", "1", "2", "--epochs", "10")
     assert [r["depth"] for r in a5.table("sweep")] == [1, 2] and a5.figure("distance_vs_depth")
     assert [c["depth"] for c in a5.table("verdict_counts")] == [1, 2]
-    assert a5.metrics["comparison"]["text"].startswith("Zhang, Bengio, Hardt")
+    # 10 epochs fit nothing: every run is a failure, no depth is judged, nothing is compared with the paper
+    assert all(r["fit"] == FAILED for r in a5.table("sweep"))
+    assert a5.metrics["findings"]["paper"]["verdict"] == NOT_COMPARABLE
 
     pdf = cli.render_report("A", include_quick=True, out_dir=tmp_path)
     reader = PdfReader(pdf)
     text = "".join(p.extract_text() for p in reader.pages)
     assert len(reader.pages) >= 5
-    for needle in ("P1.1 The model", "P2.3", "P3.1", "P3.2", "depth sweep", "SMOKE RESULT", "Conjecture: h(x)",
-                   "g(x) ≈ x"):
+    for needle in ("P1.1 The model", "P2.3", "P3.1", "P3.2", "depth sweep", "SMOKE RESULT", "Conjecture: g(x) ≈ x",
+                   "Outcome: not comparable"):
         assert needle in text, needle
     assert "not run" not in text
     assert pdf_layout.report_figures("A") >= 6

@@ -17,6 +17,13 @@ otherwise ``"neither"``, with RATIO = 1/4: one candidate must be at least 4 time
 mean squared error (2 times in RMS) than the other. A half-intensity copy 0.5 x still counts as
 identity-like (d_id ~ 0.13, d_const ~ 0.63), a 50/50 blend of x and x_train does not.
 
+A run counts only if it fits its one training image (``fit_check``: final MSE on x_train below
+FIT_MSE); a run that fails is reported as "failed to fit" and left out of every verdict count,
+conjecture and comparison. The report's sentences come from findings (``hwkit.findings``) computed
+here: the learning rate chosen from the check table (``choose_learning_rate``), the conjecture over
+the fitted runs (``conjecture``), the input cut-off (``cut_off_finding``), the A3/A4 constructions
+(``construction_check``) and A5's comparison with the paper (``paper_comparison``).
+
 A third number, the *spread* (how much the outputs vary across the test inputs relative to how
 much the inputs vary: 0 for any constant map, 1 for the identity), tells a "neither" that is a
 constant map not (yet) equal to x_train from one that really mixes input and training image.
@@ -37,13 +44,16 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from hwkit import HwkitError, data, models, training
+from hwkit import HwkitError, data, findings, models, training
 from hwkit.task import MAX_SEEDS, bounded_int
 
-FIT_MSE = 5e-3        # a run "fits" the training image when its final MSE on it is at most this
+FIT_MSE = 5e-3        # a run "fits" the training image when its final MSE on it is below this
+FIT_CRITERION = f"final MSE on x_train below {FIT_MSE:g}"
 RATIO = 0.25          # verdict: the winner must be at least 4x closer (in MSE) than the loser
 CUT_OFF_SPREAD = 1e-6  # spread below this: the output does not depend on the input at all (input cut off)
 LATE_EPOCHS = 100      # "still learning": the loss drop over this many last epochs
+STILL_LEARNING = 1e-4  # a BCE drop over the last LATE_EPOCHS above this: the run was still learning at the end
+MIN_FITTED = findings.MIN_SEEDS   # a conjecture needs at least this many runs that fit x_train
 DIGITS = tuple(range(10))
 VERDICTS = ("constant", "identity", "neither")
 FORMULAS = {"constant": "{f}(x) ≈ x_train", "identity": "{f}(x) ≈ x", "neither": "no simple formula"}
@@ -51,7 +61,8 @@ FORMULAS = {"constant": "{f}(x) ≈ x_train", "identity": "{f}(x) ≈ x", "neith
 # The verdict rule as A's PDF states it (``facts`` in templates/A.html): the distance ratio, and how many
 # times closer the winner must be in mean squared error and in root mean squared error.
 REPORT_FACTS = {"ratio": RATIO, "closer_mse": 1 / RATIO, "closer_rms": float(np.sqrt(1 / RATIO)),
-                "late_epochs": LATE_EPOCHS}
+                "late_epochs": LATE_EPOCHS, "fit_criterion": FIT_CRITERION, "min_fitted": MIN_FITTED,
+                "still_learning": STILL_LEARNING}
 
 
 # ----------------------------------------------------------------------------- data
@@ -130,12 +141,101 @@ def summarise(predictions: np.ndarray, inputs: np.ndarray, x_train: np.ndarray) 
             **{f"images_{v}": per_image.count(v) for v in VERDICTS}, "per_image": per_image, "distances": d}
 
 
-def conjecture(verdicts: Sequence[str], f: str = "h") -> dict:
-    """The formula backed by the majority of the runs' verdicts, e.g. {'formula': 'h(x) ≈ x_train', 'votes': 5}."""
-    counts = {v: list(verdicts).count(v) for v in VERDICTS}
+def fit_check(train_mse: float) -> findings.Finding:
+    """Did a run fit its single training image? Final MSE on x_train below ``FIT_MSE``.
+
+    A run that failed is reported as failed: its distances describe an unfinished training, not a
+    learnt function, so no verdict count, conjecture or comparison uses it.
+    """
+    return findings.fit_check(train_mse, FIT_MSE, criterion=FIT_CRITERION)
+
+
+def fit_summary(rows: Sequence[dict]) -> findings.Finding:
+    """Did every run fit x_train? "fits" if so, else "failed to fit" with the failed runs' seeds (and depths)."""
+    failed = [r for r in rows if r["fit"] != findings.FITS]
+    numbers = {"runs": len(rows), "failed_runs": len(failed), "failed_seeds": [r["seed"] for r in failed],
+               "failed_depths": sorted({r["depth"] for r in failed if "depth" in r})}
+    return findings.Finding(findings.FAILED if failed else findings.FITS, numbers, criterion=FIT_CRITERION)
+
+
+MIXED, TOO_FEW = "mixed", "too few fitted runs"
+
+
+def conjecture(rows: Sequence[dict], f: str = "h", min_fitted: int = MIN_FITTED) -> findings.Finding:
+    """The formula backed by a strict majority of the runs that FIT x_train (P*.3's conjecture).
+
+    ``rows``: one dict per run with ``seed``, ``fit`` (a fit-check verdict), ``distance_verdict``, ``d_const``
+    and ``d_id``. Verdict: "constant" / "identity" / "neither" when more than half of the fitted runs say so,
+    "mixed" when none does, "too few fitted runs" with fewer than ``min_fitted``. The distances are given as
+    median and range over the fitted runs.
+    """
+    fitted = [r for r in rows if r["fit"] == findings.FITS]
+    counts = {v: sum(r["distance_verdict"] == v for r in fitted) for v in VERDICTS}
     best = max(VERDICTS, key=lambda v: counts[v])
-    return {"verdict": best, "formula": FORMULAS[best].format(f=f), "votes": counts[best], "runs": len(verdicts),
-            "counts": counts}
+    numbers = {"runs": len(rows), "fitted": len(fitted), "failed": len(rows) - len(fitted),
+               "failed_seeds": [r["seed"] for r in rows if r["fit"] != findings.FITS], "counts": counts,
+               "votes": counts[best], "formula": FORMULAS[best].format(f=f), "min_fitted": min_fitted}
+    interval = None
+    if fitted:
+        interval = findings.seed_interval([r["d_const"] for r in fitted])
+        d_id = findings.seed_interval([r["d_id"] for r in fitted])
+        numbers.update(d_const=interval.center, d_const_low=interval.low, d_const_high=interval.high,
+                       d_id=d_id.center, d_id_low=d_id.low, d_id_high=d_id.high, method=interval.method)
+    criterion = (f"the verdict of more than half of the runs that fit x_train ({FIT_CRITERION}), "
+                 f"with at least {min_fitted} such runs")
+    if len(fitted) < min_fitted:
+        return findings.Finding(TOO_FEW, numbers, interval, criterion=criterion)
+    return findings.Finding(best if 2 * counts[best] > len(fitted) else MIXED, numbers, interval, criterion=criterion)
+
+
+NO_CUT_OFF, CUT_OFF_LEARNING, CUT_OFF_STALLED = "no run cut off", "cut off, still learning", "cut off, stalled"
+
+
+def cut_off_finding(rows: Sequence[dict]) -> findings.Finding:
+    """Which runs have their input cut off (spread < CUT_OFF_SPREAD), and were they still learning at the end?
+
+    ``rows``: one dict per run with ``seed``, ``spread``, ``train_mse``, ``late_loss_drop`` and ``fit``.
+    "cut off, still learning" when every cut-off run's BCE fell by more than ``STILL_LEARNING`` over the
+    last ``LATE_EPOCHS`` epochs, "cut off, stalled" when one did not, "no run cut off" otherwise.
+    """
+    cut = [r for r in rows if input_cut_off(r["spread"])]
+    numbers = {"runs": len(rows), "seeds": [r["seed"] for r in cut], "train_mses": [r["train_mse"] for r in cut],
+               "late_loss_drops": [r["late_loss_drop"] for r in cut],
+               "failed": sum(r["fit"] != findings.FITS for r in cut)}
+    criterion = (f"spread < {CUT_OFF_SPREAD:g}; still learning = BCE drop over the last {LATE_EPOCHS} epochs "
+                 f"> {STILL_LEARNING:g}")
+    if not cut:
+        return findings.Finding(NO_CUT_OFF, numbers, criterion=criterion)
+    learning = all(r["late_loss_drop"] > STILL_LEARNING for r in cut)
+    return findings.Finding(CUT_OFF_LEARNING if learning else CUT_OFF_STALLED, numbers, criterion=criterion)
+
+
+LR_FITS, LR_NONE_FITS = "largest rate that fits", "no rate fits"
+LR_RULE = ("the largest candidate rate whose check run fits x_train; if none fits, the check cannot tell the "
+           "candidates apart, and the smallest one is taken")
+
+
+def choose_learning_rate(check_rows: Sequence[dict]) -> findings.Finding:
+    """The SGD learning rate, chosen from the check table (one run per candidate) by ``LR_RULE``.
+
+    ``check_rows``: one dict per candidate with ``learning_rate``, ``train_mse`` and ``fit``. Largest,
+    because a run whose input is cut off can only learn through the output biases (a hypothesis for
+    why larger steps help, stated as such in the report); the training fit is the only criterion
+    there is with one example (no validation set, and the test images choose nothing).
+    """
+    if not check_rows:
+        raise ValueError("choose_learning_rate: no candidate rates were checked")
+    fitting = sorted(r["learning_rate"] for r in check_rows if r["fit"] == findings.FITS)
+    numbers = {"candidates": [r["learning_rate"] for r in check_rows], "fitting": fitting}
+    if fitting:
+        chosen = fitting[-1]
+        verdict_ = LR_FITS
+    else:   # failed runs' MSEs differ by noise (e.g. two collapsed nets): no ranking of failures
+        chosen = min(r["learning_rate"] for r in check_rows)
+        verdict_ = LR_NONE_FITS
+    numbers["chosen"] = chosen
+    numbers["chosen_train_mse"] = next(r["train_mse"] for r in check_rows if r["learning_rate"] == chosen)
+    return findings.Finding(verdict_, numbers, criterion=LR_RULE)
 
 
 # ----------------------------------------------------------------------------- training on one image
@@ -185,17 +285,28 @@ class SeedResult:
     seconds: float
     extra: dict = field(default_factory=dict)
 
+    @property
+    def fit(self) -> findings.Finding:
+        return fit_check(self.train_mse)
+
+    @property
+    def verdict(self) -> str:
+        """The run's verdict: what its distances say if it fit x_train, else "failed to fit"."""
+        return self.summary["verdict"] if self.fit.verdict == findings.FITS else findings.FAILED
+
     def row(self) -> dict:
-        """This run's line of the verdict table."""
+        """This run's line of the verdict table: ``verdict`` is "failed to fit" for a run that did not fit
+        x_train; what its distances would say is kept in ``distance_verdict``."""
         s = self.summary
         return {"seed": self.seed, "final_loss": self.history["loss"][-1], "train_mse": self.train_mse,
+                "fit": self.fit.verdict, "distance_verdict": s["verdict"],
                 "d_const": s["d_const"], "d_id": s["d_id"], "spread": s["spread"],
                 "input_cut_off": input_cut_off(s["spread"]),
                 "late_loss_drop": (self.history["loss"][-min(LATE_EPOCHS, len(self.history["loss"]))]
                                    - self.history["loss"][-1]),
                 "images_constant": s["images_constant"],
                 "images_identity": s["images_identity"], "images_neither": s["images_neither"],
-                "verdict": s["verdict"], **self.extra, "seconds": round(self.seconds, 1)}
+                "verdict": self.verdict, **self.extra, "seconds": round(self.seconds, 1)}
 
 
 def train_one_example(build: Callable[[], keras.Model], d: OneExampleData, seed: int, epochs: int,
@@ -277,20 +388,35 @@ def distance_rows(results: Sequence[SeedResult], d: OneExampleData) -> list[dict
 
 
 def learning_rate_check(build: Callable[[], keras.Model], d: OneExampleData, rates: Sequence[float], epochs: int,
-                        seed: int) -> list[dict]:
-    """Train once per candidate SGD learning rate and report whether the TRAINING image is fitted.
+                        seed: int) -> tuple[list[dict], dict[float, SeedResult]]:
+    """Train once per candidate SGD learning rate (seed ``seed``) and record whether the TRAINING image is fitted.
 
-    This is how the tasks' learning rates were chosen: there is no validation set with one example,
-    and the test images must not choose anything, so the only criterion is the training fit.
+    The rows are the check table ``choose_learning_rate`` picks the rate from: with one example there is no
+    validation set, and the test images must not choose anything, so the training fit is the only criterion.
+    Also returns the runs, so the chosen rate's run serves as that seed's run (the same training).
     """
-    rows = []
+    rows, results = [], {}
     for lr in rates:
         r = train_one_example(build, d, seed, epochs, lr)
+        results[lr] = r
         rows.append({"learning_rate": lr, "final_loss": r.history["loss"][-1], "train_mse": r.train_mse,
-                     "fits_training_image": r.train_mse <= FIT_MSE, "dead_units": r.extra["dead_units"]})
+                     "fit": r.fit.verdict, "dead_units": r.extra["dead_units"]})
         print(f"learning-rate check: lr {lr:g}: final loss {rows[-1]['final_loss']:.4g}, "
-              f"MSE on x_train {r.train_mse:.3g}", flush=True)
-    return rows
+              f"MSE on x_train {r.train_mse:.3g} ({r.fit.verdict})", flush=True)
+    return rows, results
+
+
+def checked_learning_rate(run, build: Callable[[], keras.Model], d: OneExampleData, rates: Sequence[float],
+                          epochs: int, seed: int, **table_columns) -> tuple[findings.Finding, SeedResult]:
+    """Run the check, choose the rate by ``LR_RULE``, save table ``lr_check`` (with a ``chosen`` column).
+
+    Returns the finding and the chosen rate's run (seed ``seed``), which the caller reuses as its own."""
+    rows, results = learning_rate_check(build, d, rates, epochs, seed)
+    choice = choose_learning_rate(rows)
+    chosen = choice.numbers["chosen"]
+    run.save_table("lr_check", [{**table_columns, **row, "chosen": row["learning_rate"] == chosen} for row in rows])
+    print(f"learning rate {chosen:g}: {choice.verdict} ({LR_RULE})", flush=True)
+    return choice, results[chosen]
 
 
 # ----------------------------------------------------------------------------- figures
@@ -327,69 +453,74 @@ def loss_figure(results: Sequence[SeedResult], title: str = ""):
 
 @dataclass(frozen=True)
 class Protocol:
-    """The A1/A2 recipe: how long and how often to train on the single image, and at which SGD rate.
+    """The A1/A2 recipe: how long and how often to train on the single image, and which SGD rates to check.
 
-    ``lr_candidates``: rates first tried once each on the training fit (table ``lr_check``); empty
-    skips that check (quick runs).
+    The learning rate is not a constant: ``lr_candidates`` are each tried once (first seed) and
+    ``choose_learning_rate`` picks one from that check table by ``LR_RULE``.
     """
 
     epochs: int = 1000                       # one SGD step on the single image each
     seeds: int = 5                           # runs with seeds first_seed, first_seed + 1, ...
-    learning_rate: float = 0.5
-    lr_candidates: tuple[float, ...] = ()
+    lr_candidates: tuple[float, ...] = (0.5,)
 
     def __post_init__(self):
         if self.epochs < 1 or self.seeds < 1:
             raise HwkitError(f"--epochs and --seeds must be at least 1, got {self.epochs} and {self.seeds}")
+        if not self.lr_candidates:
+            raise HwkitError("a protocol needs at least one candidate learning rate")
 
 
 def run_protocol(run, build: Callable[[], keras.Model], d: OneExampleData, protocol: Protocol, *, first_seed: int,
                  name: str, f: str) -> list[SeedResult]:
     """A1/A2 (P*.1-P*.3): train ``build()`` once per seed on the single image, write everything the report needs.
 
-    Writes history.csv (loss and MSE per epoch and seed), figures ``loss`` and ``predictions``,
-    tables ``verdicts`` (one row per seed) and ``distances`` (one row per seed and test digit),
-    and the metrics: the per-run verdicts and the conjectured formula for ``f`` they back, and
-    which runs had their input cut off (``input_cut_off``). With ``protocol.lr_candidates``, first
-    records (table ``lr_check``) which rates fit the training image.
+    First the learning-rate check (table ``lr_check``, one run per candidate at the first seed; the chosen
+    rate's run is that seed's run). Writes history.csv (loss and MSE per epoch and seed), figures ``loss``
+    and ``predictions``, tables ``verdicts`` (one row per seed, with its fit check) and ``distances`` (one
+    row per seed and test digit), and the findings: the chosen rate, the conjectured formula for ``f``
+    (fitted runs only) and which runs had their input cut off.
     """
     print(f"training image: digit {d.train_digit}, MNIST training row {d.train_index}; "
           f"test rows {d.test_indices}")
     seeds = [first_seed + k for k in range(protocol.seeds)]
-    epochs, learning_rate = protocol.epochs, protocol.learning_rate
-    if protocol.lr_candidates:
-        run.save_table("lr_check", learning_rate_check(build, d, protocol.lr_candidates, epochs, seeds[0]))
+    epochs = protocol.epochs
+    choice, first = checked_learning_rate(run, build, d, protocol.lr_candidates, epochs, seeds[0])
+    learning_rate = choice.numbers["chosen"]
     probe = build()
     print(f"{name}: {probe.count_params()} parameters, {len(seeds)} runs x {epochs} epochs, "
           f"SGD learning rate {learning_rate}", flush=True)
-    results = [train_one_example(build, d, seed, epochs, learning_rate, progress_every=max(1, epochs // 4))
-               for seed in seeds]
+    results = [first] + [train_one_example(build, d, seed, epochs, learning_rate, progress_every=max(1, epochs // 4))
+                         for seed in seeds[1:]]
 
-    # Loss over epochs (P*.2).
+    # Loss over epochs (P*.2), with the fit threshold on the MSE panel.
     write_histories(run.path / "history.csv", results)
     floor = bce_floor(d.x_train)
     fig = loss_figure(results, title=f"{name}: training loss on the single image")
     fig.axes[0].axhline(floor, color="k", ls=":", lw=1, label=f"BCE floor {floor:.4f}")
     fig.axes[0].legend(fontsize=7)
+    fig.axes[1].axhline(FIT_MSE, color="r", ls="--", lw=1, label=f"fit threshold {FIT_MSE:g}")
+    fig.axes[1].legend(fontsize=7)
     run.save_figure(fig, "loss")
 
-    # Predictions on the training image and the 10 test images (P*.3), and the measured verdicts.
-    run.save_figure(prediction_figure(d, [(f"seed {r.seed}: {r.summary['verdict']}", r.train_prediction,
+    # Predictions on the training image and the 10 test images (P*.3), labelled with the run's verdict
+    # ("failed to fit" for a run that did not fit x_train).
+    run.save_figure(prediction_figure(d, [(f"seed {r.seed}: {r.verdict}", r.train_prediction,
                                            r.test_predictions) for r in results],
                                       title=f"{name}: inputs (top) and predictions of each run"), "predictions")
     rows = [r.row() for r in results]
     run.save_table("verdicts", rows)
     run.save_table("distances", distance_rows(results, d))
-    guess = conjecture([r.summary["verdict"] for r in results], f)
+    guess = conjecture(rows, f)
     for row in rows:
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
-    print(f"conjecture: {guess['formula']} ({guess['votes']}/{guess['runs']} runs)")
+    print(f"conjecture: {guess.verdict}, {guess.numbers['formula']} ({guess.numbers['votes']} of "
+          f"{guess.numbers['fitted']} fitted runs, {guess.numbers['runs']} runs)")
     units = relu_units(probe)
-    run.log(conjecture=guess, verdicts=[r.summary["verdict"] for r in results], seeds=seeds, epochs=epochs,
+    run.log(findings=findings.as_dicts({"learning_rate": choice, "conjecture": guess, "fits": fit_summary(rows),
+                                        "cut_off": cut_off_finding(rows)}),
+            verdicts=[r.verdict for r in results], seeds=seeds, epochs=epochs,
             learning_rate=learning_rate, parameters=probe.count_params(), bce_floor=floor,
             relu_units=units, relu_unit_count=sum(units),
-            mean_d_const=float(np.mean([r.summary["d_const"] for r in results])),
-            mean_d_id=float(np.mean([r.summary["d_id"] for r in results])),
             final_losses=[r.history["loss"][-1] for r in results], train_mses=[r.train_mse for r in results],
             dead_units=[r.extra["dead_units"] for r in results],
             last_hidden_alive=[r.extra["last_hidden_alive"] for r in results], train_digit=d.train_digit,
@@ -420,6 +551,25 @@ def add_data_arguments(parser, default_digit: int = 7) -> None:
 # hwkit.two_hidden_relu_net turns them into a Keras model.
 
 TOLERANCE = 1e-6       # a construction is verified when its max |error| on random inputs is at most this
+VERIFIED, NOT_VERIFIED = "verified", "not verified"
+
+
+def construction_check(rows: Sequence[dict], tolerance: float = TOLERANCE) -> findings.Finding:
+    """A3/A4: are all constructions exact (max |error| <= ``tolerance``) on the inputs inside their claimed domains?
+
+    ``rows``: one dict per (construction, inputs) with ``claimed_domain`` and ``max_abs_error`` (and optionally
+    ``output_shape_ok``, which must then be true too). The numbers also give the largest error outside a claimed
+    domain (where a construction is not claimed to hold)."""
+    claimed = [r for r in rows if r["claimed_domain"]]
+    inside = [r["max_abs_error"] for r in claimed]
+    outside = [r["max_abs_error"] for r in rows if not r["claimed_domain"]]
+    if not inside:
+        raise ValueError("construction_check: no check inside a claimed domain")
+    numbers = {"checks": len(inside), "worst_inside": max(inside), "tolerance": tolerance,
+               "failing": sum(r["max_abs_error"] > tolerance or not r.get("output_shape_ok", True) for r in claimed),
+               "worst_outside": max(outside) if outside else None}
+    return findings.Finding(VERIFIED if numbers["failing"] == 0 else NOT_VERIFIED, numbers,
+                            criterion=f"max |error| <= {tolerance:g} on every check inside a claimed domain")
 
 
 def identity_weights(n: int, shift: float = 1.0) -> tuple[np.ndarray, ...]:
@@ -464,88 +614,113 @@ PAPER_CLAIM = ("CNNs trained on one image learn the identity when shallow, the c
 PHASES = ("identity", "neither", "constant")     # the paper's order as depth grows
 
 
+AGREES, PARTLY, DISAGREES = "agreement", "partial agreement", "disagreement"
+PAPER_DEEP = 20     # the paper's deepest CNN (hidden layers), the depth at which it reports the constant map
+PAPER_RULE = ("a depth is judged when at least half of its runs fit x_train, by the verdict of more than half of "
+              "those fitted runs (else \u201cmixed\u201d). Agreement: the judged verdicts never go back along "
+              "identity \u2192 neither \u2192 constant as depth grows, the shallowest judged depth is the identity, "
+              f"and the deepest judged depth is at least the paper's {PAPER_DEEP} layers and the constant map. "
+              "Disagreement: the order goes back, the shallowest judged depth is not the identity, or a judged depth "
+              f"of at least {PAPER_DEEP} layers is still the identity. Partial agreement otherwise (the order holds "
+              f"from the identity, but the constant map is not seen at {PAPER_DEEP} or more layers). Fewer than 2 "
+              "judged depths: not comparable")
+
+
 def verdict_counts(rows: Sequence[dict]) -> dict[int, dict[str, int]]:
-    """{depth: {verdict: number of seeds}} from the sweep's rows (each with ``depth`` and ``verdict``)."""
+    """{depth: {verdict: number of fitted seeds, ..., "failed to fit": number of seeds that did not fit}}.
+
+    ``rows``: the sweep's runs, each with ``depth``, ``fit`` and ``distance_verdict``. Only runs that fit
+    x_train are counted under a verdict."""
     out: dict[int, dict[str, int]] = {}
     for r in rows:
-        out.setdefault(int(r["depth"]), {v: 0 for v in VERDICTS})[r["verdict"]] += 1
+        c = out.setdefault(int(r["depth"]), {**{v: 0 for v in VERDICTS}, findings.FAILED: 0})
+        c[r["distance_verdict"] if r["fit"] == findings.FITS else findings.FAILED] += 1
     return dict(sorted(out.items()))
 
 
-def majority(counts: dict[str, int]) -> str:
-    """The verdict most seeds agree on, or ``"mixed"`` when two verdicts tie for the most."""
-    top = max(counts.values())
-    winners = [v for v in VERDICTS if counts[v] == top]
-    return winners[0] if len(winners) == 1 else "mixed"
+NOT_JUDGED = "not judged"
 
 
-def _span(depths: Sequence[int]) -> str:
-    return ", ".join(str(d) for d in depths) if depths else "none"
+def depth_verdict(counts: dict[str, int]) -> str:
+    """One depth's verdict from its counts: "not judged" when fewer than half of its runs fit (or none),
+    else the verdict of more than half of the fitted runs, or "mixed" when none has that."""
+    fitted = sum(counts[v] for v in VERDICTS)
+    if fitted == 0 or 2 * fitted < fitted + counts.get(findings.FAILED, 0):
+        return NOT_JUDGED
+    best = max(VERDICTS, key=lambda v: counts[v])
+    return best if 2 * counts[best] > fitted else MIXED
 
 
-def paper_comparison(rows: Sequence[dict], fit_mse: float = FIT_MSE) -> dict:
-    """Compare the measured depth sweep with the paper's Fig. 3, as numbers and one computed paragraph.
+def _by_depth(rows: Sequence[dict], depth: int, key: str) -> findings.Interval | None:
+    values = [r[key] for r in rows if r["depth"] == depth and r["fit"] == findings.FITS]
+    return findings.seed_interval(values) if values else None
 
-    Per depth the majority verdict over seeds; the paper's picture holds when the shallowest depth is
-    "identity", the deepest is "constant", and the majority verdicts never go back along the order
-    identity -> neither -> constant as depth grows. Runs that did not fit the training image
-    (MSE > ``fit_mse``) are counted and named, because their verdict describes a failed fit.
+
+def paper_comparison(rows: Sequence[dict]) -> findings.Finding:
+    """Compare the measured depth sweep with the paper's Fig. 3 by ``PAPER_RULE``: agreement, partial
+    agreement, disagreement or not comparable.
+
+    ``rows``: the sweep's runs with ``depth``, ``fit``, ``distance_verdict``, ``d_const``, ``d_id`` and
+    ``spread``. Runs that failed to fit are counted as failures and left out of every verdict; the numbers
+    hold the per-depth counts and verdicts, the depths grouped by verdict, and the fitted runs' distances
+    (median and range) at the shallowest and deepest judged depths.
     """
     counts = verdict_counts(rows)
     depths = list(counts)
-    majorities = {d: majority(c) for d, c in counts.items()}
-    phase = [PHASES.index(m) if m in PHASES else None for m in majorities.values()]
-    known = [p for p in phase if p is not None]
-    monotone = all(a <= b for a, b in zip(known, known[1:]))
-    by = {v: [d for d, m in majorities.items() if m == v] for v in (*VERDICTS, "mixed")}
-    unfit = sorted({int(r["depth"]) for r in rows if r["train_mse"] > fit_mse})
-    mean = lambda key, d: float(np.mean([r[key] for r in rows if r["depth"] == d]))  # noqa: E731
-    shallow, deep = depths[0], depths[-1]
-    shallow_ok, deep_ok = majorities[shallow] == "identity", majorities[deep] == "constant"
-    agreement = ("agrees with" if shallow_ok and deep_ok and monotone else
-                 "partly agrees with" if shallow_ok and monotone else "disagrees with")
-    seeds = max(sum(c.values()) for c in counts.values())
-    text = [f"{PAPER} reports that {PAPER_CLAIM}.",
-            f"Here ({seeds} seed{'s' if seeds > 1 else ''} per depth, majority verdict) the CNN learns "
-            + "; ".join(f"{label} at depth {_span(by[v])}" for v, label in
-                        (("identity", "the identity"), ("neither", "neither"), ("constant", "the constant map"),
-                         ("mixed", "split verdicts")) if by[v])
-            + "".join(f"; {label} at no depth" for v, label in (("constant", "the constant map"),) if not by[v]) + "."]
-    text.append(f"The normalised distance of the test outputs to the input goes from {mean('d_id', shallow):.2f} "
-                f"(depth {shallow}) to {mean('d_id', deep):.2f} (depth {deep}) while the distance to the training "
-                f"image goes from {mean('d_const', shallow):.2f} to {mean('d_const', deep):.2f}, and the spread of "
-                f"the outputs from {mean('spread', shallow):.2f} to {mean('spread', deep):.2f}.")
-    if monotone:
-        text.append("The verdicts follow the paper's order identity \u2192 neither \u2192 constant as depth grows, "
-                    f"so this sweep {agreement} Fig. 3"
-                    + ("." if deep_ok else f": the deepest net ({deep} layers) is not yet the constant map."))
+    verdicts = {d: depth_verdict(c) for d, c in counts.items()}
+    judged = [d for d in depths if verdicts[d] != NOT_JUDGED]
+    by = {v: [d for d in depths if verdicts[d] == v] for v in (*VERDICTS, MIXED, NOT_JUDGED)}
+    numbers: dict = {"counts": {str(d): c for d, c in counts.items()},
+                     "verdicts": {str(d): v for d, v in verdicts.items()},
+                     **{f"{v.replace(' ', '_')}_depths": ds for v, ds in by.items()},
+                     "failed_depths": [d for d in depths if counts[d][findings.FAILED]],
+                     "failed_runs": sum(c[findings.FAILED] for c in counts.values()), "runs": len(rows),
+                     "judged_depths": judged, "deepest": depths[-1] if depths else None,
+                     "seeds_per_depth": max((sum(c.values()) for c in counts.values()), default=0)}
+    if len(judged) < 2:
+        numbers["monotone"] = None
+        return findings.Finding(findings.NOT_COMPARABLE, numbers, criterion=PAPER_RULE)
+    phases = [PHASES.index(verdicts[d]) for d in judged if verdicts[d] in PHASES]
+    monotone = all(a <= b for a, b in zip(phases, phases[1:]))
+    shallow, deep = judged[0], judged[-1]
+    for name, depth in (("shallow", shallow), ("deep", deep)):
+        numbers[name] = depth
+        for key in ("d_const", "d_id", "spread"):
+            i = _by_depth(rows, depth, key)
+            numbers.update({f"{name}_{key}": i.center, f"{name}_{key}_low": i.low, f"{name}_{key}_high": i.high,
+                            f"{name}_runs": i.n})
+    numbers.update(monotone=monotone, shallow_identity=verdicts[shallow] == "identity",
+                   shallow_verdict=verdicts[shallow], paper_deep_judged=deep >= PAPER_DEEP,
+                   deep_verdict=verdicts[deep], paper_deep=PAPER_DEEP,
+                   deeper_not_judged=[d for d in depths if d > deep])
+    if not monotone or verdicts[shallow] != "identity" or (deep >= PAPER_DEEP and verdicts[deep] == "identity"):
+        verdict_ = DISAGREES
+    elif deep >= PAPER_DEEP and verdicts[deep] == "constant":
+        verdict_ = AGREES
     else:
-        text.append(f"The verdicts do not follow one order with depth, so this sweep {agreement} Fig. 3.")
-    deep_rows = [r for r in rows if r["depth"] == deep]
-    if not deep_ok and mean("spread", deep) < 0.05:
-        text.append(f"At depth {deep} the output barely depends on the input (spread {mean('spread', deep):.2f}): "
-                    f"the net has become a constant map, but its constant is not the training image (mean MSE on "
-                    f"x_train {float(np.mean([r['train_mse'] for r in deep_rows])):.3f}), "
-                    "so training collapsed before it fitted.")
-    if unfit:
-        text.append(f"At depth {_span(unfit)} some runs did not fit the training image (MSE on x_train > {fit_mse}): "
-                    "their verdict describes a failed fit, not a learnt function.")
-    return {"counts": {str(d): c for d, c in counts.items()}, "majority": {str(d): m for d, m in majorities.items()},
-            "identity_depths": by["identity"], "neither_depths": by["neither"], "constant_depths": by["constant"],
-            "mixed_depths": by["mixed"], "monotone": monotone, "agreement": agreement, "unfit_depths": unfit,
-            "text": " ".join(text)}
+        verdict_ = PARTLY
+    return findings.Finding(verdict_, numbers, criterion=PAPER_RULE)
 
 
 def distance_vs_depth_figure(rows: Sequence[dict], title: str = ""):
-    """A5: normalised distances to x_train and to the input against the number of hidden layers (one point per run)."""
+    """A5: normalised distances to x_train and to the input against the number of hidden layers.
+
+    One dot per run: filled if it fit x_train, a grey cross if it failed to (its distances describe an
+    unfinished training); the lines join the medians over the fitted runs of each depth."""
     import matplotlib.pyplot as plt
     depths = sorted({r["depth"] for r in rows})
+    fitted = [r for r in rows if r["fit"] == findings.FITS]
+    failed = [r for r in rows if r["fit"] != findings.FITS]
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for key, label, colour in (("d_const", "d(g(x), x_train): 0 = constant map", "tab:red"),
                                ("d_id", "d(g(x), x): 0 = identity", "tab:blue")):
-        ax.scatter([r["depth"] for r in rows], [r[key] for r in rows], color=colour, s=14)
-        ax.plot(depths, [np.mean([r[key] for r in rows if r["depth"] == k]) for k in depths], color=colour,
-                label=label)
+        ax.scatter([r["depth"] for r in fitted], [r[key] for r in fitted], color=colour, s=14)
+        ax.scatter([r["depth"] for r in failed], [r[key] for r in failed], color="grey", marker="x", s=18)
+        line = [(k, np.median([r[key] for r in fitted if r["depth"] == k])) for k in depths
+                if any(r["depth"] == k for r in fitted)]
+        ax.plot([k for k, _ in line], [v for _, v in line], color=colour, label=label + " (median, fitted runs)")
+    if failed:
+        ax.scatter([], [], color="grey", marker="x", label="run that failed to fit x_train")
     ax.set_xticks(depths)
     ax.set_xlabel("hidden conv layers")
     ax.set_ylabel("mean squared distance / gap")
