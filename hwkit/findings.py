@@ -128,7 +128,7 @@ def compare_paired(per_example_a: Sequence[float], per_example_b: Sequence[float
     d = paired_bootstrap(per_example_a, per_example_b, **kwargs)
     numbers = {"a": float(np.mean(per_example_a)), "b": float(np.mean(per_example_b)),
                "difference": d.center, "difference_low": d.low, "difference_high": d.high, "examples": d.n}
-    # The interval of the gain (A over B, in the "better" direction): negating a lower-is-better difference swaps its ends.
+    # The gain of A over B in the "better" direction: negating a lower-is-better difference swaps its ends.
     gain_low, gain_high = (d.low, d.high) if higher_is_better else (-d.high, -d.low)
     verdict = _direction(gain_low > 0, gain_high < 0)
     return Finding(verdict, numbers, d, criterion=f"the {d.method} interval of the difference excludes 0")
