@@ -19,7 +19,7 @@ from hwkit.task import choose_recipe, main
 FIT = {"verdict": str}   # a fit check's finding, as the runs store it
 REQUIRES = {"e1": {"models/e1_encoder.keras": None, "metrics.json": {"findings": {"fit_with_FC": FIT}}},
             "e4": {"tables/curves.json": [{"test_loss": runs.NUMBER, "test_accuracy": runs.NUMBER}],
-                   "tables/test_per_example.json": [{"correct": int, "loss": runs.NUMBER}],
+                   "tables/test_per_example.json": [{"label": int, "correct": int, "loss": runs.NUMBER}],
                    "metrics.json": {"subset_indices?": [int], "test_accuracy": runs.NUMBER, "test_loss": runs.NUMBER,
                                     "min_test_loss": runs.NUMBER, "findings": {"fit": FIT}}}}
 
@@ -52,9 +52,9 @@ def run(args, run):
                     "compare_e4")
     # E5 vs E4 on the same test images (paired bootstrap); only when E4, E5 and the autoencoder E5 starts from fitted.
     e4_rows = e4_run.table("test_per_example")
-    if len(e4_rows) != len(test[1]):
-        raise HwkitError(f"{e4_run.path} was scored on {len(e4_rows)} test images, this run on {len(test[1])}: "
-                         f"run `{runs.task_command('e4', args.quick)}` again")
+    if [r["label"] for r in e4_rows] != test[1].tolist():   # pairs need the very same test images, in order
+        raise HwkitError(f"{e4_run.path} was scored on other test images than this run ({len(e4_rows)} vs "
+                         f"{len(test[1])}, or another order): run `{runs.task_command('e4', args.quick)}` again")
     scratch = {k: np.array([r[k] for r in e4_rows], dtype=float) for k in ("correct", "loss")}
     fits = {"E5": fit, "E4": e4_run.metrics["findings"]["fit"],
             "E1 autoencoder": e1_run.metrics["findings"]["fit_with_FC"]}

@@ -86,6 +86,7 @@ CASES = [
     ("e3", "separation", findings.SAME, "No measurable difference in separation", "separates the digits more"),
     ("e3", "fit_e3", findings.FITS, "the E3 decoder fits", "the E3 decoder FAILED TO FIT"),
     ("e2", "fit", findings.FITS, "E2 test accuracy (loss) 29", "E2 test accuracy (loss) 29.60% (2.071) FAILED"),
+    ("e2", "target", "reached", "the aim of ≥ 99% was reached", "the aim of ≥ 99% was NOT reached"),
     ("e4", "overfitting", "over-fits", "Over-fitting observed", "Over-fitting not established"),
     ("e4", "overfitting", "over-fitting not established", "Over-fitting not established", "Over-fitting observed"),
     ("e5", "accuracy_vs_e4", findings.BETTER, "gives a higher test accuracy", "gives a lower test accuracy"),

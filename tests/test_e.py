@@ -139,6 +139,11 @@ def test_classifier_fit_check_against_chance():
     assert "ln 10" in e_autoencoders.classifier_fit_check(0.05).criterion
 
 
+def test_e2_target_check_both_branches():
+    assert e_autoencoders.target_check(0.991, 0.99).verdict == e_autoencoders.REACHED
+    assert e_autoencoders.target_check(0.989, 0.99).verdict == e_autoencoders.NOT_REACHED
+
+
 def _two_spaces(ae_spread: float, clf_spread: float, n: int = 40, seed: int = 0):
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(4, 3)) * 5

@@ -114,6 +114,16 @@ def classifier_fit_check(final_training_loss: float, threshold: float = CLASSIFI
                               criterion=f"final training cross-entropy below {threshold:g} (guessing: ln 10 = 2.30)")
 
 
+REACHED, NOT_REACHED = "reached", "not reached"
+
+
+def target_check(test_accuracy: float, target: float) -> findings.Finding:
+    """E2's aim: test accuracy at least ``target`` (checked after training; nothing is stopped or chosen on it)."""
+    return findings.Finding(REACHED if test_accuracy >= target else NOT_REACHED,
+                            {"test_accuracy": float(test_accuracy), "target": float(target)},
+                            criterion=f"test accuracy at least {target:.0%}")
+
+
 def compare_reconstructions(l1_a: np.ndarray, l1_b: np.ndarray, fit_a, fit_b) -> findings.Finding:
     """Does model A reconstruct better (lower L1) than model B on the same test images? A 95% paired bootstrap
     over the images; "not comparable" when either failed its fit check (a plateau is not a result)."""

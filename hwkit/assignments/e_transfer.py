@@ -150,8 +150,8 @@ def train_few_labels(classifier: keras.Model, train: tuple, test: tuple, recipe:
                                            curves["train_accuracy"], curves["test_accuracy"])
     test_loss, test_accuracy = classifier.evaluate(*test, batch_size=1000, verbose=0)
     per_example = per_example_scores(classifier.predict(test[0], batch_size=1000, verbose=0), test[1])
-    run.save_table("test_per_example", [{"correct": int(c), "loss": float(v)}
-                                        for c, v in zip(per_example["correct"], per_example["loss"])])
+    run.save_table("test_per_example", [{"label": int(y), "correct": int(c), "loss": float(v)}
+                                        for y, c, v in zip(test[1], per_example["correct"], per_example["loss"])])
     result = {**summary, "test_loss": float(test_loss), "test_accuracy": float(test_accuracy), "epochs": epochs,
               "batch_size": recipe.batch_size, "steps_per_epoch": steps_per_epoch,
               "learning_rate": recipe.learning_rate,
