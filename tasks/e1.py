@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwkit import models, plots, training
+from hwkit import findings, models, plots, training
 from hwkit.assignments import e_autoencoders
 from hwkit.task import choose_recipe, main
 
 LATENT_DIM = e_autoencoders.E_LATENT_DIM
 VARIANTS = {"with_FC": True, "no_FC": False}   # name -> fc flag; with_FC is the one E3/E5 reuse
 SHOW_PER_CLASS = 2               # test digits per class in the input-vs-reconstruction figure
+DEAD_CHANNEL_IMAGES = 1000       # validation images on which a decoder channel must be 0 everywhere to count as dead
 
 
 def add_arguments(parser):
@@ -35,8 +36,11 @@ def run(args, run):
     (x_fit, _), (x_val, _), (x_test, y_test) = e_autoencoders.load_split(args.data_dir, recipe.train_rows,
                                                                          recipe.test_rows, args.seed)
 
+    # The plateau a stuck autoencoder sits on: the validation L1 of the best constant image (fit check's baseline).
+    plateau = e_autoencoders.plateau_l1(x_fit, x_val)
+
     # Train both variants with the same recipe: the only difference is the FC bottleneck.
-    results, curves, recon = {}, {}, {}
+    results, curves, recon, per_image, fits = {}, {}, {}, {}, {}
     for name, fc in VARIANTS.items():
         # history.csv for the variant E3/E5 reuse; a history table for each.
         callbacks = training.standard_callbacks(run.path) if name == "with_FC" else []
@@ -56,7 +60,12 @@ def run(args, run):
         training.save_model(decoder, run.model_path(f"e1_decoder{suffix}.keras"))
         curves[f"{name}_loss"], curves[f"{name}_val_loss"] = history["loss"], history["val_loss"]
         recon[name] = autoencoder.predict(x_test, batch_size=1000, verbose=0)
+        per_image[name] = e_autoencoders.l1_per_image(x_test, recon[name])
+        fits[name] = e_autoencoders.fit_check(float(history["val_loss"][-1]), plateau)
+        codes = encoder.predict(x_val[:DEAD_CHANNEL_IMAGES], batch_size=1000, verbose=0)
         results[name] = {"test_l1": test_l1, "val_l1": float(history["val_loss"][-1]),
+                         "fit": fits[name].verdict,
+                         "dead_channels": e_autoencoders.dead_channels(decoder, codes),
                          "train_l1": float(history["loss"][-1]), "first_epoch_train_l1": float(history["loss"][0]),
                          "train_seconds": round(seconds, 1), "parameters": autoencoder.count_params(),
                          "encoder_parameters": encoder.count_params(), "decoder_parameters": decoder.count_params()}
@@ -67,10 +76,15 @@ def run(args, run):
                     "curves")
     shown = e_autoencoders.per_class_examples(y_test, SHOW_PER_CLASS)
     rows = [x_test[shown]] + [np.clip(recon[name][shown], 0, 1) for name in VARIANTS]
-    titles = [f"input {y}" for y in y_test[shown]] + [name.replace("_", " ") for name in VARIANTS for _ in shown]
+    titles = [f"input {y}" for y in y_test[shown]] + [
+        name.replace("_", " ") + ("" if fits[name].verdict == findings.FITS else " FAILED") for name in VARIANTS
+        for _ in shown]
     run.save_figure(plots.image_grid(np.concatenate(rows), titles, ncols=len(shown), size=0.9), "reconstructions")
-    run.log(variants=results, test_l1=results["with_FC"]["test_l1"],
-            **e_autoencoders.compare_variants(results, curves["with_FC_val_loss"]),
+    verdicts = {"fit_with_FC": fits["with_FC"], "fit_no_FC": fits["no_FC"],
+                "fc_vs_no_fc": e_autoencoders.compare_reconstructions(per_image["with_FC"], per_image["no_FC"],
+                                                                      fits["with_FC"], fits["no_FC"])}
+    run.log(variants=results, test_l1=results["with_FC"]["test_l1"], plateau_l1=plateau,
+            plateau_threshold=fits["with_FC"].numbers["threshold"], findings=findings.as_dicts(verdicts),
             latent_dim=LATENT_DIM, filters=list(e_autoencoders.E_FILTERS), epochs=recipe.epochs,
             batch_size=recipe.batch_size, learning_rate=recipe.learning_rate,
             train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),

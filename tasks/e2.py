@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from hwkit import models, plots, training
+from hwkit import findings, models, plots, training
 from hwkit.assignments import e_autoencoders
 from hwkit.task import choose_recipe, main
 
@@ -67,6 +67,9 @@ def run(args, run):
     run.save_table("architecture", models.architecture_rows(classifier))
     run.log(test_accuracy=fit.test_accuracy, test_loss=fit.test_loss, target_accuracy=recipe.target_accuracy,
             target_reached=bool(fit.test_accuracy >= recipe.target_accuracy),
+            findings=findings.as_dicts({"fit": e_autoencoders.classifier_fit_check(h["loss"][-1]),
+                                        "target": e_autoencoders.target_check(fit.test_accuracy,
+                                                                              recipe.target_accuracy)}),
             final_val_accuracy=h["val_accuracy"][-1], final_val_loss=h["val_loss"][-1],
             final_train_loss=h["loss"][-1], final_train_accuracy=h["accuracy"][-1],
             epochs=recipe.epochs, batch_size=recipe.batch_size, learning_rate=recipe.learning_rate,

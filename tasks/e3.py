@@ -20,14 +20,16 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from hwkit import models, plots, runs, training
+from hwkit import findings, models, plots, runs, training
 from hwkit.assignments import e_autoencoders, e_latent
 from hwkit.task import choose_recipe, main
 
 # Tasks whose latest runs this task reads, and what of them (checked before it starts).
+FIT = {"verdict": str}   # a fit check's finding, as the runs store it
 REQUIRES = {"e1": {"models/e1_encoder.keras": None, "models/e1_decoder.keras": None,
-                   "tables/history_with_FC.json": [{"loss": runs.NUMBER, "val_loss": runs.NUMBER}]},
-            "e2": {"models/e2_encoder.keras": None}}
+                   "tables/history_with_FC.json": [{"loss": runs.NUMBER, "val_loss": runs.NUMBER}],
+                   "metrics.json": {"findings": {"fit_with_FC": FIT}}},
+            "e2": {"models/e2_encoder.keras": None, "metrics.json": {"findings": {"fit": FIT}}}}
 
 GRID_PER_CLASS = 6               # 6 x 10 = 60 reconstructed digits per model (the text asks for > 50)
 GEOMETRY_SILHOUETTE_POINTS = 2000
@@ -37,10 +39,6 @@ FULL, QUICK = e_autoencoders.AUTOENCODER, e_autoencoders.AUTOENCODER_QUICK
 
 def predict(model, x: np.ndarray) -> np.ndarray:
     return model.predict(x, batch_size=1000, verbose=0)
-
-
-def l1_per_image(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.abs(a - b).reshape(len(a), -1).mean(1)
 
 
 def latent_scatter(spaces: dict, y: np.ndarray):
@@ -75,12 +73,15 @@ def run(args, run):
     history, seconds = e_autoencoders.train_autoencoder(model, x_fit, x_val, recipe, args.seed,
                                             training.standard_callbacks(run.path))
     training.save_model(decoder, run.model_path("e3_decoder.keras"))
+    fit = {"e1": e1_run.metrics["findings"]["fit_with_FC"], "e2": e2_run.metrics["findings"]["fit"],
+           "e3": e_autoencoders.fit_check(float(history["val_loss"][-1]),
+                                          e_autoencoders.plateau_l1(x_fit, x_val)).as_dict()}
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
     # Losses: classifier decoding vs the E1 autoencoder on the same test images.
     recon = {"autoencoder (E1)": predict(models.chain(ae_encoder, ae_decoder, name="e1_autoencoder"), x_test),
              "classifier decoding (E3)": predict(model, x_test)}
-    l1 = {k: l1_per_image(x_test, v) for k, v in recon.items()}
+    l1 = {k: e_autoencoders.l1_per_image(x_test, v) for k, v in recon.items()}
     ae_l1, cd_l1 = (float(v.mean()) for v in l1.values())
     run.save_table("l1_per_digit", [{"digit": d, **{k: float(v[y_test == d].mean()) for k, v in l1.items()},
                                      "ratio": float(l1["classifier decoding (E3)"][y_test == d].mean()
@@ -106,8 +107,7 @@ def run(args, run):
                 for k, z in spaces.items()}
     ae_g, clf_g = geometry["autoencoder (E1)"], geometry["classifier (E2)"]
     run.save_table("geometry", [
-        {"measure": label, "autoencoder (E1)": ae_g[key], "classifier (E2)": clf_g[key],
-         "higher in": "classifier" if clf_g[key] > ae_g[key] else "autoencoder"}
+        {"measure": label, "autoencoder (E1)": ae_g[key], "classifier (E2)": clf_g[key]}
         for key, label in (("within_mean_normalised", "in-class: mean distance to centroid / total spread"),
                            ("centroid_distance_mean_normalised", "between: mean centroid distance / total spread"),
                            ("centroid_distance_min_normalised", "between: closest centroid pair / total spread"),
@@ -128,10 +128,18 @@ def run(args, run):
                                     for k, v in pixel_spread.items()])
     run.save_figure(latent_scatter(spaces, y_test), "latent_pca")
 
-    verdicts = e_latent.compare_encoders(ae_g, clf_g, ae_l1, cd_l1, {
-        "inputs": pixel_spread["inputs"], "autoencoder": pixel_spread["autoencoder (E1)"],
-        "classifier_decoding": pixel_spread["classifier decoding (E3)"]})
-    run.log(test_l1_classifier_decoding=cd_l1, test_l1_autoencoder=ae_l1, **verdicts,
+    # The answers as findings: paired bootstraps over the same test images; a model that failed to fit is not compared.
+    ae_key, cd_key = "autoencoder (E1)", "classifier decoding (E3)"
+    verdicts = {"reconstruction": e_autoencoders.compare_reconstructions(l1[ae_key], l1[cd_key], fit["e1"], fit["e3"]),
+                **e_latent.compare_encoders(spaces[ae_key], spaces["classifier (E2)"], y_test,
+                                            GEOMETRY_SILHOUETTE_POINTS, findings.fitted(fit["e1"], fit["e2"]),
+                                            seed=args.seed),
+                "prototypical": e_autoencoders.compare_reconstructions(
+                    e_latent.reconstruction_spread(recon[cd_key], y_test),
+                    e_latent.reconstruction_spread(recon[ae_key], y_test), fit["e3"], fit["e1"])}
+    run.log(test_l1_classifier_decoding=cd_l1, test_l1_autoencoder=ae_l1, l1_ratio=cd_l1 / ae_l1,
+            findings={**findings.as_dicts(verdicts), **{f"fit_{k}": v for k, v in fit.items()}},
+            pixel_spread_relative={k: float(v / pixel_spread["inputs"]) for k, v in pixel_spread.items()},
             e1_reported_test_l1=e1_run.metrics.get("test_l1"), e1_run=str(e1_run.path), e2_run=str(e2_run.path),
             e2_test_accuracy=e2_run.metrics.get("test_accuracy"),
             val_l1=float(history["val_loss"][-1]), epochs=recipe.epochs, train_seconds=round(seconds, 1),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwkit import models
+from hwkit import findings, models
 from hwkit.assignments import e_autoencoders, e_transfer
 from hwkit.task import choose_recipe, main
 
@@ -27,10 +27,13 @@ def run(args, run):
     classifier = models.chain(e_autoencoders.conv_encoder(e_autoencoders.E_LATENT_DIM, fc=True, name="encoder"),
                               e_autoencoders.mlp_head(e_autoencoders.E_LATENT_DIM, recipe.hidden_units),
                               name="classifier_100")
-    result, _ = e_transfer.train_few_labels(classifier, train, test, recipe, args.seed, run)
+    result, _, _ = e_transfer.train_few_labels(classifier, train, test, recipe, args.seed, run)
+    fit = e_autoencoders.classifier_fit_check(result["final_train_loss"])
     print(f"100 labels from scratch: test accuracy {result['test_accuracy']:.4f}, "
           f"over-fitting {'yes' if result['overfitting'] else 'no'}")
-    run.log(**result, subset_indices=idx.tolist(), subset_class_counts=np.bincount(train[1], minlength=10).tolist(),
+    run.log(**result, findings=findings.as_dicts({"fit": fit,
+                                                  "overfitting": e_transfer.overfitting_finding(result, fit)}),
+            subset_indices=idx.tolist(), subset_class_counts=np.bincount(train[1], minlength=10).tolist(),
             subset_seed=e_transfer.FEW_LABELS_SEED, test_rows=len(test[0]))
 
 

@@ -8,7 +8,7 @@ import pdf_layout  # tests/pdf_layout.py
 import pypdf
 import pytest
 
-from hwkit import HwkitError, cli, models, training
+from hwkit import HwkitError, cli, findings, models, training
 from hwkit.assignments import e_autoencoders, e_jacobians, e_latent, e_shift, e_transfer
 
 # ----------------------------------------------------------------------------- the 100-label subset
@@ -84,48 +84,119 @@ def test_overfitting_summary_flags_a_rising_test_loss_with_a_gap():
     assert late["max_test_accuracy_epoch"] == 4 and late["accuracy_peaks_after_loss_minimum"]
 
 
-# ----------------------------------------------------------------------------- verdicts written to the runs
-# (E1, E3, E5)
+# ----------------------------------------------------------------------------- findings written to the runs
+# (E1, E3, E4, E5): every branch, from constructed inputs
 
-def test_e1_compare_variants_chooses_on_validation_and_reports_the_test_difference():
-    results = {"with_FC": {"val_l1": 0.040, "test_l1": 0.041}, "no_FC": {"val_l1": 0.050, "test_l1": 0.049}}
-    c = e_autoencoders.compare_variants(results, [0.07, 0.045, 0.040])
-    assert c["better_on_validation"] == "with_FC" and c["fc_helps_on_validation"]
-    assert c["fc_gain_test_l1"] == pytest.approx(0.008) and c["test_l1_favours"] == "the FC layer"
-    assert c["last_epoch_val_l1_change_with_FC"] == pytest.approx(0.005)
-    # the test set never decides: better on test but worse on validation -> "does not help"
-    results["with_FC"]["val_l1"] = 0.060
-    c = e_autoencoders.compare_variants(results, [0.06])
-    assert c["better_on_validation"] == "no_FC" and not c["fc_helps_on_validation"]
-    assert c["test_l1_favours"] == "the FC layer" and c["last_epoch_val_l1_change_with_FC"] is None
+def _fit(ok: bool) -> dict:
+    return {"verdict": findings.FITS if ok else findings.FAILED}
 
 
-def test_e3_compare_encoders_reads_the_verdicts_off_the_geometry():
-    ae = {"within_mean_normalised": 0.8, "silhouette": 0.1, "fisher_ratio": 0.5}
-    clf = {"within_mean_normalised": 0.4, "silhouette": 0.6, "fisher_ratio": 4.0}
-    v = e_latent.compare_encoders(ae, clf, l1_autoencoder=0.04, l1_classifier_decoding=0.10,
-                                  pixel_spread={"inputs": 10.0, "autoencoder": 8.0, "classifier_decoding": 5.0})
-    assert v["l1_ratio"] == pytest.approx(2.5) and v["classifier_decoding_l1_higher"]
-    assert v["higher_in_class_variability"] == "autoencoder"
-    assert (v["in_class_variability_higher"], v["in_class_variability_lower"]) == (0.8, 0.4)
-    assert v["higher_separation_silhouette"] == v["higher_separation_fisher"] == "classifier"
-    assert v["pixel_spread_relative"] == {"inputs": 1.0, "autoencoder": 0.8, "classifier_decoding": 0.5}
-    assert v["classifier_decoding_more_prototypical"]
-    swapped = e_latent.compare_encoders(clf, ae, 0.10, 0.04,
-                                        {"inputs": 1.0, "autoencoder": 0.5, "classifier_decoding": 0.8})
-    assert (swapped["higher_in_class_variability"] == "classifier"
-            and swapped["higher_separation_fisher"] == "autoencoder")
-    assert not swapped["classifier_decoding_l1_higher"] and not swapped["classifier_decoding_more_prototypical"]
+def test_e1_plateau_is_the_validation_l1_of_the_per_pixel_median_image():
+    x_fit = np.zeros((5, 2, 2, 1))
+    x_fit[:3, 0, 0] = 1.0                      # pixel (0, 0) is white in 3 of 5 images: its median is 1
+    x_val = np.zeros((2, 2, 2, 1))
+    assert e_autoencoders.plateau_l1(x_fit, x_val) == pytest.approx(1 / 4)   # one of 4 pixels off by 1
 
 
-def test_e5_compare_with_scratch_signs_and_the_modest_threshold():
-    e4 = {"test_accuracy": 0.70, "test_loss": 1.2, "min_test_loss": 1.0}
-    c = e_transfer.compare_with_scratch({"test_accuracy": 0.73, "test_loss": 0.9}, e4)
-    assert c["accuracy_gain_points"] == pytest.approx(3.0) and c["improves_accuracy"] and c["modest_accuracy_gain"]
-    assert c["lowers_loss"] and c["loss_change_size"] == pytest.approx(0.3) and c["e4_min_test_loss"] == 1.0
-    c = e_transfer.compare_with_scratch({"test_accuracy": 0.80, "test_loss": 1.5}, e4)
-    assert not c["modest_accuracy_gain"] and not c["lowers_loss"] and c["loss_change_vs_e4"] == pytest.approx(0.3)
-    assert not e_transfer.compare_with_scratch({"test_accuracy": 0.69, "test_loss": 1.2}, e4)["improves_accuracy"]
+@pytest.mark.parametrize("val_l1, verdict", [(0.04, findings.FITS), (0.0937, findings.FITS),
+                                             (0.0938, findings.FAILED), (0.1310, findings.FAILED),
+                                             (float("nan"), findings.FAILED)])
+def test_e1_fit_check_requires_leaving_the_plateau(val_l1, verdict):
+    f = e_autoencoders.fit_check(val_l1, plateau=0.125)     # threshold 0.75 x 0.125 = 0.09375
+    assert f.verdict == verdict and f.numbers["threshold"] == pytest.approx(0.09375)
+    assert "best constant image" in f.criterion
+
+
+def test_e1_compare_reconstructions_every_branch():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.03, 0.06, 400)
+    better = e_autoencoders.compare_reconstructions(base - 0.01, base, _fit(True), _fit(True))
+    assert better.verdict == findings.BETTER and better.interval.high < 0
+    assert e_autoencoders.compare_reconstructions(base + 0.01, base, _fit(True), _fit(True)).verdict == findings.WORSE
+    noise = base + rng.normal(0, 0.01, 400)
+    noise -= noise.mean() - base.mean()                     # same mean: the interval straddles 0
+    assert e_autoencoders.compare_reconstructions(noise, base, _fit(True), _fit(True)).verdict == findings.SAME
+    # a failed fit is never compared, however large the difference
+    failed = e_autoencoders.compare_reconstructions(base - 0.01, base, _fit(True), _fit(False))
+    assert failed.verdict == findings.NOT_COMPARABLE and failed.interval is None
+
+
+def test_e1_dead_channels_counts_channels_that_are_zero_on_every_code():
+    decoder = e_autoencoders.conv_decoder(fc=True)
+    codes = np.random.default_rng(0).normal(size=(32, 12)).astype("float32")
+    dense = decoder.layers[1]
+    assert isinstance(dense, keras.layers.Dense)
+    alive = e_autoencoders.dead_channels(decoder, codes)
+    assert len(alive) == 3 and max(alive) < 1.0           # Dense, two hidden transposed convolutions
+    kernel, bias = dense.get_weights()
+    dense.set_weights([kernel * 0, bias * 0 - 1.0])        # every unit of the first layer below 0 for every code
+    assert e_autoencoders.dead_channels(decoder, codes)[0] == 1.0
+
+
+def test_classifier_fit_check_against_chance():
+    assert e_autoencoders.classifier_fit_check(0.05).verdict == findings.FITS
+    assert e_autoencoders.classifier_fit_check(2.2).verdict == findings.FAILED
+    assert "ln 10" in e_autoencoders.classifier_fit_check(0.05).criterion
+
+
+def test_e2_target_check_both_branches():
+    assert e_autoencoders.target_check(0.991, 0.99).verdict == e_autoencoders.REACHED
+    assert e_autoencoders.target_check(0.989, 0.99).verdict == e_autoencoders.NOT_REACHED
+
+
+def _two_spaces(ae_spread: float, clf_spread: float, n: int = 40, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(4, 3)) * 5
+    y = np.repeat(np.arange(4), n)
+    noise = rng.normal(size=(4 * n, 3))
+    return centres[y] + ae_spread * noise, centres[y] + clf_spread * rng.normal(size=(4 * n, 3)), y
+
+
+def test_e3_compare_encoders_every_branch():
+    ae, clf, y = _two_spaces(ae_spread=3.0, clf_spread=0.3)     # the expected case: AE varies more, separates less
+    f = e_latent.compare_encoders(ae, clf, y, silhouette_points=160, both_fitted=True)
+    assert f["in_class_variability"].verdict == findings.BETTER and f["separation"].verdict == findings.BETTER
+    f = e_latent.compare_encoders(clf, ae, y, silhouette_points=160, both_fitted=True)   # swapped roles
+    assert f["in_class_variability"].verdict == findings.WORSE and f["separation"].verdict == findings.WORSE
+    f = e_latent.compare_encoders(ae, ae, y, silhouette_points=160, both_fitted=True)    # the same codes
+    assert f["in_class_variability"].verdict == findings.SAME and f["separation"].verdict == findings.SAME
+    f = e_latent.compare_encoders(ae, clf, y, silhouette_points=160, both_fitted=False)
+    assert {v.verdict for v in f.values()} == {findings.NOT_COMPARABLE}
+
+
+def test_e3_per_example_scores_average_to_the_summary_numbers():
+    z, _, y = _two_spaces(1.0, 1.0)
+    assert e_latent.silhouette_values(z, y).mean() == pytest.approx(e_latent.silhouette(z, y))
+    assert e_latent.distance_to_own_centroid(z, y).mean() == pytest.approx(
+        e_latent.within_class_distances(z, y).mean())          # equal class sizes: mean of means = mean
+    images = np.stack([np.full((2, 2), v) for v in (0.0, 2.0, 5.0, 5.0)])
+    assert e_latent.reconstruction_spread(images, np.array([0, 0, 1, 1])).tolist() == [2.0, 2.0, 0.0, 0.0]
+
+
+def test_e4_overfitting_finding_every_branch():
+    summary = e_transfer.overfitting_summary([1.0, 0.1, 0.01], [1.0, 0.8, 1.2], [0.5, 0.9, 1.0], [0.5, 0.6, 0.6])
+    assert e_transfer.overfitting_finding(summary, _fit(True)).verdict == e_transfer.OVERFITS
+    flat = e_transfer.overfitting_summary([1.0, 0.5, 0.4], [1.0, 0.8, 0.79], [0.5, 0.6, 0.62], [0.5, 0.6, 0.6])
+    assert e_transfer.overfitting_finding(flat, _fit(True)).verdict == e_transfer.NO_OVERFITTING
+    assert e_transfer.overfitting_finding(summary, _fit(False)).verdict == findings.NOT_COMPARABLE
+
+
+def test_e5_per_example_scores_and_the_paired_comparison_every_branch():
+    s = e_transfer.per_example_scores(np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]), np.array([0, 0, 1]))
+    assert s["correct"].tolist() == [1.0, 0.0, 0.0]
+    assert s["loss"] == pytest.approx(-np.log([0.9, 0.2, 0.4]))
+    rng = np.random.default_rng(0)
+    scratch = {"correct": (rng.uniform(size=2000) < 0.6).astype(float), "loss": rng.uniform(0.5, 2.0, 2000)}
+    tuned = {"correct": np.maximum(scratch["correct"], rng.uniform(size=2000) < 0.3), "loss": scratch["loss"] - 0.2}
+    ok = {"E5": _fit(True), "E4": _fit(True), "E1 autoencoder": _fit(True)}
+    f = e_transfer.compare_with_scratch(tuned, scratch, ok)
+    assert f["correct"].verdict == findings.BETTER and f["loss"].verdict == findings.BETTER
+    f = e_transfer.compare_with_scratch(scratch, tuned, ok)
+    assert f["correct"].verdict == findings.WORSE and f["loss"].verdict == findings.WORSE
+    f = e_transfer.compare_with_scratch(scratch, scratch, ok)
+    assert f["correct"].verdict == findings.SAME and f["loss"].verdict == findings.SAME
+    f = e_transfer.compare_with_scratch(tuned, scratch, {**ok, "E1 autoencoder": _fit(False)})
+    assert f["correct"].verdict == findings.NOT_COMPARABLE and "E1 autoencoder" in f["loss"].criterion
 
 
 # ----------------------------------------------------------------------------- shifts (E6, E7)

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from hwkit import data, models, training
+from hwkit import data, findings, models, training
 
 E_FILTERS = (16, 32, 32)
 E_LATENT_DIM = 12
@@ -26,6 +26,21 @@ IMAGE_SHAPE = (28, 28, 1)
 ENCODER_SHAPES = (IMAGE_SHAPE, (E_LATENT_DIM,))
 DECODER_SHAPES = ((E_LATENT_DIM,), IMAGE_SHAPE)
 VALIDATION_FRACTION = 1 / 12     # 5 000 of the 60 000 training images are the validation split
+# Fit check: a trained autoencoder must end below this share of the best constant image's validation L1 (the
+# all-black plateau, 0.125 on MNIST); trained ones reach about a third of it, stuck ones stay at 1.0.
+PLATEAU_FRACTION = 0.75
+# The decoder's hidden activation (keras' "leaky_relu": slope 0.2 below 0): a leaky unit never dies, see conv_decoder.
+DECODER_ACTIVATION = "leaky_relu"
+DECODER_NEGATIVE_SLOPE = 0.2
+# Measured once on this machine (not rerun by the tasks): the variant without FC, full data, the first 2 epochs of the
+# full 12-epoch schedule, seeds 0-8 (keras.utils.set_random_seed). "stuck": validation L1 still at the plateau (0.13)
+# after 2 epochs; every stuck ReLU seed had 88-100% of its last hidden layer's channels dead, no leaky seed had a
+# dead channel. A full E1 run at seed 0 with leaky ReLU: both variants fit (validation L1 0.043 / 0.052).
+PLATEAU_EXPERIMENT = {"seeds": "0-8", "epochs": 2, "relu_stuck": 4, "relu_seeds": 9,
+                      "relu_stuck_dead_last_layer": "88-100%", "leaky_stuck": 0, "leaky_seeds": 9}
+# Fit check of a classifier (E2, and E4/E5 on their 100 images): final training cross-entropy below this; a classifier
+# that learnt nothing sits at ln 10 = 2.30.
+CLASSIFIER_FIT_LOSS = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,20 +85,68 @@ def train_autoencoder(model: keras.Model, x_fit: np.ndarray, x_val: np.ndarray, 
     return history.history, float(history.history["time_s"][-1])
 
 
-def compare_variants(results: dict[str, dict], val_l1_with_fc: list[float]) -> dict:
-    """E1's answer from the numbers: does the FC bottleneck help, and by how much.
+def l1_per_image(x: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
+    """Mean L1 of each image (per pixel): the per-example scores a bootstrap interval is drawn from."""
+    return np.abs(np.asarray(x) - np.asarray(reconstruction)).reshape(len(x), -1).mean(1)
 
-    ``results`` maps ``with_FC`` / ``no_FC`` to their ``val_l1`` and ``test_l1``; the better variant
-    is chosen on the validation split (never the test set); the test difference is reported as
-    ``no_FC - with_FC`` (positive: the FC layer reconstructs better). ``val_l1_with_fc`` is the FC
-    variant's validation curve, for how much the last epoch still improved it.
-    """
-    better = min(results, key=lambda n: results[n]["val_l1"])
-    gain = results["no_FC"]["test_l1"] - results["with_FC"]["test_l1"]
-    return {"better_on_validation": better, "fc_helps_on_validation": better == "with_FC",
-            "fc_gain_test_l1": gain, "test_l1_favours": "the FC layer" if gain > 0 else "no FC layer",
-            "last_epoch_val_l1_change_with_FC": (float(val_l1_with_fc[-2] - val_l1_with_fc[-1])
-                                                 if len(val_l1_with_fc) > 1 else None)}
+
+def plateau_l1(x_fit: np.ndarray, x_val: np.ndarray) -> float:
+    """Validation L1 of the best *constant* output: the per-pixel median of the training images (the L1-optimal
+    constant; for MNIST nearly all black). An autoencoder stuck on this plateau draws no digit."""
+    return float(np.abs(np.asarray(x_val) - np.median(x_fit, axis=0)).mean())
+
+
+def fit_check(val_l1: float, plateau: float, fraction: float = PLATEAU_FRACTION) -> findings.Finding:
+    """Did an autoencoder leave the all-black plateau? Its final validation L1 must be below ``fraction`` times
+    the validation L1 of the best constant image (``plateau_l1``)."""
+    threshold = fraction * plateau
+    ok = bool(np.isfinite(val_l1) and val_l1 < threshold)
+    return findings.Finding(findings.FITS if ok else findings.FAILED,
+                            {"val_l1": float(val_l1), "plateau_l1": float(plateau), "threshold": float(threshold),
+                             "fraction": fraction},
+                            criterion=f"validation L1 below {fraction:g} x the validation L1 of the best constant "
+                                      f"image (the per-pixel median of the training images)")
+
+
+def classifier_fit_check(final_training_loss: float, threshold: float = CLASSIFIER_FIT_LOSS) -> findings.Finding:
+    """Did a classifier fit its training images? Final training cross-entropy below ``threshold`` (chance: ln 10)."""
+    return findings.fit_check(final_training_loss, threshold,
+                              criterion=f"final training cross-entropy below {threshold:g} (guessing: ln 10 = 2.30)")
+
+
+REACHED, NOT_REACHED = "reached", "not reached"
+
+
+def target_check(test_accuracy: float, target: float) -> findings.Finding:
+    """E2's aim: test accuracy at least ``target`` (checked after training; nothing is stopped or chosen on it)."""
+    return findings.Finding(REACHED if test_accuracy >= target else NOT_REACHED,
+                            {"test_accuracy": float(test_accuracy), "target": float(target)},
+                            criterion=f"test accuracy at least {target:.0%}")
+
+
+def compare_reconstructions(l1_a: np.ndarray, l1_b: np.ndarray, fit_a, fit_b) -> findings.Finding:
+    """Does model A reconstruct better (lower L1) than model B on the same test images? A 95% paired bootstrap
+    over the images; "not comparable" when either failed its fit check (a plateau is not a result)."""
+    if not findings.fitted(fit_a, fit_b):
+        return findings.Finding(findings.NOT_COMPARABLE,
+                                {"a": float(np.mean(l1_a)), "b": float(np.mean(l1_b)), "examples": int(len(l1_a))},
+                                criterion="a model that failed its fit check is not compared")
+    return findings.compare_paired(l1_a, l1_b, higher_is_better=False)
+
+
+def dead_channels(decoder: keras.Model, codes: np.ndarray) -> list[float]:
+    """Fraction of each hidden (ReLU-family) layer's channels in ``decoder`` that output 0 for every one of the
+    ``codes``: a dead channel passes no gradient, and a decoder whose last hidden layer is all dead can only draw
+    a constant image (the plateau)."""
+    hidden = [layer for layer in decoder.layers
+              if isinstance(layer, (layers.Dense, layers.Conv2DTranspose)) and layer.name != "pixels"]
+    outputs = keras.Model(decoder.inputs, [layer.output for layer in hidden])(codes)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    result = []
+    for a in outputs:
+        a = np.asarray(a)
+        result.append(float(np.mean(np.all(a.reshape(-1, a.shape[-1]) <= 0.0, axis=0))))
+    return result
 
 
 def coarsest_map(filters: tuple = E_FILTERS, side: int = 28) -> tuple[int, int, int]:
@@ -107,6 +170,9 @@ REPORT_FACTS = {
     "coarsest_map_values": int(np.prod(coarsest_map())),
     "no_fc_map": list(no_fc_map()),
     "shift_pixels": models.SHIFT_FRACTION * 28,     # E2's random_shift_augmentation, in pixels of a 28-pixel digit
+    "decoder_activation": "leaky ReLU",
+    "decoder_negative_slope": DECODER_NEGATIVE_SLOPE,
+    "plateau_experiment": PLATEAU_EXPERIMENT,
 }
 
 
@@ -140,26 +206,27 @@ def conv_encoder(latent_dim: int = E_LATENT_DIM, filters: tuple = E_FILTERS, fc:
 
 
 def conv_decoder(latent_dim: int = E_LATENT_DIM, filters: tuple = E_FILTERS, fc: bool = True,
-                 name: str = "decoder") -> keras.Model:
+                 name: str = "decoder", activation: str = DECODER_ACTIVATION) -> keras.Model:
     """Mirror of ``conv_encoder``: latent (latent_dim,) -> image (28, 28, 1), *linear* (unbounded) pixel values.
 
     Transposed stride-2 convolutions 4 -> 7 -> 14 -> 28 (``output_padding=0`` gives 7 from 4).
     The output layer is linear on purpose, not a sigmoid: with the mean L1 loss a sigmoid output
-    falls onto the all-black plateau (the L1-optimal constant for mostly black images) and stays
-    there - measured on the full E1 recipe, both variants ended every one of the 12 epochs at
-    validation L1 0.1305 (the mean pixel value, i.e. a black image), while this linear output
-    leaves the plateau after two epochs and reaches 0.041. Pixels come out close to [0, 1] but
-    not inside it; clip for display (``np.clip``) or when a range matters.
+    fell onto the all-black plateau (the L1-optimal constant for mostly black images) and stayed
+    there in one full E1 run (both variants at validation L1 0.1305 every epoch), while a linear
+    output left it. The hidden layers use leaky ReLU (``DECODER_ACTIVATION``), not ReLU: with ReLU the
+    variant without FC stayed on the same plateau for 3 of 6 seeds (``PLATEAU_EXPERIMENT``) - every
+    channel of its last hidden layer had died (0 for every image), so the decoder could only draw a
+    constant. Pixels come out close to [0, 1] but not inside it; clip for display (``np.clip``).
     """
     inputs = keras.Input((latent_dim,), name="latent")
     if fc:
-        x = layers.Dense(4 * 4 * filters[-1], activation="relu")(inputs)
+        x = layers.Dense(4 * 4 * filters[-1], activation=activation)(inputs)
         x = layers.Reshape((4, 4, filters[-1]))(x)
     else:
         x = layers.Reshape((2, 2, latent_dim // 4))(inputs)
-        x = layers.Conv2DTranspose(filters[-1], 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.Conv2DTranspose(filters[-2], 3, strides=2, padding="same", output_padding=0, activation="relu")(x)
-    x = layers.Conv2DTranspose(filters[-3], 3, strides=2, padding="same", activation="relu")(x)
+        x = layers.Conv2DTranspose(filters[-1], 3, strides=2, padding="same", activation=activation)(x)
+    x = layers.Conv2DTranspose(filters[-2], 3, strides=2, padding="same", output_padding=0, activation=activation)(x)
+    x = layers.Conv2DTranspose(filters[-3], 3, strides=2, padding="same", activation=activation)(x)
     outputs = layers.Conv2DTranspose(1, 3, strides=2, padding="same", name="pixels")(x)  # linear: see above
     return keras.Model(inputs, outputs, name=name)
 

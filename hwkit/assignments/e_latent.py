@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwkit import pca
+from hwkit import findings, pca
 
 
 def total_spread(z: np.ndarray) -> float:
@@ -29,6 +29,13 @@ def within_class_distances(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.array([np.linalg.norm(z[y == c] - cents[i], axis=1).mean() for i, c in enumerate(classes)])
 
 
+def distance_to_own_centroid(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per example: its distance to its class centroid (the per-example score behind in-class variability)."""
+    z = np.asarray(z, dtype=np.float64)
+    classes, cents = centroids(z, y)
+    return np.linalg.norm(z - cents[np.searchsorted(classes, y)], axis=1)
+
+
 def centroid_distance_matrix(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(k, k) Euclidean distances between class centroids (between-class separation)."""
     _, cents = centroids(z, y)
@@ -36,7 +43,12 @@ def centroid_distance_matrix(z: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def silhouette(z: np.ndarray, y: np.ndarray) -> float:
-    """Mean silhouette coefficient (b - a) / max(a, b) over all points.
+    """Mean silhouette coefficient over all points (``silhouette_values``)."""
+    return float(silhouette_values(z, y).mean())
+
+
+def silhouette_values(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Silhouette coefficient (b - a) / max(a, b) of every point.
 
     a = mean distance to the other members of the own class, b = smallest mean distance to the
     members of another class. +1: tight, well separated classes; 0: overlapping; <0: mixed up.
@@ -54,7 +66,7 @@ def silhouette(z: np.ndarray, y: np.ndarray) -> float:
     b = mean_to.min(1)
     s = (b - a) / np.maximum(np.maximum(a, b), 1e-12)
     s[n_own <= 1] = 0.0
-    return float(s.mean())
+    return s
 
 
 def fisher_ratio(z: np.ndarray, y: np.ndarray) -> float:
@@ -102,28 +114,30 @@ def pca_2d(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (np.asarray(z, dtype=np.float64) - fitted.mean) @ fitted.components[:2].T, power[:2] / power.sum()
 
 
-def compare_encoders(autoencoder: dict, classifier: dict, l1_autoencoder: float, l1_classifier_decoding: float,
-                     pixel_spread: dict[str, float]) -> dict:
-    """E3's answers (a)-(c) from the numbers: which code reconstructs better, varies more within a class,
-    separates more.
+def compare_encoders(autoencoder_codes: np.ndarray, classifier_codes: np.ndarray, y: np.ndarray,
+                     silhouette_points: int, both_fitted: bool, seed: int = 0) -> dict[str, findings.Finding]:
+    """E3's answers (b) and (c) as findings, each a 95% paired bootstrap over the same test images.
 
-    ``autoencoder`` / ``classifier`` are ``class_geometry`` results of the two latent spaces; the
-    L1 values are test mean L1 of E1's autoencoder and of the classifier decoding; ``pixel_spread``
-    is the mean distance to the class-mean image of ``inputs``, ``autoencoder`` and
-    ``classifier_decoding`` images (how much the reconstructions of one digit still differ).
+    * ``in_class_variability``: A = autoencoder, B = classifier; per image its distance to its class
+      centroid divided by the total spread of its space (centroids and spread fixed at their full-set
+      values). "better" = the autoencoder's codes vary more within a class.
+    * ``separation``: A = classifier, B = autoencoder; per image its silhouette (on the same seeded
+      ``silhouette_points`` images in both spaces). "better" = the classifier separates the classes more.
+    ``both_fitted`` false (an encoder failed its fit check): both are "not comparable".
     """
-    within = (autoencoder["within_mean_normalised"], classifier["within_mean_normalised"])
-    relative = {k: v / pixel_spread["inputs"] for k, v in pixel_spread.items()}
-    return {
-        "l1_ratio": l1_classifier_decoding / l1_autoencoder,
-        "classifier_decoding_l1_higher": bool(l1_classifier_decoding > l1_autoencoder),
-        "higher_in_class_variability": "autoencoder" if within[0] > within[1] else "classifier",
-        "in_class_variability_higher": max(within), "in_class_variability_lower": min(within),
-        "higher_separation_silhouette": "classifier" if classifier["silhouette"] > autoencoder["silhouette"]
-        else "autoencoder",
-        "higher_separation_fisher": "classifier" if classifier["fisher_ratio"] > autoencoder["fisher_ratio"]
-        else "autoencoder",
-        "pixel_spread_relative": relative,
-        "classifier_decoding_more_prototypical": bool(pixel_spread["classifier_decoding"]
-                                                      < pixel_spread["autoencoder"]),
-    }
+    ae, clf = (np.asarray(z, dtype=np.float64) for z in (autoencoder_codes, classifier_codes))
+    idx = np.random.default_rng(seed).permutation(len(y))[:silhouette_points]
+    pairs = {"in_class_variability": (distance_to_own_centroid(ae, y) / total_spread(ae),
+                                      distance_to_own_centroid(clf, y) / total_spread(clf)),
+             "separation": (silhouette_values(clf[idx], y[idx]), silhouette_values(ae[idx], y[idx]))}
+    if not both_fitted:
+        return {k: findings.Finding(findings.NOT_COMPARABLE, {"a": float(a.mean()), "b": float(b.mean())},
+                                    criterion="an encoder that failed its fit check is not compared")
+                for k, (a, b) in pairs.items()}
+    return {k: findings.compare_paired(a, b, higher_is_better=True) for k, (a, b) in pairs.items()}
+
+
+def reconstruction_spread(images: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per image: L2 distance to the mean image of its class (how much one digit's images still differ)."""
+    flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    return distance_to_own_centroid(flat, y)

@@ -16,7 +16,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from hwkit import HwkitError, data, models, plots, training
+from hwkit import HwkitError, data, findings, models, plots, training
 
 FEW_LABELS_PER_CLASS = 10     # 10 digits x 10 = the assignment's 100 labelled examples
 FEW_LABELS_SEED = 100         # fixed: the subset must not change with --seed
@@ -35,7 +35,7 @@ class FewLabelRecipe:
 
 FEW_LABELS = FewLabelRecipe()
 FEW_LABELS_QUICK = dataclasses.replace(FEW_LABELS, epochs=3, test_rows=500)
-MODEST_GAIN = 0.05            # E5: an accuracy gain over E4 below this (5 points) is called modest
+OVERFITS, NO_OVERFITTING = "over-fits", "over-fitting not established"   # over-fitting verdicts (E4, E5)
 
 # What E's PDF states about the 100-label subset besides the runs (``facts`` in templates/E.html).
 REPORT_FACTS = {"few_labels_per_class": FEW_LABELS_PER_CLASS, "mnist_train_images": data.MNIST_COUNTS["train"]}
@@ -95,6 +95,24 @@ def overfitting_summary(train_loss: list[float], test_loss: list[float], train_a
     }
 
 
+def overfitting_finding(summary: dict, fit: findings.Finding | dict) -> findings.Finding:
+    """``overfitting_summary``'s verdict as a finding; a classifier that did not fit its 100 images is not assessed."""
+    numbers = {k: summary[k] for k in ("accuracy_gap", "test_loss_rise_after_min", "min_test_loss_epoch",
+                                       "gap_threshold", "rise_threshold")}
+    criterion = (f"train accuracy above test accuracy by more than {summary['gap_threshold']:.0%} and a final test "
+                 f"loss more than {summary['rise_threshold']:.0%} above its minimum while the train loss kept falling")
+    if not findings.fitted(fit):
+        return findings.Finding(findings.NOT_COMPARABLE, numbers, criterion="a classifier that failed its fit check")
+    return findings.Finding(OVERFITS if summary["overfitting"] else NO_OVERFITTING, numbers, criterion=criterion)
+
+
+def per_example_scores(probabilities: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Per test image: 1.0/0.0 correct, and its cross-entropy (natural log, clipped like Keras at 1e-7)."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    picked = np.clip(p[np.arange(len(y)), np.asarray(y)], 1e-7, 1.0)
+    return {"correct": (p.argmax(1) == y).astype(np.float64), "loss": -np.log(picked)}
+
+
 def load_few_labels(data_dir=None, test_rows: int | None = None, seed: int = 0) -> tuple:
     """The fixed 100 labelled training images, their indices, and the test set (floats in [0, 1]; a seeded subset
     of ``test_rows`` when given)."""
@@ -108,7 +126,8 @@ def train_few_labels(classifier: keras.Model, train: tuple, test: tuple, recipe:
                      run) -> tuple[dict, dict]:
     """The few-label recipe (E4, and E5's fine-tuning): fit on the 100 images, measure train and test after every epoch.
 
-    Saves the curves (figure + table); returns (over-fitting summary with timings, per-epoch curves).
+    Saves the curves (figure + table) and the per-test-image scores (table ``test_per_example``); returns
+    (over-fitting summary with timings, per-epoch curves, per-test-image scores).
     """
     models.compile_classifier(classifier, recipe.learning_rate)
     x, y = train
@@ -130,26 +149,29 @@ def train_few_labels(classifier: keras.Model, train: tuple, test: tuple, recipe:
     summary = overfitting_summary(curves["train_loss"], curves["test_loss"],
                                            curves["train_accuracy"], curves["test_accuracy"])
     test_loss, test_accuracy = classifier.evaluate(*test, batch_size=1000, verbose=0)
+    per_example = per_example_scores(classifier.predict(test[0], batch_size=1000, verbose=0), test[1])
+    run.save_table("test_per_example", [{"label": int(y), "correct": int(c), "loss": float(v)}
+                                        for y, c, v in zip(test[1], per_example["correct"], per_example["loss"])])
     result = {**summary, "test_loss": float(test_loss), "test_accuracy": float(test_accuracy), "epochs": epochs,
               "batch_size": recipe.batch_size, "steps_per_epoch": steps_per_epoch,
               "learning_rate": recipe.learning_rate,
               "train_seconds": round(seconds, 1), "seconds_per_epoch": round(seconds / epochs, 3),
               "parameters": classifier.count_params()}
-    return result, curves
+    return result, curves, per_example
 
 
-def compare_with_scratch(fine_tuned: dict, scratch: dict, modest_gain: float = MODEST_GAIN) -> dict:
-    """E5 against E4 on the same 100 labels: the differences and the words they imply.
+def compare_with_scratch(fine_tuned: dict[str, np.ndarray], scratch: dict[str, np.ndarray],
+                         fits: dict) -> dict[str, findings.Finding]:
+    """E5 (A, fine-tuned) against E4 (B, from scratch) on the same test images: paired 95% bootstraps of the
+    per-image accuracy (``correct``, higher is better) and cross-entropy (``loss``, lower is better).
 
-    ``fine_tuned`` / ``scratch`` hold ``test_accuracy``, ``test_loss`` and ``min_test_loss`` (E5's
-    result, E4's metrics). A positive accuracy gain below ``modest_gain`` is called modest.
+    ``fits`` holds the fit checks that must all pass for the comparison to mean something (E4's, E5's and the
+    autoencoder's that E5 starts from): otherwise both findings are "not comparable".
     """
-    gain = fine_tuned["test_accuracy"] - scratch["test_accuracy"]
-    loss_change = fine_tuned["test_loss"] - scratch["test_loss"]
-    return {"e4_test_accuracy": scratch["test_accuracy"], "e4_test_loss": scratch["test_loss"],
-            "e4_min_test_loss": scratch["min_test_loss"],
-            "accuracy_gain_over_e4": gain, "accuracy_gain_points": 100 * gain,
-            "improves_accuracy": bool(gain > 0), "modest_accuracy_gain": bool(gain < modest_gain),
-            "modest_gain_threshold": modest_gain,
-            "loss_change_vs_e4": loss_change, "loss_change_size": abs(loss_change),
-            "lowers_loss": bool(loss_change < 0)}
+    if not findings.fitted(*fits.values()):
+        failed = ", ".join(k for k, v in fits.items() if not findings.fitted(v))
+        return {k: findings.Finding(findings.NOT_COMPARABLE,
+                                    {"a": float(np.mean(fine_tuned[k])), "b": float(np.mean(scratch[k]))},
+                                    criterion=f"failed its fit check: {failed}") for k in ("correct", "loss")}
+    return {"correct": findings.compare_paired(fine_tuned["correct"], scratch["correct"], higher_is_better=True),
+            "loss": findings.compare_paired(fine_tuned["loss"], scratch["loss"], higher_is_better=False)}
