@@ -32,12 +32,6 @@ PLATEAU_FRACTION = 0.75
 # The decoder's hidden activation (keras' "leaky_relu": slope 0.2 below 0): a leaky unit never dies, see conv_decoder.
 DECODER_ACTIVATION = "leaky_relu"
 DECODER_NEGATIVE_SLOPE = 0.2
-# Measured once on this machine (not rerun by the tasks): the variant without FC, full data, the first 2 epochs of the
-# full 12-epoch schedule, seeds 0-8 (keras.utils.set_random_seed). "stuck": validation L1 still at the plateau (0.13)
-# after 2 epochs; every stuck ReLU seed had 88-100% of its last hidden layer's channels dead, no leaky seed had a
-# dead channel. A full E1 run at seed 0 with leaky ReLU: both variants fit (validation L1 0.043 / 0.052).
-PLATEAU_EXPERIMENT = {"seeds": "0-8", "epochs": 2, "relu_stuck": 4, "relu_seeds": 9,
-                      "relu_stuck_dead_last_layer": "88-100%", "leaky_stuck": 0, "leaky_seeds": 9}
 # Fit check of a classifier (E2, and E4/E5 on their 100 images): final training cross-entropy below this; a classifier
 # that learnt nothing sits at ln 10 = 2.30.
 CLASSIFIER_FIT_LOSS = 0.5
@@ -172,7 +166,6 @@ REPORT_FACTS = {
     "shift_pixels": models.SHIFT_FRACTION * 28,     # E2's random_shift_augmentation, in pixels of a 28-pixel digit
     "decoder_activation": "leaky ReLU",
     "decoder_negative_slope": DECODER_NEGATIVE_SLOPE,
-    "plateau_experiment": PLATEAU_EXPERIMENT,
 }
 
 
@@ -214,9 +207,9 @@ def conv_decoder(latent_dim: int = E_LATENT_DIM, filters: tuple = E_FILTERS, fc:
     fell onto the all-black plateau (the L1-optimal constant for mostly black images) and stayed
     there in one full E1 run (both variants at validation L1 0.1305 every epoch), while a linear
     output left it. The hidden layers use leaky ReLU (``DECODER_ACTIVATION``), not ReLU: with ReLU the
-    variant without FC stayed on the same plateau for 3 of 6 seeds (``PLATEAU_EXPERIMENT``) - every
-    channel of its last hidden layer had died (0 for every image), so the decoder could only draw a
-    constant. Pixels come out close to [0, 1] but not inside it; clip for display (``np.clip``).
+    variant without FC sometimes stayed on the same plateau (in development runs, not rerun by the tasks)
+    with every channel of its last hidden layer dead (0 for every image), so the decoder could only draw
+    a constant; each run reports its own dead channels. Pixels come out close to [0, 1] but not inside it; clip for display (``np.clip``).
     """
     inputs = keras.Input((latent_dim,), name="latent")
     if fc:
