@@ -209,7 +209,8 @@ def conv_decoder(latent_dim: int = E_LATENT_DIM, filters: tuple = E_FILTERS, fc:
     output left it. The hidden layers use leaky ReLU (``DECODER_ACTIVATION``), not ReLU: with ReLU the
     variant without FC sometimes stayed on the same plateau (in development runs, not rerun by the tasks)
     with every channel of its last hidden layer dead (0 for every image), so the decoder could only draw
-    a constant; each run reports its own dead channels. Pixels come out close to [0, 1] but not inside it; clip for display (``np.clip``).
+    a constant; each run reports its own dead channels. Pixels come out close to [0, 1] but not inside
+    it; clip for display (``np.clip``).
     """
     inputs = keras.Input((latent_dim,), name="latent")
     if fc:
