@@ -5,7 +5,7 @@ Layout of ``runs/<task>/<UTC-time>-s<seed>[-quick]/``::
     config.json    resolved flags and settings, run key, the code's fingerprint (``code.files``: each file of the
                    task and of the project modules it imports -> SHA-256); data files read (at the end)
     env.json       versions, backend, CPU/GPU, logical devices, dtype policy, git commit / dirty flag / diff hash,
-                   sys.argv
+                   sys.argv, the command and the working directory
     history.csv    per-epoch Keras logs (CSVLogger), each epoch once even across resumes
     backup/        training checkpoints for resuming (BackupAndRestore); removed when complete
     resumes.json   when the run was resumed and from which epoch
@@ -25,6 +25,11 @@ Resume: ``start_run`` continues in the newest *unfinished* run directory of the 
 two processes out of one directory. A run that fails keeps its folder (for debugging) but gets
 ``"status": "failed"``; failed and interrupted runs are never picked up by a report. The root is
 ``$HWKIT_RUNS_DIR`` or ``./runs``.
+
+Run directories travel, so no record names a folder of the machine that made it: every path in config.json,
+env.json, metrics.json and tables is written by ``hwkit.files.portable_path`` (relative to the project,
+``$HWKIT_DATA_DIR/...``, ``$HWKIT_RUNS_DIR/...``, ``~/...`` or ``<outside the project>/<name>``); records written
+before that keep their absolute paths and read as before.
 
 Run directories are untrusted input (they travel between people): reading one checks each file against
 the shape hwkit writes (``METRICS``, ``CONFIG``, ``ENV``, ``TABLE`` ...). A damaged run is skipped by the
