@@ -351,7 +351,7 @@ class Run:
     quick: bool
     seed: int
     metrics: dict = field(default_factory=dict)
-    roots: Mapping[str, Path | None] = field(default_factory=path_roots)   # for ``portable`` paths in tables
+    roots: Mapping[str, Path | None] = field(default_factory=path_roots)   # for ``portable`` paths in tables, JSON
 
     def file(self, *parts: str) -> Path:
         p = self.path.joinpath(*parts)
@@ -373,7 +373,7 @@ class Run:
 
     def save_json(self, name: str, obj: Any) -> Path:
         path = self.file(name)
-        write_json(path, obj)
+        write_json(path, portable(obj, self.roots))
         return path
 
     def model_path(self, name: str) -> Path:

@@ -94,8 +94,10 @@ def test_a_new_run_records_no_machine_path(tmp_path, monkeypatch, data_dir, runs
         data.read_idx(data_dir / "mnist" / "t10k-labels-idx1-ubyte.gz")
         run.log(source_run=str(runs_dir / "other" / "20261129T163119Z-s0"), devices=["/device:CPU:0"])
         run.save_table("inputs", [{"file": str(data_dir / "mnist" / "t10k-labels-idx1-ubyte.gz")}])
+        run.save_json("input.json", {"path": str(tmp_path / "example.json")})
     record = runs.latest_run("pp")
-    for name in ("config.json", "env.json", "metrics.json", "tables/inputs.json"):
+    assert json.loads((record.path / "input.json").read_text()) == {"path": f"{OUTSIDE}/example.json"}
+    for name in ("config.json", "env.json", "metrics.json", "tables/inputs.json", "input.json"):
         text = (record.path / name).read_text()
         assert str(tmp_path) not in text and str(data_dir) not in text and not machine_paths(text), (name, text)
     # the project is the folder holding the task's package (here hwkit's checkout), not the working directory
