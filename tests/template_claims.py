@@ -14,6 +14,8 @@ macro, ``{{ "faster" if a > b }}``, ``{% set s = "..." %}``). Control is tracked
   ``{% for name, f in ....findings.items() %}``, or a macro parameter that every call of that macro, in any of
   the templates checked, passes a finding); the ``{% else %}`` of a chain whose every test reads a verdict is
   controlled too (it is chosen by the verdicts);
+- text passed to a macro's parameter is controlled when the macro prints that parameter only inside such
+  branches (``m.say(f, better="A is better", worse="A is worse")``);
 - a branch whose test orders numbers (``<``, ``>``, ``<=``, ``>=``) is never controlled, nor is anything below
   it: that is a comparison of numbers in Jinja, the thing findings replace;
 - a sentence that calls itself a hypothesis ("not tested here") is not a claim of a result.
@@ -110,8 +112,7 @@ def _macro_finding_params(trees: Mapping[str, nodes.Template]) -> dict[str, set[
         for m in tree.find_all(nodes.Macro):
             macros[m.name] = [a.name for a in m.args]
         for c in tree.find_all(nodes.Call):
-            name = c.node.name if isinstance(c.node, nodes.Name) else (
-                c.node.attr if isinstance(c.node, nodes.Getattr) else None)
+            name = _callee(c)
             if name is None:
                 continue
             passed = [_reads_findings(a, loose) for a in c.args]
@@ -127,6 +128,12 @@ def _macro_finding_params(trees: Mapping[str, nodes.Template]) -> dict[str, set[
                 chosen.add(p)
         result[name] = chosen
     return result
+
+
+def _callee(call: nodes.Call) -> str | None:
+    """The macro a call names: ``say(...)`` or ``m.say(...)``."""
+    return call.node.name if isinstance(call.node, nodes.Name) else (
+        call.node.attr if isinstance(call.node, nodes.Getattr) else None)
 
 
 def _loosely_bound(tree: nodes.Template) -> frozenset[str]:
@@ -169,10 +176,15 @@ def _claims_in(template: str, line: int, text: str) -> list[Claim]:
 
 
 class _Walker:
-    def __init__(self, template: str, macro_params: Mapping[str, set[str]]):
+    def __init__(self, template: str, macro_params: Mapping[str, set[str]], macro_args: Mapping[str, list[str]],
+                 selecting: Mapping[str, set[str]] | None = None):
         self.template = template
+        self.macro_args = macro_args
         self.macro_params = macro_params
+        self.selecting = selecting or {}          # macro -> parameters it prints only inside verdict branches
         self.claims: list[Claim] = []
+        self.macros: list[tuple[str, set[str]]] = []   # the macros being walked, innermost last, with parameters
+        self.uses: dict[tuple[str, str], list[bool]] = {}   # (macro, parameter) -> controlled, per use
 
     def body(self, body: list[nodes.Node], bound: set[str], controlled: bool) -> None:
         for n in body:   # ``bound`` is this scope's: a ``set`` binds for the statements after it
@@ -198,7 +210,9 @@ class _Walker:
         elif isinstance(n, nodes.Macro):
             inner = set(bound) | self.macro_params.get(n.name, set())
             self.expr_list([d for d in n.defaults], frozen, controlled)
+            self.macros.append((n.name, {a.name for a in n.args}))
             self.body(n.body, inner, controlled)
+            self.macros.pop()
         elif isinstance(n, nodes.With):
             inner = set(bound)
             for target, value in zip(n.targets, n.values):
@@ -252,6 +266,19 @@ class _Walker:
             return
         if isinstance(e, (nodes.Compare, nodes.Test)):
             return
+        if isinstance(e, nodes.Name) and e.ctx == "load" and self.macros and e.name in self.macros[-1][1]:
+            self.uses.setdefault((self.macros[-1][0], e.name), []).append(controlled)
+            return
+        if isinstance(e, nodes.Call) and _callee(e) in self.selecting:
+            # text handed to a macro that prints it only in a verdict's branch is chosen by that verdict
+            chosen = self.selecting[_callee(e)]
+            params = self.macro_args.get(_callee(e), [])
+            self.expr(e.node, bound, controlled)
+            for i, a in enumerate(e.args):
+                self.expr(a, bound, controlled or (i < len(params) and params[i] in chosen))
+            for k in e.kwargs:
+                self.expr(k.value, bound, controlled or k.key in chosen)
+            return
         if isinstance(e, (nodes.Getitem, nodes.Getattr)):
             self.expr(e.node, bound, controlled)
             return
@@ -269,9 +296,21 @@ def unguarded_claims(sources: Mapping[str, str]) -> list[Claim]:
     env = _env()
     trees = {name: env.parse(source, name=name) for name, source in sources.items()}
     params = _macro_finding_params(trees)
+    macro_args = {m.name: [a.name for a in m.args] for tree in trees.values() for m in tree.find_all(nodes.Macro)}
+    # first pass: which macro parameters are printed only inside a verdict's branch (every use controlled)
+    uses: dict[tuple[str, str], list[bool]] = {}
+    for name, tree in trees.items():
+        walker = _Walker(name, params, macro_args)
+        walker.body(tree.body, set(), False)
+        for key, flags in walker.uses.items():
+            uses.setdefault(key, []).extend(flags)
+    selecting: dict[str, set[str]] = {}
+    for (macro, param), flags in uses.items():
+        if flags and all(flags):
+            selecting.setdefault(macro, set()).add(param)
     claims = []
     for name, tree in trees.items():
-        walker = _Walker(name, params)
+        walker = _Walker(name, params, macro_args, selecting)
         walker.body(tree.body, set(), False)
         claims.extend(walker.claims)
     return sorted(claims, key=lambda c: (c.template, c.line))

@@ -131,3 +131,13 @@ def test_every_claim_in_the_templates_is_chosen_by_a_finding():
         print(c)
     print("unguarded claims per template:", counts)
     assert not left, f"{len(left)} comparative or causal sentences outside a finding's branch: {counts}"
+
+
+def test_text_passed_to_a_macro_that_prints_it_only_by_verdict_is_controlled():
+    macros = ('{% macro say(f, better, worse, note) %}{{ note }}: '
+              '{% if f.verdict == "better" %}{{ better }}{% elif f.verdict == "worse" %}{{ worse }}{% endif %}'
+              '{% endmacro %}')
+    call = '{{ m.say(run.metrics.findings.a, "A is better", worse="A is worse", note="B is faster") }}'
+    assert sentences(call, **{"macros.html": macros}) == ["B is faster"]   # note is printed whatever the verdict
+    leaky = macros.replace("{{ note }}", "{{ better }}")                    # better is printed outside a branch
+    assert sentences(call, **{"macros.html": leaky}) == ["A is better", "B is faster"]
