@@ -9,8 +9,9 @@ appear in a template only inside a branch that a finding's verdict selects::
 such sentence that is not: the fixed text and the string constants of the output (a caption passed to a
 macro, ``{{ "faster" if a > b }}``, ``{% set s = "..." %}``). Control is tracked through the tree:
 
-- a branch is *finding-controlled* when its ``{% if %}``/``{% elif %}`` test reads ``.verdict`` of a finding,
-  i.e. of an expression that reads ``findings`` or of a name bound to one (``{% set f = run.metrics.findings.x %}``,
+- a branch is *finding-controlled* when its ``{% if %}``/``{% elif %}`` test reads a verdict: ``.verdict`` of a
+  finding (or a name set from one, or a call of a macro that prints only a verdict), a finding being an
+  expression that reads ``findings`` or a name bound to one (``{% set f = run.metrics.findings.x %}``,
   ``{% for name, f in ....findings.items() %}``, or a macro parameter that every call of that macro, in any of
   the templates checked, passes a finding); the ``{% else %}`` of a chain whose every test reads a verdict is
   controlled too (it is chosen by the verdicts);
@@ -44,6 +45,7 @@ CLAIM_WORDS = (
 CLAIM = re.compile(r"(?<![\w-])(" + "|".join(CLAIM_WORDS) + r")(?![\w-])", re.IGNORECASE)
 HYPOTHESIS = re.compile(r"not tested here", re.IGNORECASE)
 ORDERING = {"lt", "gt", "lteq", "gteq"}
+VERDICT_NAME, VERDICT_MACRO = "=", "()"   # in a scope's bound names: "=v" holds a verdict, "()m" prints one
 PLACEHOLDER = "…"   # where an expression's value stands in a sentence
 
 
@@ -80,7 +82,8 @@ def _reads_findings(expr: nodes.Node, bound: frozenset[str]) -> bool:
 
 
 def _reads_verdict(test: nodes.Node, bound: frozenset[str]) -> bool:
-    """The test reads the verdict of a finding and orders no numbers."""
+    """The expression reads the verdict of a finding (``f.verdict``, ``f["verdict"]``, ``f.get("verdict")``, a
+    name holding one, a call of a macro that prints one) and orders no numbers."""
     if _orders_numbers(test):
         return False
     for n in [test, *test.find_all(nodes.Node)]:
@@ -89,7 +92,47 @@ def _reads_verdict(test: nodes.Node, bound: frozenset[str]) -> bool:
         if (isinstance(n, nodes.Getitem) and isinstance(n.arg, nodes.Const) and n.arg.value == "verdict"
                 and _reads_findings(n.node, bound)):
             return True
+        if isinstance(n, nodes.Name) and n.ctx == "load" and VERDICT_NAME + n.name in bound:
+            return True
+        if isinstance(n, nodes.Call):
+            if VERDICT_MACRO + str(_callee(n)) in bound:
+                return True
+            if (isinstance(n.node, nodes.Getattr) and n.node.attr == "get" and n.args
+                    and isinstance(n.args[0], nodes.Const) and n.args[0].value == "verdict"
+                    and _reads_findings(n.node.node, bound)):
+                return True
     return False
+
+
+def _bind(target: nodes.Node, value: nodes.Node, bound: set[str]) -> None:
+    """``{% set target = value %}``: the names now hold a verdict, a finding, or neither."""
+    frozen = frozenset(bound)
+    pairs = (list(zip(target.items, value.items))
+             if isinstance(target, nodes.Tuple) and isinstance(value, nodes.Tuple)
+             and len(target.items) == len(value.items) else [(target, value)])
+    for t, v in pairs:
+        names = _names(t)
+        bound.difference_update([*names, *(VERDICT_NAME + n for n in names)])
+        if _reads_verdict(v, frozen):
+            bound.update(VERDICT_NAME + n for n in names)
+        elif _reads_findings(v, frozen):
+            bound.update(names)
+
+
+def _verdict_macros(trees: Mapping[str, nodes.Template], params: Mapping[str, set[str]]) -> set[str]:
+    """Macros that print a verdict and nothing else (``{% macro verdict(x, name) %}{{ ...get("verdict") }}``):
+    a name set from a call of one holds a verdict."""
+    found = set()
+    for tree in trees.values():
+        loose = _loosely_bound(tree)
+        for m in tree.find_all(nodes.Macro):
+            bound = loose | params.get(m.name, set())
+            printed = [c for out in m.find_all(nodes.Output) for c in out.nodes]
+            text = "".join(c.data for c in printed if isinstance(c, nodes.TemplateData))
+            exprs = [c for c in printed if not isinstance(c, nodes.TemplateData)]
+            if exprs and not text.strip() and all(_reads_verdict(e, bound) for e in exprs):
+                found.add(m.name)
+    return found
 
 
 def _orders_numbers(test: nodes.Node) -> bool:
@@ -198,8 +241,7 @@ class _Walker:
             self.output(n, frozen, controlled)
         elif isinstance(n, nodes.Assign):
             self.expr(n.node, frozen, controlled)
-            names = _names(n.target)
-            (bound.update if _reads_findings(n.node, frozen) else bound.difference_update)(names)
+            _bind(n.target, n.node, bound)
         elif isinstance(n, nodes.AssignBlock):
             self.body(n.body, set(bound), controlled)
         elif isinstance(n, nodes.For):
@@ -216,7 +258,7 @@ class _Walker:
         elif isinstance(n, nodes.With):
             inner = set(bound)
             for target, value in zip(n.targets, n.values):
-                (inner.update if _reads_findings(value, frozen) else inner.difference_update)(_names(target))
+                _bind(target, value, inner)
             self.body(n.body, inner, controlled)
         elif isinstance(n, (nodes.CallBlock, nodes.FilterBlock, nodes.Scope, nodes.Block)):
             self.body(n.body, set(bound), controlled)
@@ -298,10 +340,11 @@ def unguarded_claims(sources: Mapping[str, str]) -> list[Claim]:
     params = _macro_finding_params(trees)
     macro_args = {m.name: [a.name for a in m.args] for tree in trees.values() for m in tree.find_all(nodes.Macro)}
     # first pass: which macro parameters are printed only inside a verdict's branch (every use controlled)
+    start = {VERDICT_MACRO + m for m in _verdict_macros(trees, params)}
     uses: dict[tuple[str, str], list[bool]] = {}
     for name, tree in trees.items():
         walker = _Walker(name, params, macro_args)
-        walker.body(tree.body, set(), False)
+        walker.body(tree.body, set(start), False)
         for key, flags in walker.uses.items():
             uses.setdefault(key, []).extend(flags)
     selecting: dict[str, set[str]] = {}
@@ -311,7 +354,7 @@ def unguarded_claims(sources: Mapping[str, str]) -> list[Claim]:
     claims = []
     for name, tree in trees.items():
         walker = _Walker(name, params, macro_args, selecting)
-        walker.body(tree.body, set(), False)
+        walker.body(tree.body, set(start), False)
         claims.extend(walker.claims)
     return sorted(claims, key=lambda c: (c.template, c.line))
 

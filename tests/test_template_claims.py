@@ -141,3 +141,18 @@ def test_text_passed_to_a_macro_that_prints_it_only_by_verdict_is_controlled():
     assert sentences(call, **{"macros.html": macros}) == ["B is faster"]   # note is printed whatever the verdict
     leaky = macros.replace("{{ note }}", "{{ better }}")                    # better is printed outside a branch
     assert sentences(call, **{"macros.html": leaky}) == ["A is better", "B is faster"]
+
+
+def test_a_verdict_held_in_a_name_or_printed_by_a_macro_controls():
+    assert sentences('{% set v = run.metrics.findings.a.verdict %}{% if v == "better" %}better{% endif %}') == []
+    assert sentences('{% set F = x.get("findings") or {} %}'
+                     '{% if F.a.get("verdict") == "worse" %}worse{% endif %}') == []
+    helper = ('{% macro verdict(x, name) -%}{{ ((x.get("findings") or {}).get(name) or {}).get("verdict", "none") }}'
+              '{%- endmacro %}')
+    assert sentences(helper + '{% set v = verdict(x, "a") %}{% if v == "better" %}A is better{% endif %}') == []
+    assert sentences(helper + '{% set fi, vi = verdict(x, "fit"), x.n %}{% if fi == "fits" %}faster{% endif %}'
+                              '{% if vi == "better" %}better{% endif %}') == ["better"]   # vi holds a number
+    assert sentences(helper + '{% if verdict(x, "a") == "better" %}A is better{% endif %}') == []
+    chatty = helper.replace("{{ ((", "verdict: {{ ((")   # prints words too: not a verdict
+    assert sentences(chatty + '{% set v = verdict(x, "a") %}{% if v == "better" %}A is better{% endif %}') == [
+        "A is better"]
