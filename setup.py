@@ -10,6 +10,8 @@ setup(
     package_dir={"hwkit.templates": "templates"},
     package_data={"hwkit.templates": ["*.html"], "tasks": ["examples/*.json"]},
     python_requires=">=3.10",
+    # one command for every program: `hwkit tasks | run | report | submit | data` (hwkit.cli.main)
+    entry_points={"console_scripts": ["hwkit = hwkit.cli:main"]},
     # Versions tested together on Python 3.11 / 2 CPU cores. tensorflow-cpu is the same TensorFlow
     # without the CUDA wheels. On a GPU machine (README, "Scale out"; pip resolves it with these pins):
     #   pip install -e . && pip uninstall -y tensorflow-cpu && pip install 'tensorflow[and-cuda]==2.21.0'
@@ -27,5 +29,7 @@ setup(
         "weasyprint==70.0",
     ],
     # pypdfium2: PDF pages rendered by PDFium (layout tests); ruff: `ruff check .`, run by CI (.ci/run)
-    extras_require={"test": ["pytest>=8", "pypdf==7.1.0", "pypdfium2==5.15.2", "ruff==0.17.6"]},
+    # docs: the MkDocs site (mkdocs.yml, docs/); `mkdocs build --strict`, run by CI
+    extras_require={"test": ["pytest>=8", "pypdf==7.1.0", "pypdfium2==5.15.2", "ruff==0.17.6"],
+                    "docs": ["mkdocs==1.6.1", "mkdocs-material==9.8.1", "mkdocs-gen-files==0.6.1"]},
 )

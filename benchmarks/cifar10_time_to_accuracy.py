@@ -1,6 +1,7 @@
 """Seconds of training this machine needs to reach 80%, 85% and 90% CIFAR-10 test accuracy (D6 recipe).
 
     python benchmarks/cifar10_time_to_accuracy.py [--repeat 3] [--epochs E] [--every 11] [--width 64] [--data-dir D]
+        [--machine-state idle|loaded]   # records the goals table in benchmarks/results/ (benchmarks/results.py)
 
 Trains ``hwkit.assignments.d_cifar.cifar10_net`` with the D6 recipe (``tasks.d6.FULL``: whitening
 conv, bfloat16 compute, SGD + Nesterov, one-cycle LR, label smoothing, batch 1024, flip + 2-pixel
@@ -38,6 +39,7 @@ from tasks import d6  # noqa: E402  (the recipe measured)
 # isort: split
 import keras  # noqa: E402
 from goals import Goal, print_goals, time_goals  # noqa: E402
+from results import add_machine_state, record, refuse_reduced  # noqa: E402
 
 TARGETS = (0.80, 0.85, 0.90)
 DEFAULT_HP = {"learning_rate": d_cifar.LEARNING_RATE, "label_smoothing": 0.2}
@@ -95,7 +97,11 @@ def main(argv=None) -> int:
                         help="accuracy targets (default 0.8 0.85 0.9)")
     parser.add_argument("--data-dir", help="CIFAR-10 folder (default: $HWKIT_DATA_DIR, ~/.keras/datasets)")
     parser.add_argument("--repeat", type=int, default=1, help="independent runs (seeds 0..K-1); goals use the median")
+    add_machine_state(parser)
     args = parser.parse_args(argv)
+    refuse_reduced(parser, args, "--train-subset")
+    if args.machine_state and (tuple(args.targets) != TARGETS or args.width != d6.FULL.width):
+        parser.error("--targets or --width makes a reduced run: it is not recorded; drop --machine-state")
 
     hp, source = d6_hyperparameters()
     hp["learning_rate"] = args.learning_rate or hp["learning_rate"]
@@ -112,6 +118,9 @@ def main(argv=None) -> int:
                       measure=lambda targets, epochs, seed: time_to_accuracy(x_train, y_train, x_test, y_test,
                                                                              targets, epochs, args, hp, seed))
     print_goals(rows, f"CIFAR-10 goals (median of {args.repeat} run(s); training seconds, evaluation excluded)")
+    record("cifar10_time_to_accuracy", {"split": "test", "goals": rows, "epochs": args.epochs,
+                                        "schedule_epochs": SCHEDULE_EPOCHS, "hyperparameters": hp,
+                                        "hyperparameters_from": source}, args.machine_state, argv)
     return 0
 
 

@@ -17,6 +17,8 @@ reached 85% and 90% validation accuracy; the default, D6's 6 epochs, is needed t
 55 minutes on 2 idle cores). The D report's table "What each trick buys" is rendered from the latest
 one. A killed ``--table`` resumes at the first variant it had not finished when rerun.
 ``--train-subset N`` (a smoke run; its run directory is marked quick) trains on N images.
+``--machine-state idle|loaded`` also records the table (or the ``--steps`` timing) in
+``benchmarks/results/cifar10_tricks.json``, from which the docs' tables are generated.
 """
 from __future__ import annotations
 
@@ -25,8 +27,10 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # results.py, also when loaded by path (tests)
 
 import numpy as np  # noqa: E402
 
@@ -37,6 +41,7 @@ from tasks import d6  # noqa: E402  (the recipe measured)
 
 # isort: split
 import keras  # noqa: E402
+from results import add_machine_state, record, refuse_reduced  # noqa: E402
 
 RUN_NAME = "cifar10_tricks"   # runs/cifar10_tricks/: the run directory the D report reads
 TARGETS = (0.85, 0.90)        # validation accuracies whose epochs / seconds --table reports (per epoch)
@@ -117,7 +122,7 @@ def time_to_targets(result: dict) -> dict:
 
 def tricks_table(args, split) -> str:
     """The recipe and every ablation, one after another, in a run directory (resumable); returns its path."""
-    config = {k: v for k, v in vars(args).items() if k not in ("table", "data_dir")}
+    config = {k: v for k, v in vars(args).items() if k not in ("table", "data_dir", "machine_state")}
     with runs.start_run(RUN_NAME, config, seed=args.seed, quick=bool(args.train_subset)) as run:
         results = {}
         for name, (overrides, change) in ABLATIONS.items():
@@ -143,6 +148,11 @@ def tricks_table(args, split) -> str:
     return str(run.path)
 
 
+def table_rows(path: str) -> list[dict]:
+    """A finished table's rows (``tables/tricks.json``, accuracies per epoch as ``epoch_<i>``): benchmarks/results/."""
+    return json.loads(Path(path, "tables", "tricks.json").read_text())
+
+
 def build_parser() -> argparse.ArgumentParser:
     recipe = d6.FULL
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -161,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-subset", type=int, help="train on this many images (a smoke run)")
     parser.add_argument("--data-dir")
     parser.add_argument("--seed", type=int, default=0)
+    add_machine_state(parser)
     return parser
 
 
@@ -169,12 +180,20 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.table and (args.steps or args.no_whitening or args.no_identity_init):
         parser.error("--table trains the recipe and every ablation itself: drop --steps and the ablation switches")
+    refuse_reduced(parser, args, "--train-subset", "--width")
     with report_errors():
         split = load_split(args)
         if args.table:
-            print(f"run written to {tricks_table(args, split)}")
+            path = tricks_table(args, split)
+            print(f"run written to {path}")
+            record("cifar10_tricks", {"mode": "table", "epochs": args.epochs, "seed": args.seed,
+                                      "run": runs.relative_path(Path(path)), "rows": table_rows(path)},
+                   args.machine_state, argv)
         else:
-            train_variant(args, split)
+            result = train_variant(args, split)
+            settings = {k: v for k, v in vars(args).items() if k not in ("table", "data_dir", "machine_state")}
+            record("cifar10_tricks", {"mode": "steps" if args.steps else "variant", "settings": settings, **result},
+                   args.machine_state, argv)
     return 0
 
 

@@ -1,6 +1,7 @@
 """The same KerasTuner search with 1 and 2 worker processes: wall time, trials/hour, per-trial slowdown.
 
     python benchmarks/distributed_search_scaling.py [--workers 1,2] [--trials 8] [--repeat 1] [--data-dir D]
+        [--machine-state idle|loaded]   # records the table in benchmarks/results/ (benchmarks/results.py)
 
 Runs ``python -m tasks.b1 --quick --workers N --trials T --tune-budget 100000`` for each N: a
 seeded random search of T trials (the same hyperparameters in the same order whatever N, since
@@ -26,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from goals import Goal, print_goals, summarise  # noqa: E402
+from results import add_machine_state, record  # noqa: E402
 
 
 def one_search(workers: int, trials: int, seed: int, data_dir: str | None) -> dict:
@@ -59,6 +61,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir")
+    add_machine_state(parser)
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
 
@@ -78,16 +81,23 @@ def main() -> None:
     print(f"\nDistributed search scaling (tasks.b1 --quick search, {args.trials} trials, {os.cpu_count()} CPU cores, "
           f"load average {os.getloadavg()[0]:.1f}; same trials in every run: {'yes' if same else 'NO'})")
     print(f"{'workers':>7} {'search s':>9} {'trials/h':>9} {'mean trial s':>13} {'per-trial slowdown':>19}")
+    table = {}
     for n in counts:
         rs = results[n]
         trial_s = statistics.median(r["trial_s"] for r in rs)
-        print(f"{n:>7} {statistics.median(r['search_s'] for r in rs):>9.1f} "
-              f"{statistics.median(r['trials_per_hour'] for r in rs):>9.0f} {trial_s:>13.1f} {trial_s / base:>18.2f}x")
+        table[str(n)] = {"search_s": statistics.median(r["search_s"] for r in rs), "trial_s": trial_s,
+                         "trials_per_hour": statistics.median(r["trials_per_hour"] for r in rs),
+                         "slowdown": trial_s / base, "repeats": len(rs)}
+        print(f"{n:>7} {table[str(n)]['search_s']:>9.1f} "
+              f"{table[str(n)]['trials_per_hour']:>9.0f} {trial_s:>13.1f} {trial_s / base:>18.2f}x")
     # Goal: N workers finish the search no slower than one worker does (median of the repeats).
     one = statistics.median(r["search_s"] for r in results[smallest])
     print_goals([summarise(Goal(f"{n} workers <= {smallest} worker(s)", one), [r["search_s"] for r in results[n]])
                  for n in counts if n != smallest],
                 "Goal: scale-out is not slower than the smallest run (search wall time)")
+    record("distributed_search_scaling", {"trials": args.trials, "order": counts, "workers": table,
+                                          "same_trials": same, "load_average": round(os.getloadavg()[0], 1)},
+           args.machine_state)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Seconds of training this machine needs to reach 98%, 99% and 99.5% MNIST test accuracy (B1 recipe).
 
     python benchmarks/mnist_time_to_accuracy.py [--repeat 3] [--filters 16] [--epochs E] [--data-dir D]
+        [--machine-state idle|loaded]   # records the goals table in benchmarks/results/ (benchmarks/results.py)
 
 Trains ``hwkit.assignments.b_mnist_cnn.mnist_cnn`` with the B1 recipe (``tasks.b1.FULL``: Adam,
 warm-up + cosine schedule, batch 128, BatchNorm, shift augmentation, float32) on all 60 000
@@ -26,6 +27,7 @@ from tasks import b1  # noqa: E402  (the recipe measured)
 # isort: split
 import keras  # noqa: E402
 from goals import Goal, print_goals, time_goals  # noqa: E402
+from results import add_machine_state, record, refuse_reduced  # noqa: E402
 
 TARGETS = (0.98, 0.99, 0.995)
 GOALS = {0.99: Goal("99.0% test accuracy", 30), 0.995: Goal("99.5% test accuracy", 90)}
@@ -84,7 +86,9 @@ def main(argv=None) -> int:
                         help="train on 55 000 images and measure on B1's 5 000 held-out ones instead of the test set "
                              "(how the schedule lengths were chosen)")
     parser.add_argument("--data-dir")
+    add_machine_state(parser)
     args = parser.parse_args(argv)
+    refuse_reduced(parser, args, "--train-subset")
 
     (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data_dir)
     if args.validation:
@@ -96,6 +100,10 @@ def main(argv=None) -> int:
                                                                              targets, epochs, args, seed))
     split = "validation split, not the goals' test set" if args.validation else "test set"
     print_goals(rows, f"MNIST goals (median of {args.repeat} run(s); training seconds, evaluation excluded; {split})")
+    record("mnist_time_to_accuracy", {"split": "validation" if args.validation else "test", "goals": rows,
+                                      "filters": args.filters, "precision": args.precision, "jit": args.jit,
+                                      "epochs": args.epochs, "schedule_epochs": SCHEDULE_EPOCHS},
+           args.machine_state, argv)
     return 0
 
 

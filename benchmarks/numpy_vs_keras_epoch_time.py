@@ -7,6 +7,7 @@ the batch — trained for a few epochs on all 60 000 training images. Printed: s
 number), and the test accuracy reached, which should agree to within ~1.5 points.
 
     HWKIT_DATA_DIR=../shared/datasets python benchmarks/numpy_vs_keras_epoch_time.py [--model 2] [--epochs 3]
+        [--machine-state idle|loaded]   # records the result in benchmarks/results/ (benchmarks/results.py)
 
 numpy runs with OpenBLAS limited to one thread (see hwkit/numpy_nn/threads.py); TensorFlow uses
 its default thread pools. The machine's load from other processes changes both numbers.
@@ -25,6 +26,9 @@ import numpy as np  # noqa: E402
 
 from hwkit import data  # noqa: E402
 from hwkit import numpy_nn as nn  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import add_machine_state, record  # noqa: E402
 
 HIDDEN = {1: (), 2: (32,), 3: (32, 32)}
 BATCH_SIZE = 100
@@ -78,6 +82,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=3, help="epochs per framework (default 3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", help="MNIST folder (default $HWKIT_DATA_DIR)")
+    add_machine_state(parser)
     args = parser.parse_args(argv)
 
     (x, y), (x_test, y_test) = data.load_mnist(args.data_dir)
@@ -89,10 +94,13 @@ def main(argv=None) -> int:
     for name, fn in (("numpy", numpy_epochs), ("keras", keras_epochs)):
         times, acc = fn(x, y, x_test, y_test, hidden, args.lr, args.epochs, args.seed)
         steady = statistics.median(times[1:]) if len(times) > 1 else times[0]
-        results[name] = steady
+        results[name] = {"seconds_per_epoch": steady, "epoch_seconds": times, "test_accuracy": acc}
         print(f"{name:>6}: epochs {', '.join(f'{t:.2f}' for t in times)} s; median after the first "
               f"{steady:.2f} s/epoch; test accuracy {acc:.4f}")
-    print(f"numpy / keras time per epoch: {results['numpy'] / results['keras']:.2f}")
+    ratio = results["numpy"]["seconds_per_epoch"] / results["keras"]["seconds_per_epoch"]
+    print(f"numpy / keras time per epoch: {ratio:.2f}")
+    record("numpy_vs_keras_epoch_time", {"model": args.model, "lr": args.lr, "epochs": args.epochs, "seed": args.seed,
+                                         **results, "ratio": ratio}, args.machine_state, argv)
     return 0
 
 

@@ -11,7 +11,7 @@ Printed per network: ms per step with each thread count and the speed-up of the 
 Below 2x, two one-thread tasks side by side finish sooner than the same two one after another with
 two threads each. Run it with nothing else on the machine.
 
-    python benchmarks/thread_scaling.py [--networks d6 b1] [--repeat 3]
+    python benchmarks/thread_scaling.py [--networks d6 b1] [--repeat 3] [--machine-state idle|loaded]
 """
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))   # run from a checkout without installing
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from results import add_machine_state, record  # noqa: E402
 
 NETWORKS = {"d6": (1024, 6), "b1": (128, 60)}   # batch size, steps per timed fit
 
@@ -64,11 +66,13 @@ def main(argv=None) -> int:
     parser.add_argument("--networks", nargs="+", choices=list(NETWORKS), default=list(NETWORKS))
     parser.add_argument("--repeat", type=int, default=3, help="timed fits per measurement (median)")
     parser.add_argument("--one", nargs=2, metavar=("NETWORK", "THREADS"), help=argparse.SUPPRESS)  # child process
+    add_machine_state(parser)
     args = parser.parse_args(argv)
     if args.one:
         print(step_seconds(args.one[0], int(args.one[1]), args.repeat))
         return 0
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    measured = {}
     for network in args.networks:
         seconds = {}
         for threads in (1, 2):
@@ -78,6 +82,9 @@ def main(argv=None) -> int:
             seconds[threads] = float(out.stdout.strip().splitlines()[-1])
         print(f"{network}: {seconds[1] * 1000:.0f} ms/step with 1 thread, {seconds[2] * 1000:.0f} ms/step with 2; "
               f"second thread: {seconds[1] / seconds[2]:.2f}x")
+        measured[network] = {"batch": NETWORKS[network][0], "ms_1_thread": seconds[1] * 1000,
+                             "ms_2_threads": seconds[2] * 1000, "speedup": seconds[1] / seconds[2]}
+    record("thread_scaling", {"repeat": args.repeat, "networks": measured}, args.machine_state, argv)
     return 0
 
 

@@ -7,7 +7,10 @@ about one core busy, so two at a time on two cores nearly halve the wall time, a
 inherits another's Keras state. Among the tasks whose prerequisites are done, the one with the
 longest expected run starts first (the task package's ``FULL_RUN_MINUTES``: rough wall times of the
 long full runs; others count 1 minute), so the long trainings do not end up running alone at the end.
-Each task's output goes to ``<runs>/logs/<task>.log``; a task that fails stops the tasks that need it,
+Each task's output goes to ``<runs>/logs/<task>.log``; what each running task is doing (search trial
+k/n, epoch e/E, seconds per epoch: ``hwkit.progress``) is shown live with the done/failed/waiting counts,
+the elapsed time and an estimate of the time left — redrawn in place on a terminal, as plain lines (one
+per change, no control characters) when the output is a file or CI. A task that fails stops the tasks that need it,
 the others finish, and the command ends with one ``error:`` line naming the failed tasks and their
 logs. With ``jobs`` = 1 the tasks run one after another in this process (output on the terminal).
 An interrupted task resumes from its run directory when the command is rerun (``runs.start_run``).
@@ -25,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from hwkit import HwkitError, runs, task
+from hwkit import HwkitError, progress, runs, task
 
 POLL_S = 0.5          # how often the running tasks are checked
 STOP_GRACE_S = 60     # after Ctrl-C / SIGTERM: how long a task gets to mark its run interrupted
@@ -96,6 +99,72 @@ class _Job:
     log: Path
     started: float
 
+    @property
+    def progress_file(self) -> Path:
+        return progress_file(self.log)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def progress_file(log: Path) -> Path:
+    return log.with_suffix(".progress.json")
+
+
+class ProgressView:
+    """What ``report --run`` shows while its tasks run: events (started, done, failed) as lines, and a
+    live table of the running tasks with a status line — in place on a terminal (rich), otherwise a
+    plain line per running task whenever its phase or step changes."""
+
+    def __init__(self, total: int, jobs: int, live: bool | None = None, stream=None):
+        self.total, self.jobs = total, jobs
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty() if live is None else live
+        self.started = time.perf_counter()
+        self._shown: dict[str, str] = {}
+        self._live = None
+        if self.live:
+            import rich.console
+            import rich.live
+            self._live = rich.live.Live(console=rich.console.Console(file=self.stream, force_terminal=True),
+                                        refresh_per_second=2,
+                                        transient=True)
+            self._live.start()
+
+    def event(self, text: str) -> None:
+        line = f"=== {time.strftime('%H:%M:%S')} {text}"
+        if self._live is not None:
+            self._live.console.print(line, markup=False, highlight=False)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def status(self, running: list[_Job], waiting: list, done: int, failed: int) -> str:
+        phases = [(j.elapsed(), progress.read(j.progress_file), 60 * expected_minutes(j.task)) for j in running]
+        left = progress.estimate_left_s(phases, [60 * expected_minutes(t.name) for t in waiting], self.jobs)
+        return (f"{done} done · {failed} failed · {len(running)} running · {len(waiting)} waiting of {self.total}"
+                f" · elapsed {progress.clock(time.perf_counter() - self.started)} · about {progress.clock(left)} left")
+
+    def refresh(self, running: list[_Job], waiting: list, done: int, failed: int) -> None:
+        rows = {j.task: (j, progress.read(j.progress_file)) for j in running}
+        if self._live is not None:
+            import rich.table
+            table = rich.table.Table(box=None, show_header=False, pad_edge=False)
+            for name, (job, now) in rows.items():
+                table.add_row(name, now.describe() if now else "running", progress.clock(job.elapsed()))
+            table.add_row("", self.status(running, waiting, done, failed), "")
+            self._live.update(table)
+            return
+        for name, (job, now) in rows.items():
+            text = now.describe() if now else "running"
+            if self._shown.get(name) != text:
+                self._shown[name] = text
+                print(f"... {name}: {text} ({progress.clock(job.elapsed())}) | "
+                      f"{self.status(running, waiting, done, failed)}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+
 
 def _run_in_processes(todo, data_dir: str | None, jobs: int) -> dict[str, float]:
     package = task.task_package_name()
@@ -111,17 +180,18 @@ def _run_in_processes(todo, data_dir: str | None, jobs: int) -> dict[str, float]
     failed: dict[str, str] = {}
     print(f"=== {len(todo)} tasks, {jobs} at a time, {threads} thread(s) each; output in {log_dir}/<task>.log",
           flush=True)
+    view = ProgressView(len(todo), jobs)
     try:
         while waiting or running:
             for job in [j for j in running if j.process.poll() is not None]:
                 running.remove(job)
-                elapsed = round(time.perf_counter() - job.started, 1)
+                elapsed = round(job.elapsed(), 1)
                 if job.process.returncode == 0:
                     seconds[job.task] = elapsed
-                    print(f"=== {job.task} done in {elapsed:.0f} s", flush=True)
+                    view.event(f"{job.task} done in {elapsed:.0f} s")
                 else:
                     failed[job.task] = _last_error(job.log)
-                    print(f"=== {job.task} FAILED after {elapsed:.0f} s: {failed[job.task]}", flush=True)
+                    view.event(f"{job.task} FAILED after {elapsed:.0f} s: {failed[job.task]}")
             for t in list(waiting):
                 broken = [r for r in t.requires if r in failed]
                 if broken:
@@ -132,15 +202,20 @@ def _run_in_processes(todo, data_dir: str | None, jobs: int) -> dict[str, float]
                     continue
                 waiting.remove(t)
                 log = log_dir / f"{t.name}.log"
+                progress_file(log).unlink(missing_ok=True)
                 command = [sys.executable, "-m", f"{package}.{t.name}", *(["--data-dir", data_dir] if data_dir else [])]
                 with open(log, "w") as out:
-                    process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+                    process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                               env=dict(env, **{progress.ENV: str(progress_file(log))}))
                 running.append(_Job(t.name, process, log, time.perf_counter()))
-                print(f"=== {time.strftime('%H:%M:%S')} started {t.name}: {t.description}", flush=True)
+                view.event(f"started {t.name}: {t.description}")
+            view.refresh(running, waiting, len(seconds), len(failed))
             time.sleep(POLL_S if running else 0)
     except KeyboardInterrupt:
+        view.close()
         _stop(running)
         raise
+    view.close()
     if failed:
         raise HwkitError("; ".join(f"task {name}: {why} (log {log_dir / (name + '.log')})"
                                    for name, why in failed.items()))

@@ -13,11 +13,13 @@ collects them from the task package's ``REPORT_FACTS``. A template only formats 
 to the template as ``benchmarks[name]`` and into the appendix (a PDF without the task lists none).
 Nothing here starts a training or imports a task: ``hwkit.task`` discovers tasks, ``hwkit.cli`` runs them.
 Run directories are untrusted input: the PDF fetches only files inside the runs it shows and the
-templates, never the network (``write_pdf``).
-The command line is ``python -m hwkit.report X`` (see ``hwkit.cli.report_main``).
+templates, never the network (``write_pdf``). ``render(..., html=True)`` writes the same templates as one
+self-contained page for a browser, its figures embedded under the same rule (``write_html``).
+The command line is ``python -m hwkit.report X [--html]`` (see ``hwkit.cli.report_main``).
 """
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import html as _html
 import json
@@ -72,18 +74,24 @@ def _scientific(v, always: bool = False) -> markupsafe.Markup:
     return markupsafe.Markup(power if mantissa == "1" else f"{mantissa}·{power}")
 
 
-def _environment() -> jinja2.Environment:
+def _environment(uri=None) -> jinja2.Environment:
+    """The templates' environment. ``uri`` turns a figure's path into the URL its ``<img>`` shows (the HTML
+    report embeds it as a ``data:`` URL); by default a ``file:`` URL, fetched by ``write_pdf``."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined)
     env.filters["pct"] = lambda v, digits=2: "n/a" if v is None else f"{100 * float(v):.{digits}f}%"
     env.filters["num"] = lambda v, digits=4: "n/a" if v is None else (
         f"{v:.{digits}g}" if isinstance(v, float) else str(v))
     env.filters["sci"] = _scientific
-    # lexical, not resolved: a figure that is a link out of its run must reach the fetcher as a run's file
-    env.filters["uri"] = lambda p: Path(os.path.abspath(p)).as_uri()
+    env.filters["uri"] = uri or _file_uri
     env.filters["tojson"] = lambda v: json.dumps(v)
     env.filters["file_list"] = runs.file_list
     return env
+
+
+def _file_uri(path) -> str:
+    # lexical, not resolved: a figure that is a link out of its run must reach the fetcher as a run's file
+    return Path(os.path.abspath(path)).as_uri()
 
 
 def template_name(assignment: str) -> str:
@@ -124,25 +132,51 @@ def render_html(assignment: str, title: str, tasks: Sequence[TaskInfo], include_
 
 def render(assignment: str, title: str, tasks: Sequence[TaskInfo], include_quick: bool = False,
            out_dir: Path | str = "reports", filename: str | None = None, facts: Mapping | None = None,
-           benchmarks: Mapping | None = None) -> Path:
-    """Render ``<out_dir>/<filename or assignment>.pdf`` atomically and return its path.
+           benchmarks: Mapping | None = None, html: bool = False) -> Path:
+    """Render ``<out_dir>/<filename or assignment>.pdf`` atomically and return its path; with ``html``,
+    ``<assignment>.html`` instead: the same templates as one page for a browser, figures embedded (``write_html``).
 
     ``tasks`` may be a subset of the assignment's tasks (e.g. one problem of it): only their
-    sections, runs and appendix entries appear. The PDF reads no file outside the runs it shows
-    (see ``write_pdf``).
+    sections, runs and appendix entries appear. Neither form reads a file outside the runs it shows
+    (see ``write_pdf``, ``write_html``).
     """
     values = context(assignment, title, tasks, include_quick, facts, benchmarks)
-    html = _environment().get_template(template_name(assignment)).render(**values)
     shown = [r.path for r in [*values["runs"].values(), *values["benchmarks"].values()] if r is not None]
     out_dir = Path(out_dir)
-    out = out_dir / (filename or f"{assignment}.pdf")
+    out = out_dir / (filename or f"{assignment}.{'html' if html else 'pdf'}")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_file(out, out.with_suffix(".pdf.part")) as tmp:
-            write_pdf(html, shown, tmp)
+        with atomic_file(out) as tmp:
+            if html:
+                write_html(template_name(assignment), values, shown, tmp)
+            else:
+                write_pdf(_environment().get_template(template_name(assignment)).render(**values), shown, tmp)
     except OSError as e:
         raise HwkitError(f"cannot write {out}: {e.strerror or e}; choose a writable --out-dir") from None
     return out
+
+
+# A browser reads the HTML report: nothing may run or load from anywhere (inline CSS and data: images only),
+# and the page keeps a readable width on a wide screen.
+_SCREEN_HEAD = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+                'style-src \'unsafe-inline\'">\n'
+                '<style>@media screen { body { max-width: 182mm; margin: 8mm auto; padding: 0 4mm; } }</style>\n')
+
+
+def write_html(template: str, values: Mapping, run_dirs: Sequence[Path], path: Path) -> None:
+    """``template`` rendered as one self-contained HTML page at ``path``, for reading in a browser.
+
+    Each figure is embedded as a ``data:`` URL, read under ``write_pdf``'s rule (only files whose real path lies in
+    ``run_dirs`` or the templates folder; anything else gets one warning line and is shown as missing). An SVG is
+    shown by ``<img>``, where a browser runs none of its scripts and fetches nothing it refers to; what it refers to
+    inside its run is embedded in it the same way, so it draws as in the PDF.
+    """
+    files = _RunFiles(run_dirs)
+    page = _environment(uri=lambda p: files.data_url(_file_uri(p))).get_template(template).render(**values)
+    head = page.find("<head>")
+    if head >= 0:   # right after <head>: the policy covers everything the page holds
+        page = page[:head + len("<head>")] + "\n" + _SCREEN_HEAD + page[head + len("<head>"):]
+    path.write_text(page, encoding="utf-8")
 
 
 def write_pdf(html: str, run_dirs: Sequence[Path], path: Path) -> None:
@@ -166,55 +200,90 @@ def _local_path(url: str) -> Path | None:
     return Path(urllib.request.url2pathname(parts.path))
 
 
-def _run_files_fetcher(run_dirs: Sequence[Path]):
-    """A WeasyPrint URL fetcher that serves only what ``write_pdf`` allows and warns once per refused URL."""
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
+class _RunFiles:
+    """What a report may read, for the PDF (``write_pdf``) and the HTML page (``write_html``) alike: a file whose
+    real path lies in ``run_dirs`` or the templates folder. Any other file, a link out of a run or a network URL
+    gets one warning line, naming the run and figure that refers to it, and is refused."""
 
-    allowed = [Path(d).resolve() for d in run_dirs] + [TEMPLATES.resolve()]
-    lexical = {Path(os.path.abspath(d)): Path(d) for d in run_dirs}   # to name the run a refused file lies in
-    referenced: dict[str, tuple[Path, str]] = {}   # URL -> (run, its figure that refers to it), for the warning
-    refused: set[str] = set()
+    def __init__(self, run_dirs: Sequence[Path]):
+        self.allowed = [Path(d).resolve() for d in run_dirs] + [TEMPLATES.resolve()]
+        self.lexical = {Path(os.path.abspath(d)): Path(d) for d in run_dirs}   # to name the run a refused file is in
+        self.referenced: dict[str, tuple[Path, str]] = {}   # URL -> (run, its figure that refers to it)
+        self.refused: set[str] = set()
 
-    def remember_references(real: Path, url: str, svg: bytes) -> None:
-        run = next((d for d in allowed[:-1] if real.is_relative_to(d)), None)
+    def read(self, url: str) -> tuple[bytes, str]:
+        """The body and media type of ``url``; ValueError when refused (warned), FileNotFoundError when missing."""
+        path = _local_path(url)
+        real = path.resolve() if path is not None else None
+        if real is None or not any(real.is_relative_to(d) for d in self.allowed):
+            self._warn(url, path, real)
+            raise ValueError(f"{url} is outside the runs this report shows: not fetched")
+        if not real.is_file():   # missing, a folder, a FIFO (which would block the read)
+            raise FileNotFoundError(f"{url} is not a file")
+        body = real.read_bytes()
+        if real.suffix.lower() == ".svg":
+            self._remember_references(real, url, body)
+        return body, mimetypes.guess_type(real.name)[0] or "application/octet-stream"
+
+    def data_url(self, url: str, depth: int = 0) -> str:
+        """``url`` as a ``data:`` URL (``data:,`` when refused or missing). In an SVG, each reference to another
+        file is replaced the same way, so the SVG needs nothing outside itself (nested at most 4 deep)."""
+        if url.lower().startswith("data:"):
+            return url
+        try:
+            body, kind = self.read(url)
+        except (ValueError, OSError):
+            return "data:,"
+        if kind == "image/svg+xml":
+            def embed(match: re.Match) -> str:
+                group = next(i for i, g in enumerate(match.groups(), 1) if g is not None)
+                href = _html.unescape(match.group(group)).strip()
+                if href.startswith(("#", "data:")):   # matplotlib's own: clip paths, glyphs, inline rasters
+                    return match.group(0)
+                target = "data:," if depth >= 4 else self.data_url(urllib.parse.urljoin(url, href), depth + 1)
+                start, end = match.start(group) - match.start(0), match.end(group) - match.start(0)
+                return match.group(0)[:start] + target + match.group(0)[end:]
+            body = _REFERENCE.sub(embed, body.decode(errors="replace")).encode()
+        return f"data:{kind};base64,{base64.b64encode(body).decode('ascii')}"
+
+    def _remember_references(self, real: Path, url: str, svg: bytes) -> None:
+        run = next((d for d in self.allowed[:-1] if real.is_relative_to(d)), None)
         if run is None:
             return
         for match in _REFERENCE.finditer(svg.decode(errors="replace")):
             href = _html.unescape(next(g for g in match.groups() if g is not None)).strip()
             if not href.startswith(("#", "data:")):   # matplotlib's own: clip paths, glyphs, inline rasters
                 target = urllib.parse.unquote(urllib.parse.urljoin(url, href))
-                referenced.setdefault(target, (run, real.relative_to(run).as_posix()))
+                self.referenced.setdefault(target, (run, real.relative_to(run).as_posix()))
 
-    def warn(url: str, path: Path | None, real: Path | None) -> None:
-        if url in refused:
+    def _warn(self, url: str, path: Path | None, real: Path | None) -> None:
+        if url in self.refused:
             return
-        refused.add(url)
+        self.refused.add(url)
         link = f" (a link to {real})" if path is not None and real != Path(os.path.abspath(path)) else ""
-        run, figure = referenced.get(urllib.parse.unquote(url), (None, None))
+        run, figure = self.referenced.get(urllib.parse.unquote(url), (None, None))
         if figure is not None:
             subject = f"{runs.relative_path(run)}: figure {figure} refers to {url}{link}"
         else:
-            inside = next(((d, r) for d, r in lexical.items() if path is not None and path.is_relative_to(d)), None)
+            inside = next(((d, r) for d, r in self.lexical.items() if path is not None and path.is_relative_to(d)),
+                          None)
             subject = (f"{runs.relative_path(inside[1])}: {path.relative_to(inside[0]).as_posix()}{link}" if inside
                        else f"a figure refers to {url}{link}")
         print(f"warning: {subject}: not fetched, outside the runs this report shows (shown as missing)",
               file=sys.stderr)
 
+
+def _run_files_fetcher(run_dirs: Sequence[Path]):
+    """A WeasyPrint URL fetcher that serves ``data:`` URLs and what ``_RunFiles`` allows, nothing else."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    files = _RunFiles(run_dirs)
+
     class RunFilesFetcher(URLFetcher):
         def fetch(self, url, headers=None):
             if url.lower().startswith("data:"):
                 return super().fetch(url, headers)
-            path = _local_path(url)
-            real = path.resolve() if path is not None else None
-            if real is None or not any(real.is_relative_to(d) for d in allowed):
-                warn(url, path, real)
-                raise ValueError(f"{url} is outside the runs this report shows: not fetched")
-            if not real.is_file():   # missing, a folder, a FIFO (which would block the read)
-                raise FileNotFoundError(f"{url} is not a file")
-            body = real.read_bytes()
-            if real.suffix.lower() == ".svg":
-                remember_references(real, url, body)
-            kind = mimetypes.guess_type(real.name)[0] or "application/octet-stream"
+            body, kind = files.read(url)
             return URLFetcherResponse(url, body, {"Content-Type": kind})
 
     return RunFilesFetcher()

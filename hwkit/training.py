@@ -34,7 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from hwkit import HwkitError, models, runs
+from hwkit import HwkitError, models, progress, runs
 from hwkit.files import atomic_file
 
 
@@ -104,6 +104,20 @@ class EvaluateEverySamples(keras.callbacks.Callback):
 
 def _metric_variables(model: keras.Model) -> list:
     return [v for m in model.metrics for v in m.variables]
+
+
+class PhaseProgress(keras.callbacks.Callback):
+    """Reports "training epoch e/E, s/epoch" to ``hwkit.progress`` after each epoch (for ``report --run``'s view)."""
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self._epochs_done = 0
+        progress.update("training", None, self.params.get("epochs"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._epochs_done += 1  # epochs of this process: a resumed fit starts at initial_epoch
+        pace = (time.perf_counter() - self._start) / self._epochs_done
+        progress.update("training", epoch + 1, self.params.get("epochs"), round(pace, 2))
 
 
 class WallClock(keras.callbacks.Callback):
@@ -444,8 +458,8 @@ def tensorboard(log_dir: Path | str) -> keras.callbacks.TensorBoard:
 
 def standard_callbacks(run_dir: Path | str, *state_of: keras.callbacks.Callback,
                        save_every_steps: int | None = None) -> list[keras.callbacks.Callback]:
-    """Wall-clock time, per-epoch history in ``<run>/history.csv``, resume from a checkpoint, and
-    TensorBoard logs (scalars per epoch) in ``<run>/tensorboard/``.
+    """Wall-clock time, live progress (``hwkit.progress``), per-epoch history in ``<run>/history.csv``,
+    resume from a checkpoint, and TensorBoard logs (scalars per epoch) in ``<run>/tensorboard/``.
 
     Pass the fit's other stateful callbacks (``EvaluateEverySamples``, ``OneCycleWithinBudget``)
     as ``state_of`` so that a resumed fit continues their records and schedules; put them before
@@ -456,7 +470,7 @@ def standard_callbacks(run_dir: Path | str, *state_of: keras.callbacks.Callback,
     name = runs.next_fit_name(run_dir)
     history_file = run_dir / ("history.csv" if name == "fit1" else f"history_{name}.csv")
     clock = WallClock()
-    return [clock, ResumableCSVLogger(history_file),
+    return [clock, PhaseProgress(), ResumableCSVLogger(history_file),
             ResumeFromBackup(run_dir, name, save_every_steps, state_of=[*state_of, clock], history_file=history_file),
             tensorboard(run_dir / "tensorboard")]
 

@@ -31,7 +31,7 @@ from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Kera
 import keras_tuner as kt
 from keras_tuner.engine.trial import Trial, TrialStatus
 
-from hwkit import HwkitError, distribute
+from hwkit import HwkitError, distribute, progress
 
 ORACLES = {"random": kt.oracles.RandomSearchOracle, "bayesian": kt.oracles.BayesianOptimizationOracle,
            "grid": kt.oracles.GridSearchOracle}
@@ -228,6 +228,9 @@ class _Tuner(kt.Tuner):
     def on_trial_begin(self, trial):
         self._asked = False
         self.trials_run = [*getattr(self, "trials_run", []), trial.trial_id]
+        # the chief's oracle counts every worker's trials; a worker's client only knows its own
+        started = len(getattr(self.oracle, "trials", None) or self.trials_run)
+        progress.update("search", started, self.oracle.max_trials)
         if self.heartbeat_s:
             self._heartbeat = threading.Event()
             threading.Thread(target=_heartbeat, args=(self.oracle, trial.trial_id, self.heartbeat_s, self._heartbeat),
