@@ -5,7 +5,7 @@ Layout of ``runs/<task>/<UTC-time>-s<seed>[-quick]/``::
     config.json    resolved flags and settings, run key, the code's fingerprint (``code.files``: each file of the
                    task and of the project modules it imports -> SHA-256); data files read (at the end)
     env.json       versions, backend, CPU/GPU, logical devices, dtype policy, git commit / dirty flag / diff hash,
-                   sys.argv
+                   sys.argv, the command and the working directory
     history.csv    per-epoch Keras logs (CSVLogger), each epoch once even across resumes
     backup/        training checkpoints for resuming (BackupAndRestore); removed when complete
     resumes.json   when the run was resumed and from which epoch
@@ -25,6 +25,11 @@ Resume: ``start_run`` continues in the newest *unfinished* run directory of the 
 two processes out of one directory. A run that fails keeps its folder (for debugging) but gets
 ``"status": "failed"``; failed and interrupted runs are never picked up by a report. The root is
 ``$HWKIT_RUNS_DIR`` or ``./runs``.
+
+Run directories travel, so no record names a folder of the machine that made it: every path in config.json,
+env.json, metrics.json and tables is written by ``hwkit.files.portable_path`` (relative to the project,
+``$HWKIT_DATA_DIR/...``, ``$HWKIT_RUNS_DIR/...``, ``~/...`` or ``<outside the project>/<name>``); records written
+before that keep their absolute paths and read as before.
 
 Run directories are untrusted input (they travel between people): reading one checks each file against
 the shape hwkit writes (``METRICS``, ``CONFIG``, ``ENV``, ``TABLE`` ...). A damaged run is skipped by the
@@ -54,7 +59,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from hwkit import HwkitError, sources
-from hwkit.files import atomic_file
+from hwkit.files import atomic_file, is_machine_path, portable_path
 
 LOCK_FILE = ".lock"
 BACKUP_DIR = "backup"
@@ -246,13 +251,59 @@ def code_record(module: str | None) -> dict:
     return code
 
 
-def environment(code_file: str | None = None) -> dict:
+def path_roots(code_module: str | None = None) -> dict[str, Path | None]:
+    """The folders ``portable_path`` names paths by, resolved: the project (the folder holding the task's
+    package, else the working directory), ``$HWKIT_DATA_DIR``, ``$HWKIT_RUNS_DIR`` (when set) and home."""
+    project = sources.package_root(code_module.split(".")[0]) if code_module else None
+    data_dir, runs_dir = os.environ.get("HWKIT_DATA_DIR"), os.environ.get("HWKIT_RUNS_DIR")
+    return {"project_root": Path(project or Path.cwd()).resolve(),
+            "data_dir": Path(data_dir).resolve() if data_dir else None,
+            "runs_dir": Path(runs_dir).resolve() if runs_dir else None,
+            "home": Path.home().resolve()}
+
+
+def _portable_text(text: str, roots: Mapping[str, Path | None]) -> str:
+    if is_machine_path(text):
+        return portable_path(Path(text).resolve(), **roots)
+    flag, eq, value = text.partition("=")   # --out=/abs/path
+    if eq and flag.startswith("-") and is_machine_path(value):
+        return f"{flag}={portable_path(Path(value).resolve(), **roots)}"
+    return text
+
+
+def portable(value: Any, roots: Mapping[str, Path | None]) -> Any:
+    """``value`` (JSON data: a record, a table) with each absolute path of this machine in it written as
+    ``hwkit.files.portable_path`` says, so a run directory names no folder of the machine that made it.
+    Strings that only contain a path among other words are left as they are."""
+    if isinstance(value, (str, os.PathLike)):
+        return _portable_text(os.fspath(value), roots) if isinstance(os.fspath(value), str) else value
+    if isinstance(value, dict):
+        return {k: portable(v, roots) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(v, roots) for v in value]
+    return value
+
+
+def portable_command(command: str, roots: Mapping[str, Path | None]) -> str:
+    """A command line with each of its words that is an absolute path made portable (``portable``)."""
+    import shlex
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return _portable_text(command, roots)
+    new = [_portable_text(w, roots) for w in words]
+    return command if new == words else " ".join(shlex.quote(w) for w in new)
+
+
+def environment(code_file: str | None = None, roots: Mapping[str, Path | None] | None = None) -> dict:
     """What produced the numbers: versions, backend, hardware, command line and code version.
 
     TensorFlow and Keras are described when this process has loaded TensorFlow: a numpy-only program
     (a hand-in whose course allows only numpy) does not import them just to say it did not use them,
-    and records None (no devices) for them.
+    and records None (no devices) for them. Paths are written portable (``portable``, by ``roots``: default
+    ``path_roots()``); ``code_file`` is the real file, for ``git_state``.
     """
+    roots = path_roots() if roots is None else roots
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -261,9 +312,10 @@ def environment(code_file: str | None = None) -> dict:
         **(_tensorflow_environment() if "tensorflow" in sys.modules else dict.fromkeys(
             ("intra_op_threads", "tensorflow", "keras", "keras_tuner", "backend", "dtype_policy"), None)
            | {"gpus": [], "devices": []}),
-        "argv": sys.argv,
-        "command": invoked_command(),
-        "cwd": os.getcwd(),
+        # paths as portable_path writes them (relative to the project, $HWKIT_DATA_DIR/..., ~/...)
+        "argv": portable(sys.argv, roots),
+        "command": portable_command(invoked_command(), roots),
+        "cwd": portable_path(Path.cwd().resolve(), **roots),
         "git": git_state(code_file),
         "started": utc_now(),
     }
@@ -299,6 +351,7 @@ class Run:
     quick: bool
     seed: int
     metrics: dict = field(default_factory=dict)
+    roots: Mapping[str, Path | None] = field(default_factory=path_roots)   # for ``portable`` paths in tables, JSON
 
     def file(self, *parts: str) -> Path:
         p = self.path.joinpath(*parts)
@@ -315,12 +368,12 @@ class Run:
 
     def save_table(self, name: str, rows: list[dict]) -> Path:
         path = self.file("tables", f"{name}.json")
-        write_json(path, rows)
+        write_json(path, portable(rows, self.roots))
         return path
 
     def save_json(self, name: str, obj: Any) -> Path:
         path = self.file(name)
-        write_json(path, obj)
+        write_json(path, portable(obj, self.roots))
         return path
 
     def model_path(self, name: str) -> Path:
@@ -458,6 +511,7 @@ def start_run(task: str, config: dict, seed: int = 0, quick: bool = False, fresh
     """
     from hwkit import data
     key = run_key(task, seed, quick, config)
+    roots = path_roots(code_module)
     path, fd = (None, None) if fresh else _find_unfinished(task, key)
     resumed = path is not None
     if resumed:   # keeps the fingerprint of the code it started with: it is stale if that code has changed
@@ -474,20 +528,23 @@ def start_run(task: str, config: dict, seed: int = 0, quick: bool = False, fresh
                 os.close(fd)
             shutil.rmtree(path, ignore_errors=True)
             raise
-        full_config = {"task": task, "seed": seed, "quick": quick, **config, "run_key": key, "code": code}
+        # the key above is of the real settings (two data folders are two runs); the record names no
+        # folder of this machine
+        full_config = portable({"task": task, "seed": seed, "quick": quick, **config, "run_key": key, "code": code},
+                               roots)
         write_json(path / "config.json", full_config)
-        write_json(path / "env.json", environment(code.get("file")))
-    run = Run(task=task, path=path, quick=quick, seed=seed)
+        write_json(path / "env.json", environment(code.get("file"), roots))
+    run = Run(task=task, path=path, quick=quick, seed=seed, roots=roots)
     data.reset_files_read()
     _FITS.pop(str(path.resolve()), None)
     started = _dt.datetime.now(_dt.timezone.utc)
 
     def finish(status: str, **extra: Any) -> None:
-        files = data.files_read()
+        files = portable(data.files_read(), roots)
         if files:
             write_json(path / "config.json", {**full_config, "data_files": files})
         resumes = read_resumes(path)
-        write_json(path / "metrics.json", {**run.metrics, **extra, "status": status, "quick": quick,
+        write_json(path / "metrics.json", {**portable(run.metrics, roots), **extra, "status": status, "quick": quick,
                                            **({"resumes": resumes} if resumes else {}), "data_files": files})
 
     try:
@@ -630,8 +687,8 @@ class RunRecord:
 
     @property
     def relative_path(self) -> str:
-        """The run directory relative to the working directory (as a reader of the PDF finds it)."""
-        return relative_path(self.path)
+        """The run directory relative to the working directory (as a reader of the PDF finds it; ``shown_path``)."""
+        return shown_path(self.path)
 
     def figure(self, name: str) -> Path | None:
         """The figure for the PDF: the SVG when there is one (vector), else the PNG (older runs)."""
@@ -693,7 +750,7 @@ class RunRecord:
                     + (f"GPU: {', '.join(gpus)}" if gpus else "no GPU")
                     + (f"; {env['platform']}" if env.get("platform") else "")) if env else None
         wall = self.metrics.get("wall_time_s")
-        rows = [("run directory", relative_path(self.path)),
+        rows = [("run directory", shown_path(self.path)),
                 ("commit", commit or "not recorded"),
                 ("command", recorded_command(env)),
                 ("seed", self.config.get("seed")),
@@ -714,7 +771,7 @@ class RunRecord:
             rows.append(("task code", f"{task_code.get('module')} (sha256 {task_code['sha256'][:12]})"
                                       + (" — changed since this run" if self.stale else "")))
         searches = [{**read_run_file(self.path, str(p.relative_to(self.path)), SEARCH_SUMMARY),
-                     "file": relative_path(p)} for p in sorted(self.path.glob("**/search_summary.json"))]
+                     "file": shown_path(p)} for p in sorted(self.path.glob("**/search_summary.json"))]
         return {"task": self.task, "rows": rows, "config": config, "searches": searches}
 
     def history(self) -> list[dict]:
@@ -775,6 +832,16 @@ def relative_path(path: Path) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as a PDF prints it: relative to the working directory when it lies below it, else as
+    ``portable_path`` writes it (``$HWKIT_RUNS_DIR/...``, ``~/...``), so a report names no folder of the machine
+    that rendered it. (Messages on the terminal keep ``relative_path``: there the full path is what helps.)"""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return portable_path(Path(path).resolve(), **path_roots())
 
 
 def invoked_command() -> str:

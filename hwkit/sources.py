@@ -6,7 +6,8 @@ the ``__init__.py`` of each package on the way. Project modules are those of ``h
 task's own package (``tasks`` or ``$HWKIT_TASKS``). Each file is named by its path below the folder
 that holds its top-level package (``hwkit/runs.py``, ``tasks/<task>.py``): in this checkout, the path
 relative to the project root. ``hwkit.submit`` ships the same files in a hand-in bundle;
-``hwkit.runs.start_run`` records their hashes in ``config.json`` (``code.files``) and keeps each
+``hwkit.runs.start_run`` records the hashes of those that make a run (``fingerprint_files``: all but the
+modules that only read finished runs, ``READ_RUNS_ONLY``) in ``config.json`` (``code.files``) and keeps each
 file once, under its hash, in ``<runs root>/_sources/`` (``keep``), so the code that made a run can
 be read back (``read``) even when it was never committed; ``changed`` names the files that differ now.
 Imports made by name at run time (``importlib.import_module("x")``) are not seen.
@@ -88,16 +89,24 @@ class _Project:
 # A module another one uses without importing it: hwkit.task.main starts the command line by name.
 FOUND_BY_NAME = {"hwkit.task": ("hwkit.cli",)}
 
+# Modules that only read finished runs — render them (report), bundle them (submit), schedule tasks
+# (regenerate) — and take no part while a run is made: a run's fingerprint leaves them out (and what only
+# they import), so editing a PDF's layout code does not mark every run "made by older code". A hand-in
+# bundle still ships them (``module_files`` without ``skip``): its command line imports them.
+READ_RUNS_ONLY = ("hwkit.report", "hwkit.submit", "hwkit.regenerate")
 
-def module_files(modules: Sequence[str]) -> dict[str, Path]:
+
+def module_files(modules: Sequence[str], skip: Sequence[str] = ()) -> dict[str, Path]:
     """The files of ``modules`` and of every project module they import, transitively, with the
     ``__init__.py`` of each package on the way (what makes them importable): name -> file, sorted.
-    The project is ``hwkit`` plus the top-level packages of ``modules``."""
+    The project is ``hwkit`` plus the top-level packages of ``modules``. A module of ``skip`` is neither
+    listed nor followed unless it is one of ``modules``."""
     project = _Project({CORE_PACKAGE, *(m.split(".")[0] for m in modules)})
     todo, files = list(modules), {}
+    skipped = set(skip) - set(modules)
     while todo:
         module = todo.pop()
-        if module in files:
+        if module in files or module in skipped:
             continue
         parts = module.split(".")
         todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))   # parent packages
@@ -116,12 +125,17 @@ def code_files(modules: Sequence[str]) -> list[Path]:
     return list(module_files(modules).values())
 
 
+def fingerprint_files(modules: Sequence[str]) -> dict[str, Path]:
+    """The files that make a run of ``modules``: ``module_files`` less ``READ_RUNS_ONLY``."""
+    return module_files(modules, skip=READ_RUNS_ONLY)
+
+
 def keep(modules: Sequence[str], store: Path) -> dict[str, str]:
-    """The fingerprint of ``modules`` (``module_files``: name -> SHA-256), each file kept in ``store`` under its
-    hash. The bytes hashed are the bytes kept, so a copy is exactly what its name says even if the file is
+    """The fingerprint of ``modules`` (``fingerprint_files``: name -> SHA-256), each file kept in ``store`` under
+    its hash. The bytes hashed are the bytes kept, so a copy is exactly what its name says even if the file is
     edited meanwhile."""
     fingerprint = {}
-    for name, path in module_files(modules).items():
+    for name, path in fingerprint_files(modules).items():
         content = path.read_bytes()
         digest = hashlib.sha256(content).hexdigest()
         _store(store / digest, content)

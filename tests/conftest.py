@@ -129,3 +129,70 @@ def one_line_exit_2(capsys, call, *fragments) -> str:
     for f in fragments:
         assert f in lines[0], lines[0]
     return lines[0]
+
+
+# --- Counterfactual renders: copy fixture runs, flip one finding's verdict, render the assignment's text. ---
+
+FIXTURE_RUNS = Path(__file__).resolve().parent / "fixtures" / "runs"
+
+
+def fixture_runs_copy(tmp_path: Path, tasks=None) -> Path:
+    """The fixture runs of ``tasks`` (names like ``"b3"``; None: every task) copied to ``<tmp_path>/fixture-runs``;
+    return that runs root. Edit the copies freely (``flip_finding``); the committed fixtures stay as they are."""
+    import shutil
+    root = tmp_path / "fixture-runs"
+    for name in sorted(p.name for p in FIXTURE_RUNS.iterdir()) if tasks is None else tasks:
+        if not (FIXTURE_RUNS / name).is_dir():
+            raise FileNotFoundError(f"no fixture runs of task {name!r} under {FIXTURE_RUNS}")
+        shutil.copytree(FIXTURE_RUNS / name, root / name, dirs_exist_ok=True)
+    return root
+
+
+def flip_finding(run_dir: Path, name: str, verdict: str) -> dict:
+    """Set ``findings[name].verdict`` in ``run_dir/metrics.json`` (atomically) and return the new finding.
+    ``run_dir`` is one run (``<root>/<task>/<run>``) or a task folder holding exactly one run."""
+    import json
+
+    from hwkit.files import atomic_file
+    run_dir = Path(run_dir)
+    if not (run_dir / "metrics.json").is_file():
+        inner = [d for d in run_dir.iterdir() if (d / "metrics.json").is_file()]
+        if len(inner) != 1:
+            raise FileNotFoundError(f"{run_dir} is not one run: {len(inner)} runs inside")
+        run_dir = inner[0]
+    path = run_dir / "metrics.json"
+    metrics = json.loads(path.read_text())
+    findings = metrics.get("findings") or {}
+    if name not in findings:
+        raise KeyError(f"{path} has no finding {name!r} (it has: {', '.join(findings) or 'none'}); "
+                       "regenerate the fixture with python tests/regenerate_fixtures.py <task>")
+    findings[name]["verdict"] = verdict
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2))
+    return findings[name]
+
+
+def render_text(letter: str, runs_dir: Path, html: bool = False) -> str:
+    """Assignment ``letter``'s report rendered from the runs under ``runs_dir`` (quick runs included), as
+    ``hwkit.cli.render_report`` would, but only to HTML (no PDF: fast). Returns the visible text with
+    whitespace collapsed to single spaces, or the HTML itself with ``html=True``."""
+    import html as html_module
+    import re
+
+    from hwkit import cli, report
+    from hwkit.task import discover_tasks
+    letter = letter.upper()
+    previous = os.environ.get("HWKIT_RUNS_DIR")
+    os.environ["HWKIT_RUNS_DIR"] = str(runs_dir)
+    try:
+        page = report.render_html(letter, cli.assignments()[letter], discover_tasks(letter), include_quick=True,
+                                  facts=cli.report_facts(letter), benchmarks=cli.report_benchmarks())
+    finally:
+        if previous is None:
+            del os.environ["HWKIT_RUNS_DIR"]
+        else:
+            os.environ["HWKIT_RUNS_DIR"] = previous
+    if html:
+        return page
+    page = re.sub(r"(?is)<(style|script)\b.*?</\1>", " ", page)
+    return " ".join(html_module.unescape(re.sub(r"<[^>]+>", " ", page)).split())

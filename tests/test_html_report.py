@@ -90,7 +90,7 @@ def test_nothing_outside_the_runs_is_embedded(how, tmp_path, secret, capsys):
     else:
         assert url == "data:,"
     warned = warnings_of(capsys.readouterr().err)
-    assert len(warned) == 1 and record.relative_path in warned[0] and "not fetched" in warned[0], warned
+    assert len(warned) == 1 and runs.relative_path(record.path) in warned[0] and "not fetched" in warned[0], warned
 
 
 def test_nesting_stops_at_a_depth(tmp_path):

@@ -98,7 +98,10 @@ def test_fingerprint_covers_imported_modules_and_an_edit_of_one_marks_the_run_st
     assert ("provtasks/v2.py" not in files
             and "provtasks/science.py" not in runs.latest_run("v2").config["code"]["files"])
     assert files["provtasks/science.py"] == hashlib.sha256(toy.joinpath("science.py").read_bytes()).hexdigest()
-    assert files == sources.keep(["provtasks.v1"], tmp_path / "elsewhere")   # the set submit ships, hashed
+    assert files == sources.keep(["provtasks.v1"], tmp_path / "elsewhere")
+    # what submit ships, less the modules that only read finished runs (an edit of the PDF layout stales nothing)
+    assert set(files) == set(sources.module_files(["provtasks.v1"])) - {"hwkit/report.py", "hwkit/submit.py",
+                                                                         "hwkit/regenerate.py"}
     assert not record.stale and record.changed_files == []
 
     edit_science(toy, monkeypatch)
@@ -165,7 +168,7 @@ def test_dirty_tree_run_reads_back_its_sources_and_submit_refuses_it(toy, monkey
     git(checkout, "add", ".")
     git(checkout, "commit", "-q", "-m", "toy")
     edit_science(toy, monkeypatch)                           # uncommitted
-    made_from = {name: path.read_bytes() for name, path in sources.module_files(["provtasks.v1"]).items()}
+    made_from = {name: path.read_bytes() for name, path in sources.fingerprint_files(["provtasks.v1"]).items()}
     run_tasks("v1", "v2")
     record = runs.latest_run("v1")
     assert record.dirty and record.env["git"]["diff_sha256"]
@@ -207,3 +210,24 @@ def test_output_log_survives_kill_9(toy, runs_dir):
     assert done.returncode == -9, done.stderr[-2000:]
     [path] = run_dirs(runs_dir, "k1")
     assert (path / runs.OUTPUT_LOG).read_text() == "before the kill\n"
+
+
+def test_an_edit_of_code_that_only_reads_runs_leaves_runs_current(toy, monkeypatch, tmp_path):
+    """The report, submit and scheduling modules take no part in making a run: editing them marks no run stale,
+    while an edit of the run machinery does (both seen through a copy of hwkit, so the checkout stays as it is)."""
+    import shutil
+    hwkit_copy = tmp_path / "hwkit-copy"
+    shutil.copytree(ROOT / "hwkit", hwkit_copy / "hwkit")
+    run_tasks("v1")
+    record = runs.latest_run("v1")
+    assert "hwkit/report.py" not in record.config["code"]["files"] and "hwkit/runs.py" in record.config["code"]["files"]
+    real_root = sources.package_root
+    monkeypatch.setattr(sources, "package_root", lambda top: hwkit_copy if top == "hwkit" else real_root(top))
+    assert not runs.latest_run("v1").stale   # the copy is the same code
+    for name in ("report.py", "submit.py", "regenerate.py"):
+        with (hwkit_copy / "hwkit" / name).open("a") as f:
+            f.write("\n# a layout edit\n")
+    assert not runs.latest_run("v1").stale
+    with (hwkit_copy / "hwkit" / "training.py").open("a") as f:
+        f.write("\n# an edit of code that makes runs\n")
+    assert runs.latest_run("v1").changed_files == ["hwkit/training.py"]

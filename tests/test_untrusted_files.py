@@ -142,7 +142,7 @@ def test_figure_cannot_pull_in_a_file_outside_the_runs(how, tmp_path, secret, ca
         assert "FIGURE-DRAWN" in text, "the rest of the figure is still drawn"
     warned = warnings_of(capsys.readouterr().err)
     assert len(warned) == 1, warned
-    assert record.relative_path in warned[0] and "plot.svg" in warned[0] and "secret" in warned[0]
+    assert runs.relative_path(record.path) in warned[0] and "plot.svg" in warned[0] and "secret" in warned[0]
 
 
 @pytest.mark.parametrize("scheme", ["http", "https", "ftp"])
@@ -154,7 +154,7 @@ def test_figure_makes_no_network_request(scheme, tmp_path, listener, monkeypatch
     text = render_toy(tmp_path)
     assert "FIGURE-DRAWN" in text and connections == []
     warned = warnings_of(capsys.readouterr().err)
-    assert len(warned) == 1 and record.relative_path in warned[0] and url in warned[0], warned
+    assert len(warned) == 1 and runs.relative_path(record.path) in warned[0] and url in warned[0], warned
 
 
 def test_inline_svg_and_html_links_go_through_the_same_fetcher(tmp_path, listener, secret, monkeypatch, capsys):
@@ -203,7 +203,7 @@ def test_bundle_skips_links_to_files_and_folders(toy_package, tmp_path, secret, 
     warned = warnings_of(capsys.readouterr().err)
     assert len(warned) == len(links), warned
     for name in links:
-        assert sum(f"{record.relative_path}/{name}" in w for w in warned) == 1, (name, warned)
+        assert sum(f"{runs.relative_path(record.path)}/{name}" in w for w in warned) == 1, (name, warned)
 
 
 def test_bundle_refuses_a_model_that_is_a_link(toy_package, tmp_path, secret, capsys):
