@@ -250,5 +250,5 @@ def test_the_site_builds_strictly_with_generated_results_and_reference(tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     page = (site / "assignments" / "d" / "index.html").read_text()
     assert "Latest measured results" in page and "<table>" in page and "tasks.d6" in page
-    assert "usage: python -m hwkit.report" in (site / "reference" / "index.html").read_text()
+    assert "usage: hwkit report" in (site / "reference" / "index.html").read_text()
     assert not list(site.rglob("gen_*.py"))
