@@ -23,6 +23,7 @@ from hwkit.files import atomic_file
 
 ENV = "HWKIT_PROGRESS_FILE"
 MAX_BYTES = 4096
+MIN_INTERVAL_S = 1.0   # a fit of 1000 one-step epochs must not spend its time writing progress files
 
 
 @dataclass(frozen=True)
@@ -51,15 +52,18 @@ class Progress:
 
 
 _last_phase: str | None = None
+_last_write = 0.0
 
 
 def update(phase: str, step: int | None = None, total: int | None = None,
            seconds_per_step: float | None = None) -> None:
     """Report the running task's phase (a no-op apart from one line per phase change when nobody watches)."""
-    global _last_phase
+    global _last_phase, _last_write
     progress = Progress(phase, step, total, seconds_per_step)
     target = os.environ.get(ENV)
-    if target:
+    now = time.monotonic()
+    if target and (phase != _last_phase or step == total or now - _last_write >= MIN_INTERVAL_S):
+        _last_write = now
         try:
             with atomic_file(Path(target)) as tmp:
                 tmp.write_text(json.dumps({**asdict(progress), "updated": time.time()}))

@@ -26,9 +26,24 @@ def test_describe_and_fraction_left():
 def test_update_writes_the_file_named_by_the_environment(tmp_path, monkeypatch, capsys):
     target = tmp_path / "p1.progress.json"
     monkeypatch.setenv(progress.ENV, str(target))
+    monkeypatch.setattr(progress, "_last_write", 0.0)
     progress.update("training", 2, 5, 3.0)
     assert progress.read(target) == Progress("training", 2, 5, 3.0)
     assert capsys.readouterr().out == ""           # watched: nothing on the task's own output
+
+
+def test_update_writes_at_most_once_a_second_within_a_phase(tmp_path, monkeypatch):
+    target = tmp_path / "p1.progress.json"
+    monkeypatch.setenv(progress.ENV, str(target))
+    monkeypatch.setattr(progress, "_last_write", 0.0)
+    monkeypatch.setattr(progress, "_last_phase", None)
+    for epoch in range(1, 1000):                    # 1000 one-step epochs within a second: one write ...
+        progress.update("training", epoch, 1000)
+    assert progress.read(target).step == 1
+    progress.update("training", 1000, 1000)         # ... and the last epoch
+    assert progress.read(target).step == 1000
+    progress.update("search", 1, 5)                 # a new phase is written at once
+    assert progress.read(target).phase == "search"
 
 
 def test_update_alone_prints_one_line_per_phase(monkeypatch, capsys):
