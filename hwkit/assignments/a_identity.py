@@ -316,7 +316,9 @@ def train_one_example(build: Callable[[], keras.Model], d: OneExampleData, seed:
     keras.utils.set_random_seed(seed)
     model = compile_one_example(build(), learning_rate)
     clock = training.WallClock()
-    callbacks = [clock, training.PhaseProgress()] + ([EveryNEpochs(progress_every, f"{label}seed {seed} ")] if progress_every else [])
+    callbacks = [clock, training.PhaseProgress()]
+    if progress_every:
+        callbacks.append(EveryNEpochs(progress_every, f"{label}seed {seed} "))
     # An epoch is one SGD step on the single image (batch of 1). A repeated tf.data pipeline with
     # steps_per_epoch=1 is the same training as fit(x, x, batch_size=1) but skips Keras' per-epoch
     # re-slicing of numpy inputs, which dominates (5x) when an epoch is a single tiny step.
