@@ -12,6 +12,8 @@ validation split; a few candidate settings (width, activation, weight initializa
 rate, momentum) are each trained for two epochs on part of the rest and ranked by validation
 error. The best one is trained for longer with a cosine learning-rate decay. The test CSV is
 evaluated after every epoch only as a monitoring curve, and the final test error is reported once.
+Every training has a fit check (``d_findings.fit``); a candidate that fails it is never chosen, and
+the choice is compared with the runner-up on the same validation rows (paired bootstrap).
 
 Weight initialization: ``random_normal_weight_init`` draws N(0, 1) exactly as the text asks.
 With 784 inputs that makes pre-activations ~10x too large, and the search measures what that

@@ -18,7 +18,10 @@ Recipe (Keller Jordan's airbench94 sized for 2 CPU cores; README "D6 recipe: wha
   subset of the training split in batches of 256, scored on the validation split (never on the test set);
 * evaluation: test accuracy of the final model, plus with test-time augmentation (mean softmax
   over the image and its mirror, and over 6 views: those two, each also shifted by one pixel
-  up-left and down-right); TTA chooses nothing.
+  up-left and down-right); TTA chooses nothing. The report's verdicts are findings
+  (``d_findings``): a fit check (training loss out of the ln 10 plateau), a bootstrap interval of
+  each accuracy over the test images, TTA against the plain model paired image by image, and the
+  search's choice against its runner-up.
 
 ``--time-budget S`` makes the one-cycle schedule run on wall-clock time as well as on steps: the
 learning rate follows whichever of (steps done / steps of --epochs epochs) and (seconds / S) is

@@ -19,7 +19,8 @@ FIXTURES = ROOT / "tests" / "fixtures" / "runs"
 RUNS = ["d1", "d2", "d3", "d4", "d5", "d6", "cifar10_tricks"]
 COMPARISON = {"difference": 0.012, "difference_low": 0.004, "difference_high": 0.02}
 
-# (run, finding, new verdict, extra numbers the new verdict's sentence prints, other metrics, words it must say)
+# (run, finding, new verdict, extra numbers the new verdict's sentence prints, other metrics, words it must say
+# — or, after "!", words it must stop saying)
 CASES = [
     ("d1", "b_vs_a", "worse", {}, {}, "The smaller step ends closer to the minimum"),
     ("d1", "b_overshoot", "overshoots", {}, {}, "the larger step overshoots the minimum"),
@@ -37,27 +38,28 @@ CASES = [
     ("d2", "not_threshold", "wrong", {}, {}, "(z = −A + 0.5) it is wrong on both rows"),
     ("d3", "gradients", "disagrees", {}, {}, "the formulas do NOT agree with finite differences"),
     ("d3", "sum_y", "not shown", {}, {}, "this check does not show that the condition Σy = 1 matters"),
-    ("d4", "b_stride", "possible", {}, {"b_strides": [1], "b_feature_map": [[1.0]]}, "Yes: stride s = 1 gives"),
+    ("d4", "b_stride", "possible", {}, {"b_strides": [1], "b_feature_map": [[1.0]]}, "stride s = 1 gives 6×6"),
     ("d5", "required", "reached", {}, {}, "Required < 5%: met"),
     ("d5", "aim", "borderline not reached", {}, {}, "aim < 2%: NOT met, borderline"),
     ("d5", "fit", "failed to fit", {}, {}, "Fit check: FAILED"),
     ("d5", "search_choice", "no measurable difference", {}, {}, "no measurable difference; the search does not tell"),
     ("d5", "init_fit", "only A failed", {"a_loss": 2.4, "b_loss": 0.3, "threshold": 2.07}, {},
      "the weights' scale is what made the training fail"),
-    ("d5", "init_fit", "both fit", {}, {}, "both fitted"),
+    ("d5", "init_fit", "both fit", {}, {"finding:init": {"verdict": "better", "numbers": COMPARISON}},
+     "both fitted; He against N(0, 1) on validation error: +1.20 points"),
     ("d6", "fit", "fits", {}, {}, "passed, final training loss"),
     ("d6", "goal", "reached", {}, {}, "Goals, plain model: ≥ 85% reached,"),
     ("d6", "aim", "borderline reached", {}, {}, "≥ 90% reached, borderline"),
-    ("d6", "goal_tta", "borderline not reached", {}, {}, "6-view TTA (15.20%"),
+    ("d6", "goal_tta", "borderline not reached", {}, {}, "≥ 85% NOT reached, borderline"),
     ("d6", "flip_tta", "better", COMPARISON, {}, "Flip TTA is better"),
     ("d6", "tta", "worse", COMPARISON, {}, "6-view TTA is worse"),
     ("d6", "tta", "no measurable difference", COMPARISON, {}, "— no measurable difference (one trained model"),
     ("d6", "search_choice", "better", COMPARISON, {}, "is measurable (one epoch, one seed per trial)"),
     ("d6", "search_choice", "no measurable difference", COMPARISON, {},
      "the search does not tell these settings apart"),
-    ("cifar10_tricks", "effect_no_whitening", "worse", COMPARISON, {}, "hurts"),
-    ("cifar10_tricks", "effect_no_identity_init", "better", COMPARISON, {}, "helps"),
-    ("cifar10_tricks", "fit_no_label_smoothing", "failed to fit", {}, {}, "— FAILED to fit"),
+    ("cifar10_tricks", "effect_no_whitening", "worse", COMPARISON, {}, "+1.20 (+0.40 to +2.00) hurts"),
+    ("cifar10_tricks", "effect_no_identity_init", "better", COMPARISON, {}, "+1.20 (+0.40 to +2.00) helps"),
+    ("cifar10_tricks", "fit_no_label_smoothing", "fits", {}, {}, "!label smoothing 0 instead of 0.2 — FAILED to fit"),
 ]
 
 
@@ -110,11 +112,18 @@ def test_flipping_a_finding_changes_its_sentence(runs_copy, baseline, run, name,
     data = json.loads(path.read_text())
     finding = data["findings"][name]
     assert finding["verdict"] != verdict, "the fixture already says this: the case tests nothing"
-    assert words not in baseline
+    gone = words.startswith("!")
+    words = words.removeprefix("!")
+    assert (words in baseline) == gone
     finding["verdict"] = verdict
     finding["numbers"] = {**finding["numbers"], **numbers}
-    if numbers is COMPARISON and not finding.get("interval"):
-        finding["interval"] = {"center": 0.012, "low": 0.004, "high": 0.02, "n": 500, "method": "95% bootstrap"}
-    data.update(metrics)
+    for key, value in metrics.items():   # "finding:<name>": a second finding the same sentence reads
+        if key.startswith("finding:"):
+            data["findings"][key.removeprefix("finding:")].update(value)
+        else:
+            data[key] = value
+    for f in [finding] + [data["findings"][k.removeprefix("finding:")] for k in metrics if k.startswith("finding:")]:
+        if COMPARISON.items() <= f["numbers"].items() and not f.get("interval"):
+            f["interval"] = {"center": 0.012, "low": 0.004, "high": 0.02, "n": 500, "method": "95% bootstrap"}
     path.write_text(json.dumps(data))
-    assert words in _render()
+    assert (words in _render()) != gone
