@@ -46,7 +46,7 @@ CASES = [
     ("d5", "init_fit", "only A failed", {"a_loss": 2.4, "b_loss": 0.3, "threshold": 2.07}, {},
      "the weights' scale is what made the training fail"),
     ("d5", "init_fit", "both fit", {}, {"finding:init": {"verdict": "better", "numbers": COMPARISON}},
-     "both fitted; He against N(0, 1) on validation error: +1.20 points"),
+     "both fitted; He against N(0, 1) in validation accuracy: +1.20 points"),
     ("d6", "fit", "fits", {}, {}, "passed, final training loss"),
     ("d6", "goal", "reached", {}, {}, "Goals, plain model: ≥ 85% reached,"),
     ("d6", "aim", "borderline reached", {}, {}, "≥ 90% reached, borderline"),
