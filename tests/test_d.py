@@ -281,6 +281,13 @@ def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     assert (r6.path / "models" / "d6_cifar10_net.keras").is_file() and r6.figure("curves")
     assert len(r6.table("per_class")) == 10
     assert m6["goal_reached"] == (m6["test_accuracy"] >= 0.85) and m6["stage_widths"] == [8, 32, 32]
+    # every verdict the report states is a stored finding; TTA is compared only when the training fitted
+    assert {"fit", "accuracy", "flip_tta", "tta", "goal", "aim", "search_choice"} <= set(m6["findings"])
+    fitted = m6["findings"]["fit"]["verdict"] == "fits"
+    assert (m6["findings"]["tta"]["verdict"] == "not comparable") == (not fitted)
+    assert r1.metrics["findings"]["b_vs_a"]["verdict"] == "better"          # η = 1 ends closer: exact numbers
+    assert r4.metrics["findings"]["b_stride"]["verdict"] == "impossible"
+    assert r4.config["input"] == "tasks/examples/d4_example.json"           # no folder of this machine
 
     from pypdf import PdfReader
 
