@@ -116,7 +116,8 @@ def run(args, run):
         time_budget_s=args.tune_budget or recipe.tune_budget_s, epochs=1, seed=args.seed, verbose=2,
         callbacks=[training.OneCycleWithinBudget(total_steps=-(-len(x_tune) // recipe.tune_batch_size),
                                                  warmup_fraction=d_cifar.WARMUP_FRACTION)])
-    run.save_table("trials", result.trials)
+    trial_fits = [d_findings.fit_by_accuracy(t["score"]) for t in result.trials]   # one epoch each: no loss kept
+    run.save_table("trials", [{**t, "fit": f.verdict} for t, f in zip(result.trials, trial_fits)])
     hp = result.best_hyperparameters.values
     print(f"search: {len(result.trials)} trials in {result.seconds:.0f} s ({result.stop_reason}); best {hp}")
 
@@ -164,8 +165,8 @@ def run(args, run):
     found = {"fit": fit, "accuracy": plain, "accuracy_tta": tta,
              "flip_tta": d_findings.paired_if_fitted(correct["flip"], correct["plain"], [fit]),
              "tta": d_findings.paired_if_fitted(correct["tta"], correct["plain"], [fit]),
-             "search_choice": d_findings.search_choice([t["score"] for t in result.trials if t["score"] is not None],
-                                                       len(x_val))}
+             "search_choice": d_findings.search_choice([t["score"] or 0.0 for t in result.trials], len(x_val),
+                                                       fits=trial_fits)}
     for name, threshold in (("goal", verdict["goal_accuracy"]), ("aim", verdict["aim_accuracy"])):
         found[name] = d_findings.cutoff(test_accuracy, threshold, plain.interval.low, plain.interval.high)
         found[f"{name}_tta"] = d_findings.cutoff(tta_accuracy, threshold, tta.interval.low, tta.interval.high)

@@ -77,6 +77,13 @@ def test_fit_is_out_of_the_chance_plateau():
     assert "ln 10" in D.fit(1.0).criterion
 
 
+def test_fit_by_accuracy():
+    assert D.fit_by_accuracy(0.85).verdict == F.FITS
+    assert D.fit_by_accuracy(0.15).verdict == F.FAILED
+    assert D.fit_by_accuracy(None).verdict == F.FAILED
+    assert D.fit_by_accuracy(0.3, chance=0.5).verdict == F.FAILED
+
+
 def test_which_failed_every_verdict():
     ok, bad = D.fit(0.5), D.fit(2.3)
     assert D.which_failed(ok, ok).verdict == "both fit"

@@ -131,6 +131,14 @@ def fit(final_training_loss: float) -> F.Finding:
     return F.fit_check(final_training_loss, FIT_THRESHOLD, criterion=FIT_CRITERION)
 
 
+def fit_by_accuracy(accuracy: float | None, chance: float = 0.1) -> F.Finding:
+    """A training whose loss was not kept (a search trial) fitted when its validation accuracy is above twice
+    chance (``chance`` = 1/classes): out of the plateau of a uniform guess. A missing score failed."""
+    ok = accuracy is not None and np.isfinite(accuracy) and accuracy > 2 * chance
+    return F.Finding(F.FITS if ok else F.FAILED, {"accuracy": accuracy, "threshold": 2 * chance},
+                     criterion=f"validation accuracy above {2 * chance:.0%}, twice chance (no training loss kept)")
+
+
 def which_failed(fit_a: F.Finding | Mapping, fit_b: F.Finding | Mapping) -> F.Finding:
     """Two trainings that differ in one setting: which failed its fit check? "both fit", "only A failed",
     "only B failed" or "both failed" (a controlled one-seed test of that setting's effect on fitting)."""
