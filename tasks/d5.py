@@ -161,6 +161,7 @@ def run(args, run):
     found = {"fit": d_findings.fit(stats["train_loss"][-1]),
              "search_choice": d_findings.search_choice([1.0 - t["val_error"] if math.isfinite(t["val_error"]) else 0.0
                                                         for t in trials], len(x_val), val_correct, fits)}
+    found["reload"] = d_findings.reload_check(test_error, reloaded_error)
     test_wrong = (mlp.forward(x_test).argmax(1) != labels(y_test)).astype(float)
     found["test_error"] = d_findings.accuracy(test_wrong)
     verdict = d_goals.d5_verdict(test_error)

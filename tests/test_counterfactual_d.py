@@ -42,6 +42,7 @@ CASES = [
     ("d5", "required", "reached", {}, {}, "Required < 5%: met"),
     ("d5", "aim", "borderline not reached", {}, {}, "aim < 2%: NOT met, borderline"),
     ("d5", "fit", "failed to fit", {}, {}, "Fit check: FAILED"),
+    ("d5", "reload", "different", {}, {}, "(DIFFERENT)"),
     ("d5", "search_choice", "no measurable difference", {}, {}, "no measurable difference; the search does not tell"),
     ("d5", "init_fit", "only A failed", {"a_loss": 2.4, "b_loss": 0.3, "threshold": 2.07}, {},
      "the weights' scale is what made the training fail"),

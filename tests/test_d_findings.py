@@ -61,6 +61,11 @@ def test_classification_and_stride():
     assert D.stride_keeps_size([]).verdict == "impossible"
 
 
+def test_reload_check():
+    assert D.reload_check(0.016, 0.016).verdict == "identical"
+    assert D.reload_check(0.016, 0.017).verdict == "different"
+
+
 def test_gradient_checks():
     assert D.gradient_agreement(2e-9).verdict == "agrees"
     assert D.gradient_agreement(1e-3).verdict == "disagrees"

@@ -102,6 +102,12 @@ def classification(correct: bool, what: str) -> F.Finding:
     return _exact("correct" if correct else "wrong", f"{what} classifies every row as its truth table says")
 
 
+def reload_check(error_before: float, error_after: float) -> F.Finding:
+    """A saved model reloaded gives exactly the same test error: "identical", else "different"."""
+    return _exact("identical" if error_before == error_after else "different",
+                  "the reloaded model's test error equals the trained model's", before=error_before, after=error_after)
+
+
 def gradient_agreement(worst_relative_error: float, tolerance: float = GRADIENT_TOLERANCE) -> F.Finding:
     """D3: the hand-derived gradients agree with finite differences and autodiff when the worst error < tolerance."""
     ok = bool(np.isfinite(worst_relative_error) and worst_relative_error < tolerance)
