@@ -13,7 +13,8 @@ only (seconds per epoch, for precision, XLA and batch-size comparisons).
 ``--table`` trains the recipe and each ablation of ``ABLATIONS`` in turn and writes them to a run
 directory, ``runs/cifar10_tricks/<time>-s<seed>/`` (``tables/tricks.json``: one row per variant,
 with its effect in points against the recipe and the epoch and training seconds at which it first
-reached 85% and 90% validation accuracy; the default, D6's 6 epochs, is needed to reach them: about
+reached 85% and 90% validation accuracy; ``metrics.json`` holds each row's fit check and its effect as a
+finding, a paired bootstrap over the validation images; the default, D6's 6 epochs, is needed to reach them: about
 55 minutes on 2 idle cores). The D report's table "What each trick buys" is rendered from the latest
 one. A killed ``--table`` resumes at the first variant it had not finished when rerun.
 ``--train-subset N`` (a smoke run; its run directory is marked quick) trains on N images.
@@ -34,8 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # results.py, a
 
 import numpy as np  # noqa: E402
 
-from hwkit import data, runs, tf_runtime, training  # noqa: E402,F401  (tf_runtime: quiet TensorFlow import)
-from hwkit.assignments import d_cifar  # noqa: E402
+from hwkit import data, findings, runs, tf_runtime, training  # noqa: E402,F401  (tf_runtime: quiet TensorFlow import)
+from hwkit.assignments import d_cifar, d_findings  # noqa: E402
 from hwkit.cli import report_errors  # noqa: E402
 from tasks import d6  # noqa: E402  (the recipe measured)
 
@@ -91,7 +92,7 @@ def train_variant(args, split) -> dict:
               f"{seconds / args.steps * steps:.1f} s per epoch of {len(x_fit)} images")
         return {"seconds_per_epoch": seconds / args.steps * steps}
     log = training.TimeToAccuracy(x_val, y_val, targets=(), split="validation")   # after every epoch, clock paused
-    model.fit(batches, epochs=args.epochs, verbose=0,
+    history = model.fit(batches, epochs=args.epochs, verbose=0,
               callbacks=[training.OneCycleWithinBudget(steps * args.epochs, warmup_fraction=d_cifar.WARMUP_FRACTION),
                          log])
     views = d6.test_predictions(model, x_val)
@@ -101,7 +102,9 @@ def train_variant(args, split) -> dict:
               "val_accuracy": log.trace[-1][2],
               "val_accuracy_flip_tta": float(np.mean((views["image"] + views["image, mirrored"]).argmax(1) == truth)),
               "val_accuracy_tta": float(np.mean(sum(views.values()).argmax(1) == truth)),
-              "train_seconds": round(log.trace[-1][0], 1), "tta_views": len(views)}
+              "train_seconds": round(log.trace[-1][0], 1), "tta_views": len(views),
+              "final_train_loss": float(history.history["loss"][-1]),   # its fit check (d_findings.fit)
+              "val_correct": (views["image"].argmax(1) == truth).astype(int).tolist()}   # paired comparisons
     print(f"validation accuracy after {args.epochs} epochs: {result['val_accuracy']:.4f}; flip TTA "
           f"{result['val_accuracy_flip_tta']:.4f}; {len(views)}-view TTA {result['val_accuracy_tta']:.4f}")
     return result
@@ -135,7 +138,9 @@ def tricks_table(args, split) -> str:
             results[name] = {"variant": name, "change": change.format(**vars(args)), **train_variant(variant, split)}
             run.save_json(f"variants/{name}.json", results[name])
         base = results["recipe"]["val_accuracy"]
-        rows = [{**{k: v for k, v in r.items() if k not in ("val_accuracy_per_epoch", "train_seconds_at_epoch_end")},
+        found = d_findings.trick_effects(results, "recipe", len(split[1][0]))
+        rows = [{**{k: v for k, v in r.items()
+                    if k not in ("val_accuracy_per_epoch", "train_seconds_at_epoch_end", "val_correct")},
                  **{f"epoch_{i}": a for i, a in enumerate(r["val_accuracy_per_epoch"], start=1)},
                  **time_to_targets(r),
                  "effect_points": None if name == "recipe" else round(100 * (base - r["val_accuracy"]), 2)}
@@ -144,7 +149,8 @@ def tricks_table(args, split) -> str:
         (x_fit, _), (x_val, _) = split
         run.log(epochs=args.epochs, train_rows=len(x_fit), validation_rows=len(x_val), batch_size=args.batch_size,
                 precision=args.precision, recipe_val_accuracy=base,
-                seconds_per_epoch=round(results["recipe"]["train_seconds"] / args.epochs, 1))
+                seconds_per_epoch=round(results["recipe"]["train_seconds"] / args.epochs, 1),
+                findings=findings.as_dicts(found))
     return str(run.path)
 
 

@@ -11,6 +11,8 @@ states intervals and verdicts the same way:
 - ``compare_seeds`` / ``compare_paired``: "better", "worse" or "no measurable difference" — A is called
   better only when the whole interval says so (seed ranges that do not overlap; a bootstrap
   interval of the difference that excludes 0);
+- ``compare_proportions``: the same verdicts from two rates alone (independent-binomial interval), where
+  the per-example scores were not kept;
 - ``fit_check``: did a training fit at all, by a stated criterion; a model that failed is reported
   as failed and left out of every comparison (``compare_*`` return "not comparable").
 
@@ -133,6 +135,31 @@ def compare_paired(per_example_a: Sequence[float], per_example_b: Sequence[float
     else:   # lower is better: A is better when the whole interval of A − B is below 0
         verdict = _direction(d.high < 0, d.low > 0)
     return Finding(verdict, numbers, d, criterion=f"the {d.method} interval of the difference excludes 0")
+
+
+def compare_proportions(a: float, b: float, n_a: int, n_b: int, *, higher_is_better: bool,
+                        level: float = LEVEL) -> Finding:
+    """Is rate A (e.g. an accuracy over ``n_a`` examples) better than rate B when only the two rates are kept?
+
+    A normal-approximation interval of A − B that treats the two scores as independent binomial counts.
+    Where both were scored on the same examples this is wider than the paired interval (the usual
+    case: the per-example scores were not kept), so a "better" here would also be one in the paired test."""
+    from statistics import NormalDist
+    for value, what in ((a, "a"), (b, "b")):
+        if not (np.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ValueError(f"compare_proportions: {what} must be a rate in [0, 1], got {value}")
+    if min(n_a, n_b) < 1:
+        raise ValueError(f"compare_proportions: need examples on both sides, got {n_a} and {n_b}")
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    d = float(a) - float(b)
+    half = z * float(np.sqrt(a * (1 - a) / n_a + b * (1 - b) / n_b))
+    method = f"{level:.0%} normal interval over {min(n_a, n_b)} examples, the two scores taken as independent"
+    interval = Interval(d, d - half, d + half, int(min(n_a, n_b)), method)
+    numbers = {"a": float(a), "b": float(b), "difference": d, "difference_low": d - half, "difference_high": d + half,
+               "examples": int(min(n_a, n_b))}
+    sign = 1.0 if higher_is_better else -1.0
+    verdict = _direction(sign * interval.low > 0, sign * interval.high < 0)
+    return Finding(verdict, numbers, interval, criterion=f"the {interval.method} interval of the difference excludes 0")
 
 
 def fit_check(final_training_loss: float, threshold: float, *, criterion: str = "") -> Finding:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwkit import findings
+from hwkit.assignments import d_findings
 from hwkit.assignments.d_theory import (
     BETA,
     ETA_A,
@@ -41,6 +43,7 @@ from hwkit.assignments.d_theory import (
     minimum,
     momentum,
     rows,
+    velocities,
 )
 from hwkit.task import main
 
@@ -76,6 +79,23 @@ def run(args, run):
             "long_only_momentum_overshoots": bool(max(momentum(X0_C, eta, steps=LONG_STEPS)) > x_min
                                                   and not max(gradient_descent(X0_C, eta, LONG_STEPS)) > x_min),
             "old_vs_new_max_diff": max(abs(r["mom_x"] - r["mom_old_x"]) for r in table)}
+    # Findings (exact computations): (a) vs (b), (b)'s overshoot and self-damping steps, (c) GD vs momentum
+    # per step size, the tested reason (the velocity trails the current gradient), 60 steps, old vs new reading.
+    found = {"b_vs_a": d_findings.closer_to_minimum(abs(a[-1] - x_min), abs(b[-1] - x_min)),
+             "b_overshoot": d_findings.overshoot(b, x_min),
+             "b_steps": d_findings.steps_shrink(b, [gelu_grad(x) for x in b])}
+    winners = {"new": [], "old": []}
+    for eta in ETAS_C:
+        key, table = f"{eta:g}", comparison_rows(eta)
+        found[f"c_eta{key}"] = d_findings.momentum_vs_gd(table[-1]["gd_gelu"], table[-1]["mom_gelu"])
+        found[f"c_eta{key}_lag"] = d_findings.velocity_lags(*velocities(X0_C, eta))
+        gd_long, mom_long = gradient_descent(X0_C, eta, LONG_STEPS), momentum(X0_C, eta, steps=LONG_STEPS)
+        found[f"long_eta{key}"] = d_findings.momentum_vs_gd(gelu(gd_long[-1]), gelu(mom_long[-1]))
+        found[f"long_eta{key}_gd_overshoot"] = d_findings.overshoot(gd_long, x_min)
+        found[f"long_eta{key}_mom_overshoot"] = d_findings.overshoot(mom_long, x_min)
+        for reading, column in (("new", "mom_gelu"), ("old", "mom_old_gelu")):
+            winners[reading].append("GD" if table[-1]["gd_gelu"] < table[-1][column] else "momentum")
+    found["old_reading"] = d_findings.same_winner(winners["new"], winners["old"])
     run.save_figure(figure(x_min), "gelu_descent")
     run.log(gradient_max_abs_error=grad_error, gradient_check_points=len(GELU_GRID),
             gradient_check_range=[float(GELU_GRID[0]), float(GELU_GRID[-1])], x_min=x_min, gelu_min=f_min,
@@ -85,6 +105,7 @@ def run(args, run):
             b_closer_factor=abs(a[-1] - x_min) / abs(b[-1] - x_min), b_gradients=[gelu_grad(x) for x in b],
             a_mean_step=float(np.mean(np.abs(np.diff(a)))),
             old_vs_new_max_diff=max(v["old_vs_new_max_diff"] for v in summary.values()),
+            findings=findings.as_dicts(found),
             grad_at_0=gelu_grad(X0_A), grad_at_minus3=gelu_grad(X0_C), long_steps=LONG_STEPS, k=GELU_K, beta=BETA,
             **summary)
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwkit import findings
+from hwkit.assignments import d_findings
 from hwkit.assignments.d_theory import (
     GATE_GRID,
     GATE_WEIGHT,
@@ -68,7 +70,12 @@ def run(args, run):
     run.save_table("not_example", not_rows)
     print("\n".join(f"{n['gate']:5s} {n['structure']:10s} correct={n['correct']} "
                     f"single neuron possible on grid={n['single_neuron_on_grid']}" for n in networks))
-    run.log(all_correct=all_correct, rows_checked=len(truth_rows), weight_scale=GATE_WEIGHT,
+    found = {"separability": d_findings.separability({n["gate"]: n["single_neuron_on_grid"] for n in networks}),
+             "all_correct": d_findings.classification(all_correct, "every network, numpy and Keras,"),
+             "not_literal": d_findings.classification(all(r["ok"] for r in not_rows[:2]), "z = −A − 0.5"),
+             "not_threshold": d_findings.classification(all(r["ok"] for r in not_rows[2:]), "z = −A + 0.5")}
+    run.log(findings=findings.as_dicts(found), all_correct=all_correct,
+            rows_checked=len(truth_rows), weight_scale=GATE_WEIGHT,
             hidden_distance_from_binary=max(hidden_distance_from_binary(layers) for layers in NETWORKS.values()),
             neurons={n["gate"]: n["neurons"] for n in networks},
             structures={n["gate"]: n["structure"] for n in networks},

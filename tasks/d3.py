@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwkit import findings
+from hwkit.assignments import d_findings
 from hwkit.assignments.d_theory import (
     FD_STEP,
     SIZES,
@@ -58,10 +60,12 @@ def run(args, run):
     worst = max(max(r["f2_rel_err_fd"], r["x_rel_err_fd"], r["f2_rel_err_autodiff"], r["x_rel_err_autodiff"])
                 for r in rows)
     print(f"worst relative error over {len(rows)} random networks: {worst:.2e}")
-    run.log(worst_rel_error=worst, trials=len(rows), fd_step=FD_STEP,
+    o_minus_y, general_form = rel_error(o - y_bad, fd_bad), rel_error(general, fd_bad)
+    found = {"gradients": d_findings.gradient_agreement(worst),
+             "sum_y": d_findings.sum_y_matters(o_minus_y, general_form)}
+    run.log(findings=findings.as_dicts(found), worst_rel_error=worst, trials=len(rows), fd_step=FD_STEP,
             example_x=np.round(x, 4).tolist(),
-            non_onehot_rel_err_o_minus_y=rel_error(o - y_bad, fd_bad),
-            non_onehot_rel_err_general=rel_error(general, fd_bad))
+            non_onehot_rel_err_o_minus_y=o_minus_y, non_onehot_rel_err_general=general_form)
 
 
 if __name__ == "__main__":

@@ -21,11 +21,13 @@ out = floor((n + 2p - k) / s) + 1.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
-from hwkit import HwkitError
+from hwkit import HwkitError, findings
+from hwkit.assignments import d_findings
 from hwkit.assignments.d_theory import (
     average_pool,
     conv2d,
@@ -38,20 +40,47 @@ from hwkit.assignments.d_theory import (
 )
 from hwkit.task import main
 
-DEFAULT_INPUT = Path(__file__).resolve().parent / "examples" / "d4_example.json"
+PROJECT = Path(__file__).resolve().parent.parent
+DEFAULT_INPUT = "tasks/examples/d4_example.json"   # relative to the project: the run records no home folder
+DATA_DIR_VARIABLE = "HWKIT_DATA_DIR"
+
+
+def portable_path(value: str) -> str:
+    """The input file as the run records it (config.json, the PDF's appendix): relative to the project when it
+    lies in it, ``$HWKIT_DATA_DIR/...`` when it lies in the data folder, ``~/...`` below the home folder — never
+    the absolute path of this machine's clone or home folder. ``input_file`` turns it back into a path."""
+    path = Path(value).expanduser()
+    if not path.is_absolute():   # as typed, from here; the default (and a project path typed elsewhere): the project's
+        path = PROJECT / path if not path.exists() and (PROJECT / path).exists() else Path.cwd() / path
+    path = path.resolve()
+    data_dir = os.environ.get(DATA_DIR_VARIABLE)
+    for base, shown in ((PROJECT, None), (Path(data_dir).resolve() if data_dir else None, f"${DATA_DIR_VARIABLE}"),
+                        (Path.home().resolve(), "~")):
+        if base is not None and path.is_relative_to(base):
+            rel = path.relative_to(base).as_posix()
+            return rel if shown is None else f"{shown}/{rel}"
+    return str(path)
+
+
+def input_file(recorded: str) -> Path:
+    """The file a recorded ``portable_path`` names, on this machine."""
+    if recorded.startswith(f"${DATA_DIR_VARIABLE}/"):
+        return Path(os.environ.get(DATA_DIR_VARIABLE, "")) / recorded.split("/", 1)[1]
+    path = Path(recorded).expanduser()
+    return path if path.is_absolute() else PROJECT / path
 
 
 def add_arguments(parser):
-    parser.add_argument("--input", type=Path, default=DEFAULT_INPUT,
+    parser.add_argument("--input", type=portable_path, default=DEFAULT_INPUT,
                         help="JSON file with feature_map, filter1, filter2 [, filter2_padding, pool_size, pool_stride] "
                              "(default tasks/examples/d4_example.json)")
 
 
 def run(args, run):
-    problem = load_problem(args.input)
+    problem = load_problem(input_file(args.input))
     f, f1, f2 = problem["feature_map"], problem["filter1"], problem["filter2"]
     n, k1, k2, p2 = len(f), len(f1), len(f2), problem["filter2_padding"]
-    run.save_json("input.json", {"path": str(args.input), **{k: (matrix(v) if isinstance(v, np.ndarray) else v)
+    run.save_json("input.json", {"path": args.input, **{k: (matrix(v) if isinstance(v, np.ndarray) else v)
                                                              for k, v in problem.items()}})
     checks = {}
 
@@ -99,7 +128,9 @@ def run(args, run):
           f"(c) pooled =\n{pooled}\n(d) filter {size}x{size} of {1 / size ** 2:g}, stride {stride}, padding 0; "
           f"worst cross-check difference {worst:.1e}")
     run.log(n=n, k1=k1, k2=k2, filter2_padding=p2, pool_size=size, pool_stride=stride,
-            input_path=str(args.input), input_description=problem["description"],
+            input_path=args.input,
+            findings=findings.as_dicts({"b_stride": d_findings.stride_keeps_size(good)}),
+            input_description=problem["description"],
             feature_map=matrix(f), filter1=matrix(f1), filter2=matrix(f2),
             checks=checks, worst_check=worst, **results)
 

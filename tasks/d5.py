@@ -12,6 +12,8 @@ validation split; a few candidate settings (width, activation, weight initializa
 rate, momentum) are each trained for two epochs on part of the rest and ranked by validation
 error. The best one is trained for longer with a cosine learning-rate decay. The test CSV is
 evaluated after every epoch only as a monitoring curve, and the final test error is reported once.
+Every training has a fit check (``d_findings.fit``); a candidate that fails it is never chosen, and
+the choice is compared with the runner-up on the same validation rows (paired bootstrap).
 
 Weight initialization: ``random_normal_weight_init`` draws N(0, 1) exactly as the text asks.
 With 784 inputs that makes pre-activations ~10x too large, and the search measures what that
@@ -25,9 +27,9 @@ import time
 
 import numpy as np
 
-from hwkit import data, plots
+from hwkit import HwkitError, data, findings, plots
 from hwkit import numpy_nn as nn
-from hwkit.assignments import d_goals
+from hwkit.assignments import d_findings, d_goals
 from hwkit.task import MAX_EPOCHS, bounded_int, choose_recipe, main
 
 INIT = {"standard normal N(0,1)": nn.random_normal_weight_init, "He: N(0,1)·sqrt(2/fan_in)": nn.he_normal_weight_init}
@@ -72,6 +74,11 @@ def build(candidate: dict, seed: int) -> nn.MLP:
                   momentum=candidate["momentum"], rng=np.random.default_rng(seed))
 
 
+def labels(y: np.ndarray) -> np.ndarray:
+    """Class indices of integer or one-hot labels."""
+    return y.argmax(1) if y.ndim == 2 else y
+
+
 def describe(c: dict) -> str:
     return (f"{'-'.join(map(str, c['hiddens']))} {c['activation']}, {c['init'].split(':')[0]} init, "
             f"lr {c['lr']}, momentum {c['momentum']}")
@@ -97,23 +104,29 @@ def run(args, run):
         x_search, y_search = data.subset(x_fit, y_fit, recipe.search_rows, seed=args.seed)
         search_epochs = args.search_epochs or recipe.search_epochs
         candidates = CANDIDATES[recipe.first_candidate:]
-        trials = []
+        trials, val_correct, fits = [], [], []   # per candidate: 1/0 per validation row, fit check
         for i, candidate in enumerate(candidates):
             started = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore"):
-                stats = nn.get_training_stats(build(candidate, args.seed), {"train": (x_search, y_search),
-                                                                             "val": (x_val, y_val)},
+                model = build(candidate, args.seed)
+                stats = nn.get_training_stats(model, {"train": (x_search, y_search), "val": (x_val, y_val)},
                                               search_epochs, batch_size, np.random.default_rng(args.seed))
+                val_correct.append((model.forward(x_val).argmax(1) == labels(y_val)).astype(float))
             val_error = stats["val_error"][-1]
+            fits.append(d_findings.fit(stats["train_loss"][-1]))
             trials.append({"trial": i + 1, "hiddens": "-".join(map(str, candidate["hiddens"])),
                            "activation": candidate["activation"], "init": candidate["init"],
                            "lr": candidate["lr"], "momentum": candidate["momentum"],
                            "train_loss": stats["train_loss"][-1], "val_loss": stats["val_loss"][-1],
-                           "val_error": val_error, "seconds": round(time.perf_counter() - started, 1)})
+                           "val_error": val_error, "fit": fits[-1].verdict,
+                           "seconds": round(time.perf_counter() - started, 1)})
             print(f"search {i + 1}/{len(candidates)} {describe(candidate)}: validation error {val_error:.4f}",
                   flush=True)
-        finite = [t for t in trials if math.isfinite(t["val_error"])]
-        best_trial = min(finite, key=lambda t: t["val_error"])
+        fitted = [t for t, f in zip(trials, fits) if f.verdict == findings.FITS]   # a failed fit is never chosen
+        if not fitted:
+            raise HwkitError("D5: no search candidate fitted (training loss stayed on the chance plateau): "
+                             f"{[t['train_loss'] for t in trials]}")
+        best_trial = min(fitted, key=lambda t: t["val_error"])
         best = candidates[best_trial["trial"] - 1]
         run.save_table("search", trials)
         print(f"chosen: {describe(best)}")
@@ -143,6 +156,26 @@ def run(args, run):
         mlp.save(model_path)
         reloaded_loss, reloaded_error = nn.MLP.load(model_path).evaluate(x_test, y_test)
 
+    # Findings: the final model's fit, the choice against the runner-up and N(0, 1) against He init (the two
+    # first candidates differ in the weights' scale only), paired over the same validation rows.
+    found = {"fit": d_findings.fit(stats["train_loss"][-1]),
+             "search_choice": d_findings.search_choice([1.0 - t["val_error"] if math.isfinite(t["val_error"]) else 0.0
+                                                        for t in trials], len(x_val), val_correct, fits)}
+    found["reload"] = d_findings.reload_check(test_error, reloaded_error)
+    test_wrong = (mlp.forward(x_test).argmax(1) != labels(y_test)).astype(float)
+    found["test_error"] = d_findings.accuracy(test_wrong)
+    verdict = d_goals.d5_verdict(test_error)
+    for name, threshold in (("required", verdict["required_error"]), ("aim", verdict["aim_error"])):
+        found[name] = d_findings.cutoff(test_error, threshold, found["test_error"].interval.low,
+                                        found["test_error"].interval.high, higher_is_better=False)
+    names = [c["init"] for c in candidates]
+    if candidates[:2] == CANDIDATES[:2]:   # A = N(0, 1), B = He
+        found["init_fit"] = d_findings.which_failed(fits[0], fits[1])
+        found["init"] = d_findings.paired_if_fitted(val_correct[1], val_correct[0], fits[:2])
+    else:
+        missing = findings.Finding(findings.NOT_COMPARABLE, {"candidates": names},
+                                   criterion="the N(0, 1) and He candidates were not both trained (quick mode)")
+        found["init_fit"] = found["init"] = missing
     history = [{"epoch": e + 1, **{k: v[e] for k, v in stats.items()}} for e in range(epochs)]
     run.save_table("history", history)
     # Fig. 7: loss and error per epoch; the test series is labelled as monitoring.
@@ -164,7 +197,8 @@ def run(args, run):
             search_seconds=round(sum(t["seconds"] for t in trials), 1), parameters=mlp.net.count_params(),
             first_layer_preactivation_std=preactivation_std, train_rows=len(x_fit), validation_rows=len(x_val),
             test_rows=len(x_test),
-            model_file=str(model_path.relative_to(run.path)), **d_goals.d5_verdict(test_error))
+            final_train_loss=stats["train_loss"][-1], findings=findings.as_dicts(found),
+            model_file=str(model_path.relative_to(run.path)), **verdict)
 
 
 if __name__ == "__main__":

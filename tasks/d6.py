@@ -18,7 +18,10 @@ Recipe (Keller Jordan's airbench94 sized for 2 CPU cores; README "D6 recipe: wha
   subset of the training split in batches of 256, scored on the validation split (never on the test set);
 * evaluation: test accuracy of the final model, plus with test-time augmentation (mean softmax
   over the image and its mirror, and over 6 views: those two, each also shifted by one pixel
-  up-left and down-right); TTA chooses nothing.
+  up-left and down-right); TTA chooses nothing. The report's verdicts are findings
+  (``d_findings``): a fit check (training loss out of the ln 10 plateau), a bootstrap interval of
+  each accuracy over the test images, TTA against the plain model paired image by image, and the
+  search's choice against its runner-up.
 
 ``--time-budget S`` makes the one-cycle schedule run on wall-clock time as well as on steps: the
 learning rate follows whichever of (steps done / steps of --epochs epochs) and (seconds / S) is
@@ -33,8 +36,8 @@ import dataclasses
 import keras
 import numpy as np
 
-from hwkit import data, plots, training, tuning
-from hwkit.assignments import d_cifar, d_goals
+from hwkit import data, findings, plots, training, tuning
+from hwkit.assignments import d_cifar, d_findings, d_goals
 from hwkit.task import MAX_SECONDS, MAX_TRIALS, bounded_int, choose_recipe, main
 
 SEARCHES = True   # --workers N / --tuner-role: the search runs on a KerasTuner chief and workers
@@ -113,7 +116,8 @@ def run(args, run):
         time_budget_s=args.tune_budget or recipe.tune_budget_s, epochs=1, seed=args.seed, verbose=2,
         callbacks=[training.OneCycleWithinBudget(total_steps=-(-len(x_tune) // recipe.tune_batch_size),
                                                  warmup_fraction=d_cifar.WARMUP_FRACTION)])
-    run.save_table("trials", result.trials)
+    trial_fits = [d_findings.fit_by_accuracy(t["score"]) for t in result.trials]   # one epoch each: no loss kept
+    run.save_table("trials", [{**t, "fit": f.verdict} for t, f in zip(result.trials, trial_fits)])
     hp = result.best_hyperparameters.values
     print(f"search: {len(result.trials)} trials in {result.seconds:.0f} s ({result.stop_reason}); best {hp}")
 
@@ -140,8 +144,10 @@ def run(args, run):
     predicted = probs.argmax(1)
     test_accuracy = float(np.mean(predicted == truth))
     test_loss = float(-np.mean(np.log(probs[np.arange(len(truth)), truth] + 1e-12)))   # plain cross-entropy
-    flip_accuracy = float(np.mean((probs + views["image, mirrored"]).argmax(1) == truth))
-    tta_accuracy = float(np.mean(sum(views.values()).argmax(1) == truth))
+    correct = {"plain": (predicted == truth).astype(float),
+               "flip": ((probs + views["image, mirrored"]).argmax(1) == truth).astype(float),
+               "tta": (sum(views.values()).argmax(1) == truth).astype(float)}
+    flip_accuracy, tta_accuracy = float(correct["flip"].mean()), float(correct["tta"].mean())
     run.save_table("per_class", [{"class": name, "images": int(np.sum(truth == i)),
                                   "accuracy": float(np.mean(predicted[truth == i] == i))}
                                  for i, name in enumerate(data.CIFAR10_CLASSES) if np.any(truth == i)])
@@ -151,6 +157,19 @@ def run(args, run):
     curves = {k: v for k, v in history.history.items() if k in ("loss", "val_loss", "accuracy", "val_accuracy")}
     run.save_figure(plots.learning_curves(curves, title="D6 training (validation = 5 000 held-out training images)"),
                     "curves")
+    # Findings: did it fit, the accuracy's interval, the goals, TTA vs plain (paired, the same test images),
+    # and whether the search's choice beat its runner-up on the validation split.
+    fit = d_findings.fit(history.history["loss"][-1])
+    plain, tta = d_findings.accuracy(correct["plain"]), d_findings.accuracy(correct["tta"])
+    verdict = d_goals.d6_verdict(test_accuracy, tta_accuracy)
+    found = {"fit": fit, "accuracy": plain, "accuracy_tta": tta,
+             "flip_tta": d_findings.paired_if_fitted(correct["flip"], correct["plain"], [fit]),
+             "tta": d_findings.paired_if_fitted(correct["tta"], correct["plain"], [fit]),
+             "search_choice": d_findings.search_choice([t["score"] or 0.0 for t in result.trials], len(x_val),
+                                                       fits=trial_fits)}
+    for name, threshold in (("goal", verdict["goal_accuracy"]), ("aim", verdict["aim_accuracy"])):
+        found[name] = d_findings.cutoff(test_accuracy, threshold, plain.interval.low, plain.interval.high)
+        found[f"{name}_tta"] = d_findings.cutoff(tta_accuracy, threshold, tta.interval.low, tta.interval.high)
     run.log(test_accuracy=test_accuracy, test_loss=test_loss, test_accuracy_flip_tta=flip_accuracy,
             test_accuracy_tta=tta_accuracy, tta_views=list(views),
             epochs=round(epochs_done, 2), epochs_planned=epochs, steps=schedule.steps_done,
@@ -162,7 +181,7 @@ def run(args, run):
             train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
             compute_policy=args.devices.policy, time_budget_s=args.time_budget,
             search_workers=sorted({t["worker"] for t in result.trials}), **args.devices.describe(batch_size),
-            **d_goals.d6_verdict(test_accuracy, tta_accuracy))
+            final_train_loss=history.history["loss"][-1], findings=findings.as_dicts(found), **verdict)
 
 
 if __name__ == "__main__":

@@ -281,6 +281,13 @@ def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     assert (r6.path / "models" / "d6_cifar10_net.keras").is_file() and r6.figure("curves")
     assert len(r6.table("per_class")) == 10
     assert m6["goal_reached"] == (m6["test_accuracy"] >= 0.85) and m6["stage_widths"] == [8, 32, 32]
+    # every verdict the report states is a stored finding; TTA is compared only when the training fitted
+    assert {"fit", "accuracy", "flip_tta", "tta", "goal", "aim", "search_choice"} <= set(m6["findings"])
+    fitted = m6["findings"]["fit"]["verdict"] == "fits"
+    assert (m6["findings"]["tta"]["verdict"] == "not comparable") == (not fitted)
+    assert r1.metrics["findings"]["b_vs_a"]["verdict"] == "better"          # η = 1 ends closer: exact numbers
+    assert r4.metrics["findings"]["b_stride"]["verdict"] == "impossible"
+    assert r4.config["input"] == "tasks/examples/d4_example.json"           # no folder of this machine
 
     from pypdf import PdfReader
 
@@ -374,3 +381,29 @@ def test_tricks_table_resumes_after_an_interruption_and_renders_in_the_d_report(
     html = report.render_html("D", "D", d6, include_quick=True, facts=cli.report_facts("D"),
                               benchmarks=cli.report_benchmarks())
     assert "No complete run of" in html and "+8.0" not in html
+
+
+def test_d4_input_is_recorded_without_this_machines_folders(tmp_path, monkeypatch):
+    """The D appendix prints D4's --input: relative to the project, or under $HWKIT_DATA_DIR or ~, never the
+    absolute path of the clone or the student's home folder; the task reads the same file back from it."""
+    from tasks import d4
+    assert d4.portable_path(d4.DEFAULT_INPUT) == "tasks/examples/d4_example.json"
+    assert d4.portable_path(str(d4.PROJECT / "tasks" / "examples" / "d4_example.json")) == d4.DEFAULT_INPUT
+    assert d4.input_file(d4.DEFAULT_INPUT) == d4.PROJECT / "tasks" / "examples" / "d4_example.json"
+    data = tmp_path / "data"
+    (data / "d4").mkdir(parents=True)
+    (data / "d4" / "mine.json").write_text("{}")
+    monkeypatch.setenv("HWKIT_DATA_DIR", str(data))
+    recorded = d4.portable_path(str(data / "d4" / "mine.json"))
+    assert recorded == "$HWKIT_DATA_DIR/d4/mine.json"
+    assert d4.input_file(recorded).resolve() == (data / "d4" / "mine.json").resolve()
+    home = tmp_path / "home" / "student"
+    (home / "hw").mkdir(parents=True)
+    (home / "hw" / "fig5.json").write_text("{}")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("HWKIT_DATA_DIR")
+    recorded = d4.portable_path(str(home / "hw" / "fig5.json"))
+    assert recorded == "~/hw/fig5.json" and "student" not in recorded
+    assert d4.input_file(recorded).resolve() == (home / "hw" / "fig5.json").resolve()
+    monkeypatch.chdir(home)          # a relative path is read from where it was typed
+    assert d4.portable_path("hw/fig5.json") == "~/hw/fig5.json"

@@ -60,6 +60,20 @@ def test_compare_paired_every_verdict():
         F.compare_paired(a[:10], b, higher_is_better=True)
 
 
+def test_compare_proportions_every_verdict():
+    assert F.compare_proportions(0.90, 0.80, 5000, 5000, higher_is_better=True).verdict == F.BETTER
+    assert F.compare_proportions(0.80, 0.90, 5000, 5000, higher_is_better=True).verdict == F.WORSE
+    assert F.compare_proportions(0.10, 0.20, 5000, 5000, higher_is_better=False).verdict == F.BETTER
+    same = F.compare_proportions(0.901, 0.899, 5000, 5000, higher_is_better=True)
+    assert same.verdict == F.SAME and same.interval.low < 0 < same.interval.high
+    # the interval is wider with fewer examples: +2 points is real over 5 000 images, not over 100
+    assert F.compare_proportions(0.90, 0.88, 100, 100, higher_is_better=True).verdict == F.SAME
+    with pytest.raises(ValueError):
+        F.compare_proportions(1.2, 0.5, 10, 10, higher_is_better=True)
+    with pytest.raises(ValueError):
+        F.compare_proportions(0.5, 0.5, 0, 10, higher_is_better=True)
+
+
 def test_fit_check_and_fitted():
     assert F.fit_check(0.001, 0.01).verdict == F.FITS
     assert F.fit_check(0.02, 0.01).verdict == F.FAILED

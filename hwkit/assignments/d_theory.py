@@ -77,6 +77,18 @@ def momentum(x0: float, eta: float, beta: float = BETA, steps: int = STEPS, read
     return xs
 
 
+def velocities(x0: float, eta: float, beta: float = BETA, steps: int = STEPS) -> tuple[list[float], list[float]]:
+    """Eq. 5 ("new" reading): the velocity each step applies (v_t+1) and the gradient at that step's x_t."""
+    xs, v, used, grads = [x0], gelu_grad(x0), [], []
+    for _ in range(steps):
+        g = gelu_grad(xs[-1])
+        v = beta * v + (1 - beta) * g
+        used.append(float(v))
+        grads.append(float(g))
+        xs.append(xs[-1] - eta * v)
+    return used, grads
+
+
 def rows(xs: list[float]) -> list[dict]:
     return [{"t": t, "x": x, "gelu": gelu(x), "grad": gelu_grad(x)} for t, x in enumerate(xs)]
 
