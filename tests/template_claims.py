@@ -360,12 +360,17 @@ def unguarded_claims(sources: Mapping[str, str]) -> list[Claim]:
 
 
 def allowed(claims: Iterable[Claim], allow: Iterable[tuple[str, str, str]]) -> tuple[list[Claim], set]:
-    """``claims`` less those an allow-list entry ``(template, fragment of the sentence, reason)`` covers;
+    """``claims`` less those an allow-list entry ``(template, fragment of the sentence, reason)`` covers
+    (a fragment ``=text`` covers only the sentence that is exactly ``text``, e.g. a table header);
     and the entries that covered none (stale: the sentence changed or went)."""
     allow = list(allow)
     used, left = set(), []
+
+    def covers(fragment: str, sentence: str) -> bool:
+        return sentence == fragment[1:] if fragment.startswith("=") else fragment in sentence
+
     for c in claims:
-        hits = [a for a in allow if a[0] == c.template and a[1] in c.sentence]
+        hits = [a for a in allow if a[0] == c.template and covers(a[1], c.sentence)]
         used.update(hits)
         if not hits:
             left.append(c)

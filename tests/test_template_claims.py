@@ -13,6 +13,30 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 # Keep it short and reviewed; an entry that matches nothing fails test_allow_list_has_no_stale_entries.
 ALLOW: list[tuple[str, str, str]] = [
     ("macros.html", "stopped because", "a label before the tuner's recorded stop reason, which the run states"),
+    # Method: how a setting is chosen (the rule), not which choice was better; the choice itself is a finding.
+    ("A.html", "the rate is chosen on the training fit alone", "the selection rule (LR_RULE), stated before its outcome"),
+    ("A.html", "The chosen rate's check run is that seed's run below", "says where the chosen rate's run is shown"),
+    ("A.html", "(chosen below)", "a pointer to the lr_check finding below"),
+    ("A.html", "=chosen", "the lr_check table's column header"),
+    ("A.html", "BCE drop", "the definition of a table column (loss decrease over the last epochs)"),
+    ("A.html", "chosen on the deepest net (below)", "a pointer to A5's learning-rate finding below"),
+    ("A.html", "fewer than half of the runs fit x_train", "the stated rule for a depth that is not judged"),
+    ("E.html", "best output shift", "E7's table headers: the shift that minimises the error, a definition"),
+    ("E.html", "error at best shift", "E7's table headers"),
+    ("D.html", "over more steps from x₀", "a figure caption: what the right panel shows"),
+    ("D.html", "Classify as 0 if the output is smaller than 0", "the assignment's rule, quoted, and how it is applied"),
+    ("D.html", "Why XOR and XNOR need a hidden layer", "a proof (mathematics), not a measurement"),
+    ("D.html", "Hence ∂E/∂f", "a derivation step (mathematics)"),
+    ("D.html", "Worst relative error over", "the label of a measured maximum, printed with its value"),
+    ("D.html", "Chosen (highest validation accuracy)", "the tuner's rule and its recorded choice; the test set chose nothing"),
+    ("D.html", "shorter than D6's", "the stated length of the benchmark's schedule (a setting)"),
+    ("D.html", "one seed per row, so the interval covers the validation sample",
+     "states what the interval measures (its limitation)"),
+    ("D.html", "Verdict: \"helps\" when the whole interval is above 0", "the verdict rule, defined before the table"),
+    ("d5.html", "is not compared and cannot be chosen", "the fit-check rule"),
+    ("d5.html", "Chosen (lowest validation error among the candidates that fitted)", "the selection rule and its choice"),
+    ("d5.html", "The chosen MLP", "names the selected model whose training is described"),
+    ("d5.html", "never used to choose or stop", "says the test set chose nothing"),
 ]
 
 
@@ -104,6 +128,8 @@ def test_allow_list_removes_covered_sentences_and_reports_stale_entries():
     entry, stale = ("t.html", "Lower is better", "a definition"), ("t.html", "gone", "x")
     left, unused = allowed(claims, [entry, stale])
     assert [c.sentence for c in left] == ["A beats B."] and unused == {stale}
+    exact = ("t.html", "=A beats", "a header")             # "=" covers only that exact sentence
+    assert [c.sentence for c in allowed(claims, [entry, exact])[0]] == ["A beats B."]
 
 
 def test_claim_words_cover_the_issues_list():
