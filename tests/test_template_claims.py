@@ -14,7 +14,7 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 ALLOW: list[tuple[str, str, str]] = [
     ("macros.html", "stopped because", "a label before the tuner's recorded stop reason, which the run states"),
     # Method: how a setting is chosen (the rule), not which choice was better; the choice itself is a finding.
-    ("A.html", "the rate is chosen on the training fit alone", "the selection rule (LR_RULE), stated before its outcome"),
+    ("A.html", "the rate is chosen on the training fit alone", "the selection rule (LR_RULE)"),
     ("A.html", "The chosen rate's check run is that seed's run below", "says where the chosen rate's run is shown"),
     ("A.html", "(chosen below)", "a pointer to the lr_check finding below"),
     ("A.html", "=chosen", "the lr_check table's column header"),
@@ -28,11 +28,11 @@ ALLOW: list[tuple[str, str, str]] = [
     ("D.html", "Why XOR and XNOR need a hidden layer", "a proof (mathematics), not a measurement"),
     ("D.html", "Hence ∂E/∂f", "a derivation step (mathematics)"),
     ("D.html", "Worst relative error over", "the label of a measured maximum, printed with its value"),
-    ("D.html", "Chosen (highest validation accuracy)", "the tuner's rule and its recorded choice; the test set chose nothing"),
+    ("D.html", "Chosen (highest validation accuracy)", "the tuner's rule and its recorded choice"),
     ("D.html", "shorter than D6's", "the stated length of the benchmark's schedule (a setting)"),
     ("D.html", "one seed per row, so the interval covers the validation sample",
      "states what the interval measures (its limitation)"),
-    ("D.html", "Verdict: \"helps\" when the whole interval is above 0", "the verdict rule, defined before the table"),
+    ("D.html", "Verdict: \"helps\" when the whole interval is above 0", "the verdict rule, defined first"),
     ("d5.html", "is not compared and cannot be chosen", "the fit-check rule"),
     ("d5.html", "Chosen (lowest validation error among the candidates that fitted)", "the selection rule and its choice"),
     ("d5.html", "The chosen MLP", "names the selected model whose training is described"),
