@@ -34,7 +34,7 @@ ALLOW: list[tuple[str, str, str]] = [
      "states what the interval measures (its limitation)"),
     ("D.html", "Verdict: \"helps\" when the whole interval is above 0", "the verdict rule, defined first"),
     ("d5.html", "is not compared and cannot be chosen", "the fit-check rule"),
-    ("d5.html", "Chosen (lowest validation error among the candidates that fitted)", "the selection rule and its choice"),
+    ("d5.html", "Chosen (lowest validation error among the candidates that fitted)", "the selection rule"),
     ("d5.html", "The chosen MLP", "names the selected model whose training is described"),
     ("d5.html", "never used to choose or stop", "says the test set chose nothing"),
 ]
