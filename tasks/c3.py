@@ -53,7 +53,7 @@ QUICK = Recipe(**dataclasses.asdict(c_coursework.QUICK))  # 4 000 images, 1 epoc
 def run(args, run):
     recipe = choose_recipe(args, FULL, QUICK)
     source = runs.require_run(SOURCE_TASK, args.quick, needs=REQUIRES[SOURCE_TASK], reader=run.task)
-    verdicts = c_coursework.diagnose(source.table("summary"), source.table("curves"))
+    verdicts = c_coursework.diagnose(source.table("summary"), source.table("curves"), source.table("per_example"))
     target, why = c_coursework.pick_overfitting_run(verdicts)
     number, setting = target["model"], target["setting"]
     if number > 3:
@@ -110,7 +110,9 @@ def run(args, run):
     fixes = {"l2": fixed, "unstopped": unstopped, "early_stopping": stopped}
     diagnosed = c_coursework.diagnose(
         source.table("summary") + [{**r.summary_row(), "model": -i} for i, r in enumerate(fixes.values(), 1)],
-        source.table("curves") + [{**c, "model": -i} for i, r in enumerate(fixes.values(), 1) for c in r.curve_rows()])
+        source.table("curves") + [{**c, "model": -i} for i, r in enumerate(fixes.values(), 1) for c in r.curve_rows()],
+        (source.table("per_example") or [])
+        + [{**c, "model": -i} for i, r in enumerate(fixes.values(), 1) for c in r.per_example_rows()])
     before = next(v for v in verdicts if v["model"] == number and v["setting"] == setting)
     after = dict(zip(fixes, diagnosed[-len(fixes):]))
     before_fit = c_coursework.fit_finding(target["final_train_accuracy"],

@@ -140,3 +140,46 @@ def test_speedup_finding_branches():
     assert speedup_finding([0.9, 1.2, 1.5], 7.9).verdict == F.SAME
     assert speedup_finding([2.0, 3.0], 7.9).verdict == F.NOT_COMPARABLE
     assert "repeats" in f.interval.method
+
+
+def test_implementation_findings_per_setting_and_overall():
+    summary = [{"model": 1, "setting": s, "final_train_accuracy": 0.9} for s in (1, 2)]
+    keras_rows = [{"model": 1, "setting": s, "split": "test", "correct": C.encode_correct(ones(1000, 900))}
+                  for s in (1, 2)]
+    fits = {(1, 1): C.fit_finding(0.9), (1, 2): C.fit_finding(0.9)}
+    same = {(1, 1): ones(1000, 901)[::-1], (1, 2): ones(1000, 900)[::-1]}
+    per, overall = C.implementation_findings(same, keras_rows, fits, summary)
+    assert overall.verdict == F.SAME and overall.numbers["no_measurable_difference"] == 2
+    mixed = {(1, 1): ones(1000, 990), (1, 2): ones(1000, 900)[::-1]}
+    per, overall = C.implementation_findings(mixed, keras_rows, fits, summary)
+    assert per[1, 1].verdict == F.BETTER and overall.verdict == C.MIXED and overall.numbers["better"] == 1
+    failed = {(1, 1): C.fit_finding(0.1), (1, 2): C.fit_finding(0.1)}
+    assert C.implementation_findings(mixed, keras_rows, failed, summary)[1].verdict == F.NOT_COMPARABLE
+    one_missing = C.implementation_findings(mixed, keras_rows, fits, summary[:1])[0]
+    assert one_missing[1, 2].verdict == F.NOT_COMPARABLE          # no such setting in the C1 run
+
+
+def test_gap_finding_branches():
+    assert C.gap_finding(ones(1000, 990), ones(1000, 900)).verdict == C.TRAIN_ABOVE_TEST
+    assert C.gap_finding(ones(1000, 900), ones(1000, 990)).verdict == C.TEST_ABOVE_TRAIN
+    f = C.gap_finding(ones(1000, 900), ones(1000, 902))
+    assert f.verdict == F.SAME and f.numbers["gap"] == pytest.approx(-0.002)
+    with pytest.raises(ValueError):
+        C.gap_finding([], ones(10, 5))
+
+
+def test_diagnose_calls_a_gap_over_fitting_only_when_its_interval_excludes_0():
+    def curves(gaps):
+        return [{"model": 3, "setting": 1, "samples": i, "train_accuracy": 0.8 + g, "test_accuracy": 0.8}
+                for i, g in enumerate(gaps)]
+    summary = [{"model": 3, "setting": 1, "epochs": 5, "learning_rate": 0.001, "final_train_accuracy": 0.83,
+                "final_test_accuracy": 0.8}]
+    c = curves([0.0, 0.0, 0.0, 0.01, 0.02, 0.03])
+    assert C.diagnose(summary, c)[0]["verdict"] == "over-fitting"           # no per-example scores: the rule alone
+    small = [{"model": 3, "setting": 1, "split": "train_eval", "correct": C.encode_correct(ones(100, 83))},
+             {"model": 3, "setting": 1, "split": "test", "correct": C.encode_correct(ones(100, 80))}]
+    row = C.diagnose(summary, c, small)[0]
+    assert row["verdict"] != "over-fitting" and row["gap_low"] < 0 < row["gap_high"]   # 3 points on 100 images
+    large = [{**small[0], "correct": C.encode_correct(ones(10_000, 8300))},
+             {**small[1], "correct": C.encode_correct(ones(10_000, 8000))}]
+    assert C.diagnose(summary, c, large)[0]["verdict"] == "over-fitting"

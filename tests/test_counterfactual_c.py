@@ -43,6 +43,9 @@ FLIPS = [
     ("c8", "model5_vs_mlp", COMPARISON),
     ("c8", "setting1_fit", {F.FAILED: "both failed the fit check", F.FITS: "both passed the fit check",
                             C.MIXED: "one of them failed the fit check"}),
+    ("c4", "numpy_vs_keras", {F.SAME: "the two implementations cannot be told apart",
+                               C.MIXED: "Some settings differ measurably",
+                               F.NOT_COMPARABLE: "No setting could be compared"}),
     ("c10", "vs_model4", COMPARISON),
     ("c10", "similar", {C.SIMILAR: "It is: similar or better", C.NOT_SIMILAR: "It is not: worse by more than",
                         F.SAME: "Undecided: the interval straddles", F.NOT_COMPARABLE: "Not compared ("}),
@@ -56,6 +59,12 @@ def runs_copy(tmp_path_factory):
     for task in TASKS:
         shutil.copytree(FIXTURES / task, root / task)
     return root
+
+
+@pytest.fixture(scope="module")
+def unflipped_text(runs_copy):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return render_text(runs_copy, monkeypatch)
 
 
 def render_text(runs_dir: Path, monkeypatch) -> str:
@@ -79,18 +88,19 @@ def test_every_finding_the_template_words_is_in_the_fixture_runs(runs_copy):
 
 
 @pytest.mark.parametrize("task, name, verdict, phrase", CASES, ids=[f"{t}-{n}-{v}" for t, n, v, _ in CASES])
-def test_flipping_a_verdict_changes_its_sentence(runs_copy, monkeypatch, tmp_path, task, name, verdict, phrase):
+def test_flipping_a_verdict_changes_its_sentence(runs_copy, unflipped_text, monkeypatch, tmp_path, task, name,
+                                                 verdict, phrase):
     runs_dir = tmp_path / "runs"
     shutil.copytree(runs_copy, runs_dir)
     path = metrics_path(runs_dir, task)
     metrics = json.loads(path.read_text())
     original = metrics["findings"][name]["verdict"]
-    before = render_text(runs_dir, monkeypatch)
+    before = unflipped_text.replace(str(runs_copy), str(runs_dir))   # the same report, from the copy's path
     metrics["findings"][name]["verdict"] = verdict
     path.write_text(json.dumps(metrics))
     after = render_text(runs_dir, monkeypatch)
     if verdict == original:
-        assert before == after and phrase in after
+        assert phrase in after and after.count(phrase) == before.count(phrase)
         return
     assert after.count(phrase) > before.count(phrase), f"{task}.{name} = {verdict!r} did not print {phrase!r}"
     old_phrase = next(p for v, p in dict(FLIPS_BY_KEY[(task, name)]).items() if v == original)

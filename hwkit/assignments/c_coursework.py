@@ -271,7 +271,10 @@ def train_numpy_setting(model_id: int, epochs: int, learning_rate: float, train:
                   f"test {last.get('test_accuracy', float('nan')):.4f}", flush=True)
     seconds = time.perf_counter() - started
     final = {split: nn.accuracy(model, xe, ye) for split, (xe, ye) in evals.items()}
-    return {"curves": curves, "seconds": seconds, "final": final,
+    with np.errstate(over="ignore", invalid="ignore"):
+        correct = {split: (nn.predict(model, xe).argmax(axis=1) == ye).astype(np.int8)
+                   for split, (xe, ye) in evals.items()}
+    return {"curves": curves, "seconds": seconds, "final": final, "correct": correct,
             "diverged": not all(np.isfinite(p.data).all() for p in model.parameters()),
             "dead_relu_fraction": nn.dead_relu_fraction(model, evals["train"][0]),
             "parameters": model.count_params()}
@@ -377,11 +380,13 @@ UNSTABLE_STD = 0.01         # train accuracy jitter (std about its linear trend)
 CHANCE_LEVEL = 0.2          # a run ending below this has collapsed (10 classes: chance is 0.1)
 
 
-def diagnose(summary: list[dict], curves: list[dict]) -> list[dict]:
-    """Over-/under-fitting verdict per run, from the measured curves only.
+def diagnose(summary: list[dict], curves: list[dict], per_example: list[dict] | None = None) -> list[dict]:
+    """Over-/under-fitting verdict per run, from the measured curves (and per-example scores, where recorded).
 
     * over-fitting: the train-test gap ends at >= OVERFIT_GAP *and* grew during training (the
-      mean gap of the last third of the evaluations exceeds that of the first third);
+      mean gap of the last third of the evaluations exceeds that of the first third) *and*, where the
+      run recorded per-example scores (``per_example``: its "per_example" table), the 95% bootstrap
+      interval of the final gap lies above 0 (``gap_finding``);
     * unstable: weights not finite, accuracy collapsed to near chance, or the training accuracy
       still jumps around (std about its linear trend > UNSTABLE_STD over the last third) - the
       learning rate is too large;
@@ -410,7 +415,10 @@ def diagnose(summary: list[dict], curves: list[dict]) -> list[dict]:
         late_train_slope = float((train[-1] - train[-third - 1]) / third) if len(train) > third else 0.0
         unstable = (not r.get("weights_finite", True) or r["final_train_accuracy"] < CHANCE_LEVEL
                     or late_train_std > UNSTABLE_STD)
-        overfit = not unstable and final_gap >= OVERFIT_GAP and gap_growth > 0
+        scored = [scores_from_table(per_example, r["model"], r["setting"], split) for split in ("train_eval", "test")]
+        gap = gap_finding(*scored) if all(s is not None and len(s) for s in scored) else None
+        overfit = (not unstable and final_gap >= OVERFIT_GAP and gap_growth > 0
+                   and (gap is None or gap.verdict == TRAIN_ABOVE_TEST))
         underfit = not unstable and r["final_train_accuracy"] <= best_train - UNDERFIT_MARGIN
         if unstable:
             verdict, reason = "unstable", "learning rate too large for the summed loss (steps 100x a mean-loss step)"
@@ -432,7 +440,9 @@ def diagnose(summary: list[dict], curves: list[dict]) -> list[dict]:
                     "below_best_train": best_train - r["final_train_accuracy"], "final_gap": final_gap,
                     "gap_growth": gap_growth, "peak_test_accuracy": float(test.max()),
                     "test_drop_from_peak": float(test.max() - test[-1]), "late_train_std": late_train_std,
-                    "late_train_slope_per_eval": late_train_slope, "verdict": verdict, "reason": reason})
+                    "late_train_slope_per_eval": late_train_slope,
+                    "gap_low": gap.interval.low if gap else None, "gap_high": gap.interval.high if gap else None,
+                    "gap_interval": gap.interval.method if gap else None, "verdict": verdict, "reason": reason})
     return out
 
 
@@ -480,6 +490,7 @@ def fix_effect(before: dict, after: dict) -> dict:
 # (verdict, numbers, interval) that the task stores under metrics["findings"]; the template words by verdict.
 NARROWER, WIDER = "narrower", "wider"   # a train - test gap, against another run's
 MIXED = "mixed"                         # some of a group of runs fit, others failed
+TRAIN_ABOVE_TEST, TEST_ABOVE_TRAIN = "train above test", "test above train"   # one model's gap
 
 
 def fit_finding(final_train_accuracy: float, weights_finite: bool = True,
@@ -513,6 +524,36 @@ def compare_on_examples(a: np.ndarray | None, b: np.ndarray | None,
     return found
 
 
+def _two_set_bootstrap(d_train: np.ndarray, d_test: np.ndarray, samples: int, level: float, seed: int
+                       ) -> tuple[float, float, str]:
+    """Percentile interval of mean(d_train) - mean(d_test), the two example sets resampled independently."""
+    rng = np.random.default_rng(seed)
+    boot = np.empty(samples)
+    for start in range(0, samples, 100):   # chunks keep the index arrays small (100 x 12 000)
+        k = min(100, samples - start)
+        boot[start:start + k] = (d_train[rng.integers(0, d_train.size, (k, d_train.size))].mean(axis=1)
+                                 - d_test[rng.integers(0, d_test.size, (k, d_test.size))].mean(axis=1))
+    tail = (1.0 - level) / 2.0
+    low, high = (float(v) for v in np.quantile(boot, [tail, 1.0 - tail]))
+    return low, high, f"{level:.0%} bootstrap over {d_train.size} training-subset and {d_test.size} test examples"
+
+
+def gap_finding(train: np.ndarray, test: np.ndarray, *, samples: int = fnd.BOOTSTRAP_SAMPLES,
+                level: float = fnd.LEVEL, seed: int = 0) -> fnd.Finding:
+    """One model's train - test accuracy gap (1/0 per training-subset and per test example) with its interval.
+
+    "train above test" only when the whole interval is above 0 ("test above train" below 0)."""
+    train, test = (np.asarray(v, dtype=float).ravel() for v in (train, test))
+    if not train.size or not test.size:
+        raise ValueError("gap_finding: no examples")
+    low, high, method = _two_set_bootstrap(train, test, samples, level, seed)
+    center = float(train.mean() - test.mean())
+    verdict = TRAIN_ABOVE_TEST if low > 0 else TEST_ABOVE_TRAIN if high < 0 else fnd.SAME
+    return fnd.Finding(verdict, {"gap": center, "gap_low": low, "gap_high": high},
+                       fnd.Interval(center, low, high, int(test.size), method),
+                       criterion=f"the {method} interval of the gap excludes 0")
+
+
 def gap_change(a_train: np.ndarray, a_test: np.ndarray, b_train: np.ndarray, b_test: np.ndarray, *,
                samples: int = fnd.BOOTSTRAP_SAMPLES, level: float = fnd.LEVEL, seed: int = 0) -> fnd.Finding:
     """Is A's train - test accuracy gap narrower than B's? Both models scored on the same training-subset
@@ -523,21 +564,13 @@ def gap_change(a_train: np.ndarray, a_test: np.ndarray, b_train: np.ndarray, b_t
     if a_train.shape != b_train.shape or a_test.shape != b_test.shape or not a_train.size or not a_test.size:
         raise ValueError("gap_change: both models need scores on the same, non-empty example sets")
     d_train, d_test = a_train - b_train, a_test - b_test
-    rng = np.random.default_rng(seed)
-    boot = np.empty(samples)
-    for start in range(0, samples, 100):   # chunks keep the index arrays small (100 x 12 000)
-        k = min(100, samples - start)
-        boot[start:start + k] = (d_train[rng.integers(0, d_train.size, (k, d_train.size))].mean(axis=1)
-                                 - d_test[rng.integers(0, d_test.size, (k, d_test.size))].mean(axis=1))
-    tail = (1.0 - level) / 2.0
-    low, high = (float(v) for v in np.quantile(boot, [tail, 1.0 - tail]))
+    low, high, method = _two_set_bootstrap(d_train, d_test, samples, level, seed)
     center = float(d_train.mean() - d_test.mean())
-    method = f"{level:.0%} bootstrap over {d_train.size} training-subset and {d_test.size} test examples"
     interval = fnd.Interval(center, low, high, int(d_test.size), method)
     numbers = {"gap_a": float(a_train.mean() - a_test.mean()), "gap_b": float(b_train.mean() - b_test.mean()),
                "difference": center, "difference_low": low, "difference_high": high}
     verdict = NARROWER if high < 0 else WIDER if low > 0 else fnd.SAME
-    return fnd.Finding(verdict, numbers, interval, criterion=f"the {interval.method} interval of the change excludes 0")
+    return fnd.Finding(verdict, numbers, interval, criterion=f"the {method} interval of the change excludes 0")
 
 
 def choice_finding(candidates: dict[float, np.ndarray]) -> fnd.Finding:
@@ -696,6 +729,30 @@ def compare_implementations(summary: list[dict], curves: list[dict], other_summa
                 "settings_mean": len(means), "agree_mean": sum(d <= within for d in means),
                 "largest_gap_mean": max(means, default=0.0)}
     return rows, overview
+
+
+def implementation_findings(ours: dict[tuple, np.ndarray], other_rows: list[dict] | None,
+                            fits: dict[tuple, fnd.Finding], other_summary: list[dict]) -> tuple[dict, fnd.Finding]:
+    """C4 against C1, setting by setting: the paired bootstrap of the final test accuracy (numpy - Keras) on the
+    same test images, and an overall finding: "no measurable difference" when every setting that fit on both
+    sides shows none, "mixed" when some differ, "not comparable" when none can be compared.
+
+    ``ours``: (model, setting) -> 1/0 per test image; ``other_rows``: the C1 run's "per_example" table."""
+    per_setting = {}
+    for key, correct in ours.items():
+        row = next((r for r in other_summary if (r["model"], r["setting"]) == key), None)
+        other_fit = (fit_finding(row["final_train_accuracy"], row.get("weights_finite", True)) if row
+                     else fnd.Finding(fnd.FAILED, criterion="no such setting in the C1 run"))
+        per_setting[key] = compare_on_examples(correct, scores_from_table(other_rows, *key), fits[key], other_fit)
+    counts = {v: sum(f.verdict == v for f in per_setting.values())
+              for v in (fnd.BETTER, fnd.WORSE, fnd.SAME, fnd.NOT_COMPARABLE)}
+    comparable = len(per_setting) - counts[fnd.NOT_COMPARABLE]
+    verdict = (fnd.NOT_COMPARABLE if not comparable else fnd.SAME if counts[fnd.SAME] == comparable else MIXED)
+    numbers = {**{k.replace(" ", "_"): n for k, n in counts.items()}, "settings": len(per_setting)}
+    overall = fnd.Finding(verdict, numbers,
+                          criterion="every setting that fit on both sides: paired bootstrap interval of the "
+                                    "test-accuracy difference includes 0")
+    return per_setting, overall
 
 
 def collapsed_settings(summary: list[dict], chance_level: float = CHANCE_LEVEL) -> list[dict]:
