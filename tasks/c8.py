@@ -24,7 +24,6 @@ from hwkit import HwkitError
 from hwkit import findings as fnd
 from hwkit.assignments import c_coursework
 from hwkit.assignments.c_convolutions import (
-    accuracy_comparison,
     check_q31,
     layer_parameter_formulas,
     separable_equals_depthwise_then_pointwise,
@@ -76,7 +75,7 @@ def run(args, run):
                           "dense_after_flatten": hidden["parameters"], "dense_formula": hidden["formula"],
                           "dense_fraction": hidden["parameters"] / m.count_params()}
     run.save_table("separable_ratio", separable_ratio_rows())
-    comparison, sources, scores = accuracy_comparison(args.quick)
+    comparison, sources, scores = c_coursework.accuracy_comparison(args.quick)
     run.save_table("accuracy_comparison", comparison)
     answer = c_coursework.convolution_answer(comparison, scores)
     findings = {"speedup": speedup_finding(timing["speedups"], plain["mults"] / sep["mults"]).as_dict(),

@@ -18,8 +18,6 @@ import tensorflow as tf
 from keras import layers
 
 from hwkit import findings as fnd
-from hwkit import runs
-from hwkit.assignments import c_coursework
 
 # Q3.1 (the text's Example 2): a 28x28x16 input, a 3x3 kernel, 64 output channels.
 H, W, C_IN, C_OUT, K = 28, 28, 16, 64, 3
@@ -199,39 +197,6 @@ def separable_equals_depthwise_then_pointwise(seed: int = 0) -> float:
     dw.set_weights([depthwise_kernel])
     pw.set_weights([pointwise_kernel])
     return float(np.abs(sep(x) - pw(dw(x))).max())
-
-
-# ----------------------------------------------------------------------------- performance vs Part 1
-
-def accuracy_comparison(quick: bool) -> tuple[list[dict], dict, dict]:
-    """Per-setting final test accuracy of models 1-5 from the latest C1, C6 and C7 runs, and each model's
-    chosen setting: the one with the best final accuracy on the *training* subset among the settings that
-    fit (the test set chooses nothing). Also returns the runs' paths and the chosen settings' per-example
-    test scores ``{model: 1/0 array}`` (absent where a run did not record them)."""
-    rows, sources, scores = [], {}, {}
-    for task in ("c1", "c6", "c7"):
-        record = runs.latest_run(task, include_quick=quick)
-        if record is None or not record.table("summary"):
-            continue
-        sources[task] = str(record.path)
-        by_model: dict[int, list[dict]] = {}
-        for r in record.table("summary"):
-            by_model.setdefault(r["model"], []).append(r)
-        for model, rs in sorted(by_model.items()):
-            fits = {r["setting"]: c_coursework.fit_finding(r["final_train_accuracy"], r.get("weights_finite", True))
-                    for r in rs}
-            fitted = [r for r in rs if fits[r["setting"]].verdict == fnd.FITS]
-            chosen = max(fitted or rs, key=lambda r: r["final_train_accuracy"])
-            rows.append({"model": model, "parameters": rs[0].get("parameters"),
-                         **{f"setting{r['setting']}": r["final_test_accuracy"] for r in rs},
-                         **{f"setting{r['setting']}_fit": fits[r["setting"]].verdict for r in rs},
-                         "chosen_setting": chosen["setting"], "chosen_fit": fits[chosen["setting"]].verdict,
-                         "chosen_train_accuracy": chosen["final_train_accuracy"],
-                         "chosen_test_accuracy": chosen["final_test_accuracy"], "run": record.name})
-            test = c_coursework.scores_from_table(record.table("per_example"), model, chosen["setting"])
-            if test is not None:
-                scores[model] = test
-    return rows, sources, scores
 
 
 # ----------------------------------------------------------------------------- Q3.3 separable kernels

@@ -762,6 +762,37 @@ def collapsed_settings(summary: list[dict], chance_level: float = CHANCE_LEVEL) 
 
 # ----------------------------------------------------------------------------- convolutional vs Part 1 (C8)
 
+def accuracy_comparison(quick: bool) -> tuple[list[dict], dict, dict]:
+    """Per-setting final test accuracy of models 1-5 from the latest C1, C6 and C7 runs, and each model's
+    chosen setting: the one with the best final accuracy on the *training* subset among the settings that
+    fit (the test set chooses nothing). Also returns the runs' paths and the chosen settings' per-example
+    test scores ``{model: 1/0 array}`` (absent where a run did not record them)."""
+    rows, sources, scores = [], {}, {}
+    for task in ("c1", "c6", "c7"):
+        record = runs.latest_run(task, include_quick=quick)
+        if record is None or not record.table("summary"):
+            continue
+        sources[task] = str(record.path)
+        by_model: dict[int, list[dict]] = {}
+        for r in record.table("summary"):
+            by_model.setdefault(r["model"], []).append(r)
+        for model, rs in sorted(by_model.items()):
+            fits = {r["setting"]: fit_finding(r["final_train_accuracy"], r.get("weights_finite", True))
+                    for r in rs}
+            fitted = [r for r in rs if fits[r["setting"]].verdict == fnd.FITS]
+            chosen = max(fitted or rs, key=lambda r: r["final_train_accuracy"])
+            rows.append({"model": model, "parameters": rs[0].get("parameters"),
+                         **{f"setting{r['setting']}": r["final_test_accuracy"] for r in rs},
+                         **{f"setting{r['setting']}_fit": fits[r["setting"]].verdict for r in rs},
+                         "chosen_setting": chosen["setting"], "chosen_fit": fits[chosen["setting"]].verdict,
+                         "chosen_train_accuracy": chosen["final_train_accuracy"],
+                         "chosen_test_accuracy": chosen["final_test_accuracy"], "run": record.name})
+            test = scores_from_table(record.table("per_example"), model, chosen["setting"])
+            if test is not None:
+                scores[model] = test
+    return rows, sources, scores
+
+
 def convolution_answer(comparison: list[dict], scores: dict[int, np.ndarray] | None = None) -> dict | None:
     """Q3.2's comparison of models 4 and 5 with the best Part 1 MLP, from C8's "accuracy_comparison" rows.
 
