@@ -183,3 +183,31 @@ def test_diagnose_calls_a_gap_over_fitting_only_when_its_interval_excludes_0():
     large = [{**small[0], "correct": C.encode_correct(ones(10_000, 8300))},
              {**small[1], "correct": C.encode_correct(ones(10_000, 8000))}]
     assert C.diagnose(summary, c, large)[0]["verdict"] == "over-fitting"
+
+
+def test_below_best_finding_branches():
+    assert C.below_best_finding(ones(1000, 950), ones(1000, 900)).verdict == F.WORSE
+    assert C.below_best_finding(ones(1000, 900), ones(1000, 950)).verdict == F.BETTER
+    same = C.below_best_finding(ones(1000, 901), ones(1000, 900)[::-1])
+    assert same.verdict == F.SAME and same.interval.low < 0 < same.interval.high
+    with pytest.raises(ValueError):
+        C.below_best_finding([], [])
+
+
+def test_diagnose_calls_under_fitting_only_when_the_shortfall_is_measurable():
+    summary = [{"model": 1, "setting": 1, "epochs": 5, "learning_rate": 0.001, "final_train_accuracy": 0.9,
+                "final_test_accuracy": 0.9},
+               {"model": 2, "setting": 1, "epochs": 5, "learning_rate": 0.001, "final_train_accuracy": 0.87,
+                "final_test_accuracy": 0.87}]
+    curves = [{"model": r["model"], "setting": 1, "samples": i, "train_accuracy": r["final_train_accuracy"],
+               "test_accuracy": r["final_test_accuracy"]} for r in summary for i in range(3)]
+    assert C.diagnose(summary, curves)[1]["verdict"] == "under-fitting"     # the 2-point rule alone
+
+    def table(n, right):   # model 2 right on the last images, model 1 on the first: they disagree often
+        return [{"model": m, "setting": 1, "split": split,
+                 "correct": C.encode_correct(ones(n, k)[::(1 if m == 1 else -1)])}
+                for m, k in ((1, right[0]), (2, right[1])) for split in ("train_eval", "test")]
+    few = C.diagnose(summary, curves, table(100, (90, 87)))[1]         # 3 points on 100 images: not measurable
+    assert few["verdict"] != "under-fitting" and few["below_best_low"] < 0
+    many = C.diagnose(summary, curves, table(10_000, (9000, 8700)))[1]
+    assert many["verdict"] == "under-fitting" and many["below_best_low"] > 0

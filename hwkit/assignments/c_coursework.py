@@ -391,13 +391,17 @@ def diagnose(summary: list[dict], curves: list[dict], per_example: list[dict] | 
       still jumps around (std about its linear trend > UNSTABLE_STD over the last third) - the
       learning rate is too large;
     * under-fitting: not unstable, and the final training accuracy is UNDERFIT_MARGIN or more
-      below the best final training accuracy of all runs - the data could be fitted better.
+      below the best final training accuracy of all runs (and, with per-example scores, the paired
+      bootstrap interval of that difference lies above 0: ``below_best_finding``) - the data could be
+      fitted better.
       Its reasons: "capacity" when no setting of the same model gets within the margin of the best
       run, "optimisation" (too few updates x too small a learning rate) when another setting of
       the same model fits the training data better by the margin - or both;
     * otherwise "good fit".
     """
     best_train = max(r["final_train_accuracy"] for r in summary)
+    best_row = max(summary, key=lambda r: r["final_train_accuracy"])
+    best_scores = scores_from_table(per_example, best_row["model"], best_row["setting"], "train_eval")
     best_by_model = {}
     for r in summary:
         best_by_model[r["model"]] = max(best_by_model.get(r["model"], 0.0), r["final_train_accuracy"])
@@ -419,7 +423,11 @@ def diagnose(summary: list[dict], curves: list[dict], per_example: list[dict] | 
         gap = gap_finding(*scored) if all(s is not None and len(s) for s in scored) else None
         overfit = (not unstable and final_gap >= OVERFIT_GAP and gap_growth > 0
                    and (gap is None or gap.verdict == TRAIN_ABOVE_TEST))
-        underfit = not unstable and r["final_train_accuracy"] <= best_train - UNDERFIT_MARGIN
+        own = scored[0]
+        below = (below_best_finding(best_scores, own) if best_scores is not None and own is not None
+                 and len(own) == len(best_scores) else None)
+        underfit = (not unstable and r["final_train_accuracy"] <= best_train - UNDERFIT_MARGIN
+                    and (below is None or below.interval.low > 0))
         if unstable:
             verdict, reason = "unstable", "learning rate too large for the summed loss (steps 100x a mean-loss step)"
         elif overfit:
@@ -437,7 +445,9 @@ def diagnose(summary: list[dict], curves: list[dict], per_example: list[dict] | 
         out.append({"model": r["model"], "setting": r["setting"], "epochs": r["epochs"],
                     "learning_rate": r["learning_rate"], "final_train_accuracy": r["final_train_accuracy"],
                     "final_test_accuracy": r["final_test_accuracy"],
-                    "below_best_train": best_train - r["final_train_accuracy"], "final_gap": final_gap,
+                    "below_best_train": best_train - r["final_train_accuracy"],
+                    "below_best_low": below.interval.low if below else None,
+                    "below_best_high": below.interval.high if below else None, "final_gap": final_gap,
                     "gap_growth": gap_growth, "peak_test_accuracy": float(test.max()),
                     "test_drop_from_peak": float(test.max() - test[-1]), "late_train_std": late_train_std,
                     "late_train_slope_per_eval": late_train_slope,
@@ -536,6 +546,25 @@ def _two_set_bootstrap(d_train: np.ndarray, d_test: np.ndarray, samples: int, le
     tail = (1.0 - level) / 2.0
     low, high = (float(v) for v in np.quantile(boot, [tail, 1.0 - tail]))
     return low, high, f"{level:.0%} bootstrap over {d_train.size} training-subset and {d_test.size} test examples"
+
+
+def below_best_finding(best: np.ndarray, own: np.ndarray, *, samples: int = fnd.BOOTSTRAP_SAMPLES,
+                       level: float = fnd.LEVEL, seed: int = 0) -> fnd.Finding:
+    """How far a run's training-subset accuracy is below the best run's, on the same images (1/0 each): the
+    paired difference best - own with its bootstrap interval; "worse" only when the whole interval is above 0."""
+    d = np.asarray(best, dtype=float).ravel() - np.asarray(own, dtype=float).ravel()
+    if not d.size:
+        raise ValueError("below_best_finding: no examples")
+    rng = np.random.default_rng(seed)
+    boot = np.concatenate([d[rng.integers(0, d.size, (min(100, samples - i), d.size))].mean(axis=1)
+                           for i in range(0, samples, 100)])   # chunks keep the index arrays small
+    tail = (1.0 - level) / 2.0
+    low, high = (float(v) for v in np.quantile(boot, [tail, 1.0 - tail]))
+    method = f"{level:.0%} paired bootstrap over {d.size} training-subset examples"
+    verdict = fnd.WORSE if low > 0 else fnd.BETTER if high < 0 else fnd.SAME
+    return fnd.Finding(verdict, {"below_best": float(d.mean()), "low": low, "high": high},
+                       fnd.Interval(float(d.mean()), low, high, int(d.size), method),
+                       criterion=f"the {method} interval of best - own excludes 0")
 
 
 def gap_finding(train: np.ndarray, test: np.ndarray, *, samples: int = fnd.BOOTSTRAP_SAMPLES,
