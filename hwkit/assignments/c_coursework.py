@@ -538,11 +538,7 @@ def _two_set_bootstrap(d_train: np.ndarray, d_test: np.ndarray, samples: int, le
                        ) -> tuple[float, float, str]:
     """Percentile interval of mean(d_train) - mean(d_test), the two example sets resampled independently."""
     rng = np.random.default_rng(seed)
-    boot = np.empty(samples)
-    for start in range(0, samples, 100):   # chunks keep the index arrays small (100 x 12 000)
-        k = min(100, samples - start)
-        boot[start:start + k] = (d_train[rng.integers(0, d_train.size, (k, d_train.size))].mean(axis=1)
-                                 - d_test[rng.integers(0, d_test.size, (k, d_test.size))].mean(axis=1))
+    boot = fnd.resampled_means(d_train, samples, rng) - fnd.resampled_means(d_test, samples, rng)
     tail = (1.0 - level) / 2.0
     low, high = (float(v) for v in np.quantile(boot, [tail, 1.0 - tail]))
     return low, high, f"{level:.0%} bootstrap over {d_train.size} training-subset and {d_test.size} test examples"
@@ -555,9 +551,7 @@ def below_best_finding(best: np.ndarray, own: np.ndarray, *, samples: int = fnd.
     d = np.asarray(best, dtype=float).ravel() - np.asarray(own, dtype=float).ravel()
     if not d.size:
         raise ValueError("below_best_finding: no examples")
-    rng = np.random.default_rng(seed)
-    boot = np.concatenate([d[rng.integers(0, d.size, (min(100, samples - i), d.size))].mean(axis=1)
-                           for i in range(0, samples, 100)])   # chunks keep the index arrays small
+    boot = fnd.resampled_means(d, samples, np.random.default_rng(seed))
     tail = (1.0 - level) / 2.0
     low, high = (float(v) for v in np.quantile(boot, [tail, 1.0 - tail]))
     method = f"{level:.0%} paired bootstrap over {d.size} training-subset examples"
