@@ -395,7 +395,7 @@ def diagnose(summary: list[dict], curves: list[dict], per_example: list[dict] | 
       bootstrap interval of that difference lies above 0: ``below_best_finding``) - the data could be
       fitted better.
       Its reasons: "capacity" when no setting of the same model gets within the margin of the best
-      run, "optimisation" (too few updates x too small a learning rate) when another setting of
+      run, "optimisation" when another setting of
       the same model fits the training data better by the margin - or both;
     * otherwise "good fit".
     """
@@ -429,19 +429,19 @@ def diagnose(summary: list[dict], curves: list[dict], per_example: list[dict] | 
         underfit = (not unstable and r["final_train_accuracy"] <= best_train - UNDERFIT_MARGIN
                     and (below is None or below.interval.low > 0))
         if unstable:
-            verdict, reason = "unstable", "learning rate too large for the summed loss (steps 100x a mean-loss step)"
+            verdict, reason = "unstable", "non-finite weights, training accuracy near chance, or a jittering curve"
         elif overfit:
-            verdict, reason = "over-fitting", "train accuracy keeps rising while test accuracy does not: the gap grows"
+            verdict, reason = "over-fitting", "a measurable train - test gap that grew during training"
         elif underfit:
             verdict, reasons = "under-fitting", []
             if best_by_model[r["model"]] <= best_train - UNDERFIT_MARGIN:
-                reasons.append("capacity: no setting of this model fits the training data well")
+                reasons.append("capacity: no setting of this model gets within the margin of the best run")
             if r["final_train_accuracy"] <= best_by_model[r["model"]] - UNDERFIT_MARGIN:
-                reasons.append("optimisation: too few updates x too small a learning rate "
-                               "(another setting of the same model fits better)")
+                reasons.append("optimisation: another setting of the same model fits the training data better "
+                               "by the margin")
             reason = "; ".join(reasons)
         else:
-            verdict, reason = "good fit", "small, stable gap and high training accuracy"
+            verdict, reason = "good fit", "none of the rules above applies"
         out.append({"model": r["model"], "setting": r["setting"], "epochs": r["epochs"],
                     "learning_rate": r["learning_rate"], "final_train_accuracy": r["final_train_accuracy"],
                     "final_test_accuracy": r["final_test_accuracy"],
