@@ -84,12 +84,24 @@ def bootstrap_interval(per_example: Sequence[float], *, samples: int = BOOTSTRAP
 
     Deterministic for a given ``seed``; the resamples never touch a model, only the recorded per-example scores."""
     a = _finite(per_example, "bootstrap_interval")
-    rng = np.random.default_rng(seed)
-    means = a[rng.integers(0, a.size, size=(samples, a.size))].mean(axis=1)
+    means = resampled_means(a, samples, np.random.default_rng(seed))
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(means, [tail, 1.0 - tail])
     return Interval(float(a.mean()), float(low), float(high), int(a.size),
                     f"{level:.0%} bootstrap over {a.size} examples")
+
+
+def resampled_means(values: Sequence[float], samples: int, rng: np.random.Generator) -> np.ndarray:
+    """The means of ``samples`` bootstrap resamples (with replacement, same size) of ``values``.
+
+    Values with few distinct levels (1/0 per-example scores, paired differences in {-1, 0, 1}) resample
+    their level counts (one multinomial draw per resample): the same distribution as resampling indices,
+    in O(samples x levels) instead of O(samples x n) time and memory (10 000 test images: ms, not seconds)."""
+    a = np.asarray(values, dtype=float).ravel()
+    levels, counts = np.unique(a, return_counts=True)
+    if levels.size <= 16:
+        return rng.multinomial(a.size, counts / a.size, size=samples) @ levels / a.size
+    return a[rng.integers(0, a.size, size=(samples, a.size))].mean(axis=1)
 
 
 def paired_bootstrap(per_example_a: Sequence[float], per_example_b: Sequence[float], **kwargs) -> Interval:

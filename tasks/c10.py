@@ -30,6 +30,7 @@ import dataclasses
 import keras
 
 from hwkit import HwkitError, data, plots, runs, training, tuning
+from hwkit import findings as fnd
 from hwkit.assignments import c_coursework
 from hwkit.task import MAX_TRIALS, bounded_int, choose_recipe, main
 
@@ -102,6 +103,13 @@ def run(args, run):
     run.save_figure(plots.learning_curve_grid(experiments, names, d.log_period, "Q3.4 model vs model 4 (setting 3)"),
                     "comparison")
     difference = None if ref_row is None else final.test_accuracy[-1] - ref_row["final_test_accuracy"]
+    ref_fit = (fnd.Finding(fnd.FAILED, criterion="no model 4 setting 3 in the C6 run") if ref_row is None else
+               c_coursework.fit_finding(ref_row["final_train_accuracy"], ref_row.get("weights_finite", True)))
+    versus = c_coursework.compare_on_examples(
+        final.test_correct, c_coursework.scores_from_table(reference.table("per_example"), ref_model, ref_setting),
+        final.fit, ref_fit)
+    found = {"fit_q34": final.fit, "fit_model4": ref_fit, "vs_model4": versus,
+             "similar": c_coursework.similar_finding(versus, SIMILAR_WITHIN)}
     run.log(best_hyperparameters=hp.values, parameters=final.parameters, model4_parameters=model4_parameters,
             parameter_ratio=final.parameters / model4_parameters,
             parameter_saving=1 - final.parameters / model4_parameters, final_test_accuracy=final.test_accuracy[-1],
@@ -113,8 +121,7 @@ def run(args, run):
             reference_run=str(reference.path),
             model4_final_test_accuracy=None if ref_row is None else ref_row["final_test_accuracy"],
             accuracy_difference=difference,
-            similar_or_better=None if difference is None else difference >= -SIMILAR_WITHIN,
-            similar_within=SIMILAR_WITHIN)
+            similar_within=SIMILAR_WITHIN, findings=fnd.as_dicts(found))
 
 
 def stable_best(trials: list[dict]) -> tuple[dict, list[float]]:

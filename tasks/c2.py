@@ -20,7 +20,7 @@ SOURCE_TASK = "c1"
 def run(args, run):
     source = runs.require_run(SOURCE_TASK, args.quick, needs=REQUIRES[SOURCE_TASK], reader=run.task)
     summary, curves = source.table("summary"), source.table("curves")
-    verdicts = c_coursework.diagnose(summary, curves)
+    verdicts = c_coursework.diagnose(summary, curves, source.table("per_example"))
     run.save_table("verdicts", verdicts)
     for v in verdicts:
         print(f"model {v['model']} setting {v['setting']} ({v['epochs']}, {v['learning_rate']}): {v['verdict']:13s} "

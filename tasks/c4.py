@@ -11,6 +11,7 @@ with the latest C1 run of the same kind (``c_coursework.compare_implementations`
 """
 from __future__ import annotations
 
+from hwkit import findings as fnd
 from hwkit import numpy_nn as nn
 from hwkit import plots, runs
 from hwkit.assignments import c_coursework
@@ -38,7 +39,7 @@ def run(args, run):
     log_period = d.log_period
 
     # Models 1-3, three settings each, trained with our own forward/backward/SGD.
-    summary, curve_rows, experiments = [], [], []
+    summary, curve_rows, experiments, correct, fits = [], [], [], {}, {}
     with nn.single_threaded_blas():
         for model_id, settings in SETTINGS.items():
             model_runs = []
@@ -47,6 +48,8 @@ def run(args, run):
                 result = c_coursework.train_numpy_setting(model_id, epochs, learning_rate, (x_train, y_train),
                                                           evals, log_period, args.seed)
                 curve_rows += [{"model": model_id, "setting": setting, **row} for row in result["curves"]]
+                correct[model_id, setting] = result["correct"]["test"]
+                fits[model_id, setting] = c_coursework.fit_finding(result["final"]["train"], not result["diverged"])
                 summary.append({"model": model_id, "setting": setting, "epochs": epochs,
                                 "learning_rate": learning_rate,
                                 "final_train_accuracy": result["final"]["train"],
@@ -54,7 +57,7 @@ def run(args, run):
                                 "seconds": round(result["seconds"], 2),
                                 "seconds_per_epoch": round(result["seconds"] / epochs, 3),
                                 "diverged": result["diverged"], "dead_relu_fraction": result["dead_relu_fraction"],
-                                "parameters": result["parameters"]})
+                                "parameters": result["parameters"], "fit": fits[model_id, setting].verdict})
                 model_runs.append(((epochs, learning_rate),
                                    [r["train_accuracy"] for r in result["curves"]],
                                    [r["test_accuracy"] for r in result["curves"]]))
@@ -69,10 +72,16 @@ def run(args, run):
     run.save_figure(plots.summary_table(experiments, MODEL_NAMES), "summary_table")
     # Numpy against Keras: the latest C1 run, when it is of the same kind (full or quick): same models and settings.
     keras_run = runs.require_run(KERAS_TASK, args.quick, needs=REQUIRES[KERAS_TASK], reader=run.task)
-    comparison = None
+    comparison, found = None, {}
     if keras_run.quick == args.quick:   # a quick C4 may find only a full C1: different data, nothing to compare
         rows, comparison = c_coursework.compare_implementations(summary, curve_rows, keras_run.table("summary"),
                                                                 keras_run.table("curves"))
+        per_setting, found["numpy_vs_keras"] = c_coursework.implementation_findings(
+            correct, keras_run.table("per_example"), fits, keras_run.table("summary"))
+        for r in rows:
+            f = per_setting[r["model"], r["setting"]]
+            r.update(final_verdict=f.verdict, difference_low=f.numbers.get("difference_low"),
+                     difference_high=f.numbers.get("difference_high"))
         run.save_table("keras_comparison", rows)
         comparison["run"] = keras_run.name
         print(f"against {keras_run.name}: {comparison['agree']} of {comparison['settings']} settings within "
@@ -87,7 +96,7 @@ def run(args, run):
             seconds_per_epoch=round(sum(r["seconds"] for r in summary) / sum(r["epochs"] for r in summary), 3),
             batch_size=BATCH_SIZE, log_period_samples=log_period, train_rows=len(x_train),
             eval_train_rows=len(x_eval), train_eval_digest=d.train_eval_digest, test_rows=len(x_test),
-            blas_threads=1)
+            blas_threads=1, findings=fnd.as_dicts(found))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import numpy as np
 import pdf_layout  # tests/pdf_layout.py
 import pytest
 
+from hwkit import findings as F
 from hwkit.assignments import c_coursework
 
 # ----------------------------------------------------------------------------- models and recipe
@@ -241,17 +242,29 @@ def test_collapsed_settings_below_chance_level():
     assert [(r["model"], r["setting"]) for r in c_coursework.collapsed_settings(rows)] == [(2, 3)]
 
 
-def test_convolution_answer_compares_with_the_best_mlp():
-    cmp = [{"model": m, "parameters": p, "best_final_test_accuracy": a, "best_setting": 3, "setting1": s1}
-           for m, p, a, s1 in ((1, 7850, 0.92, 0.9), (2, 25450, 0.97, 0.9), (3, 26506, 0.96, 0.9),
-                               (4, 13570, 0.985, 0.1), (5, 25583, 0.975, 0.11))]
-    a = c_coursework.convolution_answer(cmp)
-    assert (a["mlp_model"], a["mlp_parameters"]) == (2, 25450)
-    assert a["model4"]["points_vs_mlp"] == pytest.approx(1.5) and a["model5"]["points_vs_mlp"] == pytest.approx(0.5)
+def test_convolution_answer_compares_each_chosen_setting_with_the_mlp_chosen_the_same_way():
+    def row(m, p, train, test, s1, s1_fit):
+        return {"model": m, "parameters": p, "chosen_setting": 3, "chosen_fit": "fits", "chosen_train_accuracy": train,
+                "chosen_test_accuracy": test, "setting1": s1, "setting1_fit": s1_fit}
+    cmp = [row(1, 7850, 0.93, 0.92, 0.9, "fits"), row(2, 25450, 0.99, 0.96, 0.9, "fits"),
+           row(3, 26506, 0.98, 0.97, 0.9, "fits"),   # best test accuracy, but not the best on the training subset
+           row(4, 13570, 0.99, 0.985, 0.1, "failed to fit"), row(5, 25583, 0.98, 0.975, 0.11, "failed to fit")]
+    n = 1000
+    scores = {2: (np.arange(n) < 960).astype(int), 4: (np.arange(n) < 985).astype(int),
+              5: (np.arange(n) < 960).astype(int)}
+    a = c_coursework.convolution_answer(cmp, scores)
+    assert (a["mlp_model"], a["mlp_parameters"]) == (2, 25450)      # chosen by training accuracy, not test
     assert a["model4"]["parameters_percent_of_mlp"] == pytest.approx(100 * 13570 / 25450)
-    assert a["setting1_collapsed"]
-    cmp[4]["setting1"] = 0.9
-    assert not c_coursework.convolution_answer(cmp)["setting1_collapsed"]
+    f = a["findings"]
+    assert f["model4_vs_mlp"]["verdict"] == F.BETTER and f["model5_vs_mlp"]["verdict"] == F.SAME
+    assert f["setting1_fit"]["verdict"] == F.FAILED
+    cmp[4]["setting1_fit"] = "fits"
+    assert c_coursework.convolution_answer(cmp, scores)["findings"]["setting1_fit"]["verdict"] == c_coursework.MIXED
+    cmp[3]["setting1_fit"] = "fits"
+    assert c_coursework.convolution_answer(cmp, scores)["findings"]["setting1_fit"]["verdict"] == F.FITS
+    cmp[3]["chosen_fit"] = F.FAILED      # a failed model is never compared
+    assert c_coursework.convolution_answer(cmp, scores)["findings"]["model4_vs_mlp"]["verdict"] == F.NOT_COMPARABLE
+    assert c_coursework.convolution_answer(cmp, {})["findings"]["model5_vs_mlp"]["verdict"] == F.NOT_COMPARABLE
     assert c_coursework.convolution_answer(cmp[:4]) is None
 
 
@@ -342,7 +355,9 @@ def test_quick_runs_and_pdf(run_task, data_dir, tmp_path):
 
     c3 = run_task("c3", "--quick", "--data-dir", str(data_dir))
     assert c3.metrics["chosen_l2"] in (0.01, 0.03, 0.1) and c3.figure("before_after")
-    assert len(c3.table("before_after")) == 3 and 1 <= c3.metrics["early_stopping_epochs"] <= 1
+    assert len(c3.table("before_after")) == 4 and c3.metrics["early_stopping_epochs"] == 1
+    wanted = {"l2_test", "l2_gap", "early_stopping_test", "early_stopping_gap", "l2_choice"}
+    assert wanted <= set(c3.metrics["findings"])
 
     c6 = run_task("c6", "--quick", "--data-dir", str(data_dir))
     assert [r["model"] for r in c6.table("summary")] == [4, 4, 4]

@@ -86,3 +86,15 @@ def test_findings_are_json_data():
     f = F.compare_seeds([1, 2, 3], [4, 5, 6], higher_is_better=True)
     back = json.loads(json.dumps(F.as_dicts({"x": f})))["x"]
     assert back["verdict"] == F.WORSE and back["interval"]["n"] == 3 and back["criterion"]
+
+
+def test_resampled_means_of_few_levels_match_resampling_the_examples():
+    """Counting levels (multinomial) and drawing indices are the same bootstrap: compare their quantiles."""
+    rng = np.random.default_rng(3)
+    d = rng.choice([-1.0, 0.0, 1.0], size=5000, p=[0.05, 0.9, 0.05])
+    fast = F.resampled_means(d, 4000, np.random.default_rng(0))
+    slow = d[np.random.default_rng(1).integers(0, d.size, (4000, d.size))].mean(axis=1)
+    assert np.allclose(np.quantile(fast, [0.025, 0.5, 0.975]), np.quantile(slow, [0.025, 0.5, 0.975]), atol=6e-4)
+    continuous = rng.normal(size=50)          # many levels: the indices are drawn
+    means = F.resampled_means(continuous, 500, np.random.default_rng(0))
+    assert means.shape == (500,) and abs(means.mean() - continuous.mean()) < 0.05

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from hwkit import runs
+from hwkit import findings as fnd
 
 # Q3.1 (the text's Example 2): a 28x28x16 input, a 3x3 kernel, 64 output channels.
 H, W, C_IN, C_OUT, K = 28, 28, 16, 64, 3
@@ -140,23 +140,47 @@ def separable_ratio_rows(k: int = K) -> list[dict]:
 
 
 def time_q31(repeats: int = 10, batch: int = 256) -> dict:
-    """Measured seconds per batch of plain vs depthwise+pointwise conv on 28x28x16 inputs (best of N)."""
+    """Measured seconds per batch of plain vs depthwise+pointwise conv on 28x28x16 inputs.
+
+    The two are timed in turn within each repeat (so both see the same load of a shared machine):
+    the best of N for each, and the speed-up of every repeat (plain / separable) for its spread."""
     x = tf.random.normal((batch, H, W, C_IN), seed=0)
     plain = layers.Conv2D(C_OUT, K, padding="same", use_bias=False)
     separable = layers.SeparableConv2D(C_OUT, K, padding="same", use_bias=False)
-    out = {}
+    calls, times = {}, {"plain_s": [], "separable_s": []}
     for name, layer in (("plain_s", plain), ("separable_s", separable)):
-        call = tf.function(tf.autograph.experimental.do_not_convert(lambda t, layer=layer: layer(t)))
-        call(x)  # trace and warm up
-        times = []
-        for _ in range(repeats):
+        calls[name] = tf.function(tf.autograph.experimental.do_not_convert(lambda t, layer=layer: layer(t)))
+        calls[name](x)  # trace and warm up
+    for _ in range(repeats):
+        for name, call in calls.items():
             started = time.perf_counter()
             call(x).numpy()
-            times.append(time.perf_counter() - started)
-        out[name] = min(times)
+            times[name].append(time.perf_counter() - started)
+    out = {name: min(t) for name, t in times.items()}
     out["speedup"] = out["plain_s"] / out["separable_s"]
+    out["speedups"] = [p / q for p, q in zip(times["plain_s"], times["separable_s"])]
     out["batch"] = batch
     return out
+
+
+FASTER, SLOWER = "faster", "slower"
+
+
+def speedup_finding(speedups: list[float], arithmetic_ratio: float) -> fnd.Finding:
+    """Is the separable conv measurably faster than the plain one, and by less than the arithmetic ratio?
+
+    ``speedups``: plain / separable seconds, one per repeat. "faster" ("slower") when every repeat's
+    speed-up is above (below) 1; ``numbers["below_arithmetic"]`` when every repeat stays below
+    ``arithmetic_ratio``."""
+    i = fnd.seed_interval(speedups)
+    verdict = FASTER if i.low > 1 else SLOWER if i.high < 1 else fnd.SAME
+    if i.n < fnd.MIN_SEEDS:
+        verdict = fnd.NOT_COMPARABLE
+    numbers = {"speedup": i.center, "low": i.low, "high": i.high, "repeats": i.n,
+               "arithmetic_ratio": arithmetic_ratio, "below_arithmetic": bool(i.high < arithmetic_ratio)}
+    method = i.method.replace("seeds", "repeats")
+    return fnd.Finding(verdict, numbers, fnd.Interval(i.center, i.low, i.high, i.n, method),
+                       criterion=f"every one of at least {fnd.MIN_SEEDS} repeats on the same side of 1")
 
 
 def separable_equals_depthwise_then_pointwise(seed: int = 0) -> float:
@@ -173,28 +197,6 @@ def separable_equals_depthwise_then_pointwise(seed: int = 0) -> float:
     dw.set_weights([depthwise_kernel])
     pw.set_weights([pointwise_kernel])
     return float(np.abs(sep(x) - pw(dw(x))).max())
-
-
-# ----------------------------------------------------------------------------- performance vs Part 1
-
-def accuracy_comparison(quick: bool) -> tuple[list[dict], dict]:
-    """Best and per-setting final test accuracy of models 1-5 from the latest C1, C6 and C7 runs."""
-    rows, sources = [], {}
-    for task in ("c1", "c6", "c7"):
-        record = runs.latest_run(task, include_quick=quick)
-        if record is None or not record.table("summary"):
-            continue
-        sources[task] = str(record.path)
-        by_model: dict[int, list[dict]] = {}
-        for r in record.table("summary"):
-            by_model.setdefault(r["model"], []).append(r)
-        for model, rs in sorted(by_model.items()):
-            best = max(rs, key=lambda r: r["final_test_accuracy"])
-            rows.append({"model": model, "parameters": rs[0].get("parameters"),
-                         **{f"setting{r['setting']}": r["final_test_accuracy"] for r in rs},
-                         "best_final_test_accuracy": best["final_test_accuracy"], "best_setting": best["setting"],
-                         "run": record.name})
-    return rows, sources
 
 
 # ----------------------------------------------------------------------------- Q3.3 separable kernels

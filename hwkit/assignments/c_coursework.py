@@ -16,6 +16,7 @@ from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Kera
 
 # isort: split
 
+import dataclasses
 import hashlib
 import math
 import time
@@ -28,6 +29,7 @@ import numpy as np
 from keras import layers
 
 from hwkit import data, plots, runs, training
+from hwkit import findings as fnd
 from hwkit import numpy_nn as nn
 
 BATCH_SIZE = 100
@@ -137,6 +139,13 @@ class SettingResult:
     seconds: float
     weights_finite: bool = True  # False when SGD diverged to inf/NaN weights
     parameters: int = 0
+    # 1/0 per example: the final model right or wrong on the 20% training subset and on the test set (bootstraps)
+    train_eval_correct: np.ndarray | None = None
+    test_correct: np.ndarray | None = None
+
+    @property
+    def fit(self) -> fnd.Finding:
+        return fit_finding(self.train_accuracy[-1] if self.train_accuracy else float("nan"), self.weights_finite)
 
     @property
     def experiment(self) -> tuple:
@@ -149,7 +158,12 @@ class SettingResult:
                 "final_train_accuracy": self.train_accuracy[-1] if self.train_accuracy else None,
                 "final_test_accuracy": self.test_accuracy[-1] if self.test_accuracy else None,
                 "seconds": round(self.seconds, 1), "evaluations": len(self.samples),
-                "weights_finite": self.weights_finite, "parameters": self.parameters}
+                "weights_finite": self.weights_finite, "parameters": self.parameters, "fit": self.fit.verdict}
+
+    def per_example_rows(self) -> list[dict]:
+        """The "per_example" table rows: one 0/1 string per split (position i = example i of that split)."""
+        return [{"model": self.model, "setting": self.setting, "split": split, "correct": encode_correct(c)}
+                for split, c in (("train_eval", self.train_eval_correct), ("test", self.test_correct)) if c is not None]
 
     def curve_rows(self) -> list[dict]:
         return [{"model": self.model, "setting": self.setting, "samples": s, "train_accuracy": a, "test_accuracy": b}
@@ -185,7 +199,33 @@ def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_r
                          samples=monitor.series("samples"), train_accuracy=monitor.series("train_accuracy"),
                          test_accuracy=monitor.series("test_accuracy"), seconds=clock.seconds,
                          weights_finite=all(bool(np.isfinite(w).all()) for w in model.get_weights()),
-                         parameters=model.count_params())
+                         parameters=model.count_params(),
+                         train_eval_correct=correct_per_example(model, d.x_train_eval, d.y_train_eval),
+                         test_correct=correct_per_example(model, d.x_test, d.y_test))
+
+
+def correct_per_example(model: keras.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """1/0 per example: does the model's top class match the label (what a bootstrap over examples resamples)."""
+    logits = model.predict(x, batch_size=1000, verbose=0)
+    return (np.argmax(logits, axis=1) == np.asarray(y).ravel()).astype(np.int8)
+
+
+def encode_correct(correct) -> str:
+    """0/1 per example as a compact string ("0110..."), the form the per-example tables store."""
+    return "".join("1" if c else "0" for c in np.asarray(correct).ravel())
+
+
+def decode_correct(text: str) -> np.ndarray:
+    if set(text) - {"0", "1"}:
+        raise ValueError("a per-example score string holds only 0 and 1")
+    return np.frombuffer(text.encode(), dtype=np.uint8) - ord("0")
+
+
+def scores_from_table(rows: list[dict] | None, model: int, setting: int, split: str = "test") -> np.ndarray | None:
+    """One run's per-example 0/1 scores of (model, setting) on ``split``; None when the run did not record them."""
+    row = next((r for r in rows or [] if r["model"] == model and r["setting"] == setting and r["split"] == split),
+               None)
+    return None if row is None else decode_correct(row["correct"])
 
 
 # ----------------------------------------------------------------------------- Part 2 (C4): numpy
@@ -231,7 +271,10 @@ def train_numpy_setting(model_id: int, epochs: int, learning_rate: float, train:
                   f"test {last.get('test_accuracy', float('nan')):.4f}", flush=True)
     seconds = time.perf_counter() - started
     final = {split: nn.accuracy(model, xe, ye) for split, (xe, ye) in evals.items()}
-    return {"curves": curves, "seconds": seconds, "final": final,
+    with np.errstate(over="ignore", invalid="ignore"):
+        correct = {split: (nn.predict(model, xe).argmax(axis=1) == ye).astype(np.int8)
+                   for split, (xe, ye) in evals.items()}
+    return {"curves": curves, "seconds": seconds, "final": final, "correct": correct,
             "diverged": not all(np.isfinite(p.data).all() for p in model.parameters()),
             "dead_relu_fraction": nn.dead_relu_fraction(model, evals["train"][0]),
             "parameters": model.count_params()}
@@ -279,6 +322,7 @@ def save_results(run, results: dict[int, list[SettingResult]], log_period: int, 
     flat = [r for rs in results.values() for r in rs]
     run.save_table("summary", [r.summary_row() for r in flat])
     run.save_table("curves", [row for r in flat for row in r.curve_rows()])
+    run.save_table("per_example", [row for r in flat for row in r.per_example_rows()])
     save_experiment_figures(run, {n: [r.experiment for r in rs] for n, rs in results.items()}, log_period, title)
 
 
@@ -296,7 +340,7 @@ def save_experiment_figures(run, experiments: dict[int, list[tuple]], log_period
 PROTOCOL_TABLES = {
     "tables/summary.json": [{"model": int, "setting": int, "epochs": int, "learning_rate": runs.NUMBER,
                              "final_train_accuracy": runs.NUMBER, "final_test_accuracy": runs.NUMBER,
-                             "seconds?": runs.NUMBER, "weights_finite?": bool, "parameters?": int}],
+                             "seconds?": runs.NUMBER, "weights_finite?": bool, "parameters?": int, "fit?": str}],
     "tables/curves.json": [{"model": int, "setting": int, "samples": runs.NUMBER, "train_accuracy": runs.NUMBER,
                             "test_accuracy": runs.NUMBER}],
 }
@@ -336,22 +380,28 @@ UNSTABLE_STD = 0.01         # train accuracy jitter (std about its linear trend)
 CHANCE_LEVEL = 0.2          # a run ending below this has collapsed (10 classes: chance is 0.1)
 
 
-def diagnose(summary: list[dict], curves: list[dict]) -> list[dict]:
-    """Over-/under-fitting verdict per run, from the measured curves only.
+def diagnose(summary: list[dict], curves: list[dict], per_example: list[dict] | None = None) -> list[dict]:
+    """Over-/under-fitting verdict per run, from the measured curves (and per-example scores, where recorded).
 
     * over-fitting: the train-test gap ends at >= OVERFIT_GAP *and* grew during training (the
-      mean gap of the last third of the evaluations exceeds that of the first third);
+      mean gap of the last third of the evaluations exceeds that of the first third) *and*, where the
+      run recorded per-example scores (``per_example``: its "per_example" table), the 95% bootstrap
+      interval of the final gap lies above 0 (``gap_finding``);
     * unstable: weights not finite, accuracy collapsed to near chance, or the training accuracy
       still jumps around (std about its linear trend > UNSTABLE_STD over the last third) - the
       learning rate is too large;
     * under-fitting: not unstable, and the final training accuracy is UNDERFIT_MARGIN or more
-      below the best final training accuracy of all runs - the data could be fitted better.
+      below the best final training accuracy of all runs (and, with per-example scores, the paired
+      bootstrap interval of that difference lies above 0: ``below_best_finding``) - the data could be
+      fitted better.
       Its reasons: "capacity" when no setting of the same model gets within the margin of the best
-      run, "optimisation" (too few updates x too small a learning rate) when another setting of
+      run, "optimisation" when another setting of
       the same model fits the training data better by the margin - or both;
     * otherwise "good fit".
     """
     best_train = max(r["final_train_accuracy"] for r in summary)
+    best_row = max(summary, key=lambda r: r["final_train_accuracy"])
+    best_scores = scores_from_table(per_example, best_row["model"], best_row["setting"], "train_eval")
     best_by_model = {}
     for r in summary:
         best_by_model[r["model"]] = max(best_by_model.get(r["model"], 0.0), r["final_train_accuracy"])
@@ -369,29 +419,40 @@ def diagnose(summary: list[dict], curves: list[dict]) -> list[dict]:
         late_train_slope = float((train[-1] - train[-third - 1]) / third) if len(train) > third else 0.0
         unstable = (not r.get("weights_finite", True) or r["final_train_accuracy"] < CHANCE_LEVEL
                     or late_train_std > UNSTABLE_STD)
-        overfit = not unstable and final_gap >= OVERFIT_GAP and gap_growth > 0
-        underfit = not unstable and r["final_train_accuracy"] <= best_train - UNDERFIT_MARGIN
+        scored = [scores_from_table(per_example, r["model"], r["setting"], split) for split in ("train_eval", "test")]
+        gap = gap_finding(*scored) if all(s is not None and len(s) for s in scored) else None
+        overfit = (not unstable and final_gap >= OVERFIT_GAP and gap_growth > 0
+                   and (gap is None or gap.verdict == TRAIN_ABOVE_TEST))
+        own = scored[0]
+        below = (below_best_finding(best_scores, own) if best_scores is not None and own is not None
+                 and len(own) == len(best_scores) else None)
+        underfit = (not unstable and r["final_train_accuracy"] <= best_train - UNDERFIT_MARGIN
+                    and (below is None or below.interval.low > 0))
         if unstable:
-            verdict, reason = "unstable", "learning rate too large for the summed loss (steps 100x a mean-loss step)"
+            verdict, reason = "unstable", "non-finite weights, training accuracy near chance, or a jittering curve"
         elif overfit:
-            verdict, reason = "over-fitting", "train accuracy keeps rising while test accuracy does not: the gap grows"
+            verdict, reason = "over-fitting", "a measurable train - test gap that grew during training"
         elif underfit:
             verdict, reasons = "under-fitting", []
             if best_by_model[r["model"]] <= best_train - UNDERFIT_MARGIN:
-                reasons.append("capacity: no setting of this model fits the training data well")
+                reasons.append("capacity: no setting of this model gets within the margin of the best run")
             if r["final_train_accuracy"] <= best_by_model[r["model"]] - UNDERFIT_MARGIN:
-                reasons.append("optimisation: too few updates x too small a learning rate "
-                               "(another setting of the same model fits better)")
+                reasons.append("optimisation: another setting of the same model fits the training data better "
+                               "by the margin")
             reason = "; ".join(reasons)
         else:
-            verdict, reason = "good fit", "small, stable gap and high training accuracy"
+            verdict, reason = "good fit", "none of the rules above applies"
         out.append({"model": r["model"], "setting": r["setting"], "epochs": r["epochs"],
                     "learning_rate": r["learning_rate"], "final_train_accuracy": r["final_train_accuracy"],
                     "final_test_accuracy": r["final_test_accuracy"],
-                    "below_best_train": best_train - r["final_train_accuracy"], "final_gap": final_gap,
+                    "below_best_train": best_train - r["final_train_accuracy"],
+                    "below_best_low": below.interval.low if below else None,
+                    "below_best_high": below.interval.high if below else None, "final_gap": final_gap,
                     "gap_growth": gap_growth, "peak_test_accuracy": float(test.max()),
                     "test_drop_from_peak": float(test.max() - test[-1]), "late_train_std": late_train_std,
-                    "late_train_slope_per_eval": late_train_slope, "verdict": verdict, "reason": reason})
+                    "late_train_slope_per_eval": late_train_slope,
+                    "gap_low": gap.interval.low if gap else None, "gap_high": gap.interval.high if gap else None,
+                    "gap_interval": gap.interval.method if gap else None, "verdict": verdict, "reason": reason})
     return out
 
 
@@ -432,6 +493,215 @@ def fix_effect(before: dict, after: dict) -> dict:
     """A fix's verdict row (``diagnose``) with what it changed against the original run (C3)."""
     return {**after, "gap_narrower": after["final_gap"] < before["final_gap"],
             "test_accuracy_change": after["final_test_accuracy"] - before["final_test_accuracy"]}
+
+
+# ----------------------------------------------------------------------------- findings (C3, C8, C10)
+# What the report says about a comparison comes from these: each returns a ``hwkit.findings.Finding``
+# (verdict, numbers, interval) that the task stores under metrics["findings"]; the template words by verdict.
+NARROWER, WIDER = "narrower", "wider"   # a train - test gap, against another run's
+MIXED = "mixed"                         # some of a group of runs fit, others failed
+TRAIN_ABOVE_TEST, TEST_ABOVE_TRAIN = "train above test", "test above train"   # one model's gap
+
+
+def fit_finding(final_train_accuracy: float, weights_finite: bool = True,
+                chance_level: float = CHANCE_LEVEL) -> fnd.Finding:
+    """Did a training fit? Its final accuracy on the training subset must be at least ``chance_level``
+    (10 classes: chance is 10%) with finite weights; a run left on the chance plateau failed to fit."""
+    accuracy = float(final_train_accuracy)
+    ok = bool(weights_finite) and bool(np.isfinite(accuracy)) and accuracy >= chance_level
+    return fnd.Finding(fnd.FITS if ok else fnd.FAILED,
+                       {"final_train_accuracy": accuracy, "threshold": chance_level,
+                        "weights_finite": bool(weights_finite)},
+                       criterion=f"final accuracy on the training subset at least {chance_level:.0%} "
+                                 "(chance: 10%) with finite weights")
+
+
+def compare_on_examples(a: np.ndarray | None, b: np.ndarray | None,
+                        *fit_checks: fnd.Finding | dict) -> fnd.Finding:
+    """Model A against model B on the same examples (1/0 each): the paired bootstrap of the accuracy difference.
+
+    "not comparable" when either run did not record its per-example scores, the examples differ,
+    or a fit check says a model failed to fit (a failed model is never compared)."""
+    if a is None or b is None:
+        return fnd.Finding(fnd.NOT_COMPARABLE, criterion="per-example scores not recorded by both runs")
+    if len(a) != len(b):
+        return fnd.Finding(fnd.NOT_COMPARABLE, {"examples_a": len(a), "examples_b": len(b)},
+                           criterion="the two runs were scored on different examples")
+    found = fnd.compare_paired(a, b, higher_is_better=True)
+    if not fnd.fitted(*fit_checks):
+        return fnd.Finding(fnd.NOT_COMPARABLE, found.numbers, found.interval,
+                           criterion="a model failed to fit: it is not compared")
+    return found
+
+
+def _two_set_bootstrap(d_train: np.ndarray, d_test: np.ndarray, samples: int, level: float, seed: int
+                       ) -> tuple[float, float, str]:
+    """Percentile interval of mean(d_train) - mean(d_test), the two example sets resampled independently."""
+    rng = np.random.default_rng(seed)
+    boot = fnd.resampled_means(d_train, samples, rng) - fnd.resampled_means(d_test, samples, rng)
+    tail = (1.0 - level) / 2.0
+    low, high = (float(v) for v in np.quantile(boot, [tail, 1.0 - tail]))
+    return low, high, f"{level:.0%} bootstrap over {d_train.size} training-subset and {d_test.size} test examples"
+
+
+def below_best_finding(best: np.ndarray, own: np.ndarray, *, samples: int = fnd.BOOTSTRAP_SAMPLES,
+                       level: float = fnd.LEVEL, seed: int = 0) -> fnd.Finding:
+    """How far a run's training-subset accuracy is below the best run's, on the same images (1/0 each): the
+    paired difference best - own with its bootstrap interval; "worse" only when the whole interval is above 0."""
+    d = np.asarray(best, dtype=float).ravel() - np.asarray(own, dtype=float).ravel()
+    if not d.size:
+        raise ValueError("below_best_finding: no examples")
+    boot = fnd.resampled_means(d, samples, np.random.default_rng(seed))
+    tail = (1.0 - level) / 2.0
+    low, high = (float(v) for v in np.quantile(boot, [tail, 1.0 - tail]))
+    method = f"{level:.0%} paired bootstrap over {d.size} training-subset examples"
+    verdict = fnd.WORSE if low > 0 else fnd.BETTER if high < 0 else fnd.SAME
+    return fnd.Finding(verdict, {"below_best": float(d.mean()), "low": low, "high": high},
+                       fnd.Interval(float(d.mean()), low, high, int(d.size), method),
+                       criterion=f"the {method} interval of best - own excludes 0")
+
+
+def gap_finding(train: np.ndarray, test: np.ndarray, *, samples: int = fnd.BOOTSTRAP_SAMPLES,
+                level: float = fnd.LEVEL, seed: int = 0) -> fnd.Finding:
+    """One model's train - test accuracy gap (1/0 per training-subset and per test example) with its interval.
+
+    "train above test" only when the whole interval is above 0 ("test above train" below 0)."""
+    train, test = (np.asarray(v, dtype=float).ravel() for v in (train, test))
+    if not train.size or not test.size:
+        raise ValueError("gap_finding: no examples")
+    low, high, method = _two_set_bootstrap(train, test, samples, level, seed)
+    center = float(train.mean() - test.mean())
+    verdict = TRAIN_ABOVE_TEST if low > 0 else TEST_ABOVE_TRAIN if high < 0 else fnd.SAME
+    return fnd.Finding(verdict, {"gap": center, "gap_low": low, "gap_high": high},
+                       fnd.Interval(center, low, high, int(test.size), method),
+                       criterion=f"the {method} interval of the gap excludes 0")
+
+
+def gap_change(a_train: np.ndarray, a_test: np.ndarray, b_train: np.ndarray, b_test: np.ndarray, *,
+               samples: int = fnd.BOOTSTRAP_SAMPLES, level: float = fnd.LEVEL, seed: int = 0) -> fnd.Finding:
+    """Is A's train - test accuracy gap narrower than B's? Both models scored on the same training-subset
+    and test examples (1/0 each); the two example sets are resampled independently, each paired A vs B.
+
+    "narrower" ("wider") only when the whole interval of gap_A - gap_B is below (above) 0."""
+    a_train, a_test, b_train, b_test = (np.asarray(v, dtype=float).ravel() for v in (a_train, a_test, b_train, b_test))
+    if a_train.shape != b_train.shape or a_test.shape != b_test.shape or not a_train.size or not a_test.size:
+        raise ValueError("gap_change: both models need scores on the same, non-empty example sets")
+    d_train, d_test = a_train - b_train, a_test - b_test
+    low, high, method = _two_set_bootstrap(d_train, d_test, samples, level, seed)
+    center = float(d_train.mean() - d_test.mean())
+    interval = fnd.Interval(center, low, high, int(d_test.size), method)
+    numbers = {"gap_a": float(a_train.mean() - a_test.mean()), "gap_b": float(b_train.mean() - b_test.mean()),
+               "difference": center, "difference_low": low, "difference_high": high}
+    verdict = NARROWER if high < 0 else WIDER if low > 0 else fnd.SAME
+    return fnd.Finding(verdict, numbers, interval, criterion=f"the {method} interval of the change excludes 0")
+
+
+def choice_finding(candidates: dict[float, np.ndarray]) -> fnd.Finding:
+    """Was the candidate with the best validation accuracy measurably better than each other candidate?
+
+    ``candidates``: value -> 1/0 per validation example. "better" when the paired bootstrap puts the
+    winner above every other candidate; otherwise "no measurable difference" against the closest one."""
+    if len(candidates) < 2:
+        return fnd.Finding(fnd.NOT_COMPARABLE, criterion="fewer than two candidates")
+    ranked = sorted(candidates, key=lambda v: float(np.mean(candidates[v])), reverse=True)
+    chosen, runner_up = ranked[0], ranked[1]
+    versus = {v: fnd.compare_paired(candidates[chosen], candidates[v], higher_is_better=True) for v in ranked[1:]}
+    close = versus[runner_up]
+    numbers = {"chosen": chosen, "runner_up": runner_up, **close.numbers,
+               "indistinguishable": [v for v, f in versus.items() if f.verdict != fnd.BETTER]}
+    verdict = fnd.BETTER if all(f.verdict == fnd.BETTER for f in versus.values()) else fnd.SAME
+    return fnd.Finding(verdict, numbers, close.interval,
+                       criterion="the chosen value is better only when the paired bootstrap interval of its "
+                                 "validation-accuracy difference to every other candidate excludes 0")
+
+
+class StopPoint(keras.callbacks.Callback):
+    """Keras ``EarlyStopping(monitor="val_accuracy", patience)`` that records instead of stopping.
+
+    At the epoch where early stopping would stop, the model's per-example scores on ``splits``
+    (name -> (x, y)) are kept; training goes on to the last epoch. One training thus gives the
+    early-stopped model and the unstopped model on the same images (a like-for-like comparison).
+    """
+
+    def __init__(self, patience: int, splits: dict[str, tuple]):
+        super().__init__()
+        self.patience, self.splits = patience, splits
+        self.best, self.wait, self.stopped_epoch, self.stopped, self.scores = -np.inf, 0, None, False, {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.stopped_epoch is not None:
+            return
+        value = (logs or {}).get("val_accuracy")
+        if value is not None and value > self.best:
+            self.best, self.wait = float(value), 0
+        else:
+            self.wait += 1
+        if self.wait >= self.patience:
+            self._stop_here(epoch + 1, stopped=True)
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch is None:          # patience never ran out: early stopping trains to the end
+            self._stop_here(self.params.get("epochs"), stopped=False)
+
+    def _stop_here(self, epoch: int | None, stopped: bool):
+        self.stopped_epoch, self.stopped = epoch, stopped
+        self.scores = {name: correct_per_example(self.model, x, y) for name, (x, y) in self.splits.items()}
+
+
+SIMILAR, NOT_SIMILAR = "similar or better", "worse by more than the margin"
+
+
+def similar_finding(versus: fnd.Finding, margin: float) -> fnd.Finding:
+    """Q3.4's "similar accuracy", as a non-inferiority test on the paired bootstrap ``versus`` (Q3.4 - model 4):
+    "similar or better" when the whole interval of the difference lies above -``margin``, "worse by more than
+    the margin" when it lies below, "no measurable difference" from the margin otherwise."""
+    if versus.verdict == fnd.NOT_COMPARABLE or versus.interval is None:
+        return fnd.Finding(fnd.NOT_COMPARABLE, versus.numbers, criterion=versus.criterion)
+    low, high = versus.interval.low, versus.interval.high
+    verdict = SIMILAR if low >= -margin else NOT_SIMILAR if high < -margin else fnd.SAME
+    return fnd.Finding(verdict, {**versus.numbers, "margin": margin}, versus.interval,
+                       criterion=f"the {versus.interval.method} interval of the difference against -{margin:g}")
+
+def early_stopped(unstopped: SettingResult, stop: StopPoint, fit_rows: int) -> SettingResult:
+    """The early-stopped model as a result of its own: the curves up to the stop point and the scores there."""
+    last_sample = stop.stopped_epoch * -(-fit_rows // BATCH_SIZE) * BATCH_SIZE
+    keep = [i for i, s in enumerate(unstopped.samples) if s <= last_sample]
+    cut = dataclasses.replace(unstopped, epochs=stop.stopped_epoch, samples=[unstopped.samples[i] for i in keep],
+                              train_accuracy=[unstopped.train_accuracy[i] for i in keep],
+                              test_accuracy=[unstopped.test_accuracy[i] for i in keep],
+                              train_eval_correct=stop.scores["train_eval"], test_correct=stop.scores["test"])
+    return ending_at_its_model(cut, last_sample)
+
+
+def ending_at_its_model(result: SettingResult, last_sample: int) -> SettingResult:
+    """The curves with one more point at ``last_sample`` (the end of training) from the per-example scores,
+    where the periodic evaluations stopped short of it: the last point is then the model that is compared."""
+    if result.samples and result.samples[-1] >= last_sample:
+        return result
+    return dataclasses.replace(result, samples=[*result.samples, last_sample],
+                               train_accuracy=[*result.train_accuracy, float(np.mean(result.train_eval_correct))],
+                               test_accuracy=[*result.test_accuracy, float(np.mean(result.test_correct))])
+
+
+def fix_findings(source_scores: list[dict] | None, number: int, setting: int, before_fit: fnd.Finding,
+                 fixed: SettingResult, unstopped: SettingResult, stopped: SettingResult) -> dict[str, fnd.Finding]:
+    """C3: each fix against the run it fixes, on the same examples: test accuracy and train - test gap.
+
+    L2 (``fixed``) against the C1 run (``source_scores``: its "per_example" table); the early-stopped model
+    against the unstopped one trained on the same fit split; and a fit check of each new model."""
+    before_train = scores_from_table(source_scores, number, setting, "train_eval")
+    before_test = scores_from_table(source_scores, number, setting, "test")
+    out = {"fit_l2": fixed.fit, "fit_unstopped": unstopped.fit, "fit_early_stopping": stopped.fit,
+           "l2_test": compare_on_examples(fixed.test_correct, before_test, fixed.fit, before_fit),
+           "early_stopping_test": compare_on_examples(stopped.test_correct, unstopped.test_correct,
+                                                                   stopped.fit, unstopped.fit),
+           "early_stopping_gap": gap_change(stopped.train_eval_correct, stopped.test_correct,
+                                                         unstopped.train_eval_correct, unstopped.test_correct)}
+    if before_train is None or before_test is None or len(before_test) != len(fixed.test_correct):
+        out["l2_gap"] = fnd.Finding(fnd.NOT_COMPARABLE, criterion="per-example scores not recorded by the C1 run")
+    else:
+        out["l2_gap"] = gap_change(fixed.train_eval_correct, fixed.test_correct, before_train, before_test)
+    return out
 
 
 def _detrended_std(values: np.ndarray) -> float:
@@ -484,6 +754,30 @@ def compare_implementations(summary: list[dict], curves: list[dict], other_summa
     return rows, overview
 
 
+def implementation_findings(ours: dict[tuple, np.ndarray], other_rows: list[dict] | None,
+                            fits: dict[tuple, fnd.Finding], other_summary: list[dict]) -> tuple[dict, fnd.Finding]:
+    """C4 against C1, setting by setting: the paired bootstrap of the final test accuracy (numpy - Keras) on the
+    same test images, and an overall finding: "no measurable difference" when every setting that fit on both
+    sides shows none, "mixed" when some differ, "not comparable" when none can be compared.
+
+    ``ours``: (model, setting) -> 1/0 per test image; ``other_rows``: the C1 run's "per_example" table."""
+    per_setting = {}
+    for key, correct in ours.items():
+        row = next((r for r in other_summary if (r["model"], r["setting"]) == key), None)
+        other_fit = (fit_finding(row["final_train_accuracy"], row.get("weights_finite", True)) if row
+                     else fnd.Finding(fnd.FAILED, criterion="no such setting in the C1 run"))
+        per_setting[key] = compare_on_examples(correct, scores_from_table(other_rows, *key), fits[key], other_fit)
+    counts = {v: sum(f.verdict == v for f in per_setting.values())
+              for v in (fnd.BETTER, fnd.WORSE, fnd.SAME, fnd.NOT_COMPARABLE)}
+    comparable = len(per_setting) - counts[fnd.NOT_COMPARABLE]
+    verdict = (fnd.NOT_COMPARABLE if not comparable else fnd.SAME if counts[fnd.SAME] == comparable else MIXED)
+    numbers = {**{k.replace(" ", "_"): n for k, n in counts.items()}, "settings": len(per_setting)}
+    overall = fnd.Finding(verdict, numbers,
+                          criterion="every setting that fit on both sides: paired bootstrap interval of the "
+                                    "test-accuracy difference includes 0")
+    return per_setting, overall
+
+
 def collapsed_settings(summary: list[dict], chance_level: float = CHANCE_LEVEL) -> list[dict]:
     """The settings whose final test accuracy ended below ``chance_level`` (training collapsed)."""
     return [r for r in summary if r["final_test_accuracy"] < chance_level]
@@ -491,24 +785,67 @@ def collapsed_settings(summary: list[dict], chance_level: float = CHANCE_LEVEL) 
 
 # ----------------------------------------------------------------------------- convolutional vs Part 1 (C8)
 
-def convolution_answer(comparison: list[dict]) -> dict | None:
+def accuracy_comparison(quick: bool) -> tuple[list[dict], dict, dict]:
+    """Per-setting final test accuracy of models 1-5 from the latest C1, C6 and C7 runs, and each model's
+    chosen setting: the one with the best final accuracy on the *training* subset among the settings that
+    fit (the test set chooses nothing). Also returns the runs' paths and the chosen settings' per-example
+    test scores ``{model: 1/0 array}`` (absent where a run did not record them)."""
+    rows, sources, scores = [], {}, {}
+    for task in ("c1", "c6", "c7"):
+        record = runs.latest_run(task, include_quick=quick)
+        if record is None or not record.table("summary"):
+            continue
+        sources[task] = str(record.path)
+        by_model: dict[int, list[dict]] = {}
+        for r in record.table("summary"):
+            by_model.setdefault(r["model"], []).append(r)
+        for model, rs in sorted(by_model.items()):
+            fits = {r["setting"]: fit_finding(r["final_train_accuracy"], r.get("weights_finite", True))
+                    for r in rs}
+            fitted = [r for r in rs if fits[r["setting"]].verdict == fnd.FITS]
+            chosen = max(fitted or rs, key=lambda r: r["final_train_accuracy"])
+            rows.append({"model": model, "parameters": rs[0].get("parameters"),
+                         **{f"setting{r['setting']}": r["final_test_accuracy"] for r in rs},
+                         **{f"setting{r['setting']}_fit": fits[r["setting"]].verdict for r in rs},
+                         "chosen_setting": chosen["setting"], "chosen_fit": fits[chosen["setting"]].verdict,
+                         "chosen_train_accuracy": chosen["final_train_accuracy"],
+                         "chosen_test_accuracy": chosen["final_test_accuracy"], "run": record.name})
+            test = scores_from_table(record.table("per_example"), model, chosen["setting"])
+            if test is not None:
+                scores[model] = test
+    return rows, sources, scores
+
+
+def convolution_answer(comparison: list[dict], scores: dict[int, np.ndarray] | None = None) -> dict | None:
     """Q3.2's comparison of models 4 and 5 with the best Part 1 MLP, from C8's "accuracy_comparison" rows.
 
-    None unless all five models are present. Accuracy differences are in points against the
-    best MLP; parameter shares are percentages of its parameters.
+    Each model is represented by its chosen setting (best training-subset accuracy among the settings
+    that fit: ``c_convolutions.accuracy_comparison``); the best MLP is the MLP whose chosen setting has
+    the best training-subset accuracy. ``scores`` (model -> 1/0 per test example of that setting) give
+    the findings "model4_vs_mlp" and "model5_vs_mlp": paired bootstraps of the test-accuracy difference.
+    None unless all five models are present. Differences are in points; parameter shares in percent.
     """
     if len({r["model"] for r in comparison}) < 5:
         return None
-    mlp = sorted((r for r in comparison if r["model"] <= 3), key=lambda r: r["best_final_test_accuracy"])[-1]
-    out = {"mlp_model": mlp["model"], "mlp_parameters": mlp["parameters"],
-           "mlp_best_test_accuracy": mlp["best_final_test_accuracy"]}
+    scores = scores or {}
+    mlp = max((r for r in comparison if r["model"] <= 3), key=lambda r: r["chosen_train_accuracy"])
+    out = {"mlp_model": mlp["model"], "mlp_parameters": mlp["parameters"], "mlp_setting": mlp["chosen_setting"],
+           "mlp_test_accuracy": mlp["chosen_test_accuracy"], "findings": {}}
     for m in (4, 5):
         r = next(r for r in comparison if r["model"] == m)
-        out[f"model{m}"] = {"best_test_accuracy": r["best_final_test_accuracy"], "best_setting": r["best_setting"],
+        out[f"model{m}"] = {"test_accuracy": r["chosen_test_accuracy"], "setting": r["chosen_setting"],
                             "parameters": r["parameters"], "setting1": r.get("setting1"),
-                            "points_vs_mlp": 100 * (r["best_final_test_accuracy"] - mlp["best_final_test_accuracy"]),
+                            "setting1_fit": r.get("setting1_fit"),
                             "parameters_percent_of_mlp": 100 * r["parameters"] / mlp["parameters"]}
-    out["setting1_collapsed"] = all(out[f"model{m}"]["setting1"] < CHANCE_LEVEL for m in (4, 5))
+        checks = [{"verdict": r["chosen_fit"]}, {"verdict": mlp["chosen_fit"]}]
+        out["findings"][f"model{m}_vs_mlp"] = compare_on_examples(scores.get(m), scores.get(mlp["model"]),
+                                                                  *checks).as_dict()
+    # Setting 1 (LR 0.01 on a summed loss) of models 4 and 5: did both fail the fit check?
+    fits = {out[f"model{m}"]["setting1_fit"] for m in (4, 5)}
+    out["findings"]["setting1_fit"] = fnd.Finding(
+        fits.pop() if len(fits) == 1 and None not in fits else MIXED,
+        {"model4": out["model4"]["setting1"], "model5": out["model5"]["setting1"]},
+        criterion="the fit check of C1's tables, for setting 1 of models 4 and 5").as_dict()
     return out
 
 
