@@ -43,7 +43,10 @@ CLAIM_WORDS = (
     r"outperform(?:s|ed)?", r"beats?", r"helps?", r"helped", r"hurts?", r"wins?", r"won", r"exceeds?", r"exceeded",
 )
 CLAIM = re.compile(r"(?<![\w-])(" + "|".join(CLAIM_WORDS) + r")(?![\w-])", re.IGNORECASE)
-HYPOTHESIS = re.compile(r"not tested here", re.IGNORECASE)
+# A sentence that says it is a hypothesis (or general knowledge, or the assignment's question) states no result.
+HYPOTHESIS = re.compile(r"not tested (?:here|on|by)|\bhypothes[ie]s\b|general knowledge|not measured here",
+                        re.IGNORECASE)
+QUESTION = re.compile(r"\?\s*$")
 ORDERING = {"lt", "gt", "lteq", "gteq"}
 VERDICT_NAME, VERDICT_MACRO = "=", "()"   # in a scope's bound names: "=v" holds a verdict, "()m" prints one
 PLACEHOLDER = "…"   # where an expression's value stands in a sentence
@@ -212,7 +215,7 @@ def _claims_in(template: str, line: int, text: str) -> list[Claim]:
     found, text = [], _visible(text)
     for offset, sentence in _sentences(text):
         words = tuple(dict.fromkeys(w.lower() for w in CLAIM.findall(sentence)))
-        if words and not HYPOTHESIS.search(sentence):
+        if words and not HYPOTHESIS.search(sentence) and not QUESTION.search(sentence):
             lead = len(sentence) - len(sentence.lstrip())   # the line the sentence's first word is on
             found.append(Claim(template, line + text[:offset + lead].count("\n"), " ".join(sentence.split()), words))
     return found

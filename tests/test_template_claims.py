@@ -37,6 +37,39 @@ ALLOW: list[tuple[str, str, str]] = [
     ("d5.html", "Chosen (lowest validation error among the candidates that fitted)", "the selection rule"),
     ("d5.html", "The chosen MLP", "names the selected model whose training is described"),
     ("d5.html", "never used to choose or stop", "says the test set chose nothing"),
+    ("C.html", "Where a hyperparameter is chosen (C3, C10)", "method: which split chooses"),
+    ("C.html", "under-fitting = not unstable", "the definition of the under-fitting verdict"),
+    ("C.html", "=test drop from peak", "a table header"),
+    ("C.html", "it does not say why, and no run here tests a reason", "says the cause is not measured"),
+    ("C.html", "points below the best run's", "the under-fitting finding's measured shortfall, inside its list"),
+    ("C.html", "Over-fitting: choose the amount of training on a validation split", "remedies: general advice"),
+    ("C.html", "use more data or data augmentation", "remedies: general advice"),
+    ("C.html", "Under-fitting: train longer or with a larger", "remedies: general advice"),
+    ("C.html", "use a mean rather than a summed loss", "remedies: general advice"),
+    ("C.html", "for the unstable runs, lower the learning rate", "remedies: general advice"),
+    ("C.html", "λ was chosen on a validation split", "method"),
+    ("C.html", "the rule takes the highest validation accuracy", "the rule; the finding follows"),
+    ("C.html", "stopped once the validation accuracy had not improved", "Keras' EarlyStopping rule, defined"),
+    ("C.html", "=(best validation accuracy …).", "the recorded score of the chosen setting"),
+    ("C.html", "the two timed in turn, best of", "method of the timing measurement"),
+    ("C.html", "Each model is represented by one setting, chosen without the test set", "the selection rule"),
+    ("C.html", "=chosen setting", "a table header"),
+    ("C.html", "The MLP chosen the same way is model", "names the model the rule selected"),
+    ("C.html", "By the formula in the table, the weight (and multiplication) saving", "arithmetic of a formula"),
+    ("C.html", "on CPUs/GPUs the gain can be smaller than the arithmetic ratio", "general knowledge (labelled so)"),
+    ("C.html", "so a layer of the same width can express fewer functions", "mathematics: rank of a separable filter"),
+    ("C.html", "By Eckart–Young its best separable approximation", "mathematics, with the computed σ2"),
+    ("C.html", "the Laplacian and its best separable approximation", "a figure's panel labels"),
+    ("C.html", "The design therefore spends the parameter budget on features", "the design's intent (method)"),
+    ("C.html", "Widths, dense units and learning rate were searched with KerasTuner", "method of the search"),
+    ("C.html", "Every model of the space has fewer parameters than model 4", "exact parameter counts"),
+    ("C.html", "no stable rate was found, and the best trial was trained anyway", "the search's record"),
+    ("C.html", "by the search's rule such a rate is not chosen", "the search rule"),
+    ("C.html", "Chosen: filters … (plain)", "the search's recorded choice, by its stated rule"),
+    ("C.html", "fewer parameters than model 4.", "exact parameter counts"),
+    ("c4.html", "once a layer is (almost) all dead the output hardly depends", "the hypothesis, continued"),
+    ("c4.html", "so the numpy-vs-Keras comparison is not shown", "says a comparison is missing"),
+    ("c5.html", "no 1/N because the loss is summed", "a derivation step (mathematics)"),
 ]
 
 
@@ -121,6 +154,9 @@ def test_a_macro_parameter_is_a_finding_when_every_call_passes_one():
 def test_a_sentence_worded_as_a_hypothesis_is_not_a_claim():
     assert sentences("<p>A likely reason, not tested here: the wider net has more units.</p>") == []
     assert sentences("<p>Not tested here. The wider net has more units.</p>") == ["The wider net has more units."]
+    assert sentences("<p>A hypothesis: wider is better.</p><p>General knowledge: deeper is slower.</p>") == []
+    assert sentences("<p>Which experiments over-fit, and why?</p>") == []        # the assignment's question
+    assert sentences("<p>Why? Because it is better.</p>") == ["Because it is better."]
 
 
 def test_allow_list_removes_covered_sentences_and_reports_stale_entries():
