@@ -8,8 +8,8 @@
   ``steps_per_epoch`` at a time inside one graph call (per-step Python overhead would otherwise
   dominate networks this small);
 * B2's experiment: ``train_relu_net`` (dead units before/after, error, collapse) and ``summarise_seeds``;
-* the verdicts the report states: ``compare_widths`` (B2), ``choose_strength`` and ``jump_zone`` (B3),
-  ``rank_initializers`` (B4).
+* the findings the report states: ``compare_widths`` and ``dying_relu_cause`` (B2); ``grid_optimum``,
+  ``function_fit``, ``compare_errors`` and ``target_reached`` (B3); ``rank_initializers`` (B4).
 """
 from __future__ import annotations
 
@@ -242,10 +242,36 @@ def summarise_seeds(rows: Sequence[Mapping]) -> dict:
             "worst_error": float(np.max(errors))}
 
 
-def compare_widths(narrow: Mapping, wide: Mapping) -> dict:
-    """B2: is the narrow net the worse approximator (higher median error), and by which factor."""
-    return {"narrow_worse": bool(narrow["median_error"] > wide["median_error"]),
-            "narrow_over_wide_error": float(narrow["median_error"] / wide["median_error"])}
+def compare_widths(narrow_errors: Sequence[float], wide_errors: Sequence[float]) -> F.Finding:
+    """B2: is the narrow net a worse approximator than the wide one? Relative errors across seeds (ranges must not
+    overlap). A seed that fails to fit is counted, not excluded: whether the narrow net can fit is the question."""
+    f = F.compare_seeds(narrow_errors, wide_errors, higher_is_better=False)
+    return F.Finding(f.verdict, {**f.numbers, "narrow_over_wide": f.numbers["a"] / f.numbers["b"]}, f.interval,
+                     criterion=f.criterion)
+
+
+DEAD_LAYER, DEAD_UNITS_ONLY, NO_DEAD_UNITS, COLLAPSE_UNEXPLAINED = (
+    "collapse through an entirely dead layer", "dead units, no collapse", "no dead units",
+    "collapse without a dead layer")
+
+
+def dying_relu_cause(rows: Sequence[Mapping]) -> F.Finding:
+    """B2: what the measurements say about dying ReLU in one width's seeds (``train_relu_net`` rows).
+
+    "collapse through an entirely dead layer": every collapsed seed has a layer whose units are all dead — the
+    measured mechanism (a dead layer passes nothing, so the output is constant); "dead units, no collapse": dead
+    units but no collapse, so their effect on the error is not measured here (a hypothesis); "no dead units";
+    "collapse without a dead layer": a collapse the dead units do not explain."""
+    collapsed = [r for r in rows if r["collapsed"]]
+    dead = [r for r in rows if r["dead_units"] > 0]
+    numbers = {"seeds": len(rows), "collapsed": len(collapsed), "seeds_with_dead_units": len(dead),
+               "collapsed_with_dead_layer": sum(r["all_dead_layers"] > 0 for r in collapsed)}
+    if collapsed:
+        verdict = DEAD_LAYER if all(r["all_dead_layers"] > 0 for r in collapsed) else COLLAPSE_UNEXPLAINED
+    else:
+        verdict = DEAD_UNITS_ONLY if dead else NO_DEAD_UNITS
+    return F.Finding(verdict, numbers, hypothesis=verdict == DEAD_UNITS_ONLY,
+                     criterion="a collapsed seed is explained when one of its layers has every unit dead on the grid")
 
 
 def initializer_family(label: str) -> str:
