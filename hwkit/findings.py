@@ -128,8 +128,10 @@ def compare_paired(per_example_a: Sequence[float], per_example_b: Sequence[float
     d = paired_bootstrap(per_example_a, per_example_b, **kwargs)
     numbers = {"a": float(np.mean(per_example_a)), "b": float(np.mean(per_example_b)),
                "difference": d.center, "difference_low": d.low, "difference_high": d.high, "examples": d.n}
-    sign = 1.0 if higher_is_better else -1.0
-    verdict = _direction(sign * d.low > 0, sign * d.high < 0)
+    if higher_is_better:
+        verdict = _direction(d.low > 0, d.high < 0)
+    else:   # lower is better: A is better when the whole interval of A − B is below 0
+        verdict = _direction(d.high < 0, d.low > 0)
     return Finding(verdict, numbers, d, criterion=f"the {d.method} interval of the difference excludes 0")
 
 

@@ -54,6 +54,9 @@ def test_compare_paired_every_verdict():
     flips = np.r_[np.flatnonzero(b == 1)[:3], np.flatnonzero(b == 0)[:3]]
     noise[flips] = 1.0 - noise[flips]  # three flips each way: indistinguishable
     assert F.compare_paired(noise, b, higher_is_better=True).verdict == F.SAME
+    # lower is better (errors): an interval of A − B that straddles 0 is no difference, not "better"
+    assert F.compare_paired(noise, b, higher_is_better=False).verdict == F.SAME
+    assert F.compare_paired(b, a, higher_is_better=False).verdict == F.BETTER
     with pytest.raises(ValueError):
         F.compare_paired(a[:10], b, higher_is_better=True)
 
