@@ -205,3 +205,31 @@ def test_floor_check_every_branch():
 def test_sampling_floors_are_independent_draws_below_the_target():
     floors = bw.sampling_floors(5, draws=2)
     assert len(set(floors)) == 2 and max(floors) < bw.TARGET
+
+
+def _noise_row(noise_dim, final, reached, seeds=1):
+    return {"noise_dim": noise_dim, "median_final_error": final, "median_fresh_error": final, "reached_seeds": reached,
+            "seeds": seeds, "median_steps_to_target": 3000 if reached else None}
+
+
+def test_wgan_observations_tie_a_low_noise_dimension_to_its_error_only_when_the_matched_one_reached():
+    below = bw.observations(5, [_noise_row(1, 0.04, 1), _noise_row(5, 0.04, 3, 3)], [])
+    assert "cannot see every lower-dimensional set" in below[-1]
+    separated = bw.observations(5, [_noise_row(1, 0.5, 0), _noise_row(5, 0.04, 3, 3)], [])
+    assert "while every seed with noise dimension 5 reached it" in separated[-1]
+    mixed = bw.observations(5, [_noise_row(1, 0.5, 0), _noise_row(5, 0.3, 1, 3)], [])
+    assert "does not separate the two" in mixed[-1]
+
+
+# ----------------------------------------------------------------------------- B1
+
+
+def test_b1_target_finding_every_branch():
+    from hwkit.assignments import b_mnist_cnn as mc
+
+    def correct(rate, n=10_000):
+        return (np.arange(n) < rate * n).astype(float)
+    assert mc.target_finding(correct(0.995)).verdict == mc.REACHED
+    assert mc.target_finding(correct(0.9815)).verdict == mc.NOT_MEASURABLY   # interval ±0.27 points straddles 98%
+    assert mc.target_finding(correct(0.97)).verdict == mc.MISSED
+    assert mc.target_finding(correct(0.98)).verdict == mc.MISSED             # "more than 98%": equal is a miss
