@@ -13,12 +13,13 @@ import pytest
 from hwkit import cli, report
 from hwkit import findings as F
 from hwkit.assignments import b_functions as bf
+from hwkit.assignments import b_mnist_cnn as mc
 from hwkit.assignments import b_reduction as br
 from hwkit.assignments import b_wgan as bw
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "runs"
-TASKS = ("b2", "b3", "b5", "b6", "b7", "b8")
+TASKS = ("b1", "b2", "b3", "b5", "b6", "b7", "b8")
 
 # Every number any branch may print, so that a flipped verdict has what its sentence needs.
 NUMBERS = {"a": 0.1, "b": 0.2, "a_low": 0.05, "a_high": 0.15, "b_low": 0.15, "b_high": 0.25, "seeds_a": 3, "seeds_b": 3,
@@ -62,7 +63,11 @@ def _flip(runs_dir, task: str, name: str, verdict: str) -> None:
 
 
 # (task, finding, {verdict: the words that state it}[, (first, last): the part of the section that states it])
+SET_FIRST = {("b1", "target"): ("fit", F.FITS)}   # the verdict shows only when this other finding allows it
 CASES = [
+    ("b1", "fit", {F.FITS: "95% bootstrap", F.FAILED: "the final training FAILED its fit check"}),
+    ("b1", "target", {mc.REACHED: "reached — the 95% bootstrap interval", mc.NOT_MEASURABLY: "not measurably reached",
+                      mc.MISSED: "NOT reached (95% bootstrap"}),
     ("b2", "widths", {F.WORSE: "the narrow network is the worse approximator",
                       F.BETTER: "the narrow network is the better",
                       F.SAME: "the seed ranges overlap: no measurable difference", F.NOT_COMPARABLE: "not compared ("}),
@@ -117,6 +122,8 @@ CASES = [
 def test_flipping_a_finding_changes_its_sentence(case, tmp_path, monkeypatch):
     task, name, wording, *scope = case
     runs_dir = _runs_copy(tmp_path)
+    if (task, name) in SET_FIRST:
+        _flip(runs_dir, task, *SET_FIRST[task, name])
     for verdict, words in wording.items():
         _flip(runs_dir, task, name, verdict)
         text = _section(task, _render(runs_dir, monkeypatch))
