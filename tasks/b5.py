@@ -121,10 +121,10 @@ def run(args, run):
     long_test = b_reduction.per_image_errors(x_test, predict(model, x_test))
     long_train = pca.reconstruction_error(x_train, predict(model, x_train))
     long_fit = b_reduction.autoencoder_fit(long_train, mean_train)
-    longer_vs_shorter = findings.compare_paired(long_test, per_image[("autoencoder", ld)], higher_is_better=False,
-                                                seed=args.seed)
+    longer_vs_shorter = b_reduction.longer_vs_shorter(long_test, per_image[("autoencoder", ld)], long_fit, fits[ld],
+                                                      seed=args.seed)
     longer_vs_pca = b_reduction.autoencoder_vs_pca(long_test, per_image[("PCA", ld)], long_fit, seed=args.seed)
-    budget = b_reduction.budget_effect(longer_vs_shorter, longer_vs_pca, vs_pca[ld])
+    budget = b_reduction.budget_effect(longer_vs_shorter, longer_vs_pca, vs_pca[ld], fits[ld], long_fit)
     print(f"budget test at l_d={ld}: {LONGER * epochs} epochs, test ε {long_test.mean():.2f} "
           f"(was {per_image[('autoencoder', ld)].mean():.2f}, PCA {per_image[('PCA', ld)].mean():.2f}): "
           f"{budget.verdict}")

@@ -98,6 +98,20 @@ def test_budget_effect_every_branch(longer, vs_pca, before, verdict):
     assert br.budget_effect(F.Finding(longer), F.Finding(vs_pca), F.Finding(before).as_dict()).verdict == verdict
 
 
+def test_budget_effect_when_the_short_training_failed_to_fit():
+    nc, fits, failed = F.Finding(F.NOT_COMPARABLE), br.autoencoder_fit(1.0, 50.0), br.autoencoder_fit(99.0, 50.0)
+    assert br.budget_effect(nc, nc, nc, failed, fits).verdict == br.FIXED
+    assert br.budget_effect(nc, nc, nc, failed, failed).verdict == br.STILL_FAILED
+    assert br.budget_effect(F.Finding(F.BETTER), F.Finding(F.SAME), F.Finding(F.WORSE), fits, fits).verdict == br.CLOSED
+
+
+def test_longer_vs_shorter_never_compares_a_failed_fit():
+    short, long_ = _pair(1.0)   # the longer one (second argument first) has lower error
+    fits, failed = br.autoencoder_fit(1.0, 50.0), br.autoencoder_fit(99.0, 50.0)
+    assert br.longer_vs_shorter(long_, short, fits, fits).verdict == F.BETTER
+    assert br.longer_vs_shorter(long_, short, fits, failed).verdict == F.NOT_COMPARABLE
+
+
 # ----------------------------------------------------------------------------- B3
 
 

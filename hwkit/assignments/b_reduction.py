@@ -25,6 +25,7 @@ from hwkit import findings as F
 PLATEAU_FRACTION = 0.9   # a fitted autoencoder's training ε is below 90% of the mean image's
 FALLS, NOT_MONOTONE = "falls", "does not fall at every step"
 CLOSED, NARROWED, UNCHANGED = "closed", "narrowed", "unchanged"
+FIXED, STILL_FAILED = "fit after a longer training", "failed even after a longer training"
 
 
 def per_image_errors(x: np.ndarray, x_tilde: np.ndarray) -> np.ndarray:
@@ -112,22 +113,36 @@ def budget_test_dim(train_error: Mapping[str, Mapping[int, float]]) -> int:
     return max(ae, key=lambda ld: ae[ld] / pca[ld])
 
 
+def longer_vs_shorter(longer_test: Sequence[float], shorter_test: Sequence[float], longer_fit, shorter_fit,
+                      seed: int = 0) -> F.Finding:
+    """The longer-trained autoencoder against the shorter one on the same test images (lower ε is better);
+    "not comparable" when either failed its fit check (a failed training is never compared)."""
+    if not F.fitted(longer_fit, shorter_fit):
+        return F.Finding(F.NOT_COMPARABLE, {"a": float(np.mean(longer_test)), "b": float(np.mean(shorter_test))},
+                         criterion="a training failed its fit check")
+    return F.compare_paired(longer_test, shorter_test, higher_is_better=False, seed=seed)
+
+
 def budget_effect(longer_vs_shorter: F.Finding | Mapping, longer_vs_pca: F.Finding | Mapping,
-                  shorter_vs_pca: F.Finding | Mapping) -> F.Finding:
+                  shorter_vs_pca: F.Finding | Mapping, shorter_fit: F.Finding | Mapping | None = None,
+                  longer_fit: F.Finding | Mapping | None = None) -> F.Finding:
     """Is the autoencoder's deficit against PCA a training-budget effect?
 
-    "closed": PCA was better, and the longer-trained autoencoder is measurably better than the short one and no
-    longer worse than PCA; "narrowed": longer training helped measurably but PCA is still better; "unchanged":
-    longer training did not measurably lower the error; "not comparable": PCA was not better to begin with, or a
-    model failed to fit."""
+    When the shorter training failed its fit check: "fit after a longer training" (its failure was a budget) or
+    "failed even after a longer training". Otherwise: "closed": PCA was better, and the longer-trained autoencoder
+    is measurably better than the short one and no longer worse than PCA; "narrowed": longer training helped
+    measurably but PCA is still better; "unchanged": longer training did not measurably lower the error; "not
+    comparable": PCA was not better to begin with, or the longer training failed to fit."""
     v = {k: (f["verdict"] if isinstance(f, Mapping) else f.verdict)
          for k, f in (("longer", longer_vs_shorter), ("vs_pca", longer_vs_pca), ("before", shorter_vs_pca))}
-    if F.NOT_COMPARABLE in v.values() or v["before"] != F.WORSE:
+    if shorter_fit is not None and not F.fitted(shorter_fit):
+        verdict = FIXED if longer_fit is not None and F.fitted(longer_fit) else STILL_FAILED
+    elif F.NOT_COMPARABLE in v.values() or v["before"] != F.WORSE:
         verdict = F.NOT_COMPARABLE
     elif v["longer"] != F.BETTER:
         verdict = UNCHANGED
     else:
         verdict = NARROWED if v["vs_pca"] == F.WORSE else CLOSED
     return F.Finding(verdict, {"longer": v["longer"], "longer_vs_pca": v["vs_pca"], "shorter_vs_pca": v["before"]},
-                     criterion="paired bootstrap intervals over the test images (longer vs shorter training, "
-                               "each vs PCA)")
+                     criterion="fit checks, then paired bootstrap intervals over the test images (longer vs shorter "
+                               "training, each vs PCA)")
