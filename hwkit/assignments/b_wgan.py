@@ -63,6 +63,11 @@ MLPs, 5 critic updates, λ = 10, batch 256, Adam 5e-4 β = (0.5, 0.9), final EMA
 * the same recipe in 20-D, noise 20, seeds 0, 1, 2: final 0.034 / 0.041 / 0.042, fresh 0.034 / 0.038 /
   0.043, reached at steps 3900 / 3600 / 3000 (≈ 190–220 s of training) — with more margin than in 5-D.
 * 5-D with noise 10 (seed 0): final 0.043, fresh 0.037, reached at step 3900.
+* The same 5-D recipe (noise 5, seed 0) with a *constant* generator rate (``decay_to=1.0``), 2026-12-07, loaded
+  machine: the EMA's ε first dips below 0.05 at step 2300 (min 0.044) but swings 0.044–0.061 to the end (final
+  0.060, last iterate 0.106): never reached under the "stays below" rule. So in 5-D the crossing at steps
+  5400–5700 is where the cosine annealing lets ε settle below 0.05 — B8's ``schedule_check`` calls such a crossing
+  "set by the schedule" and does not compare it as a cost of the problem.
 """
 from __future__ import annotations
 
