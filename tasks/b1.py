@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from hwkit import data, models, plots, training, tuning
+import numpy as np
+
+from hwkit import data, findings, models, plots, training, tuning
 from hwkit.assignments import b_mnist_cnn
 from hwkit.task import MAX_SECONDS, MAX_TRIALS, bounded_int, choose_recipe, main
 
@@ -97,6 +99,12 @@ def run(args, run):
                                           metrics=("accuracy",), x=fit.test_log.series("samples"),
                                           xlabel="training samples processed"), "test_accuracy")
     run.save_table("test_log", fit.test_log.records)
+    # Findings: did the final training fit, and is the test accuracy above 98% beyond its bootstrap interval?
+    correct = np.argmax(model.predict(x_test, batch_size=1000, verbose=0), axis=1) == np.ravel(y_test)
+    found = {"fit": findings.fit_check(fit.history["loss"][-1], b_mnist_cnn.FIT_LOSS,
+                                       criterion=f"final training cross-entropy below {b_mnist_cnn.FIT_LOSS:g} "
+                                                 "(chance level ln 10 ≈ 2.3)"),
+             "target": b_mnist_cnn.target_finding(correct.astype(float), seed=args.seed)}
     run.log(test_accuracy=fit.test_accuracy, test_loss=fit.test_loss, epochs=epochs, batch_size=batch_size,
             target_accuracy=b_mnist_cnn.TARGET_ACCURACY, target_reached=b_mnist_cnn.reached_target(fit.test_accuracy),
             block_filters=b_mnist_cnn.block_filters(hp["filters"]), test_log_every=recipe.test_log_every,
@@ -105,7 +113,8 @@ def run(args, run):
             best_hyperparameters=hp, parameters=model.count_params(),
             final_val_accuracy=fit.history["val_accuracy"][-1],
             train_rows=len(x_fit), validation_rows=len(x_val), test_rows=len(x_test),
-            search_workers=sorted({t["worker"] for t in result.trials}), **args.devices.describe(batch_size))
+            search_workers=sorted({t["worker"] for t in result.trials}), findings=findings.as_dicts(found),
+            **args.devices.describe(batch_size))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import dataclasses
 
 import numpy as np
 
+from hwkit import findings
 from hwkit.assignments import b_functions
 from hwkit.task import MAX_SEEDS, bounded_int, choose_recipe, main
 
@@ -95,7 +96,12 @@ def run(args, run):
     run.log(depth=DEPTH, width=WIDTH, wide=WIDE, initializer=INITIALIZER, seeds=len(seeds), steps=steps,
             batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, train_points=TRAIN_POINTS,
             grid_points=GRID_POINTS, collapse_std=b_functions.COLLAPSE_STD,
-            narrow=narrow, wide_summary=wide, **b_functions.compare_widths(narrow, wide))
+            narrow=narrow, wide_summary=wide,
+            findings=findings.as_dicts({
+                "widths": b_functions.compare_widths([r["rel_l2_error"] for r in rows[WIDTH]],
+                                                     [r["rel_l2_error"] for r in rows[WIDE]]),
+                "cause": b_functions.dying_relu_cause(rows[WIDTH]),
+                "cause_wide": b_functions.dying_relu_cause(rows[WIDE])}))
 
 
 if __name__ == "__main__":

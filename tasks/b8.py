@@ -13,7 +13,7 @@ sentence (computed by ``b_wgan.cost_comparison``) on why it scales that way.
 """
 from __future__ import annotations
 
-from hwkit import runs
+from hwkit import findings, runs
 from hwkit.assignments import b_wgan
 from hwkit.task import main
 
@@ -39,6 +39,25 @@ def run(args, run):
     matched = {row["data_dim"]: row for row in rows if row["noise_dim"] == row["data_dim"]}
     low, high = matched.get(5), matched.get(20)
     comparison = b_wgan.cost_comparison(low, high) if low and high else None
+
+    # Findings: is each crossing set by the learning-rate schedule (then the steps measure the schedule, not the
+    # problem)? Steps compared across seeds only where they are not; each dimension against its own sampling floor
+    # (independent true samples of the same size).
+    found, floors = {}, {}
+    for task, record in records.items():
+        m = record.metrics
+        d = m["data_dim"]
+        seeds = [r for r in record.table("runs") if r["noise_dim"] == d]
+        found[f"schedule_{d}"] = b_wgan.schedule_check([r["steps_to_target"] for r in seeds], m["steps"],
+                                                       m["recipe"]["decay_to"])
+        floors[d] = b_wgan.sampling_floors(d)
+        found[f"floor_{d}"] = b_wgan.floor_check([r["fresh_error"] for r in seeds], floors[d])
+    dims = sorted(floors)
+    if dims == [5, 20]:
+        steps_of = {record.metrics["data_dim"]: [r["steps_to_target"] for r in record.table("runs")
+                                                 if r["noise_dim"] == record.metrics["data_dim"]]
+                    for record in records.values()}
+        found["steps"] = b_wgan.steps_comparison(steps_of[5], steps_of[20], found["schedule_5"], found["schedule_20"])
 
     # The same rule at the 5% target and at a looser 10% level, recomputed from the stored ε curves.
     levels = [b_wgan.cost_to_threshold(record.table("runs"), record.table("curves"), record.metrics["data_dim"], t)
@@ -71,6 +90,8 @@ def run(args, run):
             sources_quick={task: record.quick for task, record in records.items()},
             target=b_wgan.TARGET, sampling_floor={task: r.metrics["sampling_floor"] for task, r in records.items()},
             matched={str(k): v for k, v in matched.items()}, comparison=comparison, by_threshold=by_threshold,
+            anneal_fraction=b_wgan.ANNEAL_FRACTION, floors={str(d): f for d, f in floors.items()},
+            findings=findings.as_dicts(found),
             reached={f"{row['data_dim']}/{row['noise_dim']}": f"{row['reached_seeds']}/{row['seeds']}" for row in rows})
 
 

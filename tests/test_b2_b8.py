@@ -108,10 +108,7 @@ def test_b1_target_is_strictly_above_98_percent():
     assert b_mnist_cnn.block_filters(16) == [16, 32]
 
 
-def test_compare_widths_and_jump_zone():
-    c = b_functions.compare_widths({"median_error": 0.3}, {"median_error": 0.1})
-    assert c["narrow_worse"] and c["narrow_over_wide_error"] == pytest.approx(3.0)
-    assert not b_functions.compare_widths({"median_error": 0.1}, {"median_error": 0.1})["narrow_worse"]
+def test_jump_zone():   # compare_widths: tests/test_b_findings.py
     x = np.array([-0.1, -0.07, 0.0, 0.079, 0.09])                # spacing 2*pi/79 = 0.0795
     assert b_functions.jump_zone(x, 80).tolist() == [False, True, True, True, False]
     assert b_functions.jump_zone_halfwidth(80) == pytest.approx(2 * np.pi / 79)
@@ -235,6 +232,8 @@ def test_cost_comparison_explains_fewer_or_more_steps_in_the_higher_dimension():
     assert more["steps_ratio"] == 2 and "comes mostly from the number of steps" in more["sentence"]
     unreached = b_wgan.cost_comparison(row(5, 2000, 1000), row(20, None, 1100))
     assert unreached["steps_ratio"] is None and "a lower bound" in unreached["sentence"]
+    assert "A likely reason, not tested here" in more["steps_sentence"]   # a cause no run tests is a hypothesis
+    assert more["sentence"] == f"{more['per_step_sentence']} {more['steps_sentence']}"
 
 
 def test_the_generator_rate_decays_while_the_critic_keeps_a_constant_rate():
@@ -290,12 +289,17 @@ def test_b2_quick(b_runs):
 def test_b3_quick_reports_every_regularisation_and_chooses_on_validation(b_runs):
     r = b_runs[1]["b3"]
     final = r.table("final")
-    assert [row["regularisation"] for row in final] == ["L1", "L2", "dropout"]
-    for row in final:
-        candidates = [s for s in r.table("selection") if s["regularisation"] == row["regularisation"]]
+    assert [row["setting"] for row in final] == ["none", "L1", "L2", "dropout", "none, kinks at 0"]
+    for row in final[1:4]:
+        candidates = [s for s in r.table("selection") if s["regularisation"] == row["setting"]]
         best = min(candidates, key=lambda s: s["val_rel_l2_error"])
         assert row["strength"] == best["strength"]
+        assert len(candidates) == 2          # quick: one candidate, extended once beyond its (trivial) edge
+    for row in r.table("seeds"):
         assert row["below_target"] == (row["test_rel_l2_error"] < 0.05)
+        assert row["fit"] == ("fits" if row["train_mse"] < b_functions.FIT_MSE else "failed to fit")
+    assert len(r.table("seeds")) == 5 * r.metrics["seeds"] == 15
+    assert {"grid_L1", "vs_none_dropout", "kinks", "target_ablation"} <= set(r.metrics["findings"])
     assert r.metrics["validation_points"] == 16 and r.metrics["fit_points"] == 64
 
 
@@ -313,6 +317,10 @@ def test_b5_quick(b_runs):
     pca_rows = [row for row in rows if row["method"] == "PCA"]
     assert pca_rows[0]["train_error"] > pca_rows[-1]["train_error"] > 0      # more components, less error
     assert r.metrics["test_images"] == round(0.2 * r.metrics["images"]) and r.figure("errors")
+    f = r.metrics["findings"]
+    assert r.metrics["budget_test"]["epochs"] == 3 * r.metrics["epochs"]
+    for ld in r.metrics["latent_dims"]:   # a failed fit is never compared
+        assert f[f"fit_{ld}"]["verdict"] == "fits" or f[f"vs_pca_{ld}"]["verdict"] == "not comparable"
 
 
 def test_b6_b7_b8_quick(b_runs):
@@ -329,6 +337,8 @@ def test_b6_b7_b8_quick(b_runs):
     assert b8.metrics["sources"] == {"b6": str(b6.path), "b7": str(b7.path)}
     assert len(b8.table("cost")) == len(b6.table("noise_dims")) + len(b7.table("noise_dims"))
     assert "FLOP proxy" in b8.metrics["comparison"]["sentence"]
+    assert {"schedule_5", "schedule_20", "floor_5", "floor_20", "steps"} <= set(b8.metrics["findings"])
+    assert b8.metrics["findings"]["steps"]["verdict"] == "not comparable"    # quick: one seed
 
 
 def test_b8_without_b6_runs_is_a_one_line_error(capsys):

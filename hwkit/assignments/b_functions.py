@@ -8,8 +8,8 @@
   ``steps_per_epoch`` at a time inside one graph call (per-step Python overhead would otherwise
   dominate networks this small);
 * B2's experiment: ``train_relu_net`` (dead units before/after, error, collapse) and ``summarise_seeds``;
-* the verdicts the report states: ``compare_widths`` (B2), ``choose_strength`` and ``jump_zone`` (B3),
-  ``rank_initializers`` (B4).
+* the findings the report states: ``compare_widths`` and ``dying_relu_cause`` (B2); ``grid_optimum``,
+  ``function_fit``, ``compare_errors`` and ``target_reached`` (B3); ``rank_initializers`` (B4).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from hwkit import findings as F
 from hwkit import models
 
 
@@ -125,15 +126,76 @@ def jump_zone_halfwidth(train_points: int = OSCILLATORY_TRAIN_POINTS) -> float:
 # (computed here, laid out by the template)
 
 def choose_strength(candidates: Sequence[float], val_errors: Sequence[float]) -> dict:
-    """B3: the candidate strength with the lowest validation error, and whether it is the weakest one offered.
-
-    Choosing the weakest candidate says the error is limited by bias more than by noise.
-    """
+    """B3: the candidate strength with the lowest validation error, and whether it is the weakest one offered."""
     if not candidates or len(candidates) != len(val_errors):
         raise ValueError(f"need one validation error per candidate, got {len(val_errors)} for {len(candidates)}")
     best = int(np.argmin(val_errors))
     return {"strength": candidates[best], "val_rel_l2_error": float(val_errors[best]),
             "weakest": candidates[best] == min(candidates)}
+
+
+INSIDE, WEAK_EDGE, STRONG_EDGE = "inside the grid", "at the weakest strength tried", "at the strongest strength tried"
+
+
+def next_strength(candidates: Sequence[float], val_errors: Sequence[float], factor: float,
+                  strongest: float | None = None) -> float | None:
+    """B3's grid extension: while the validation optimum is at an edge of the grid, the next strength to try
+    beyond that edge (÷ ``factor`` below the weakest, × ``factor`` above the strongest, never above
+    ``strongest``); None when the optimum is inside."""
+    edge = grid_optimum(candidates, val_errors).verdict
+    if edge == WEAK_EDGE:
+        return min(candidates) / factor
+    if edge == STRONG_EDGE:
+        nxt = max(candidates) * factor
+        return nxt if strongest is None or nxt <= strongest else None
+    return None
+
+
+def grid_optimum(candidates: Sequence[float], val_errors: Sequence[float]) -> F.Finding:
+    """B3: is the validation optimum inside the grid of strengths, or at its weak or strong edge?
+
+    An optimum at an edge says the best strength may lie beyond the grid: the report must say so."""
+    choice = choose_strength(candidates, val_errors)
+    order = sorted(candidates)
+    best = choice["strength"]
+    verdict = (INSIDE if len(order) >= 3 and order[0] < best < order[-1]
+               else WEAK_EDGE if best == order[0] else STRONG_EDGE)
+    return F.Finding(verdict, {"strength": best, "val_rel_l2_error": choice["val_rel_l2_error"],
+                               "weakest": order[0], "strongest": order[-1], "candidates": len(order)},
+                     criterion="the lowest validation error has a weaker and a stronger candidate beside it")
+
+
+FIT_MSE = 0.05   # B3/B4 fit check: training MSE on the (noisy, σ = 0.1) points below 5× the noise variance
+
+
+def function_fit(train_mse: float, threshold: float = FIT_MSE) -> F.Finding:
+    """Did a 1-D fit train? Its final MSE on the training points (penalties excluded) below ``threshold``."""
+    return F.fit_check(train_mse, threshold, criterion=f"training MSE (penalty excluded) below {threshold:g}")
+
+
+def compare_errors(errors_a: Sequence[float], errors_b: Sequence[float],
+                   fits: Sequence[F.Finding | Mapping]) -> F.Finding:
+    """Seed-wise comparison of two settings' test errors (lower is better); "not comparable" if any fit failed."""
+    if not F.fitted(*fits):
+        a, b = F.seed_interval(errors_a), F.seed_interval(errors_b)
+        return F.Finding(F.NOT_COMPARABLE, {"a": a.center, "a_low": a.low, "a_high": a.high, "b": b.center,
+                                            "b_low": b.low, "b_high": b.high, "seeds_a": a.n, "seeds_b": b.n},
+                         a, criterion="a training failed its fit check")
+    return F.compare_seeds(errors_a, errors_b, higher_is_better=False)
+
+
+REACHED, MISSED, MIXED = "reached", "missed", "reached by some seeds"
+
+
+def target_reached(errors: Sequence[float], target: float, fits: Sequence[F.Finding | Mapping] = ()) -> F.Finding:
+    """Below ``target`` on every seed ("reached"), on none ("missed"), or on some; a failed fit never reaches it."""
+    i = F.seed_interval(errors)
+    checks = list(fits) or [None] * len(errors)
+    ok = [e < target and (fit is None or F.fitted(fit)) for e, fit in zip(errors, checks)]
+    verdict = REACHED if all(ok) else MISSED if not any(ok) else MIXED
+    return F.Finding(verdict, {"median": i.center, "low": i.low, "high": i.high, "seeds": i.n,
+                               "seeds_below": int(sum(ok)), "target": target}, i,
+                     criterion=f"test error below {target:g} on every seed (a failed fit counts as a miss)")
 
 
 COLLAPSE_STD = 0.01      # "collapsed to a constant": prediction std < 1% of the target's std on the grid
@@ -180,10 +242,36 @@ def summarise_seeds(rows: Sequence[Mapping]) -> dict:
             "worst_error": float(np.max(errors))}
 
 
-def compare_widths(narrow: Mapping, wide: Mapping) -> dict:
-    """B2: is the narrow net the worse approximator (higher median error), and by which factor."""
-    return {"narrow_worse": bool(narrow["median_error"] > wide["median_error"]),
-            "narrow_over_wide_error": float(narrow["median_error"] / wide["median_error"])}
+def compare_widths(narrow_errors: Sequence[float], wide_errors: Sequence[float]) -> F.Finding:
+    """B2: is the narrow net a worse approximator than the wide one? Relative errors across seeds (ranges must not
+    overlap). A seed that fails to fit is counted, not excluded: whether the narrow net can fit is the question."""
+    f = F.compare_seeds(narrow_errors, wide_errors, higher_is_better=False)
+    return F.Finding(f.verdict, {**f.numbers, "narrow_over_wide": f.numbers["a"] / f.numbers["b"]}, f.interval,
+                     criterion=f.criterion)
+
+
+DEAD_LAYER, DEAD_UNITS_ONLY, NO_DEAD_UNITS, COLLAPSE_UNEXPLAINED = (
+    "collapse through an entirely dead layer", "dead units, no collapse", "no dead units",
+    "collapse without a dead layer")
+
+
+def dying_relu_cause(rows: Sequence[Mapping]) -> F.Finding:
+    """B2: what the measurements say about dying ReLU in one width's seeds (``train_relu_net`` rows).
+
+    "collapse through an entirely dead layer": every collapsed seed has a layer whose units are all dead — the
+    measured mechanism (a dead layer passes nothing, so the output is constant); "dead units, no collapse": dead
+    units but no collapse, so their effect on the error is not measured here (a hypothesis); "no dead units";
+    "collapse without a dead layer": a collapse the dead units do not explain."""
+    collapsed = [r for r in rows if r["collapsed"]]
+    dead = [r for r in rows if r["dead_units"] > 0]
+    numbers = {"seeds": len(rows), "collapsed": len(collapsed), "seeds_with_dead_units": len(dead),
+               "collapsed_with_dead_layer": sum(r["all_dead_layers"] > 0 for r in collapsed)}
+    if collapsed:
+        verdict = DEAD_LAYER if all(r["all_dead_layers"] > 0 for r in collapsed) else COLLAPSE_UNEXPLAINED
+    else:
+        verdict = DEAD_UNITS_ONLY if dead else NO_DEAD_UNITS
+    return F.Finding(verdict, numbers, hypothesis=verdict == DEAD_UNITS_ONLY,
+                     criterion="a collapsed seed is explained when one of its layers has every unit dead on the grid")
 
 
 def initializer_family(label: str) -> str:

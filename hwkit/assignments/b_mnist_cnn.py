@@ -9,10 +9,13 @@ from hwkit import tf_runtime  # noqa: F401  (quiet TensorFlow import before Kera
 
 # isort: split
 
+from typing import Sequence
+
 import keras
 import keras_tuner as kt
 from keras import layers
 
+from hwkit import findings as F
 from hwkit.models import SHIFT_FRACTION, WARMUP_FRACTION, compile_classifier, conv_bn_relu
 
 TARGET_ACCURACY = 0.98     # the assignment: more than 98% test accuracy
@@ -25,6 +28,20 @@ REPORT_FACTS = {"warmup_fraction": WARMUP_FRACTION, "shift_pixels": SHIFT_FRACTI
 def reached_target(test_accuracy: float, target: float = TARGET_ACCURACY) -> bool:
     """The assignment's pass mark: test accuracy strictly above ``target``."""
     return bool(test_accuracy > target)
+
+
+REACHED, NOT_MEASURABLY, MISSED = "reached", "above the target, not measurably", "missed"
+FIT_LOSS = 0.5             # fit check: final training cross-entropy below this (chance level is ln 10 ≈ 2.3)
+
+
+def target_finding(correct: Sequence[float], target: float = TARGET_ACCURACY, seed: int = 0) -> F.Finding:
+    """Test accuracy (``correct``: 1/0 per test image) against the pass mark, with its 95% bootstrap interval:
+    "reached" when the whole interval is above ``target``, "above the target, not measurably" when only the
+    accuracy is, "missed" otherwise."""
+    i = F.bootstrap_interval(correct, seed=seed)
+    verdict = REACHED if i.low > target else NOT_MEASURABLY if i.center > target else MISSED
+    return F.Finding(verdict, {"accuracy": i.center, "low": i.low, "high": i.high, "examples": i.n, "target": target},
+                     i, criterion=f"the 95% bootstrap interval of the accuracy above {target:g}")
 
 
 def block_filters(filters: int) -> list[int]:
