@@ -396,7 +396,8 @@ def train_uniform(data_dim: int, noise_dim: int, recipe: Recipe, seed: int,
           .batch(recipe.batch_size * recipe.n_critic, drop_remainder=True).prefetch(2))
     model = build_wgan(data_dim, noise_dim, recipe)
     monitor = DistributionError(reference, theta, seed=seed)
-    model.fit(ds, steps_per_epoch=recipe.eval_every, epochs=recipe.epochs, callbacks=[monitor, *callbacks], verbose=0)
+    model.fit(ds, steps_per_epoch=recipe.eval_every, epochs=recipe.epochs,
+              callbacks=[monitor, training.PhaseProgress(), *callbacks], verbose=0)
     return model, monitor
 
 
