@@ -227,7 +227,7 @@ def build(assignment: str, title: str, bundle: Bundle, all_tasks: Sequence, auth
             if not source.is_file():
                 raise HwkitError(f"the run {source.parent.parent} has no {inside}: rerun `python -m {package}.{task}`")
             shutil.copy2(source, content / name)
-            manifest.append((name, f"trained model of {task.upper()} (from {runs.relative_path(source)})"))
+            manifest.append((name, f"trained model of {task.upper()} (from {runs.shown_path(source)})"))
         code_tasks = [t for t in needed]
         # + what the launchers written below import to run their task
         launched_by = {"hwkit.program" if name in bundle.numpy_only else "hwkit.task" for name in bundle.launchers}
@@ -374,7 +374,7 @@ def readme(assignment: str, title: str, bundle: Bundle, authors: Sequence[Author
     for t, r in records.items():
         commit = (r.commit or "not recorded") + (" (dirty)" if r.dirty else "")
         wall = r.metrics.get("wall_time_s")
-        lines.append(f"| {t} | `{runs.relative_path(r.path)}` | {'quick' if r.quick else 'full'} | {commit} | "
+        lines.append(f"| {t} | `{runs.shown_path(r.path)}` | {'quick' if r.quick else 'full'} | {commit} | "
                      f"{wall:.0f} s |" if isinstance(wall, (int, float)) else f"| {t} | {r.name} | | {commit} | |")
     env = next(iter(records.values())).env if records else {}
     versions = ", ".join(f"{k}=={env[k]}" for k in ("tensorflow", "keras", "keras_tuner", "numpy") if env.get(k))
