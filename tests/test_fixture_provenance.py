@@ -71,7 +71,6 @@ def test_every_task_has_a_fixture_and_other_fixture_folders_are_benchmark_runs()
     assert others <= benchmarks, f"fixture folders of no task: {sorted(others - benchmarks)}"
 
 
-@pytest.mark.xfail(strict=False, reason="issue 21: every fixture is regenerated once the assignment work is merged")
 @pytest.mark.parametrize("task", TASKS)
 def test_fixture_run_was_made_by_todays_code(task, monkeypatch):
     monkeypatch.setenv("HWKIT_RUNS_DIR", str(FIXTURE_RUNS))

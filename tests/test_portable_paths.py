@@ -136,7 +136,6 @@ def _fixture_files():
     return sorted(p for p in FIXTURE_RUNS.rglob("*") if p.is_file()) + sorted(GOLDEN.glob("*.txt"))
 
 
-@pytest.mark.xfail(strict=False, reason="issue 21: fixture runs and golden texts are regenerated at the end")
 def test_fixture_runs_and_golden_texts_name_no_machine_path():
     found = {str(p.relative_to(ROOT)): machine_paths(p.read_text(errors="replace")) for p in _fixture_files()}
     found = {k: v for k, v in found.items() if v}
@@ -148,7 +147,6 @@ def test_fixture_runs_and_golden_texts_name_no_machine_path():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 21: fixture runs are regenerated at the end")
 def test_a_pdf_rendered_from_the_fixtures_names_no_machine_path(tmp_path):
     """Rendered in a subprocess from the checkout, as a user would (``HWKIT_RUNS_DIR=tests/fixtures/runs``)."""
     import os
