@@ -196,3 +196,19 @@ def render_text(letter: str, runs_dir: Path, html: bool = False) -> str:
         return page
     page = re.sub(r"(?is)<(style|script)\b.*?</\1>", " ", page)
     return " ".join(html_module.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+# Untrusted-figure tests (PDF and HTML): a tiny SVG frame, a 1x1 PNG, and a run holding given files.
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100">{}</svg>'
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201b2a1c5e40000000049454e44ae426082")
+
+
+def toy_run(files: dict, task: str = "z1"):
+    """A complete full run of ``task`` holding ``files`` (path inside the run -> text or bytes)."""
+    from hwkit import runs
+    with runs.start_run(task, {}) as run:
+        for name, content in files.items():
+            p = run.file(*name.split("/"))
+            p.write_bytes(content) if isinstance(content, bytes) else p.write_text(content)
+    return runs.latest_run(task)

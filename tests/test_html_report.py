@@ -8,22 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import install_task_package
+from conftest import PNG, SVG, install_task_package, toy_run
 
 from hwkit import cli, report, runs
 
 ROOT = Path(__file__).resolve().parents[1]
-SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100">{}</svg>'
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201b2a1c5e40000000049454e44ae426082")
 
 
-def toy_run(files: dict[str, str | bytes], task: str = "z1") -> runs.RunRecord:
-    with runs.start_run(task, {}) as run:
-        for name, content in files.items():
-            p = run.file(*name.split("/"))
-            p.write_bytes(content) if isinstance(content, bytes) else p.write_text(content)
-    return runs.latest_run(task)
 
 
 def decoded(url: str) -> bytes:
