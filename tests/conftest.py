@@ -212,3 +212,9 @@ def toy_run(files: dict, task: str = "z1"):
             p = run.file(*name.split("/"))
             p.write_bytes(content) if isinstance(content, bytes) else p.write_text(content)
     return runs.latest_run(task)
+
+
+def recorded(path) -> str:
+    """``path`` as a run records it (``hwkit.files.portable_path``: ``$HWKIT_RUNS_DIR/...``, project-relative ...)."""
+    from hwkit import files, runs
+    return files.portable_path(Path(path).resolve(), **runs.path_roots())
