@@ -218,3 +218,17 @@ def recorded(path) -> str:
     """``path`` as a run records it (``hwkit.files.portable_path``: ``$HWKIT_RUNS_DIR/...``, project-relative ...)."""
     from hwkit import files, runs
     return files.portable_path(Path(path).resolve(), **runs.path_roots())
+
+
+def warnings_of(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("warning:")]
+
+
+@pytest.fixture
+def secret(tmp_path) -> Path:
+    """Files outside every run directory that a figure must not pull into a PDF or HTML page."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    (folder / "secret.svg").write_text(SVG.format('<text x="5" y="50" font-size="20">SECRET-MARKER-26</text>'))
+    (folder / "secret.png").write_bytes(PNG)
+    return folder

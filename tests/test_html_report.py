@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import PNG, SVG, install_task_package, toy_run
+from conftest import PNG, SVG, install_task_package, toy_run, warnings_of
 
 from hwkit import cli, report, runs
 
@@ -25,18 +25,6 @@ def decoded(url: str) -> bytes:
 
 def image_sources(page: str) -> list[str]:
     return re.findall(r'<img src="([^"]*)"', page)
-
-
-def warnings_of(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("warning:")]
-
-
-@pytest.fixture
-def secret(tmp_path) -> Path:
-    folder = tmp_path / "home"
-    folder.mkdir()
-    (folder / "secret.svg").write_text(SVG.format('<text x="5" y="50">SECRET-MARKER-26</text>'))
-    return folder
 
 
 # ----------------------------------------------------------------------------- embedding, unit by unit

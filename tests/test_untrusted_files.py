@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from conftest import PNG, SVG, install_task_package, toy_run
+from conftest import PNG, SVG, install_task_package, toy_run, warnings_of
 
 from hwkit import cli, report, runs
 
@@ -38,20 +38,6 @@ def render_toy(tmp_path: Path) -> str:
 
 def pdf_images(path: Path) -> int:
     return sum(len(p.images) for p in pypdf.PdfReader(path).pages)
-
-
-def warnings_of(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("warning:")]
-
-
-@pytest.fixture
-def secret(tmp_path) -> Path:
-    """Files outside every run directory that a figure must not pull into the PDF."""
-    folder = tmp_path / "home"
-    folder.mkdir()
-    (folder / "secret.svg").write_text(svg_text("SECRET-MARKER-26"))
-    (folder / "secret.png").write_bytes(PNG)
-    return folder
 
 
 @pytest.fixture
