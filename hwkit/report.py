@@ -36,7 +36,7 @@ from typing import Mapping, Sequence
 import jinja2
 import markupsafe
 
-from hwkit import HwkitError, runs
+from hwkit import HwkitError, runs, typeset
 from hwkit.files import atomic_file
 from hwkit.task import TaskInfo
 
@@ -86,6 +86,9 @@ def _environment(uri=None) -> jinja2.Environment:
     env.filters["uri"] = uri or _file_uri
     env.filters["tojson"] = lambda v: json.dumps(v)
     env.filters["file_list"] = runs.file_list
+    env.filters["words"] = typeset.words
+    env.filters["math"] = typeset.math                                  # a displayed equation
+    env.filters["imath"] = lambda tex: typeset.math(tex, display=False)  # inline, on the baseline
     return env
 
 

@@ -93,7 +93,7 @@ FOUND_BY_NAME = {"hwkit.task": ("hwkit.cli",)}
 # (regenerate) — and take no part while a run is made: a run's fingerprint leaves them out (and what only
 # they import), so editing a PDF's layout code does not mark every run "made by older code". A hand-in
 # bundle still ships them (``module_files`` without ``skip``): its command line imports them.
-READ_RUNS_ONLY = ("hwkit.report", "hwkit.submit", "hwkit.regenerate")
+READ_RUNS_ONLY = ("hwkit.report", "hwkit.submit", "hwkit.regenerate", "hwkit.typeset")
 
 
 def module_files(modules: Sequence[str], skip: Sequence[str] = ()) -> dict[str, Path]:

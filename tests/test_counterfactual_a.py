@@ -21,7 +21,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "runs"
 TASKS = ("a1", "a2", "a3", "a4", "a5")
 # Headings that open each task's section in A's report, in order; the appendix closes the last one.
 SECTIONS = {"a1": "P1 — MLP h", "a2": "P2 — CNN g", "a3": "P3.1 —", "a4": "P3.2 —", "a5": "Beyond the text —",
-            None: "Reproducibility appendix"}
+            None: "Appendix — evidence and reproducibility"}
 
 
 @pytest.fixture

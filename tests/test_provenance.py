@@ -101,7 +101,7 @@ def test_fingerprint_covers_imported_modules_and_an_edit_of_one_marks_the_run_st
     assert files == sources.keep(["provtasks.v1"], tmp_path / "elsewhere")
     # what submit ships, less the modules that only read finished runs (an edit of the PDF layout stales nothing)
     assert set(files) == set(sources.module_files(["provtasks.v1"])) - {"hwkit/report.py", "hwkit/submit.py",
-                                                                         "hwkit/regenerate.py"}
+                                                                         "hwkit/regenerate.py", "hwkit/typeset.py"}
     assert not record.stale and record.changed_files == []
 
     edit_science(toy, monkeypatch)

@@ -283,7 +283,7 @@ def test_run_records_code_command_and_data(toy, runs_dir, data_dir, monkeypatch)
     assert runs.latest_run("t1").stale                       # "made by older code"
     from hwkit import cli, report
     html = report.render_html("T", "trust", cli.discover_tasks("T"))
-    assert "made by older code" in html and "commit unknown" in html
+    assert "made by older code" in html and "commit: not recorded" in html
 
 
 def test_git_state_of_this_repository():
