@@ -72,7 +72,11 @@ def test_read_drops_fields_of_the_wrong_type(tmp_path):
 
 def test_estimate_left():
     training = Progress("training", 2, 6, 10.0)                 # 4 epochs of 10 s to go
-    assert progress.estimate_left_s([(100.0, training, 300.0)], [], jobs=2) == pytest.approx(40.0)
+    assert progress.estimate_left_s([(270.0, training, 300.0)], [], jobs=2) == pytest.approx(40.0)
+    # one training of several (its pace says 40 s; the task's expected time says 200 s more): the larger
+    assert progress.estimate_left_s([(100.0, training, 300.0)], [], jobs=2) == pytest.approx(200.0)
+    # slower than expected: its own pace wins over an expected time already used up
+    assert progress.estimate_left_s([(400.0, training, 300.0)], [], jobs=2) == pytest.approx(40.0)
     searching = Progress("search", 2, 10)                        # no pace known: expected minus used
     assert progress.estimate_left_s([(100.0, searching, 300.0)], [], jobs=2) == pytest.approx(200.0)
     assert progress.estimate_left_s([(500.0, None, 300.0)], [], jobs=2) == 0.0
