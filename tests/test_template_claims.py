@@ -20,8 +20,6 @@ ALLOW: list[tuple[str, str, str]] = [
     ("A.html", "BCE drop", "the definition of a table column (loss decrease over the last epochs)"),
     ("A.html", "chosen on the deepest net (below)", "a pointer to A5's learning-rate finding below"),
     ("A.html", "fewer than half of the runs fit x_train", "the stated rule for a depth that is not judged"),
-    ("E.html", "best output shift", "E7's table headers: the shift that minimises the error, a definition"),
-    ("E.html", "error at best shift", "E7's table headers"),
     ("D.html", "over more steps from x₀", "a figure caption: what the right panel shows"),
     ("D.html", "Classify as 0 if the output is smaller than 0", "the assignment's rule, quoted, and how it is applied"),
     ("D.html", "Why XOR and XNOR need a hidden layer", "a proof (mathematics), not a measurement"),
