@@ -14,7 +14,7 @@ ALLOW: list[tuple[str, str, str]] = [
     ("macros.html", "stopped because", "a label before the tuner's recorded stop reason, which the run states"),
     # Method: how a setting is chosen (the rule), not which choice was better; the choice itself is a finding.
     ("A.html", "the rate is chosen on the training fit alone", "the selection rule (LR_RULE)"),
-    ("A.html", "The chosen rate's check run is that seed's run below", "says where the chosen rate's run is shown"),
+    ("A.html", "The chosen rate's check run is that seed's run in the appendix", "says where the rate's run is shown"),
     ("A.html", "(chosen below)", "a pointer to the lr_check finding below"),
     ("A.html", "=chosen", "the lr_check table's column header"),
     ("A.html", "BCE drop", "the definition of a table column (loss decrease over the last epochs)"),
