@@ -25,7 +25,7 @@ CASES = [
     ("d1", "b_vs_a", "worse", {}, {}, "The smaller step ends closer to the minimum"),
     ("d1", "b_overshoot", "overshoots", {}, {}, "the larger step overshoots the minimum"),
     ("d1", "b_steps", "do not shrink", {}, {}, "and steps do not shrink at every step"),
-    ("d1", "c_eta1", "better", {}, {}, "(GELU -0.02003 vs -0.01997): momentum is ahead"),
+    ("d1", "c_eta1", "better", {}, {}, "(GELU −0.02003 vs −0.01997): momentum is ahead"),
     ("d1", "c_eta0.1", "better", {}, {}, "0.00739 vs 0.00737, momentum is ahead"),
     ("d1", "c_eta1_lag", "does not lag", {}, {}, "a lagging average does not explain the comparison"),
     ("d1", "long_eta1", "better", {}, {}, "momentum is lower"),
