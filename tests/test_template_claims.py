@@ -54,7 +54,7 @@ ALLOW: list[tuple[str, str, str]] = [
     ("C.html", "Each model is represented by one setting, chosen without the test set", "the selection rule"),
     ("C.html", "=chosen setting", "a table header"),
     ("C.html", "The MLP chosen the same way is model", "names the model the rule selected"),
-    ("C.html", "By the formula in the table, the weight (and multiplication) saving", "arithmetic of a formula"),
+    ("C.html", "By the formula (table: appendix, C8), the weight (and multiplication) saving", "arithmetic of a formula"),
     ("C.html", "on CPUs/GPUs the gain can be smaller than the arithmetic ratio", "general knowledge (labelled so)"),
     ("C.html", "so a layer of the same width can express fewer functions", "mathematics: rank of a separable filter"),
     ("C.html", "By Eckart–Young its best separable approximation", "mathematics, with the computed σ2"),
