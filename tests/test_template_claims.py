@@ -69,7 +69,7 @@ ALLOW: list[tuple[str, str, str]] = [
     ("c_answers.html", "Under-fitting (training accuracy short of the best run's", "the under-fitting rule, defined; the finding's interval follows"),
     ("c_answers.html", "General advice, not tested as such", "remedies: general advice, labelled so"),
     ("c_answers.html", "against under-fitting, longer training, a larger but stable", "remedies: general advice"),
-    ("c_answers.html", "chosen on a validation split: test accuracy", "method: which split chooses; the findings follow"),
+    ("c_answers.html", "retrained with an L2 penalty, λ = … chosen on a validation split;", "method: which split chooses; the findings follow"),
     ("c_answers.html", "model 5 pools once, so its dense layer is larger", "exact parameter counts"),
     ("c_answers.html", "chosen on a validation split: filters", "the search's recorded choice, by its stated rule"),
     ("c4.html", "once a layer is (almost) all dead the output hardly depends", "the hypothesis, continued"),
