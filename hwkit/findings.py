@@ -71,10 +71,12 @@ def _finite(values: Sequence[float], what: str) -> np.ndarray:
     return a
 
 
-def seed_interval(values: Sequence[float]) -> Interval:
-    """Median and range of one quantity over seeds (``n`` = number of seeds; one seed gives a point)."""
+def seed_interval(values: Sequence[float], over: str = "seeds") -> Interval:
+    """Median and range of one quantity over seeds (``n`` = number of seeds; one seed gives a point).
+
+    ``over`` names what varied between the values when it is not the seed (e.g. "repeats" of a timing)."""
     a = _finite(values, "seed_interval")
-    method = f"median and range over {a.size} seeds" if a.size > 1 else "single run"
+    method = f"median and range over {a.size} {over}" if a.size > 1 else "single run"
     return Interval(float(np.median(a)), float(a.min()), float(a.max()), int(a.size), method)
 
 

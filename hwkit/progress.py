@@ -97,16 +97,19 @@ def estimate_left_s(running: list[tuple[float, Progress | None, float]], waiting
     """Seconds until every task is done, roughly.
 
     ``running``: per running task (seconds since it started, its progress, its expected wall seconds);
-    a task in its last phase of known length is extrapolated from its own pace, otherwise its expected
-    time minus what it has used (at least 0). Waiting tasks add their expected seconds, shared by ``jobs``.
+    the larger of its expected time minus what it has used and, while it trains, what its current training
+    needs at its own pace (a task that trains several models in turn reports one training at a time, so
+    the pace alone would say "almost done" at the end of each). Waiting tasks add their expected seconds,
+    shared by ``jobs``.
     """
     left = []
     for elapsed, progress, expected in running:
+        budget_left = max(0.0, expected - elapsed)
         fraction = progress.fraction_left() if progress and progress.phase == "training" else None
         if fraction is not None and progress.seconds_per_step:
-            left.append(fraction * progress.total * progress.seconds_per_step)
+            left.append(max(budget_left, fraction * progress.total * progress.seconds_per_step))
         else:
-            left.append(max(0.0, expected - elapsed))
+            left.append(budget_left)
     return max(left, default=0.0) if not waiting_expected_s else \
         (sum(left) + sum(waiting_expected_s)) / max(1, jobs)
 

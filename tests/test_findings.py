@@ -98,3 +98,9 @@ def test_resampled_means_of_few_levels_match_resampling_the_examples():
     continuous = rng.normal(size=50)          # many levels: the indices are drawn
     means = F.resampled_means(continuous, 500, np.random.default_rng(0))
     assert means.shape == (500,) and abs(means.mean() - continuous.mean()) < 0.05
+
+
+def test_seed_interval_names_what_varied():
+    assert F.seed_interval([1.0, 2.0, 3.0]).method == "median and range over 3 seeds"
+    assert F.seed_interval([1.0, 2.0, 3.0], over="repeats").method == "median and range over 3 repeats"
+    assert F.seed_interval([1.0], over="repeats").method == "single run"

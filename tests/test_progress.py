@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import time
@@ -72,7 +73,11 @@ def test_read_drops_fields_of_the_wrong_type(tmp_path):
 
 def test_estimate_left():
     training = Progress("training", 2, 6, 10.0)                 # 4 epochs of 10 s to go
-    assert progress.estimate_left_s([(100.0, training, 300.0)], [], jobs=2) == pytest.approx(40.0)
+    assert progress.estimate_left_s([(270.0, training, 300.0)], [], jobs=2) == pytest.approx(40.0)
+    # one training of several (its pace says 40 s; the task's expected time says 200 s more): the larger
+    assert progress.estimate_left_s([(100.0, training, 300.0)], [], jobs=2) == pytest.approx(200.0)
+    # slower than expected: its own pace wins over an expected time already used up
+    assert progress.estimate_left_s([(400.0, training, 300.0)], [], jobs=2) == pytest.approx(40.0)
     searching = Progress("search", 2, 10)                        # no pace known: expected minus used
     assert progress.estimate_left_s([(100.0, searching, 300.0)], [], jobs=2) == pytest.approx(200.0)
     assert progress.estimate_left_s([(500.0, None, 300.0)], [], jobs=2) == 0.0
@@ -112,7 +117,10 @@ def test_plain_view_prints_a_line_per_change_and_no_control_characters(tmp_path)
     lines = out.getvalue().splitlines()
     assert len(lines) == 3, lines
     assert lines[0].startswith("... d6: search trial 1/8 (0:30) | 1 done · 0 failed · 1 running · 0 waiting of 3")
-    assert "training epoch 1/6, 120 s/epoch" in lines[1] and "about 10:00 left" in lines[1]
+    assert "training epoch 1/6, 120 s/epoch" in lines[1]
+    # at least the 5 epochs of 120 s its pace needs; more while d6's expected time is not used up
+    minutes, seconds = re.search(r"about (\d+):(\d\d) left", lines[1]).groups()
+    assert 60 * int(minutes) + int(seconds) >= 600
     assert lines[2].endswith("d6 done in 900 s")
     assert "\x1b" not in out.getvalue() and "\r" not in out.getvalue()
 

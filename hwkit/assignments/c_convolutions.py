@@ -172,14 +172,13 @@ def speedup_finding(speedups: list[float], arithmetic_ratio: float) -> fnd.Findi
     ``speedups``: plain / separable seconds, one per repeat. "faster" ("slower") when every repeat's
     speed-up is above (below) 1; ``numbers["below_arithmetic"]`` when every repeat stays below
     ``arithmetic_ratio``."""
-    i = fnd.seed_interval(speedups)
+    i = fnd.seed_interval(speedups, over="repeats")
     verdict = FASTER if i.low > 1 else SLOWER if i.high < 1 else fnd.SAME
     if i.n < fnd.MIN_SEEDS:
         verdict = fnd.NOT_COMPARABLE
     numbers = {"speedup": i.center, "low": i.low, "high": i.high, "repeats": i.n,
                "arithmetic_ratio": arithmetic_ratio, "below_arithmetic": bool(i.high < arithmetic_ratio)}
-    method = i.method.replace("seeds", "repeats")
-    return fnd.Finding(verdict, numbers, fnd.Interval(i.center, i.low, i.high, i.n, method),
+    return fnd.Finding(verdict, numbers, i,
                        criterion=f"every one of at least {fnd.MIN_SEEDS} repeats on the same side of 1")
 
 
