@@ -148,10 +148,12 @@ SHEET_CASES = [
     ("b1", "target", {mc.REACHED: "reached — the 95% bootstrap interval", mc.MISSED: "NOT reached (95% bootstrap"}),
     ("b2", "widths", {F.WORSE: "the narrow network is the worse approximator", F.SAME: "no measurable difference",
                       F.NOT_COMPARABLE: "units: not compared ("}),
-    ("b3", "target_L1", {bf.REACHED: "below the 5% target on every seed", bf.MISSED: "MISSED the 5% target"}, ("3(a)", "3(b)")),
+    ("b3", "target_L1", {bf.REACHED: "below the 5% target on every seed", bf.MISSED: "MISSED the 5% target"},
+     ("3(a)", "3(b)")),
     ("b5", "vs_pca_16", {F.BETTER: "autoencoder better", F.WORSE: "PCA better",
                          F.NOT_COMPARABLE: "l_d = 16: not compared (autoencoder failed to fit)"}),
-    ("b8", "steps", {F.WORSE: "d = 20 needed more generator steps", F.NOT_COMPARABLE: "not compared as a cost of the problem"}),
+    ("b8", "steps", {F.WORSE: "d = 20 needed more generator steps",
+                     F.NOT_COMPARABLE: "not compared as a cost of the problem"}),
 ]
 
 
