@@ -144,3 +144,60 @@ def test_paper_comparison_outcome_follows_its_finding(runs_copy):
 def test_disagreement_names_the_part_of_the_rule_that_failed(runs_copy, numbers, reason):
     flip(runs_copy, "a5", "paper", a_identity.DISAGREES, **numbers)
     assert reason in sections()["a5"]
+
+
+ANSWER_LABELS = ("P1.1", "P1.2", "P1.3", "P2.1", "P2.2", "P2.3", "P3.1", "P3.2", "A5")
+
+
+def answer_sheet() -> str:
+    """The rendered answer sheet as plain text: from its heading to the first task section."""
+    from hwkit import cli, report
+    out = report.render_html("A", cli.assignments()["A"], cli.discover_tasks("A"), True,
+                             facts=cli.report_facts("A"), benchmarks=cli.report_benchmarks())
+    text = re.sub(r"<style.*?</style>", " ", out, flags=re.S)
+    text = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", text).split()))
+    return text[text.index("Answers Each question"):text.index(SECTIONS["a1"])]
+
+
+def test_answer_sheet_answers_every_question_in_the_assignments_order(runs_copy):
+    sheet = answer_sheet()
+    positions = [sheet.index(f"{label} [SMOKE run]") for label in ANSWER_LABELS]   # quick fixtures: labelled
+    assert positions == sorted(positions)
+    assert "not run" not in sheet
+
+
+def test_answer_sheet_says_not_run_for_a_missing_run(runs_copy):
+    shutil.rmtree(runs_copy / "a4")
+    (runs_copy / "a4").mkdir()
+    sheet = answer_sheet()
+    assert "P3.2 not run — no complete full run of a4" in sheet
+    assert "P3.1 [SMOKE run]" in sheet
+
+
+def answer_item(sheet: str, label: str) -> str:
+    """One answer of the sheet: from its label to the next one."""
+    start = sheet.index(f"{label} ")
+    later = [sheet.index(f"{other} ", start) for other in ANSWER_LABELS[ANSWER_LABELS.index(label) + 1:]]
+    return sheet[start:min(later, default=len(sheet))]
+
+
+@pytest.mark.parametrize("task, f, label", [("a1", "h", "P1.3"), ("a2", "g", "P2.3")])
+def test_answer_sheet_conjecture_is_the_sections_answer(runs_copy, task, f, label):
+    """The sheet and the section print the same macro: each verdict's words appear in both, no other verdict's."""
+    markers = {"constant": f"Conjecture: {f}(x) ≈ x_train —", "identity": f"Conjecture: {f}(x) ≈ x —",
+               a_identity.MIXED: "no verdict is backed by more than half",
+               a_identity.TOO_FEW: "a conjecture needs at least"}
+    metrics = _metrics_path(runs_copy, task)
+    original = metrics.read_text()
+    for verdict, marker in markers.items():
+        flip(runs_copy, task, "conjecture", verdict)
+        sheet = answer_item(answer_sheet(), label)
+        assert marker in sheet and marker in sections()[task], verdict
+        assert not [m for v, m in markers.items() if v != verdict and m in sheet], verdict
+        metrics.write_text(original)
+
+
+def test_answer_sheet_paper_outcome_follows_its_finding(runs_copy):
+    for verdict in (a_identity.AGREES, a_identity.PARTLY, a_identity.DISAGREES, NOT_COMPARABLE):
+        flip(runs_copy, "a5", "paper", verdict)
+        assert f"Fig. 3: {verdict}." in answer_sheet()

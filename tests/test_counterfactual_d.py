@@ -25,7 +25,7 @@ CASES = [
     ("d1", "b_vs_a", "worse", {}, {}, "The smaller step ends closer to the minimum"),
     ("d1", "b_overshoot", "overshoots", {}, {}, "the larger step overshoots the minimum"),
     ("d1", "b_steps", "do not shrink", {}, {}, "and steps do not shrink at every step"),
-    ("d1", "c_eta1", "better", {}, {}, "(GELU -0.02003 vs -0.01997): momentum is ahead"),
+    ("d1", "c_eta1", "better", {}, {}, "(GELU −0.02003 vs −0.01997): momentum is ahead"),
     ("d1", "c_eta0.1", "better", {}, {}, "0.00739 vs 0.00737, momentum is ahead"),
     ("d1", "c_eta1_lag", "does not lag", {}, {}, "a lagging average does not explain the comparison"),
     ("d1", "long_eta1", "better", {}, {}, "momentum is lower"),
@@ -128,3 +128,23 @@ def test_flipping_a_finding_changes_its_sentence(runs_copy, baseline, run, name,
             f["interval"] = {"center": 0.012, "low": 0.004, "high": 0.02, "n": 500, "method": "95% bootstrap"}
     path.write_text(json.dumps(data))
     assert (words in _render()) != gone
+
+
+def test_answer_sheet_answers_every_question_in_order_labels_smoke_and_says_not_run(runs_copy):
+    """D's answer sheet opens the report: each question of the text in its numbering and order, a quick run's answer
+    labelled SMOKE, a task without a run "not run", and the same sentence again at the top of its section."""
+    shutil.rmtree(runs_copy / "d3")
+    text = _render()
+    sheet = text[text.index("Answers"):text.index("D1 — Gradient descent")]
+    labels = ["1(a)", "1(b)", "1(c)", "2", "3(a)", "3(b)", "4(a)", "4(b)", "4(c)", "4(d)",
+              "Programming exercises", "1(a)–(d)", "1(e)", "2"]
+    at = 0
+    for label in labels:
+        at = sheet.index(label, at) + len(label)
+    assert "3(a) not run ( python -m tasks.d3 )" in sheet and "3(b) not run" in sheet
+    assert "4(a) SMOKE" in sheet and "1(e) SMOKE" in sheet   # (a stale fixture run adds "older code: rerun" after it)
+    assert "Final test error: 10% (95% bootstrap over 1000 examples: 8.2 to 11.8%)" in sheet
+    # the same macro in the section: D2's answer sentence appears in the sheet and in §D2
+    d2 = "as no single neuron separates them. 16 rows checked: all correct."
+    assert sheet.count(d2) == 1 and text.count(d2) == 2
+    assert "No complete run of" not in text and "What each trick buys" in text   # the fixture has a tricks run

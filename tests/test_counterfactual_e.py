@@ -85,13 +85,26 @@ CASES = [
     ("e3", "separation", findings.WORSE, "The autoencoder separates the digits more", "The classifier separates"),
     ("e3", "separation", findings.SAME, "No measurable difference in separation", "separates the digits more"),
     ("e3", "fit_e3", findings.FITS, "the E3 decoder fits", "the E3 decoder FAILED TO FIT"),
-    ("e2", "fit", findings.FITS, "E2 test accuracy (loss) 29", "E2 test accuracy (loss) 29.60% (2.071) FAILED"),
+    ("e2", "fit", findings.FITS, "(loss 2.071); fit check: fits", "(loss 2.071); fit check: FAILED TO FIT"),
     ("e2", "target", "reached", "the aim of ≥ 99% was reached", "the aim of ≥ 99% was NOT reached"),
     ("e4", "overfitting", "over-fits", "Over-fitting observed", "Over-fitting not established"),
     ("e4", "overfitting", "over-fitting not established", "Over-fitting not established", "Over-fitting observed"),
     ("e5", "accuracy_vs_e4", findings.BETTER, "gives a higher test accuracy", "gives a lower test accuracy"),
     ("e5", "accuracy_vs_e4", findings.WORSE, "gives a lower test accuracy", "gives a higher test accuracy"),
     ("e5", "accuracy_vs_e4", findings.SAME, "No measurable difference in test accuracy", "test accuracy with the same"),
+    # the answer sheet's short answers (the same macros open each section)
+    ("e1", "fc_vs_no_fc", findings.BETTER, "the FC variant has the lower L1", "the variant without FC has the lower"),
+    ("e1", "fc_vs_no_fc", findings.WORSE, "the variant without FC has the lower L1", "the FC variant has the lower"),
+    ("e3", "reconstruction", findings.WORSE, "the classifier's code gives the lower L1",
+     "the autoencoder's code gives the lower"),
+    ("e3", "prototypical", findings.BETTER, "the classifier decoding's digits are the more uniform",
+     "the autoencoder's decoded digits are the more"),
+    ("e3", "in_class_variability", findings.WORSE, "the classifier's codes vary more within a digit",
+     "the autoencoder's codes vary more"),
+    ("e3", "separation", findings.WORSE, "the autoencoder's codes are the more separated",
+     "the classifier's codes are the more"),
+    ("e4", "overfitting", "over-fits", "over-fitting observed (gap", "over-fitting not established (gap"),
+    ("e5", "accuracy_vs_e4", findings.WORSE, "lower with the pre-trained start;", "higher with the pre-trained start;"),
 ]
 
 
@@ -122,3 +135,20 @@ def test_a_hypothesis_is_printed_only_with_the_result_it_would_explain(runs_copy
     assert "A likely reason, not tested here" not in text()
     flip(runs_copy, "e1", "fc_vs_no_fc", findings.BETTER)
     assert "A likely reason, not tested here: the FC layer lets every latent coordinate" in text()
+
+
+def test_the_answer_sheet_answers_every_question_in_the_assignments_order(runs_copy):
+    """One answer per question of the assignment text, in its numbering and order, before the first section."""
+    t = text()
+    sheet = t[t.index("Answers"):t.index("E1 — Convolutional autoencoder")]
+    labels = ["1. SMOKE", "2. SMOKE", "3. SMOKE", "3(a). SMOKE", "3(b). SMOKE", "3(c). SMOKE", "4. SMOKE", "5. SMOKE",
+              "Theoretical questions", "1) SMOKE", "2) SMOKE", "3) SMOKE"]
+    where = [sheet.find(label) for label in labels]
+    assert -1 not in where and where == sorted(where), dict(zip(labels, where))
+
+
+def test_a_missing_run_is_answered_not_run(runs_copy):
+    shutil.rmtree(runs_copy / "e7")
+    t = text()
+    sheet = t[t.index("Answers"):t.index("E1 — Convolutional autoencoder")]
+    assert "2) not run — python -m tasks.e7" in sheet
