@@ -91,7 +91,7 @@ CASES = [
     ("b5", "largest_gain", {F.BETTER: "The autoencoder's largest advantage is at l_d = 16",
                             F.NOT_COMPARABLE: "measurably better than PCA at no latent dimension"}),
     ("b5", "pca_falls", {br.FALLS: "PCA's test ε falls measurably at every step",
-                         br.NOT_MONOTONE: "PCA's test ε does not fall measurably at l_d ∈ [16]",
+                         br.NOT_MONOTONE: "PCA's test ε does not fall measurably at l_d = 16",
                          F.NOT_COMPARABLE: "PCA's test ε is not compared across l_d"}),
     ("b5", "autoencoder_falls", {br.FALLS: "the autoencoder's falls measurably at every step",
                                  br.NOT_MONOTONE: "the autoencoder's does not fall measurably",
@@ -136,3 +136,51 @@ def test_flipping_a_finding_changes_its_sentence(case, tmp_path, monkeypatch):
         for other, other_words in wording.items():
             if other != verdict:
                 assert other_words not in text, f"{task} {name}={verdict!r} also says {other_words!r}"
+
+
+def _sheet(text: str) -> str:
+    """The answer sheet: from its heading to the first section."""
+    return text[text.index("Answers"): text.index("Task 1 —")]
+
+
+# The answer sheet reads the same findings as the sections: flipping one changes the sheet's answer too.
+SHEET_CASES = [
+    ("b1", "target", {mc.REACHED: "reached — the 95% bootstrap interval", mc.MISSED: "NOT reached (95% bootstrap"}),
+    ("b2", "widths", {F.WORSE: "the narrow network is the worse approximator", F.SAME: "no measurable difference",
+                      F.NOT_COMPARABLE: "units: not compared ("}),
+    ("b3", "target_L1", {bf.REACHED: "below the 5% target on every seed", bf.MISSED: "MISSED the 5% target"},
+     ("3(a)", "3(b)")),
+    ("b5", "vs_pca_16", {F.BETTER: "autoencoder better", F.WORSE: "PCA better",
+                         F.NOT_COMPARABLE: "l_d = 16: not compared (autoencoder failed to fit)"}),
+    ("b8", "steps", {F.WORSE: "d = 20 needed more generator steps",
+                     F.NOT_COMPARABLE: "not compared as a cost of the problem"}),
+]
+
+
+@pytest.mark.parametrize("case", SHEET_CASES, ids=[f"{c[0]}-{c[1]}" for c in SHEET_CASES])
+def test_the_answer_sheet_follows_the_findings(case, tmp_path, monkeypatch):
+    task, name, wording, *scope = case
+    runs_dir = _runs_copy(tmp_path)
+    if (task, name) in SET_FIRST:
+        _flip(runs_dir, task, *SET_FIRST[task, name])
+    for verdict, words in wording.items():
+        _flip(runs_dir, task, name, verdict)
+        sheet = _sheet(_render(runs_dir, monkeypatch))
+        if scope:
+            sheet = sheet[sheet.index(scope[0][0]): sheet.index(scope[0][1])]
+        assert words in sheet, f"{task} {name}={verdict!r}: {words!r} not in the answer sheet"
+        for other, other_words in wording.items():
+            if other != verdict:
+                assert other_words not in sheet, f"{task} {name}={verdict!r}: the sheet also says {other_words!r}"
+
+
+def test_the_answer_sheet_labels_quick_runs_and_says_not_run(tmp_path, monkeypatch):
+    runs_dir = _runs_copy(tmp_path)
+    shutil.rmtree(runs_dir / "b2")   # no run of b2 at all
+    sheet = _sheet(_render(runs_dir, monkeypatch))
+    for label in ("1(a)", "1(e)", "2", "3(a)", "3(c)", "5(c)", "6", "7", "8"):
+        assert f" {label} " in f" {sheet} ", f"question {label} missing from the sheet"
+    assert " 2 not run ( python -m tasks.b2 )" in sheet
+    assert sheet.count("SMOKE") >= 10, "every answer from a quick run is labelled"
+    order = [sheet.index(f" {label} SMOKE ") for label in ("1(a)", "1(e)", "3(a)", "3(c)", "5(c)", "6", "7", "8")]
+    assert order == sorted(order), "the questions in the text's order"
