@@ -42,6 +42,13 @@ HOUSE_RC = {
 matplotlib.rcParams.update(HOUSE_RC)
 
 
+def wrap(text: str, width_cm: float, pt: float = 10.0) -> str:
+    """``text`` broken into lines that fit ``width_cm`` at ``pt`` points (about 0.5 em a character)."""
+    import textwrap
+    chars = max(10, int(width_cm / (pt * 0.5 / 72 * 2.54)))
+    return "\n".join(textwrap.fill(part, chars) for part in str(text).splitlines())
+
+
 def _thousands(value, _pos=None) -> str:
     """Tick text: 125000 -> "125k", 1500000 -> "1.5M", 0.25 -> "0.25"."""
     for scale, suffix in ((1e6, "M"), (1e3, "k")):
@@ -147,7 +154,7 @@ def learning_curves(history: Mapping[str, Sequence[float]], metrics: Sequence[st
             thousands_axis(ax)
         ax.legend()
     if title:
-        fig.suptitle(title)
+        fig.suptitle(wrap(title, fig.get_figwidth() / CM))
     return fig
 
 
@@ -167,7 +174,9 @@ def image_grid(images: np.ndarray, titles: Sequence[str] | None = None, ncols: i
     nrows = int(np.ceil(n / ncols))
     width = width or ("half" if ncols <= 4 else "full")
     cell_cm = WIDTHS_CM[width] / ncols
-    title_cm = 0.45 * max((len(str(t).splitlines()) for t in titles), default=1) if titles is not None else 0.0
+    if titles is not None:
+        titles = [wrap(t, cell_cm, MIN_FONT_PT) for t in titles]
+    title_cm = 0.4 * max((len(str(t).splitlines()) for t in titles), default=1) if titles is not None else 0.0
     height_cm = min(nrows * (cell_cm + title_cm) + 0.8, 24.0)
     colour = cmap not in GREY_CMAPS and (images.ndim == 3 or (images.ndim == 4 and images.shape[-1] == 1))
     if colour and n:     # one colourbar for the grid: every image on the same scale
@@ -188,7 +197,7 @@ def image_grid(images: np.ndarray, titles: Sequence[str] | None = None, ncols: i
             if titles is not None:
                 ax.set_title(titles[i], fontsize=MIN_FONT_PT)
         if row_labels is not None and i % ncols == 0 and i // ncols < len(row_labels):
-            ax.set_ylabel(row_labels[i // ncols])
+            ax.set_ylabel(wrap(row_labels[i // ncols], 2.5, FONT_PT), rotation=0, ha="right", va="center")
     if shown is not None and colour:
         fig.colorbar(shown, ax=list(axes.flat), shrink=0.8)
     return fig
@@ -223,7 +232,7 @@ def series_grid(panels: Sequence[Sequence[dict]], col_titles: Sequence[str], row
     if handles:
         fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
     if title:
-        fig.suptitle(title)
+        fig.suptitle(wrap(title, fig.get_figwidth() / CM))
     return fig
 
 

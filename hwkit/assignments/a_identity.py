@@ -430,13 +430,15 @@ def prediction_figure(d: OneExampleData, rows: Sequence[tuple[str, np.ndarray, n
     """
     from hwkit import plots
     images = [np.concatenate([d.x_train, d.x_test])]
-    titles = [f"train ({d.train_digit})"] + [f"test {k}" for k in DIGITS]
+    titles = [f"train {d.train_digit}"] + [f"test {k}" for k in DIGITS]
+    labels = ["inputs"]
     for label, train_pred, test_pred in rows:
         images.append(np.concatenate([train_pred, test_pred]))
-        titles += [label] + [""] * len(DIGITS)
-    fig = plots.image_grid(np.concatenate(images), titles=titles, ncols=1 + len(DIGITS), size=1.0)
+        titles += [""] * (1 + len(DIGITS))
+        labels.append(label)
+    fig = plots.image_grid(np.concatenate(images), titles=titles, ncols=1 + len(DIGITS), row_labels=labels)
     if title:
-        fig.suptitle(title, fontsize=9, y=1.02)
+        fig.suptitle(plots.wrap(title, plots.WIDTHS_CM["full"]))
     return fig
 
 
@@ -709,11 +711,12 @@ def distance_vs_depth_figure(rows: Sequence[dict], title: str = ""):
 
     One dot per run: filled if it fit x_train, a grey cross if it failed to (its distances describe an
     unfinished training); the lines join the medians over the fitted runs of each depth."""
-    import matplotlib.pyplot as plt
+    from hwkit import plots
     depths = sorted({r["depth"] for r in rows})
     fitted = [r for r in rows if r["fit"] == findings.FITS]
     failed = [r for r in rows if r["fit"] != findings.FITS]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, axes = plots.figure(1, 1, width="full", height_cm=7)
+    ax = axes[0, 0]
     for key, label, colour in (("d_const", "d(g(x), x_train): 0 = constant map", "tab:red"),
                                ("d_id", "d(g(x), x): 0 = identity", "tab:blue")):
         ax.scatter([r["depth"] for r in fitted], [r[key] for r in fitted], color=colour, s=14)
@@ -728,10 +731,9 @@ def distance_vs_depth_figure(rows: Sequence[dict], title: str = ""):
     ax.set_ylabel("mean squared distance / gap")
     ax.axhline(0, color="k", lw=0.5)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend()
     if title:
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
+        ax.set_title(title)
     return fig
 
 
