@@ -79,7 +79,7 @@ def figure(nrows: int = 1, ncols: int = 1, width: str = "full", height_cm: float
 
 def epoch_axis(ax, axis: str = "x") -> None:
     """Integer ticks on an epoch (or step) axis: no "2.5 epochs"."""
-    (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
 def thousands_axis(ax, axis: str = "x") -> None:
@@ -176,8 +176,10 @@ def image_grid(images: np.ndarray, titles: Sequence[str] | None = None, ncols: i
     cell_cm = WIDTHS_CM[width] / ncols
     if titles is not None:
         titles = [wrap(t, cell_cm, MIN_FONT_PT) for t in titles]
-    title_cm = 0.4 * max((len(str(t).splitlines()) for t in titles), default=1) if titles is not None else 0.0
-    height_cm = min(nrows * (cell_cm + title_cm) + 0.8, 24.0)
+    title_cm = 0.0     # room for each row's titles: as many text lines as its longest title, none if all are empty
+    for r in range(nrows if titles is not None else 0):
+        title_cm += 0.4 * max((len(t.splitlines()) for t in titles[r * ncols:(r + 1) * ncols] if t), default=0)
+    height_cm = min(nrows * cell_cm + title_cm + 0.8, 24.0)
     colour = cmap not in GREY_CMAPS and (images.ndim == 3 or (images.ndim == 4 and images.shape[-1] == 1))
     if colour and n:     # one colourbar for the grid: every image on the same scale
         vmin = float(np.nanmin(images)) if vmin is None else vmin

@@ -82,7 +82,7 @@ def run(args, run):
             ax.set_title(f"{DEPTH} layers × {width} units" if r == 0 else "")
             ax.set_xlabel("x" if r == len(chunks) - 1 else "")
             ax.set_ylabel("f(x), network" if col == 0 else "")
-            ax.legend(loc="upper right", fontsize=plots.MIN_FONT_PT)
+            ax.legend(loc="upper right", frameon=True, framealpha=0.85)
     run.save_figure(fig, "fits")
     fig, axes = plots.figure(1, 1, width="full", height_cm=5.5)
     ax = axes[0, 0]
@@ -94,7 +94,7 @@ def run(args, run):
     ax.set_xticks(np.arange(len(seeds)), [str(s) for s in seeds])
     ax.set_xlabel("seed")
     ax.set_ylabel("fraction of dead hidden units")
-    ax.legend(ncols=2)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=2)
     ax.grid(alpha=0.3, axis="y")
     run.save_figure(fig, "dead_units")
 

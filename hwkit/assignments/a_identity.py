@@ -445,7 +445,7 @@ def prediction_figure(d: OneExampleData, rows: Sequence[tuple[str, np.ndarray, n
 def loss_figure(results: Sequence[SeedResult], title: str = ""):
     """Training loss (per-pixel BCE, the optimised loss) and MSE per epoch, one line per seed, log scales."""
     from hwkit import plots
-    series = {f"seed{r.seed}_{k}": r.history[k] for r in results for k in ("loss", "mse")}
+    series = {f"seed {r.seed}_{k}": r.history[k] for r in results for k in ("loss", "mse")}
     fig = plots.learning_curves(series, metrics=("loss", "mse"), title=title)
     for ax, label in zip(fig.axes, ("binary cross-entropy (per pixel)", "mean squared error (metric)")):
         ax.set_yscale("log")
@@ -501,9 +501,9 @@ def run_protocol(run, build: Callable[[], keras.Model], d: OneExampleData, proto
     floor = bce_floor(d.x_train)
     fig = loss_figure(results, title=f"{name}: training loss on the single image")
     fig.axes[0].axhline(floor, color="k", ls=":", lw=1, label=f"BCE floor {floor:.4f}")
-    fig.axes[0].legend(fontsize=7)
+    fig.axes[0].legend()
     fig.axes[1].axhline(FIT_MSE, color="r", ls="--", lw=1, label=f"fit threshold {FIT_MSE:g}")
-    fig.axes[1].legend(fontsize=7)
+    fig.axes[1].legend()
     run.save_figure(fig, "loss")
 
     # Predictions on the training image and the 10 test images (P*.3), labelled with the run's verdict
