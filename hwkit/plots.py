@@ -214,19 +214,19 @@ def series_grid(panels: Sequence[Sequence[dict]], col_titles: Sequence[str], row
     figure: every panel draws the same series.
     """
     ncols, nrows = len(panels), max(len(c) for c in panels)
-    fig, axes = figure(nrows, ncols, width="full", height_cm=min(MAX_HEIGHT_CM, 2.0 + 3.4 * nrows),
-                       sharex=True, sharey=True)
+    # Rows may run for different lengths (settings): x is shared along a row, y by every panel.
+    fig, axes = figure(nrows, ncols, width="full", height_cm=min(MAX_HEIGHT_CM, 2.0 + 3.6 * nrows),
+                       sharex="row", sharey=True)
     for i, column in enumerate(panels):
         for j, panel in enumerate(column):
             ax = axes[j, i]
             for label, ys in panel["series"].items():
                 ax.plot(panel["x"][: len(ys)], ys, label=label.replace("_", " "))
             thousands_axis(ax)
-            ax.set_xlabel(xlabel if j == nrows - 1 else "")
-            ax.set_ylabel(f"{row_label(panel['setting'])}\n{ylabel}")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(f"{row_label(panel['setting'])}\n{ylabel}" if i == 0 else "")
             ax.set_title(col_titles[i] if j == 0 else "")
-            ax.label_outer()
-    for j in range(nrows):      # label_outer keeps the left column's label; every row needs its setting
+    for j in range(nrows):
         for i in range(ncols):
             if j >= len(panels[i]):
                 axes[j, i].set_visible(False)
@@ -262,7 +262,7 @@ def summary_table(experiments: Sequence[Sequence[tuple]], model_names: Sequence[
     fig, axes = figure(1, 1, width="full", height_cm=min(MAX_HEIGHT_CM, 1.3 * len(experiments) + 1.6))
     ax = axes[0, 0]
     table = ax.table(cellText=cells, rowLabels=list(model_names),
-                     colLabels=[f"Setting {j + 1}" for j in range(ncols)], loc="center")
+                     colLabels=[f"Setting {j + 1}" for j in range(ncols)], loc="center", cellLoc="center")
     table.auto_set_font_size(False)
     table.set_fontsize(FONT_PT)
     table.scale(1, 2.4)
@@ -318,6 +318,11 @@ def style_problems(fig) -> list[str]:
         problems.append(f"text at {size:g} pt (< {MIN_FONT_PT:g} pt at print size), e.g. {example!r}")
     # A colourbar serves every image drawn with its colormap and limits (one bar for a grid of images).
     scales = {_scale(image.colorbar.mappable) for ax in fig.axes for image in ax.get_images() if image.colorbar}
+    titles = [(k, ax.title) for k, ax in enumerate(fig.axes) if ax.get_visible() and ax.get_title().strip()]
+    for i, (k, a) in enumerate(titles):
+        for m, b in titles[i + 1:]:
+            if a.get_window_extent(renderer).overlaps(b.get_window_extent(renderer)):
+                problems.append(f"the titles of axes {k} and {m} overlap: {a.get_text()!r}, {b.get_text()!r}")
     for k, ax in enumerate(fig.axes):
         if not ax.get_visible():
             continue
@@ -334,6 +339,12 @@ def style_problems(fig) -> list[str]:
                     and image.get_cmap().name not in GREY_CMAPS and _scale(image) not in scales
                     and not _has_cell_values(ax)):
                 problems.append(f"{name} shows a {image.get_cmap().name} colour image without a colourbar")
+        for which, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            boxes = [t.get_window_extent(renderer) for t in axis.get_ticklabels()
+                     if t.get_visible() and t.get_text().strip()]
+            if any(a.overlaps(b) for a, b in zip(boxes, boxes[1:])):
+                problems.append(f"{name} has {which} tick labels that run together: "
+                                f"{[t.get_text() for t in axis.get_ticklabels()]}")
         for axis, label in ((ax.xaxis, ax.get_xlabel()), (ax.yaxis, ax.get_ylabel())):
             if _is_epoch_label(label) or (not label and _shares_epoch_label(ax, axis)):
                 lo, hi = sorted(axis.get_view_interval())

@@ -160,8 +160,7 @@ def run(args, run):
     # Figure: the first seed's fit of every setting against f and the noisy training data.
     ncols = min(3, len(curves))
     nrows = -(-len(curves) // ncols)
-    fig, axes = plots.figure(nrows, ncols, width="full", height_cm=min(11, 1.5 + 4.6 * nrows), sharex=True,
-                             sharey=True)
+    fig, axes = plots.figure(nrows, ncols, width="full", height_cm=min(11, 1.5 + 4.8 * nrows), sharey=True)
     for ax in axes.flat[len(curves):]:
         ax.set_visible(False)
     for k, (ax, (label, pred)) in enumerate(zip(axes.flat, curves.items())):
@@ -171,7 +170,7 @@ def run(args, run):
         ax.plot(x_val, y_val, "C2^", ms=4, label="validation points")
         row = next(r for r in per_seed if r["setting"] == label)
         ax.set_title(f"{label} {row['strength']:g} (seed {row['seed']})\ntest error {row['test_rel_l2_error']:.2%}"
-                     + ("" if row["fit"] == findings.FITS else " — FAILED TO FIT"))
+                     + ("" if row["fit"] == findings.FITS else "\nFAILED TO FIT"))
         ax.set_xlabel("x")
         ax.set_ylabel("y" if k % ncols == 0 else "")
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=4)

@@ -76,7 +76,8 @@ def run(args, run):
             ax.set_xlabel("Adam step" if row == 1 else "")
             ax.set_ylabel(what if col == 0 else "")
             plots.thousands_axis(ax)
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=len(INITIALIZERS))
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center",
+               ncols=len(INITIALIZERS) if len(depths) > 1 else 2)
     run.save_figure(fig, "learning_curves")
 
     best = min(rows, key=lambda r: r["test_rel_l2_error"])

@@ -150,3 +150,28 @@ def test_save_figure_raises_in_strict_mode_and_warns_otherwise(tmp_path, monkeyp
 def test_the_test_session_is_strict():
     import os
     assert os.environ.get("HWKIT_STRICT_FIGURES") == "1"
+
+
+def test_tick_labels_that_run_together_are_caught():
+    fig, axes = plots.figure(1, 3, width="full")
+    for ax in axes[0]:
+        ax.plot([100000, 150000], [0, 1])
+        ax.set(xlabel="samples", ylabel="accuracy")
+        ax.ticklabel_format(style="plain", axis="x")
+        ax.set_xticks([100000, 112500, 125000, 137500, 150000])
+    assert any("run together" in p for p in plots.style_problems(fig))
+    for ax in axes[0]:
+        plots.thousands_axis(ax)
+        ax.set_xticks([100000, 125000, 150000])
+    assert plots.style_problems(fig) == []
+
+
+def test_overlapping_panel_titles_are_caught():
+    fig, axes = plots.figure(1, 3, width="full")
+    for ax in axes[0]:
+        ax.plot([0, 1], [0, 1])
+        ax.set(xlabel="x", ylabel="y", title="a long panel title that is wider than its panel")
+    assert any("titles of axes 0 and 1 overlap" in p for p in plots.style_problems(fig))
+    for ax in axes[0]:
+        ax.set_title(plots.wrap(ax.get_title(), 4.5, 9))
+    assert plots.style_problems(fig) == []
