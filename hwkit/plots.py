@@ -1,6 +1,6 @@
 """Matplotlib figures in one house style. Each function returns a Figure; ``Run.save_figure`` saves it.
 
-House style (sized for the A4 page, where the PDF embeds each SVG at its natural size): a figure is
+House style (sized for the printed page, where the PDF embeds each SVG at its natural size): a figure is
 full width (16 cm) or half width (8 cm) and at most about 11 cm high; every text is at least 8 pt; every
 axis that draws data is labelled (with its unit where it has one); epoch axes have integer ticks; large
 tick values read "125k"; heatmaps have a colourbar; panels compared side by side share their y axis; a
