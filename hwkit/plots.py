@@ -210,8 +210,8 @@ def series_grid(panels: Sequence[Sequence[dict]], col_titles: Sequence[str], row
     """A rows x cols grid of line plots (e.g. a 3x3 learning-curve grid), full width, shared y axis.
 
     ``panels[col][row]`` is ``{"x": [...], "series": {label: [...]}, "setting": (...)}``;
-    ``row_label(setting)`` names each row (shown above the y label of the panel). One legend for the
-    figure: every panel draws the same series.
+    ``row_label(setting)`` names each panel's setting (in its title). One legend for the figure: every
+    panel draws the same series.
     """
     ncols, nrows = len(panels), max(len(c) for c in panels)
     # Rows may run for different lengths (settings): x is shared along a row, y by every panel.
@@ -223,9 +223,9 @@ def series_grid(panels: Sequence[Sequence[dict]], col_titles: Sequence[str], row
             for label, ys in panel["series"].items():
                 ax.plot(panel["x"][: len(ys)], ys, label=label.replace("_", " "))
             thousands_axis(ax)
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(f"{row_label(panel['setting'])}\n{ylabel}" if i == 0 else "")
-            ax.set_title(col_titles[i] if j == 0 else "")
+            ax.set_ylabel(ylabel if i == 0 else "")
+            # Each panel names its own setting: models of one row need not share it.
+            ax.set_title((f"{col_titles[i]}\n" if j == 0 else "") + row_label(panel["setting"]), fontsize=FONT_PT)
     for j in range(nrows):
         for i in range(ncols):
             if j >= len(panels[i]):
@@ -233,6 +233,7 @@ def series_grid(panels: Sequence[Sequence[dict]], col_titles: Sequence[str], row
     handles, labels = axes[0, 0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
+    fig.supxlabel(xlabel, fontsize=FONT_PT)     # one x label for the grid (each row keeps its own ticks)
     if title:
         fig.suptitle(wrap(title, fig.get_figwidth() / CM))
     return fig
@@ -328,7 +329,8 @@ def style_problems(fig) -> list[str]:
             continue
         name = f"axes {k}" + (f" ({ax.get_title()!r})" if ax.get_title() else "")
         if _draws_data(ax):
-            missing = [a for a, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if not label.strip()]
+            missing = [a for a, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel()))
+                       if not label.strip() and not _figure_label(fig, a)]
             if missing and not _shares_label(ax, missing):
                 problems.append(f"{name} draws data but has no {' or '.join(missing)} axis label")
         lines = _data_lines(ax)
@@ -352,6 +354,12 @@ def style_problems(fig) -> list[str]:
                 if any(abs(t - round(t)) > 1e-9 for t in ticks):
                     problems.append(f"{name} has fractional ticks on its epoch axis: {ticks}")
     return problems
+
+
+def _figure_label(fig, which: str) -> str:
+    """The figure-wide axis label (``fig.supxlabel`` / ``supylabel``) that names every panel's axis."""
+    text = getattr(fig, f"_sup{which}label", None)
+    return text.get_text().strip() if text is not None and text.get_visible() else ""
 
 
 def _scale(image) -> tuple:

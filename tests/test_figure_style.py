@@ -8,6 +8,12 @@ import pytest
 from hwkit import plots
 
 
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
 def house_figure():
     fig, axes = plots.figure(1, 2, width="full", height_cm=6, sharey=True)
     for ax in axes[0]:
@@ -174,4 +180,15 @@ def test_overlapping_panel_titles_are_caught():
     assert any("titles of axes 0 and 1 overlap" in p for p in plots.style_problems(fig))
     for ax in axes[0]:
         ax.set_title(plots.wrap(ax.get_title(), 4.5, 9))
+    assert plots.style_problems(fig) == []
+
+
+def test_a_figure_wide_x_label_names_every_panel():
+    fig, axes = plots.figure(1, 2, width="full")
+    for ax in axes[0]:
+        ax.plot([0, 1], [0, 1])
+        ax.set_ylabel("y")
+    assert [p for p in plots.style_problems(fig) if "no x axis label" in p] == [
+        "axes 0 draws data but has no x axis label", "axes 1 draws data but has no x axis label"]
+    fig.supxlabel("time (s)")
     assert plots.style_problems(fig) == []
