@@ -210,8 +210,8 @@ def series_grid(panels: Sequence[Sequence[dict]], col_titles: Sequence[str], row
     """A rows x cols grid of line plots (e.g. a 3x3 learning-curve grid), full width, shared y axis.
 
     ``panels[col][row]`` is ``{"x": [...], "series": {label: [...]}, "setting": (...)}``;
-    ``row_label(setting)`` names each panel's setting (in its title). One legend for the figure: every
-    panel draws the same series.
+    ``row_label(setting)`` names each panel's setting (in its title). One legend, in the first panel:
+    every panel draws the same series.
     """
     ncols, nrows = len(panels), max(len(c) for c in panels)
     # Rows may run for different lengths (settings): x is shared along a row, y by every panel.
@@ -230,9 +230,8 @@ def series_grid(panels: Sequence[Sequence[dict]], col_titles: Sequence[str], row
         for i in range(ncols):
             if j >= len(panels[i]):
                 axes[j, i].set_visible(False)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
+    if axes[0, 0].get_legend_handles_labels()[0]:
+        axes[0, 0].legend(loc="best")     # every panel draws the same series: one legend, in the first panel
     fig.supxlabel(xlabel, fontsize=FONT_PT)     # one x label for the grid (each row keeps its own ticks)
     if title:
         fig.suptitle(wrap(title, fig.get_figwidth() / CM))
@@ -319,11 +318,16 @@ def style_problems(fig) -> list[str]:
         problems.append(f"text at {size:g} pt (< {MIN_FONT_PT:g} pt at print size), e.g. {example!r}")
     # A colourbar serves every image drawn with its colormap and limits (one bar for a grid of images).
     scales = {_scale(image.colorbar.mappable) for ax in fig.axes for image in ax.get_images() if image.colorbar}
-    titles = [(k, ax.title) for k, ax in enumerate(fig.axes) if ax.get_visible() and ax.get_title().strip()]
-    for i, (k, a) in enumerate(titles):
-        for m, b in titles[i + 1:]:
+    # Panel titles, figure titles and labels, figure legends: none may sit on another.
+    blocks = [(f"the title of axes {k}", ax.title) for k, ax in enumerate(fig.axes)
+              if ax.get_visible() and ax.get_title().strip()]
+    blocks += [(f"the figure's {name}", text) for name in ("suptitle", "supxlabel", "supylabel")
+               if (text := getattr(fig, f"_{name}", None)) is not None and text.get_visible() and text.get_text()]
+    blocks += [("a figure legend", legend) for legend in fig.legends if legend.get_visible()]
+    for i, (what, a) in enumerate(blocks):
+        for other, b in blocks[i + 1:]:
             if a.get_window_extent(renderer).overlaps(b.get_window_extent(renderer)):
-                problems.append(f"the titles of axes {k} and {m} overlap: {a.get_text()!r}, {b.get_text()!r}")
+                problems.append(f"{what} and {other} overlap")
     for k, ax in enumerate(fig.axes):
         if not ax.get_visible():
             continue

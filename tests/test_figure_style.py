@@ -177,7 +177,7 @@ def test_overlapping_panel_titles_are_caught():
     for ax in axes[0]:
         ax.plot([0, 1], [0, 1])
         ax.set(xlabel="x", ylabel="y", title="a long panel title that is wider than its panel")
-    assert any("titles of axes 0 and 1 overlap" in p for p in plots.style_problems(fig))
+    assert any("the title of axes 0 and the title of axes 1 overlap" in p for p in plots.style_problems(fig))
     for ax in axes[0]:
         ax.set_title(plots.wrap(ax.get_title(), 4.5, 9))
     assert plots.style_problems(fig) == []
@@ -192,3 +192,8 @@ def test_a_figure_wide_x_label_names_every_panel():
         "axes 0 draws data but has no x axis label", "axes 1 draws data but has no x axis label"]
     fig.supxlabel("time (s)")
     assert plots.style_problems(fig) == []
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center")
+    axes[0, 0].lines[0].set_label("a series")
+    fig.legends[0].remove()
+    fig.legend([axes[0, 0].lines[0]], ["a series"], loc="outside lower center")
+    only(plots.style_problems(fig), "the figure's supxlabel and a figure legend overlap")
