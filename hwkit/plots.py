@@ -179,7 +179,7 @@ def image_grid(images: np.ndarray, titles: Sequence[str] | None = None, ncols: i
     title_cm = 0.0     # room for each row's titles: as many text lines as its longest title, none if all are empty
     for r in range(nrows if titles is not None else 0):
         title_cm += 0.4 * max((len(t.splitlines()) for t in titles[r * ncols:(r + 1) * ncols] if t), default=0)
-    height_cm = min(nrows * cell_cm + title_cm + 0.8, 24.0)
+    height_cm = min(nrows * cell_cm + title_cm + 0.8, MAX_HEIGHT_CM)
     colour = cmap not in GREY_CMAPS and (images.ndim == 3 or (images.ndim == 4 and images.shape[-1] == 1))
     if colour and n:     # one colourbar for the grid: every image on the same scale
         vmin = float(np.nanmin(images)) if vmin is None else vmin
@@ -287,7 +287,8 @@ def _data_lines(ax) -> list:
 def style_problems(fig) -> list[str]:
     """What breaks the house style in ``fig``, one sentence each (empty: fine). Draws the figure, changes nothing.
 
-    Checks: width is half or full page (±0.5 cm) and the drawn content does not spill past it; every
+    Checks: width is half or full page (±0.5 cm), height at most ~11 cm, the drawn content does not spill
+    past the width; panel titles, figure titles and figure legends do not overlap, nor do tick labels; every
     visible text is >= 8 pt once the figure is scaled to the PDF's maximum width; every axes that draws
     lines, bars or points labels both axes; an image with a colour (non-grey) colormap has a colourbar;
     an epoch axis has integer ticks; at most ``MAX_LINES_PER_AXES`` series per axes.
@@ -301,6 +302,9 @@ def style_problems(fig) -> list[str]:
     if not any(abs(width_cm - w) <= WIDTH_TOLERANCE_CM for w in WIDTHS_CM.values()):
         problems.append(f"figure is {width_cm:.1f} cm wide; use full ({WIDTHS_CM['full']:g} cm) "
                         f"or half ({WIDTHS_CM['half']:g} cm) width")
+    height_cm = fig.get_figheight() / CM
+    if height_cm > MAX_HEIGHT_CM + WIDTH_TOLERANCE_CM:
+        problems.append(f"figure is {height_cm:.1f} cm high; at most {MAX_HEIGHT_CM:g} cm (split it)")
     tight_cm = fig.get_tightbbox(renderer).width / CM
     if tight_cm > width_cm + WIDTH_TOLERANCE_CM:
         problems.append(f"drawn content is {tight_cm:.1f} cm wide, past the figure's {width_cm:.1f} cm")

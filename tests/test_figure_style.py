@@ -99,6 +99,12 @@ def test_30_cm_wide_is_caught():
     assert problems and "30.0 cm wide" in problems[0]
 
 
+def test_a_figure_taller_than_11_cm_is_caught():
+    fig = house_figure()
+    fig.set_size_inches(16 * plots.CM, 15 * plots.CM)
+    only(plots.style_problems(fig), "15.0 cm high")
+
+
 def test_content_spilling_past_the_figure_is_caught():
     fig, axes = plots.figure(1, 1, width="half")
     axes[0, 0].plot([0, 1], [0, 1])

@@ -132,7 +132,7 @@ def figure(x_min: float):
         ax.plot(t, gelu(np.array(gradient_descent(X0_C, eta, LONG_STEPS))), label=f"GD eta={eta}")
         ax.plot(t, gelu(np.array(momentum(X0_C, eta, steps=LONG_STEPS))), ls="--", label=f"momentum eta={eta}")
     ax.axhline(gelu(x_min), color="grey", lw=0.7, ls=":", label="minimum")
-    ax.set_xlabel("step t"), ax.set_ylabel("GELU(x_t)"), ax.grid(alpha=0.3), ax.legend(fontsize=8)
+    ax.set_xlabel("step t"), ax.set_ylabel("GELU(x_t)"), ax.grid(alpha=0.3), ax.legend(fontsize=8, loc="center right")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(f"from x0 = -3, {LONG_STEPS} steps (beyond the 3 asked)", fontsize=9)
     for a in axes:
