@@ -35,7 +35,7 @@ HOUSE_RC = {
     "font.size": FONT_PT, "axes.titlesize": 9.0, "axes.labelsize": FONT_PT, "xtick.labelsize": FONT_PT,
     "ytick.labelsize": FONT_PT, "legend.fontsize": FONT_PT, "legend.title_fontsize": FONT_PT,
     "figure.titlesize": 10.0, "figure.labelsize": FONT_PT, "axes.grid": True, "grid.alpha": 0.3,
-    "lines.linewidth": 1.2, "lines.markersize": 3.0, "legend.frameon": False,
+    "lines.linewidth": 1.2, "lines.markersize": 3.0, "legend.framealpha": 0.85,
     "axes.formatter.useoffset": False, "svg.fonttype": "path",
 }
 # Every figure made after ``import hwkit.plots`` gets the house fonts, also one built with plt directly.
@@ -77,9 +77,12 @@ def figure(nrows: int = 1, ncols: int = 1, width: str = "full", height_cm: float
     return fig, axes
 
 
-def epoch_axis(ax, axis: str = "x") -> None:
-    """Integer ticks on an epoch (or step) axis: no "2.5 epochs"."""
+def integer_axis(ax, axis: str = "x") -> None:
+    """Integer ticks on an axis of counts or indices (epochs, steps, pixels): no "2.5 epochs"."""
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
+epoch_axis = integer_axis
 
 
 def thousands_axis(ax, axis: str = "x") -> None:

@@ -82,7 +82,7 @@ def run(args, run):
             ax.set_title(f"{DEPTH} layers × {width} units" if r == 0 else "")
             ax.set_xlabel("x" if r == len(chunks) - 1 else "")
             ax.set_ylabel("f(x), network" if col == 0 else "")
-            ax.legend(loc="upper right", frameon=True, framealpha=0.85)
+            ax.legend(loc="upper right")
     run.save_figure(fig, "fits")
     fig, axes = plots.figure(1, 1, width="full", height_cm=5.5)
     ax = axes[0, 0]

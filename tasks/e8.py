@@ -80,6 +80,8 @@ def run(args, run):
         ax.set_title(f"∂y/∂x, one channel, stride {stride}: {j.shape[0]}×{j.shape[1]}")
         ax.set_xlabel("input pixel (row-major)")
         ax.set_ylabel("output pixel")
+        plots.integer_axis(ax, "x")
+        plots.integer_axis(ax, "y")
         ax.grid(False)
     run.save_figure(fig, "conv_jacobian")
     print(f"all {len(rows)} Jacobians agree with autodiff: {all(r['agrees'] for r in rows)}")
