@@ -71,7 +71,7 @@ def run(args, run):
             for k, label in enumerate(INITIALIZERS):
                 h = histories[(label, depth)]
                 step = b_functions.STEPS_PER_EPOCH * np.arange(1, len(h[key]) + 1)
-                ax.semilogy(step, h[key], color=f"C{k}", label=label)
+                ax.semilogy(step, h[key], color=f"C{k}", label=label, marker="o" if len(step) < 30 else None)
             ax.set_title(f"{depth} layers × {WIDTH} units" if row == 0 else "")
             ax.set_xlabel("Adam step" if row == 1 else "")
             ax.set_ylabel(what if col == 0 else "")
