@@ -80,8 +80,9 @@ def run(args, run):
     # The d x d filters of the ReLU construction (d = KERNELS[0]) as a figure.
     relu_model = a_identity.conv_identity_net(KERNELS[0], relu=True)
     kernels = relu_model.get_layer("hidden").kernel.numpy()
-    fig = plots.image_grid(np.moveaxis(kernels[:, :, 0, :], -1, 0), titles=["filter 1: +delta", "filter 2: -delta"],
-                           ncols=2, cmap="bwr", size=1.6, vmin=-1, vmax=1)
+    fig, axes = plots.figure(1, 2, width="full", height_cm=6.5)
+    for k, (ax, name) in enumerate(zip(axes[0], ("filter 1: +delta", "filter 2: −delta"))):
+        plots.matrix(ax, kernels[:, :, 0, k], fmt="{:g}", title=name, label="weight")
     run.save_figure(fig, "relu_filters")
 
     check = a_identity.construction_check(rows)

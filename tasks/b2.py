@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from hwkit import findings
+from hwkit import findings, plots
 from hwkit.assignments import b_functions
 from hwkit.task import MAX_SEEDS, bounded_int, choose_recipe, main
 
@@ -68,18 +68,24 @@ def run(args, run):
     run.save_table("summary", summary)
 
     # Figures: every seed's fit, and the dead-unit fraction per seed.
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-    for ax, width in zip(axes, (WIDTH, WIDE)):
-        ax.plot(grid, f_grid, "k", lw=2.5, label="Runge 1/(1+25x²)")
-        for row, pred in zip(rows[width], preds[width]):
-            ax.plot(grid, pred, lw=1, label=f"seed {row['seed']} ({row['dead_after']:.0%} dead)")
-        ax.set_title(f"{DEPTH} hidden layers × {width} ReLU units")
-        ax.set_xlabel("x")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
+    per_panel = 4
+    chunks = [range(i, min(i + per_panel, len(seeds))) for i in range(0, len(seeds), per_panel)]
+    fig, axes = plots.figure(len(chunks), 2, width="full", height_cm=min(11, 5.5 * len(chunks)), sharex=True,
+                             sharey=True)
+    for col, width in enumerate((WIDTH, WIDE)):
+        for r, chunk in enumerate(chunks):
+            ax = axes[r, col]
+            ax.plot(grid, f_grid, "k", lw=2.5, label="Runge 1/(1+25x²)")
+            for i in chunk:
+                row, pred = rows[width][i], preds[width][i]
+                ax.plot(grid, pred, lw=1, label=f"seed {row['seed']} ({row['dead_after']:.0%} dead)")
+            ax.set_title(f"{DEPTH} layers × {width} units" if r == 0 else "")
+            ax.set_xlabel("x" if r == len(chunks) - 1 else "")
+            ax.set_ylabel("f(x), network" if col == 0 else "")
+            ax.legend(loc="upper right")
     run.save_figure(fig, "fits")
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, axes = plots.figure(1, 1, width="full", height_cm=5.5)
+    ax = axes[0, 0]
     offset = 0.2
     for k, width in enumerate((WIDTH, WIDE)):
         xs = np.arange(len(seeds)) + (k - 0.5) * 2 * offset
@@ -88,7 +94,7 @@ def run(args, run):
     ax.set_xticks(np.arange(len(seeds)), [str(s) for s in seeds])
     ax.set_xlabel("seed")
     ax.set_ylabel("fraction of dead hidden units")
-    ax.legend(fontsize=7)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=2)
     ax.grid(alpha=0.3, axis="y")
     run.save_figure(fig, "dead_units")
 

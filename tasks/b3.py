@@ -22,7 +22,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from hwkit import findings, models
+from hwkit import findings, models, plots
 from hwkit.assignments import b_functions
 from hwkit.task import choose_recipe, main
 
@@ -158,19 +158,22 @@ def run(args, run):
     run.save_table("final", summary)
 
     # Figure: the first seed's fit of every setting against f and the noisy training data.
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 3.6), sharey=True, squeeze=False)
-    for ax, (label, pred) in zip(axes[0], curves.items()):
+    ncols = min(3, len(curves))
+    nrows = -(-len(curves) // ncols)
+    fig, axes = plots.figure(nrows, ncols, width="full", height_cm=min(11, 1.5 + 4.8 * nrows), sharey=True)
+    for ax in axes.flat[len(curves):]:
+        ax.set_visible(False)
+    for k, (ax, (label, pred)) in enumerate(zip(axes.flat, curves.items())):
         ax.plot(x_test, f_test, "k", lw=2, label="f (exact)")
         ax.plot(x_test, pred, "C3", lw=1.2, label="network")
         ax.plot(x_fit, y_fit, "C0.", ms=4, label="training points")
         ax.plot(x_val, y_val, "C2^", ms=4, label="validation points")
         row = next(r for r in per_seed if r["setting"] == label)
-        ax.set_title(f"{label} {row['strength']:g} (seed {row['seed']}): test error {row['test_rel_l2_error']:.2%}"
-                     + ("" if row["fit"] == findings.FITS else " — FAILED TO FIT"), fontsize=8)
+        ax.set_title(f"{label} {row['strength']:g} (seed {row['seed']})\ntest error {row['test_rel_l2_error']:.2%}"
+                     + ("" if row["fit"] == findings.FITS else "\nFAILED TO FIT"))
         ax.set_xlabel("x")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
+        ax.set_ylabel("y" if k % ncols == 0 else "")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=4)
     run.save_figure(fig, "fits")
 
     run.log(widths=WIDTHS, initializer=INITIALIZER, steps=steps, learning_rate=LEARNING_RATE, seeds=len(seeds),

@@ -18,7 +18,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from hwkit import models
+from hwkit import models, plots
 from hwkit.assignments import b_functions
 from hwkit.task import choose_recipe, main
 
@@ -62,20 +62,22 @@ def run(args, run):
             print(f"{label:15s} depth {depth:2d}: test relative L2 error {rows[-1]['test_rel_l2_error']:.4f}")
     run.save_table("final", rows)
 
-    # One figure: a panel per depth, a training-loss curve (solid) and test-MSE curve (dotted) per initialiser.
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(depths), figsize=(5 * len(depths), 3.8), sharey=True, squeeze=False)
-    for ax, depth in zip(axes[0], depths):
-        for k, label in enumerate(INITIALIZERS):
-            h = histories[(label, depth)]
-            step = b_functions.STEPS_PER_EPOCH * np.arange(1, len(h["loss"]) + 1)
-            ax.semilogy(step, h["loss"], color=f"C{k}", label=f"{label} (train)")
-            ax.semilogy(step, h["val_loss"], color=f"C{k}", ls=":", label=f"{label} (test, monitoring)")
-        ax.set_title(f"{depth} hidden layers × {WIDTH} ReLU units")
-        ax.set_xlabel("Adam step")
-        ax.set_ylabel("MSE")
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=6)
+    # One figure: a column per depth; training loss (top row) and test MSE (bottom row), a curve per initialiser.
+    fig, axes = plots.figure(2, len(depths), width="full" if len(depths) > 1 else "half", height_cm=10,
+                             sharex=True, sharey="row")
+    for col, depth in enumerate(depths):
+        for row, (key, what) in enumerate((("loss", "training MSE"), ("val_loss", "test MSE (monitoring)"))):
+            ax = axes[row, col]
+            for k, label in enumerate(INITIALIZERS):
+                h = histories[(label, depth)]
+                step = b_functions.STEPS_PER_EPOCH * np.arange(1, len(h[key]) + 1)
+                ax.semilogy(step, h[key], color=f"C{k}", label=label, marker="o" if len(step) < 30 else None)
+            ax.set_title(f"{depth} layers × {WIDTH} units" if row == 0 else "")
+            ax.set_xlabel("Adam step" if row == 1 else "")
+            ax.set_ylabel(what if col == 0 else "")
+            plots.thousands_axis(ax)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center",
+               ncols=len(INITIALIZERS) if len(depths) > 1 else 2)
     run.save_figure(fig, "learning_curves")
 
     best = min(rows, key=lambda r: r["test_rel_l2_error"])

@@ -25,7 +25,7 @@ import time
 import keras
 import numpy as np
 
-from hwkit import data, findings, models, pca, training
+from hwkit import data, findings, models, pca, plots, training
 from hwkit.assignments import b_reduction
 from hwkit.task import choose_recipe, main
 
@@ -89,8 +89,8 @@ def run(args, run):
     run.save_table("errors", rows)
 
     # (c) Plot both against l_d, train and test.
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, axes = plots.figure(1, 1, width="half", height_cm=7)
+    ax = axes[0, 0]
     for method, color in (("PCA", "C0"), ("autoencoder", "C3")):
         r = [row for row in rows if row["method"] == method]
         ax.plot(latent_dims, [row["train_error"] for row in r], "o-", color=color, label=f"{method} train")

@@ -13,7 +13,7 @@ sentence (computed by ``b_wgan.cost_comparison``) on why it scales that way.
 """
 from __future__ import annotations
 
-from hwkit import findings, runs
+from hwkit import findings, plots, runs
 from hwkit.assignments import b_wgan
 from hwkit.task import main
 
@@ -68,8 +68,8 @@ def run(args, run):
         print(line["text"])
 
     # Figure: ε against the FLOP proxy for every seed of the matched setting of both tasks.
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.8, 4))
+    fig, axes = plots.figure(1, 1, width="full", height_cm=6.5)
+    ax = axes[0, 0]
     for k, (task, record) in enumerate(records.items()):
         d = record.metrics["data_dim"]
         per_step = (next(r["flops_per_step"] for r in record.table("runs") if r["noise_dim"] == d)
@@ -83,7 +83,7 @@ def run(args, run):
     ax.set_xlabel("FLOP proxy (6 · parameters · samples)")
     ax.set_ylabel("ε (EMA generator)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    ax.legend()
     run.save_figure(fig, "cost")
 
     run.log(sources={task: str(record.path) for task, record in records.items()},

@@ -76,10 +76,11 @@ def run(args, run):
                     "curves")
     shown = e_autoencoders.per_class_examples(y_test, SHOW_PER_CLASS)
     rows = [x_test[shown]] + [np.clip(recon[name][shown], 0, 1) for name in VARIANTS]
-    titles = [f"input {y}" for y in y_test[shown]] + [
-        name.replace("_", " ") + ("" if fits[name].verdict == findings.FITS else " FAILED") for name in VARIANTS
-        for _ in shown]
-    run.save_figure(plots.image_grid(np.concatenate(rows), titles, ncols=len(shown), size=0.9), "reconstructions")
+    titles = [str(y) for y in y_test[shown]] + [""] * (len(VARIANTS) * len(shown))
+    labels = ["input"] + [name.replace("_", " ") + ("" if fits[name].verdict == findings.FITS else " FAILED")
+                          for name in VARIANTS]
+    run.save_figure(plots.image_grid(np.concatenate(rows), titles, ncols=len(shown), row_labels=labels),
+                    "reconstructions")
     verdicts = {"fit_with_FC": fits["with_FC"], "fit_no_FC": fits["no_FC"],
                 "fc_vs_no_fc": e_autoencoders.compare_reconstructions(per_image["with_FC"], per_image["no_FC"],
                                                                       fits["with_FC"], fits["no_FC"])}

@@ -17,7 +17,6 @@ The encoders come from the latest complete runs of e1 and e2 (recorded in metric
 """
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from hwkit import findings, models, plots, runs, training
@@ -43,11 +42,11 @@ def predict(model, x: np.ndarray) -> np.ndarray:
 
 def latent_scatter(spaces: dict, y: np.ndarray):
     """Both latent spaces projected on their two leading principal axes, coloured by digit."""
-    fig, axes = plt.subplots(1, len(spaces), figsize=(5.5 * len(spaces), 4.6), squeeze=False)
+    fig, axes = plots.figure(1, len(spaces), width="full", height_cm=7.5)
     for ax, (title, z) in zip(axes[0], spaces.items()):
         p, explained = e_latent.pca_2d(z)
-        sc = ax.scatter(p[:, 0], p[:, 1], c=y, cmap="tab10", s=3, alpha=0.6, vmin=-0.5, vmax=9.5)
-        ax.set_title(f"{title}\n(PC1+PC2 explain {100 * explained.sum():.0f}% of the variance)", fontsize=9)
+        sc = ax.scatter(p[:, 0], p[:, 1], c=y, cmap="tab10", s=2, alpha=0.6, vmin=-0.5, vmax=9.5)
+        ax.set_title(f"{title}\n(PC1+PC2 explain {100 * explained.sum():.0f}% of the variance)")
         ax.set_xlabel("PC1")
         ax.set_ylabel("PC2")
     fig.colorbar(sc, ax=axes[0].tolist(), ticks=range(10), label="digit")

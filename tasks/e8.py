@@ -11,6 +11,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from hwkit import plots
 from hwkit.assignments import e_jacobians
 from hwkit.task import main
 
@@ -71,15 +72,17 @@ def run(args, run):
 
     run.save_table("jacobians", rows)
     # A picture of the structure: the conv Jacobian w.r.t. x is block-Toeplitz (shifted copies of K).
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for ax, stride in zip(axes, (1, 2)):
+    fig, axes = plots.figure(1, 2, width="full", height_cm=6.5)
+    for ax, stride in zip(axes[0], (1, 2)):
         j = e_jacobians.conv2d_jacobians(x[:, :, :1], kernel[:, :, :1, :1], stride)["x"]
-        ax.imshow(j, cmap="coolwarm", aspect="auto", vmin=-np.abs(j).max(), vmax=np.abs(j).max())
-        ax.set_title(f"d y / d x, one channel, stride {stride}: {j.shape[0]}x{j.shape[1]}", fontsize=9)
+        plots.heatmap(ax, j, cmap="coolwarm", label="∂y/∂x", aspect="auto", vmin=-np.abs(j).max(),
+                      vmax=np.abs(j).max())
+        ax.set_title(f"∂y/∂x, one channel, stride {stride}: {j.shape[0]}×{j.shape[1]}")
         ax.set_xlabel("input pixel (row-major)")
         ax.set_ylabel("output pixel")
-    fig.tight_layout()
+        plots.integer_axis(ax, "x")
+        plots.integer_axis(ax, "y")
+        ax.grid(False)
     run.save_figure(fig, "conv_jacobian")
     print(f"all {len(rows)} Jacobians agree with autodiff: {all(r['agrees'] for r in rows)}")
     run.log(all_agree=all(r["agrees"] for r in rows), checks=len(rows),

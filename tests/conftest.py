@@ -54,6 +54,8 @@ def run_task():
 
 
 def pytest_configure(config):
+    # Every figure a test saves (the quick runs of every task included) must keep the house style.
+    os.environ.setdefault("HWKIT_STRICT_FIGURES", "1")
     config.addinivalue_line("markers", "slow: end-to-end runs of tasks (quick mode, real data) and rendered PDFs; "
                                        "deselect with -m 'not slow'")
     # Tests may chdir: a relative $HWKIT_DATA_DIR (README's ../shared/datasets) must keep its target.

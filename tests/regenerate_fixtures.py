@@ -74,7 +74,8 @@ def main(names: list[str]) -> int:
             todo.extend(by_name[n] for n in t.requires)
     with tempfile.TemporaryDirectory(prefix="hwkit-fixtures-") as tmp:
         runs_dir = Path(tmp) / "runs"
-        env = {**os.environ, "HWKIT_RUNS_DIR": str(runs_dir), "PYTHONPATH": str(ROOT)}
+        # HWKIT_STRICT_FIGURES: a figure that breaks the house style (hwkit.plots) fails the regeneration.
+        env = {**os.environ, "HWKIT_RUNS_DIR": str(runs_dir), "PYTHONPATH": str(ROOT), "HWKIT_STRICT_FIGURES": "1"}
         for t in execution_order(list(closure.values())):
             if not _run(["-m", f"tasks.{t.name}", "--quick", "--seed", "0"], env, f"{t.name} --quick --seed 0"):
                 return 2

@@ -243,9 +243,10 @@ def run(args, run):
     x = np.linspace(0, 1, 50)
     y = SLOPE * x + np.random.default_rng(args.seed).normal(0, 0.01, x.shape)
     slope = float(np.polyfit(x, y, 1)[0])
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots()
-    ax.plot(x, y, label="data")
+    from hwkit import plots
+    fig, axes = plots.figure(1, 1, width="half")
+    axes[0, 0].plot(x, y, label="data")
+    axes[0, 0].set(xlabel="x", ylabel="y")
     run.save_figure(fig, "fit")
     run.save_table("points", [{"x": float(a), "y": float(b)} for a, b in zip(x[:3], y[:3])])
     run.log(fitted_slope=round(slope, 3), points=len(x))

@@ -19,12 +19,13 @@ def read_csv(path):
 
 
 def test_save_figure_writes_svg_png_and_the_data_drawn(runs_dir):
-    import matplotlib.pyplot as plt
-    fig, (a, b, c) = plt.subplots(1, 3)
+    fig, ((a, b, c),) = plots.figure(1, 3, width="full")
     a.plot([1, 2, 3], [4, 5, 6], label="loss")
     a.set_title("curves")
     b.bar(["x", "y"], [0.25, 0.75])
-    c.imshow(np.arange(6.0).reshape(2, 3))
+    for ax in (a, b):
+        ax.set(xlabel="x", ylabel="y")
+    plots.heatmap(c, np.arange(6.0).reshape(2, 3), label="value")
     with runs.start_run("x1", {}) as run:
         svg = run.save_figure(fig, "panel")
     assert svg.suffix == ".svg" and svg.read_text().lstrip().startswith("<?xml")
@@ -42,9 +43,9 @@ def test_save_figure_writes_svg_png_and_the_data_drawn(runs_dir):
 
 
 def test_large_scatter_is_rasterized_inside_the_svg(tmp_path):
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots()
-    ax.scatter(np.random.default_rng(0).normal(size=5000), np.zeros(5000))
+    fig, axes = plots.figure(1, 1, width="half")
+    axes[0, 0].scatter(np.random.default_rng(0).normal(size=5000), np.zeros(5000))
+    axes[0, 0].set(xlabel="x", ylabel="y")
     svg = plots.save_figure(fig, tmp_path / "cloud")
     assert "<image" in svg.read_text() and svg.stat().st_size < 400_000
     assert len([r for r in read_csv(tmp_path / "cloud.csv") if r["kind"] == "scatter"]) == 5000

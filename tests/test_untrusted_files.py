@@ -80,14 +80,13 @@ def test_figure_may_use_files_of_its_own_run(tmp_path, capsys):
 
 
 def test_matplotlib_figure_with_an_inline_raster_renders_without_warning(tmp_path, capsys):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from hwkit import plots  # headless (Agg)
     with runs.start_run("z1", {}) as run:
-        fig, (a, b) = plt.subplots(1, 2)
+        fig, ((a, b),) = plots.figure(1, 2, width="full")
         a.plot([0, 1], [1, 0], label="MPL-LINE")
+        a.set(xlabel="x", ylabel="y")
         a.legend()
-        b.imshow([[0, 1], [1, 0]])   # an SVG <image> with a data: URL
+        plots.heatmap(b, [[0, 1], [1, 0]], label="value")   # an SVG <image> with a data: URL
         run.save_figure(fig, "mixed")
     assert "data:image/png" in run.file("figures", "mixed.svg").read_text()
     render_toy(tmp_path)

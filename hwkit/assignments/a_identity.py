@@ -430,20 +430,22 @@ def prediction_figure(d: OneExampleData, rows: Sequence[tuple[str, np.ndarray, n
     """
     from hwkit import plots
     images = [np.concatenate([d.x_train, d.x_test])]
-    titles = [f"train ({d.train_digit})"] + [f"test {k}" for k in DIGITS]
+    titles = [f"train {d.train_digit}"] + [f"test {k}" for k in DIGITS]
+    labels = ["inputs"]
     for label, train_pred, test_pred in rows:
         images.append(np.concatenate([train_pred, test_pred]))
-        titles += [label] + [""] * len(DIGITS)
-    fig = plots.image_grid(np.concatenate(images), titles=titles, ncols=1 + len(DIGITS), size=1.0)
+        titles += [""] * (1 + len(DIGITS))
+        labels.append(label)
+    fig = plots.image_grid(np.concatenate(images), titles=titles, ncols=1 + len(DIGITS), row_labels=labels)
     if title:
-        fig.suptitle(title, fontsize=9, y=1.02)
+        fig.suptitle(plots.wrap(title, plots.WIDTHS_CM["full"]))
     return fig
 
 
 def loss_figure(results: Sequence[SeedResult], title: str = ""):
     """Training loss (per-pixel BCE, the optimised loss) and MSE per epoch, one line per seed, log scales."""
     from hwkit import plots
-    series = {f"seed{r.seed}_{k}": r.history[k] for r in results for k in ("loss", "mse")}
+    series = {f"seed {r.seed}_{k}": r.history[k] for r in results for k in ("loss", "mse")}
     fig = plots.learning_curves(series, metrics=("loss", "mse"), title=title)
     for ax, label in zip(fig.axes, ("binary cross-entropy (per pixel)", "mean squared error (metric)")):
         ax.set_yscale("log")
@@ -499,9 +501,9 @@ def run_protocol(run, build: Callable[[], keras.Model], d: OneExampleData, proto
     floor = bce_floor(d.x_train)
     fig = loss_figure(results, title=f"{name}: training loss on the single image")
     fig.axes[0].axhline(floor, color="k", ls=":", lw=1, label=f"BCE floor {floor:.4f}")
-    fig.axes[0].legend(fontsize=7)
+    fig.axes[0].legend()
     fig.axes[1].axhline(FIT_MSE, color="r", ls="--", lw=1, label=f"fit threshold {FIT_MSE:g}")
-    fig.axes[1].legend(fontsize=7)
+    fig.axes[1].legend()
     run.save_figure(fig, "loss")
 
     # Predictions on the training image and the 10 test images (P*.3), labelled with the run's verdict
@@ -709,11 +711,12 @@ def distance_vs_depth_figure(rows: Sequence[dict], title: str = ""):
 
     One dot per run: filled if it fit x_train, a grey cross if it failed to (its distances describe an
     unfinished training); the lines join the medians over the fitted runs of each depth."""
-    import matplotlib.pyplot as plt
+    from hwkit import plots
     depths = sorted({r["depth"] for r in rows})
     fitted = [r for r in rows if r["fit"] == findings.FITS]
     failed = [r for r in rows if r["fit"] != findings.FITS]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, axes = plots.figure(1, 1, width="full", height_cm=7)
+    ax = axes[0, 0]
     for key, label, colour in (("d_const", "d(g(x), x_train): 0 = constant map", "tab:red"),
                                ("d_id", "d(g(x), x): 0 = identity", "tab:blue")):
         ax.scatter([r["depth"] for r in fitted], [r[key] for r in fitted], color=colour, s=14)
@@ -728,10 +731,9 @@ def distance_vs_depth_figure(rows: Sequence[dict], title: str = ""):
     ax.set_ylabel("mean squared distance / gap")
     ax.axhline(0, color="k", lw=0.5)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend()
     if title:
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
+        ax.set_title(title)
     return fig
 
 

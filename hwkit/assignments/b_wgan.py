@@ -546,8 +546,9 @@ def _setting_row(row: dict, recipe: Recipe) -> dict:
 
 
 def _figures(run, data_dim: int, recipe: Recipe, rows, curves, floor: float, seed: int) -> None:
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.8, 3.9))
+    from hwkit import plots
+    fig, axes = plots.figure(1, 1, width="full", height_cm=7)
+    ax = axes[0, 0]
     for j, noise_dim in enumerate(recipe.noise_dims):
         for r in [r for r in rows if r["noise_dim"] == noise_dim]:
             pts = [c for c in curves
@@ -562,23 +563,27 @@ def _figures(run, data_dim: int, recipe: Recipe, rows, curves, floor: float, see
     ax.set_xlabel("generator step")
     ax.set_ylabel("ε (worst normalised W1, mass outside)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    plots.thousands_axis(ax)
+    ax.legend()
     run.save_figure(fig, "error_curves")
 
     # Marginals of the first coordinates and the joint law of coordinates 1-2 (first seed of each noise dim).
     show = min(data_dim, 3)
     firsts = [r for r in rows if r["seed"] == seed]
-    fig, axes = plt.subplots(len(firsts), show + 1, figsize=(2.6 * (show + 1), 2.3 * len(firsts)), squeeze=False)
+    fig, axes = plots.figure(len(firsts), show + 1, width="full", height_cm=min(11.0, 1.0 + 3.6 * len(firsts)))
     for i, r in enumerate(firsts):
         s = generate(keras.models.load_model(run.path / r["generator_path"]), 4000, seed=seed + 7)
         for j in range(show):
             axes[i, j].hist(s[:, j], bins=40, range=(-1.3, 1.3), density=True, color="C0")
-            axes[i, j].axhline(0.5, color="k", lw=1)
-            axes[i, j].set_title(f"noise {r['noise_dim']}: x{j + 1}", fontsize=8)
+            axes[i, j].axhline(0.5, color="k", lw=1)   # the target's uniform density on [-1, 1]
+            axes[i, j].set_title(f"noise {r['noise_dim']}: x{j + 1}")
+            axes[i, j].set_xlabel(f"x{j + 1}")
+            axes[i, j].set_ylabel("density" if j == 0 else "")
+            if j:
+                axes[i, j].sharey(axes[i, 0])
         axes[i, show].plot(s[:1500, 0], s[:1500, 1], ".", ms=1.5)
-        axes[i, show].set(xlim=(-1.3, 1.3), ylim=(-1.3, 1.3), aspect="equal")
-        axes[i, show].set_title(f"noise {r['noise_dim']}: (x1, x2)", fontsize=8)
-    fig.tight_layout()
+        axes[i, show].set(xlim=(-1.3, 1.3), ylim=(-1.3, 1.3), aspect="equal", xlabel="x1", ylabel="x2")
+        axes[i, show].set_title(f"noise {r['noise_dim']}: (x1, x2)")
     run.save_figure(fig, "samples")
 
 

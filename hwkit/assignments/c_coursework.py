@@ -470,8 +470,8 @@ def gap_figure(summary: list[dict], curves: list[dict], title: str):
                            "setting": (r["epochs"], r["learning_rate"])})
         panels.append(column)
     return plots.series_grid(panels, [f"Model {m}" for m in models],
-                             row_label=lambda s: f"Epochs {s[0]}, LR {s[1]}: gap",
-                             xlabel="Number of samples processed", title=title)
+                             row_label=lambda s: f"{s[0]} ep, lr {s[1]:g}", ylabel="train − test acc.",
+                             xlabel="training samples processed", title=title)
 
 
 def pick_overfitting_run(verdicts: list[dict]) -> tuple[dict, str]:
