@@ -143,7 +143,9 @@ def peer_cifar(seed: int, data_dir, source: str, epochs: float | None, test_subs
         out = airbench94_cpu.train(module, Path(tmp), run=seed, epochs=epochs)
     if epochs is not None:
         first = out["log"][0]   # epoch 0: training (+ whitening init) seconds, evaluation excluded
-        out.update(train_s=first["seconds"], s_per_epoch=first["seconds"] / epochs)
+        steps = math.ceil(len(x_train) // module.hyp["opt"]["batch_size"] * epochs)   # its loader drops the last batch
+        images = steps * module.hyp["opt"]["batch_size"]
+        out.update(train_s=first["seconds"], steps=steps, s_per_epoch=first["seconds"] * len(x_train) / images)
         return out
     reached = {}
     for entry in out["log"]:
