@@ -120,22 +120,28 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
-def test_flipping_a_finding_changes_its_sentence(case, tmp_path, monkeypatch):
+def _check_flips(case, tmp_path, monkeypatch, region, where: str) -> None:
+    """Flip the case's finding to each verdict in turn: ``region`` of the rendered text says that verdict's words
+    and no other verdict's."""
     task, name, wording, *scope = case
     runs_dir = _runs_copy(tmp_path)
     if (task, name) in SET_FIRST:
         _flip(runs_dir, task, *SET_FIRST[task, name])
     for verdict, words in wording.items():
         _flip(runs_dir, task, name, verdict)
-        text = _section(task, _render(runs_dir, monkeypatch))
+        text = region(task, _render(runs_dir, monkeypatch))
         if scope:
             first, last = scope[0]
             text = text[text.index(first): text.index(last)]
-        assert words in text, f"{task} {name}={verdict!r}: {words!r} not in the section"
+        assert words in text, f"{task} {name}={verdict!r}: {words!r} not in {where}"
         for other, other_words in wording.items():
             if other != verdict:
-                assert other_words not in text, f"{task} {name}={verdict!r} also says {other_words!r}"
+                assert other_words not in text, f"{task} {name}={verdict!r}: {where} also says {other_words!r}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_flipping_a_finding_changes_its_sentence(case, tmp_path, monkeypatch):
+    _check_flips(case, tmp_path, monkeypatch, _section, "the section")
 
 
 def _sheet(text: str) -> str:
@@ -159,19 +165,7 @@ SHEET_CASES = [
 
 @pytest.mark.parametrize("case", SHEET_CASES, ids=[f"{c[0]}-{c[1]}" for c in SHEET_CASES])
 def test_the_answer_sheet_follows_the_findings(case, tmp_path, monkeypatch):
-    task, name, wording, *scope = case
-    runs_dir = _runs_copy(tmp_path)
-    if (task, name) in SET_FIRST:
-        _flip(runs_dir, task, *SET_FIRST[task, name])
-    for verdict, words in wording.items():
-        _flip(runs_dir, task, name, verdict)
-        sheet = _sheet(_render(runs_dir, monkeypatch))
-        if scope:
-            sheet = sheet[sheet.index(scope[0][0]): sheet.index(scope[0][1])]
-        assert words in sheet, f"{task} {name}={verdict!r}: {words!r} not in the answer sheet"
-        for other, other_words in wording.items():
-            if other != verdict:
-                assert other_words not in sheet, f"{task} {name}={verdict!r}: the sheet also says {other_words!r}"
+    _check_flips(case, tmp_path, monkeypatch, lambda task, text: _sheet(text), "the answer sheet")
 
 
 def test_the_answer_sheet_labels_quick_runs_and_says_not_run(tmp_path, monkeypatch):
