@@ -30,7 +30,7 @@ setup(
     ],
     # pypdfium2: PDF pages rendered by PDFium (layout tests); ruff: `ruff check .`, run by CI (.ci/run)
     # docs: the MkDocs site (mkdocs.yml, docs/); `mkdocs build --strict`, run by CI
-    extras_require={"test": ["pytest>=8", "pytest-xdist==3.8.0", "pypdf==7.1.0", "pypdfium2==5.15.2", "ruff==0.17.6"],
+    extras_require={"test": ["pytest>=8", "pypdf==7.1.0", "pypdfium2==5.15.2", "ruff==0.17.6"],
                     # peers: the PyTorch originals raced by benchmarks/peers/ (a CPU-only torch wheel is
                     # enough); no test needs them
                     "peers": ["torch>=2.1"],

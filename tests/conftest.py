@@ -78,11 +78,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-        # setup.cfg runs the suite on two xdist workers with --dist loadgroup: the end-to-end tests stay together
-        # on one worker, in order (each trains with both cores; their module fixtures are shared), while the
-        # fast tests run beside them on the other.
-        if item.get_closest_marker("slow"):
-            item.add_marker(pytest.mark.xdist_group("end_to_end"))
 
 
 def install_task_package(tmp_path: Path, monkeypatch, name: str, assignments: dict, modules: dict) -> Path:
