@@ -729,8 +729,8 @@ class RunRecord:
 
         ``rows``: (label, value) pairs — run directory (relative), commit and dirty flag, command
         line, seed, versions, CPU/GPU, wall time; ``config``: the resolved configuration;
-        ``searches``: each KerasTuner search of the run (``search_summary.json``): objective, stop
-        reason, search space, trial counts and the failed trials with their errors.
+        ``searches``: each KerasTuner search of the run (``search_summary.json``, ``file``: its path in the
+        run): objective, stop reason, search space, trial counts and the failed trials with their errors.
         """
         env = self.env
         git = self._git
@@ -771,7 +771,7 @@ class RunRecord:
             rows.append(("task code", f"{task_code.get('module')} (sha256 {task_code['sha256'][:12]})"
                                       + (" — changed since this run" if self.stale else "")))
         searches = [{**read_run_file(self.path, str(p.relative_to(self.path)), SEARCH_SUMMARY),
-                     "file": shown_path(p)} for p in sorted(self.path.glob("**/search_summary.json"))]
+                     "file": str(p.relative_to(self.path))} for p in sorted(self.path.glob("**/search_summary.json"))]
         return {"task": self.task, "rows": rows, "config": config, "searches": searches}
 
     def history(self) -> list[dict]:

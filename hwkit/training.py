@@ -64,6 +64,10 @@ class EvaluateEverySamples(keras.callbacks.Callback):
     Results accumulate in ``self.records``: one dict per evaluation with ``samples`` and
     ``<split>_<metric>`` entries, e.g. ``{"samples": 20000, "test_accuracy": 0.91}``.
     Evaluation on the test set here is for *monitoring* curves only; nothing is chosen from it.
+
+    Works with a model compiled with ``steps_per_execution`` k (Keras then calls the batch hook
+    once per k steps): k must divide both the evaluation period and the epoch's steps, so every
+    evaluation still falls exactly on its step.
     """
 
     def __init__(self, every_samples: int, splits: Mapping[str, tuple], samples_per_batch: int,
@@ -73,20 +77,31 @@ class EvaluateEverySamples(keras.callbacks.Callback):
             raise ValueError("every_samples must be a multiple of the training batch size")
         self.every_steps = every_samples // samples_per_batch
         self.every_samples = every_samples
-        self.splits = dict(splits)
-        self.batch_size = batch_size
+        # Batched once: model.evaluate on numpy arrays builds a new data adapter per call (~50 ms each).
+        self.splits = {name: dataset(x, y, batch_size).cache() for name, (x, y) in dict(splits).items()}
         self.records: list[dict] = []
         self._steps = 0
+        self._epoch_start = 0
+
+    def on_train_begin(self, logs=None):
+        per_execution = int(getattr(self.model, "steps_per_execution", 1) or 1)
+        steps = self.params.get("steps")
+        if self.every_steps % per_execution or (steps and steps % per_execution):
+            raise ValueError(f"steps_per_execution {per_execution} must divide the evaluation period "
+                             f"({self.every_steps} steps) and the epoch ({steps} steps)")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = self._steps
 
     def on_train_batch_end(self, batch, logs=None):
-        self._steps += 1
+        self._steps = self._epoch_start + batch + 1   # batch: the last step this execution ran
         if self._steps % self.every_steps == 0:
             record = {"samples": self._steps // self.every_steps * self.every_samples}
             # evaluate() resets and reuses the model's metric trackers: keep the running training
             # metrics of this epoch intact, or the epoch's train logs would report the last split.
             state = [v.numpy() for v in _metric_variables(self.model)]
-            for name, (x, y) in self.splits.items():
-                results = self.model.evaluate(x, y, batch_size=self.batch_size, verbose=0, return_dict=True)
+            for name, split in self.splits.items():
+                results = self.model.evaluate(split, verbose=0, return_dict=True)
                 record.update({f"{name}_{k}": float(v) for k, v in results.items()})
             for v, value in zip(_metric_variables(self.model), state):
                 v.assign(value)

@@ -115,7 +115,8 @@ def html_layout_problems(html: str, min_fill: float = 1 / 3) -> list[str]:
       the last nor the end of a section (the next page does not open with a top-level heading);
     - 'page N: heading "…" at the foot' / 'page N: lead-in "…" at the foot': the page's last block is a heading, or
       a paragraph of class "lead" (which introduces what follows);
-    - 'pages N–N+1: table row "…" split': a table row laid out on two pages.
+    - 'pages N–N+1: table row "…" split': a table row laid out on two pages (a <thead> row, which WeasyPrint
+      repeats on each page of a table that runs on, is not one).
     """
     pages = _page_boxes(html)
     problems, row_pages = [], {}
@@ -138,8 +139,10 @@ def html_layout_problems(html: str, min_fill: float = 1 / 3) -> list[str]:
                     problems.append(f'page {n}: heading "{_text(last)}" at the foot')
                 elif last.element_tag == "p" and "lead" in _classes(last):
                     problems.append(f'page {n}: lead-in "{_text(last)}" at the foot')
+        # A header row (in <thead>) is repeated on every page a long table runs on to: not a split.
+        header_rows = {id(row.element) for b, _ in _walk(page) if getattr(b, "is_header", False) for row in b.children}
         for b, _ in blocks:
-            if b.element_tag == "tr":
+            if b.element_tag == "tr" and id(b.element) not in header_rows:
                 row_pages.setdefault(id(b.element), (b, set()))[1].add(n)
     for box, numbers in row_pages.values():
         if len(numbers) > 1:

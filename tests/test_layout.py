@@ -53,8 +53,11 @@ def test_layout_checker_passes_a_well_kept_page_and_a_section_end_before_a_new_s
     kept = ("<style>@page { size: A4; margin: 16mm 14mm 18mm 14mm; } h3, p.lead { break-after: avoid; }"
             " tr { break-inside: avoid; }</style>")
     body = ("<p>x</p>" * 20 + "<h3>Heading here</h3><p class='lead'>The table below:</p>" + FIGURE
-            + "<table>" + "".join(f"<tr><td>row {i}</td><td>{'text ' * 30}</td></tr>" for i in range(30)) + "</table>"
+            + "<table><thead><tr><th>header</th><th>cell</th></tr></thead>"
+            + "".join(f"<tr><td>row {i}</td><td>{'text ' * 30}</td></tr>" for i in range(30)) + "</table>"
             + "<h2 style='break-before: page'>Appendix</h2><p>end</p>")
+    # The table runs on to the next page: its <thead> row repeats there, which is not a split row.
+    assert len(pdf_layout._page_boxes(kept + body)) >= 3
     assert pdf_layout.html_layout_problems(kept + body) == []
 
 

@@ -40,6 +40,32 @@ def test_evaluate_every_samples_coursework_schedule():
     assert len(cb.records) == 6
 
 
+def test_evaluate_every_samples_same_records_with_steps_per_execution():
+    """Several steps per call into TensorFlow: the same evaluations, on the same steps, with the same numbers."""
+    x, y = tiny_problem(1000)
+    records = []
+    for per_execution in (1, 5):
+        keras.utils.set_random_seed(0)
+        model = tiny_model()
+        model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy", metrics=["accuracy"],
+                      steps_per_execution=per_execution)
+        cb = training.EvaluateEverySamples(500, {"test": (x[:300], y[:300])}, samples_per_batch=100)
+        model.fit(x, y, batch_size=100, epochs=3, shuffle=False, verbose=0, callbacks=[cb])
+        records.append(cb.records)
+    assert [r["samples"] for r in records[1]] == [r["samples"] for r in records[0]] == list(range(500, 3001, 500))
+    np.testing.assert_allclose([r["test_loss"] for r in records[1]], [r["test_loss"] for r in records[0]], rtol=1e-6)
+    assert len({r["test_loss"] for r in records[0]}) == 6   # the model moved between evaluations
+
+
+def test_evaluate_every_samples_rejects_steps_per_execution_off_its_period():
+    x, y = tiny_problem(1000)
+    model = tiny_model()
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy", steps_per_execution=3)
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        model.fit(x, y, batch_size=100, epochs=1, verbose=0,
+                  callbacks=[training.EvaluateEverySamples(500, {"test": (x, y)}, samples_per_batch=100)])
+
+
 def test_evaluate_every_samples_rejects_ragged_schedule():
     with pytest.raises(ValueError):
         training.EvaluateEverySamples(250, {}, samples_per_batch=100)

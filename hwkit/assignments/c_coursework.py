@@ -21,7 +21,7 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import keras
 import keras_tuner as kt
@@ -34,6 +34,9 @@ from hwkit import numpy_nn as nn
 
 BATCH_SIZE = 100
 LOG_PERIOD_SAMPLES = 20_000     # evaluate every 200 updates
+# Updates per call into TensorFlow: at batch 100 these models spend most of a step in Python and dispatch;
+# 20 steps per call train an epoch of model 3 about 2x faster, model 4 about 1.3x (one core, idle).
+STEPS_PER_EXECUTION = 20
 TRAIN_EVAL_FRACTION = 0.2       # the "20% of the train set" the accuracy is measured on
 TRAIN_EVAL_SEED = 1234          # fixed subset: the same 12 000 images for every run
 
@@ -177,7 +180,6 @@ def dataset(x: np.ndarray, y: np.ndarray, seed: int = 0):
 
 def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_rate: float, *, model_number: int,
                   setting: int, seed: int = 0, callbacks: Sequence[keras.callbacks.Callback] = (),
-                  compile_fn: Callable[[keras.Model, float], keras.Model] | None = None,
                   validation_data: tuple | None = None, verbose: int = 2, run_dir=None) -> SettingResult:
     """Train ``model`` for ``epochs`` under the coursework protocol and return its curves.
 
@@ -186,8 +188,11 @@ def train_setting(model: keras.Model, d: CourseworkData, epochs: int, learning_r
     (``training.ResumeFromBackup``): a rerun of an interrupted task skips the settings it finished
     and continues the interrupted one.
     """
-    (compile_fn or compile_coursework)(model, learning_rate)
     monitor = training.EvaluateEverySamples(d.log_period, d.splits, samples_per_batch=BATCH_SIZE)
+    # Several steps per call into TensorFlow, each evaluation still on its step (the same updates, fewer round trips).
+    compile_coursework(model, learning_rate,
+                       steps_per_execution=math.gcd(monitor.every_steps, math.ceil(len(d.x_train) / BATCH_SIZE),
+                                                    STEPS_PER_EXECUTION))
     print(f"model {model_number} setting {setting}: {epochs} epochs, learning rate {learning_rate}, "
           f"{model.count_params()} parameters")
     clock = training.WallClock()
@@ -923,15 +928,18 @@ def coursework_model(number: int, l2: float = 0.0) -> keras.Model:
     return factories[number]()
 
 
-def compile_coursework(model: keras.Model, learning_rate: float) -> keras.Model:
+def compile_coursework(model: keras.Model, learning_rate: float,
+                       steps_per_execution: int = STEPS_PER_EXECUTION) -> keras.Model:
     """The coursework recipe: plain SGD, softmax cross-entropy *summed* over the batch.
 
     Summing (tf.reduce_sum in the text) instead of averaging makes each step 100x larger than
     the usual mean loss at batch size 100, which is why the text's learning rates look small.
+    ``steps_per_execution`` changes no update, only how many run per call into TensorFlow.
     """
     model.compile(optimizer=keras.optimizers.SGD(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum"),
-                  metrics=["accuracy"], jit_compile=False)  # XLA costs more than it saves for these tiny models on CPU
+                  metrics=["accuracy"], jit_compile=False,  # XLA costs more than it saves for these tiny models on CPU
+                  steps_per_execution=steps_per_execution)
     return model
 
 
