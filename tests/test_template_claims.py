@@ -38,7 +38,6 @@ ALLOW: list[tuple[str, str, str]] = [
     ("d5.html", "never used to choose or stop", "says the test set chose nothing"),
     ("C.html", "Where a hyperparameter is chosen (C3, C10)", "method: which split chooses"),
     ("C.html", "under-fitting = not unstable", "the definition of the under-fitting verdict"),
-    ("C.html", "=test drop from peak", "a table header"),
     ("C.html", "it does not say why, and no run here tests a reason", "says the cause is not measured"),
     ("C.html", "Over-fitting: choose the amount of training on a validation split", "remedies: general advice"),
     ("C.html", "use more data or data augmentation", "remedies: general advice"),

@@ -34,8 +34,8 @@ from hwkit import numpy_nn as nn
 
 BATCH_SIZE = 100
 LOG_PERIOD_SAMPLES = 20_000     # evaluate every 200 updates
-# Updates per call into TensorFlow: at batch 100 these models spend most of a step in Python and dispatch;
-# 20 steps per call train an epoch of model 3 about 2x faster, model 4 about 1.3x (one core, idle).
+# Updates per call into TensorFlow: at batch 100 these small models spend much of a step in Python and dispatch.
+# Several per call give the same updates with fewer round trips (the C tasks' wall times: benchmarks/results).
 STEPS_PER_EXECUTION = 20
 TRAIN_EVAL_FRACTION = 0.2       # the "20% of the train set" the accuracy is measured on
 TRAIN_EVAL_SEED = 1234          # fixed subset: the same 12 000 images for every run
