@@ -135,6 +135,40 @@ class PhaseProgress(keras.callbacks.Callback):
         progress.update("training", epoch + 1, self.params.get("epochs"), round(pace, 2))
 
 
+class StepHistory(keras.callbacks.Callback):
+    """The loss and metrics of every training step in ``history`` (lists by name), with a progress report.
+
+    At a batch end Keras' logs hold each metric's mean since the epoch began; resetting the metrics
+    before every step makes that mean the step's own value. So one epoch of n steps records what n
+    one-step epochs would, without Keras' per-epoch work, which costs more than a tiny step (training
+    on one image: one SGD step per pass). Needs ``steps_per_execution`` 1 (the default). Reports the
+    step to ``hwkit.progress``; ``progress_every`` n > 0 also prints the step's values every n steps.
+    """
+
+    def __init__(self, progress_every: int = 0, prefix: str = ""):
+        super().__init__()
+        self.progress_every, self.prefix = progress_every, prefix
+        self.history: dict[str, list[float]] = {}
+
+    def on_train_begin(self, logs=None):
+        if int(getattr(self.model, "steps_per_execution", 1) or 1) != 1:
+            raise ValueError("StepHistory records single steps: compile with steps_per_execution=1")
+        self.history, self._start = {}, time.perf_counter()
+        progress.update("training", 0, self.params.get("steps"))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.reset_metrics()
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(float(value))
+        step, seconds = batch + 1, time.perf_counter() - self._start
+        progress.update("training", step, self.params.get("steps"), round(seconds / step, 4))   # throttled
+        if self.progress_every and step % self.progress_every == 0:
+            items = " ".join(f"{k} {v[-1]:.5g}" for k, v in self.history.items())
+            print(f"{self.prefix}step {step}: {items} ({seconds:.1f} s)", flush=True)
+
+
 class WallClock(keras.callbacks.Callback):
     """Wall-clock seconds of ``fit``: ``time_s`` in each epoch's logs (so CSVLogger records it) and ``seconds``.
 

@@ -220,6 +220,17 @@ def test_ema_generator_averages_the_iterates():
     assert len(monitor.records) == 1 and {"error", "error_last", "outside_mass"} <= set(monitor.records[0])
 
 
+def test_the_last_iterate_is_scored_at_the_end_only_unless_its_curve_is_drawn():
+    recipe = b_wgan.Recipe(noise_dims=(2,), epochs=3, eval_every=4, batch_size=8, train_samples=200)
+    _, tracked = b_wgan.train_uniform(3, 2, recipe, seed=0, last_iterate_curve=True)
+    _, untracked = b_wgan.train_uniform(3, 2, recipe, seed=0, last_iterate_curve=False)
+    assert all(r["error_last"] is not None for r in tracked.records)
+    assert [r["error_last"] is None for r in untracked.records] == [True, True, False]
+    # Skipping the scores changes no update and no other number: the final last-iterate ε is the same.
+    assert untracked.records[-1]["error_last"] == tracked.records[-1]["error_last"]
+    assert [r["error"] for r in untracked.records] == [r["error"] for r in tracked.records]
+
+
 def test_cost_comparison_explains_fewer_or_more_steps_in_the_higher_dimension():
     def row(d, steps, params):
         return {"data_dim": d, "parameters": params, "sampling_floor": 0.015 if d == 5 else 0.025,

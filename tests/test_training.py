@@ -71,6 +71,27 @@ def test_evaluate_every_samples_rejects_ragged_schedule():
         training.EvaluateEverySamples(250, {}, samples_per_batch=100)
 
 
+def test_step_history_records_what_one_step_epochs_record():
+    import tensorflow as tf
+    x, y = tiny_problem(8)
+    batch = tf.data.Dataset.from_tensors((x, y)).repeat()   # one batch, like a single training image
+    keras.utils.set_random_seed(0)
+    per_epoch = tiny_model().fit(batch, steps_per_epoch=1, epochs=12, verbose=0).history
+    keras.utils.set_random_seed(0)
+    steps = training.StepHistory()
+    tiny_model().fit(batch, steps_per_epoch=12, epochs=1, verbose=0, callbacks=[steps])
+    assert steps.history["loss"] == per_epoch["loss"] and steps.history["accuracy"] == per_epoch["accuracy"]
+    assert len(set(steps.history["loss"])) == 12          # each step's own loss, not a running mean
+
+
+def test_step_history_rejects_several_steps_per_execution():
+    model = tiny_model()
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy", steps_per_execution=2)
+    x, y = tiny_problem(8)
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[training.StepHistory()])
+
+
 def test_standard_callbacks_write_history_with_time(tmp_path):
     x, y = tiny_problem(300)
     tiny_model().fit(x, y, epochs=2, verbose=0, callbacks=training.standard_callbacks(tmp_path))

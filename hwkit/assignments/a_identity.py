@@ -240,25 +240,6 @@ def choose_learning_rate(check_rows: Sequence[dict]) -> findings.Finding:
 
 # ----------------------------------------------------------------------------- training on one image
 
-class EveryNEpochs(keras.callbacks.Callback):
-    """A compact progress line every ``every`` epochs (1000 one-step epochs make Keras' bars unreadable).
-
-    Placed after ``training.WallClock``, the line ends with the seconds since training began.
-    """
-
-    def __init__(self, every: int, prefix: str = ""):
-        super().__init__()
-        self.every, self.prefix = every, prefix
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every == 0:
-            logs = dict(logs or {})
-            seconds = logs.pop("time_s", None)
-            items = " ".join(f"{k} {v:.5g}" for k, v in logs.items())
-            print(f"{self.prefix}epoch {epoch + 1}: {items}" + (f" ({seconds:.1f} s)" if seconds is not None else ""),
-                  flush=True)
-
-
 def compile_one_example(model: keras.Model, learning_rate: float) -> keras.Model:
     """Plain SGD on per-pixel binary cross-entropy (targets and sigmoid outputs live in [0, 1]).
 
@@ -316,18 +297,15 @@ def train_one_example(build: Callable[[], keras.Model], d: OneExampleData, seed:
     keras.utils.set_random_seed(seed)
     model = compile_one_example(build(), learning_rate)
     clock = training.WallClock()
-    callbacks = [clock, training.PhaseProgress()]
-    if progress_every:
-        callbacks.append(EveryNEpochs(progress_every, f"{label}seed {seed} "))
-    # An epoch is one SGD step on the single image (batch of 1). A repeated tf.data pipeline with
-    # steps_per_epoch=1 is the same training as fit(x, x, batch_size=1) but skips Keras' per-epoch
-    # re-slicing of numpy inputs, which dominates (5x) when an epoch is a single tiny step.
+    steps = training.StepHistory(progress_every, f"{label}seed {seed} ")
+    # An epoch (a pass over the single image) is one SGD step. Fitted as ONE Keras epoch of ``epochs`` steps
+    # on the repeated image, with each step's loss kept by StepHistory: the same updates as ``epochs``
+    # one-step Keras epochs or fit(x, x, batch_size=1, epochs=epochs), without their per-epoch overhead.
     one_image = tf.data.Dataset.from_tensors((d.x_train, d.x_train)).repeat()
-    history = model.fit(one_image, steps_per_epoch=1, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
+    model.fit(one_image, steps_per_epoch=epochs, epochs=1, shuffle=False, verbose=0, callbacks=[clock, steps])
     train_pred = np.asarray(model(d.x_train, training=False))
     test_pred = np.asarray(model(d.x_test, training=False))
-    result = SeedResult(seed=seed, history={k: [float(v) for v in vals] for k, vals in history.history.items()
-                                            if k != "time_s"},
+    result = SeedResult(seed=seed, history=steps.history,
                         train_prediction=train_pred, test_predictions=test_pred,
                         summary=summarise(test_pred, d.x_test, d.x_train),
                         train_mse=float(np.mean((train_pred - d.x_train) ** 2)), seconds=clock.seconds)
