@@ -6,10 +6,12 @@ observe the learning.
 
 How: the same data as B3 (80 noisy points, 1000 exact test points), a plain ReLU network of
 ``WIDTH`` units per hidden layer (no regularisation, no normalisation, so the initialisation is
-the only thing that differs), full-batch Adam with cosine decay from the same seed for every
-setting. Each run records the training loss and, for monitoring only, the test MSE every 100
-steps; the table gives the final errors and the output spread at initialisation (how much signal
-reaches the output before any training).
+the only thing that differs), full-batch Adam with cosine decay, 3 seeds per setting (the same seeds for every setting).
+Each run records the training loss and, for monitoring only, the test MSE every 100 steps; the
+tables give the final errors (median and range over seeds), the fit check and the output spread at
+initialisation (how much signal reaches the output before any training). The findings compare He
+with Xavier at each depth, and the shallowest depth with the deepest, over seeds
+(``b_functions.compare_families`` / ``compare_depths``).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from hwkit import models, plots
+from hwkit import findings, models, plots
 from hwkit.assignments import b_functions
 from hwkit.task import choose_recipe, main
 
@@ -32,10 +34,11 @@ LEARNING_RATE = 1e-3
 class Recipe:
     depths: tuple[int, ...] = (8, 12, 16)   # hidden layers
     steps: int = 2000                        # full-batch Adam steps; --epochs N means N × 100 steps
+    seeds: int = 3                           # per setting: a comparison needs findings.MIN_SEEDS
 
 
 FULL = Recipe()
-QUICK = Recipe(depths=(8,), steps=100)
+QUICK = Recipe(depths=(8,), steps=100, seeds=1)
 
 
 def run(args, run):
@@ -46,21 +49,26 @@ def run(args, run):
     rows, histories = [], {}
     for depth in depths:
         for label, initializer in INITIALIZERS.items():
-            keras.utils.set_random_seed(args.seed)
-            model = models.dense_net(1, [WIDTH] * depth, kernel_initializer=initializer, input_scale=1 / np.pi,
-                                     name=f"{initializer}_{depth}")
-            init_std = float(model.predict(x_test, batch_size=len(x_test), verbose=0).std())
-            history = b_functions.fit_function(model, x_train, y_train, steps, LEARNING_RATE, seed=args.seed,
-                                             validation_data=(x_test, f_test))
-            pred = model.predict(x_test, batch_size=len(x_test), verbose=0).ravel()
-            dead = np.concatenate(models.dead_relu_units(model, x_test))
-            rows.append({"initializer": label, "depth": depth, "output_std_at_init": init_std,
-                         "train_mse": float(history.history["loss"][-1]),
-                         "test_rel_l2_error": b_functions.relative_l2_error(pred, f_test),
-                         "dead_units": float(dead.mean())})
-            histories[(label, depth)] = history.history
-            print(f"{label:15s} depth {depth:2d}: test relative L2 error {rows[-1]['test_rel_l2_error']:.4f}")
+            for seed in range(args.seed, args.seed + recipe.seeds):
+                keras.utils.set_random_seed(seed)
+                model = models.dense_net(1, [WIDTH] * depth, kernel_initializer=initializer, input_scale=1 / np.pi,
+                                         name=f"{initializer}_{depth}")
+                init_std = float(model.predict(x_test, batch_size=len(x_test), verbose=0).std())
+                history = b_functions.fit_function(model, x_train, y_train, steps, LEARNING_RATE, seed=seed,
+                                                   validation_data=(x_test, f_test))
+                pred = model.predict(x_test, batch_size=len(x_test), verbose=0).ravel()
+                dead = np.concatenate(models.dead_relu_units(model, x_test))
+                rows.append({"initializer": label, "depth": depth, "seed": seed, "output_std_at_init": init_std,
+                             "train_mse": float(history.history["loss"][-1]),
+                             "test_rel_l2_error": b_functions.relative_l2_error(pred, f_test),
+                             "dead_units": float(dead.mean())})
+                if seed == args.seed:    # the figure draws the first seed's curves
+                    histories[(label, depth)] = history.history
+                print(f"{label:15s} depth {depth:2d} seed {seed}: test relative L2 error "
+                      f"{rows[-1]['test_rel_l2_error']:.4f}")
     run.save_table("final", rows)
+    settings = b_functions.summarise_settings(rows)
+    run.save_table("settings", settings)
 
     # One figure: a column per depth; training loss (top row) and test MSE (bottom row), a curve per initialiser.
     fig, axes = plots.figure(2, len(depths), width="full" if len(depths) > 1 else "half", height_cm=10,
@@ -80,20 +88,17 @@ def run(args, run):
                ncols=len(INITIALIZERS) if len(depths) > 1 else 2)
     run.save_figure(fig, "learning_curves")
 
-    best = min(rows, key=lambda r: r["test_rel_l2_error"])
-    mean_by_init = {label: float(np.mean([r["test_rel_l2_error"] for r in rows if r["initializer"] == label]))
-                    for label in INITIALIZERS}
-    mean_by_depth = {str(d): float(np.mean([r["test_rel_l2_error"] for r in rows if r["depth"] == d]))
-                     for d in depths}
-    best_depth = int(min(mean_by_depth, key=mean_by_depth.get))
-    init_std = {str(d): {r["initializer"]: r["output_std_at_init"] for r in rows if r["depth"] == d} for d in depths}
-    run.log(width=WIDTH, depths=depths, steps=steps, learning_rate=LEARNING_RATE,
-            best_setting=f"{best['initializer']}, {best['depth']} layers", best_error=best["test_rel_l2_error"],
-            mean_error_by_initializer=mean_by_init, mean_error_by_depth=mean_by_depth,
-            best_initializer=min(mean_by_init, key=mean_by_init.get), best_depth=best_depth,
-            shallowest=min(depths), deepest=max(depths), shallowest_best=best_depth == min(depths),
-            output_std_at_init=init_std, initializer_ranking=b_functions.rank_initializers(mean_by_init))
-
+    median_by_init = {label: float(np.median([r["test_rel_l2_error"] for r in rows if r["initializer"] == label]))
+                      for label in INITIALIZERS}
+    init_std = {str(d): {s["initializer"]: s["median_output_std_at_init"] for s in settings if s["depth"] == d}
+                for d in depths}
+    found = {f"families_{d}": b_functions.compare_families(rows, d) for d in depths}
+    if len(depths) > 1:
+        found["depths"] = b_functions.compare_depths(rows, min(depths), max(depths))
+    run.log(width=WIDTH, depths=depths, steps=steps, learning_rate=LEARNING_RATE, seeds=recipe.seeds,
+            median_error_by_initializer=median_by_init, shallowest=min(depths), deepest=max(depths),
+            output_std_at_init=init_std, initializer_ranking=b_functions.rank_initializers(median_by_init),
+            failed_fits=sum(s["seeds"] - s["fits"] for s in settings), findings=findings.as_dicts(found))
 
 if __name__ == "__main__":
     raise SystemExit(main(__spec__.name))

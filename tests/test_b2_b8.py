@@ -91,17 +91,6 @@ def test_choose_strength_picks_the_lowest_validation_error_and_says_if_weakest()
         b_functions.choose_strength([1e-6, 1e-5], [0.3])
 
 
-def test_rank_initializers_orders_by_error_and_names_the_winning_family():
-    r = b_functions.rank_initializers({"Xavier normal": 0.3, "Xavier uniform": 0.4,
-                                       "He normal": 0.1, "He uniform": 0.2})
-    assert r["ranking"] == ["He normal", "He uniform", "Xavier normal", "Xavier uniform"]
-    assert r["spread"] == pytest.approx(0.3) and r["verdict"] == "He"
-    assert b_functions.rank_initializers(
-        {"Xavier normal": 0.1, "Xavier uniform": 0.2, "He normal": 0.3})["verdict"] == "Xavier"
-    assert b_functions.rank_initializers(
-        {"Xavier normal": 0.1, "He uniform": 0.2, "He normal": 0.3})["verdict"] == "mixed"
-
-
 def test_b1_target_is_strictly_above_98_percent():
     from hwkit.assignments import b_mnist_cnn
     assert not b_mnist_cnn.reached_target(0.98) and b_mnist_cnn.reached_target(0.9801)
@@ -314,6 +303,9 @@ def test_b4_quick(b_runs):
     rows = r.table("final")
     assert {row["initializer"] for row in rows} == {"Xavier normal", "Xavier uniform", "He normal", "He uniform"}
     assert r.figure("learning_curves") and all(np.isfinite(row["test_rel_l2_error"]) for row in rows)
+    assert len(r.table("settings")) == len(rows) // r.metrics["seeds"]
+    assert set(r.metrics["findings"]) == {f"families_{d}" for d in r.metrics["depths"]} | (
+        {"depths"} if len(r.metrics["depths"]) > 1 else set())
 
 
 def test_b5_quick(b_runs):

@@ -170,6 +170,44 @@ def _seed(dead=0, collapsed=False, all_dead=0):
     return {"dead_units": dead, "collapsed": collapsed, "all_dead_layers": all_dead}
 
 
+def _b4_rows(he, xavier, depth=8, train_mse=0.01):
+    return ([{"initializer": f"He {v}", "depth": depth, "test_rel_l2_error": e, "train_mse": train_mse,
+              "output_std_at_init": 1.0} for v, errs in (("normal", he), ("uniform", he)) for e in errs]
+            + [{"initializer": f"Xavier {v}", "depth": depth, "test_rel_l2_error": e, "train_mse": train_mse,
+                "output_std_at_init": 0.1} for v, errs in (("normal", xavier), ("uniform", xavier)) for e in errs])
+
+
+@pytest.mark.parametrize("he, xavier, verdict", [
+    ([0.1, 0.11, 0.12], [0.2, 0.21, 0.22], F.BETTER), ([0.3, 0.31, 0.32], [0.2, 0.21, 0.22], F.WORSE),
+    ([0.1, 0.2, 0.3], [0.15, 0.25, 0.35], F.SAME), ([0.1], [0.2], F.NOT_COMPARABLE)])
+def test_compare_families_every_branch(he, xavier, verdict):
+    rows = _b4_rows(he, xavier) + _b4_rows([9.0] * 3, [0.0] * 3, depth=16)   # another depth is not mixed in
+    f = bf.compare_families(rows, 8)
+    assert f.verdict == verdict and f.numbers["depth"] == 8
+    assert f.numbers["seeds_a"] == 2 * len(he) and f.numbers["a"] == pytest.approx(float(np.median(he)))
+
+
+@pytest.mark.parametrize("shallow, deep, verdict", [
+    ([0.1] * 3, [0.2] * 3, F.BETTER), ([0.3] * 3, [0.2] * 3, F.WORSE), ([0.1, 0.3, 0.2], [0.2, 0.25, 0.15], F.SAME)])
+def test_compare_depths_every_branch(shallow, deep, verdict):
+    rows = _b4_rows(shallow, shallow, depth=8) + _b4_rows(deep, deep, depth=16)
+    f = bf.compare_depths(rows, 8, 16)
+    assert f.verdict == verdict and (f.numbers["shallow"], f.numbers["deep"]) == (8, 16)
+
+
+def test_summarise_settings_counts_fits_and_takes_medians_over_seeds():
+    rows = [{"initializer": "He normal", "depth": 8, "test_rel_l2_error": e, "train_mse": m, "output_std_at_init": 1.0}
+            for e, m in ((0.1, 0.01), (0.3, 0.01), (0.2, bf.FIT_MSE * 2))]
+    (s,) = bf.summarise_settings(rows)
+    assert (s["seeds"], s["fits"], s["median_error"], s["min_error"], s["max_error"]) == (3, 2, 0.2, 0.1, 0.3)
+
+
+def test_rank_initializers_orders_medians_and_names_the_leading_family():
+    r = bf.rank_initializers({"Xavier normal": 0.3, "Xavier uniform": 0.4, "He normal": 0.1, "He uniform": 0.2})
+    assert r["ranking"][0] == "He normal" and r["leader"] == "He" and r["spread"] == pytest.approx(0.3)
+    assert bf.rank_initializers({"Xavier normal": 0.1, "He uniform": 0.2, "He normal": 0.3})["leader"] == "mixed"
+
+
 def test_dying_relu_cause_every_branch():
     assert bf.dying_relu_cause([_seed(5, True, 1), _seed(2)]).verdict == bf.DEAD_LAYER
     assert bf.dying_relu_cause([_seed(5, True, 1), _seed(2, True, 0)]).verdict == bf.COLLAPSE_UNEXPLAINED
@@ -197,14 +235,46 @@ def test_schedule_check_every_branch():
     assert bw.schedule_check([None, None, 3000], 6000, 0.01).verdict == F.NOT_COMPARABLE
 
 
+@pytest.mark.parametrize("long, short, verdict", [
+    ([5600, 5700, 5400], [2200, 2500, 2800], bw.MOVES),          # halved with the budget
+    ([3900, 3600, 3000], [2900, 3100, 2800], bw.STAYS),          # overlapping ranges
+    ([5600, 5700, 5400], [None, None, 2800], bw.SHORT_MISSED),
+    ([None, None, 5400], [2200, 2500, 2800], F.NOT_COMPARABLE),
+    ([5600, 5700, 5400], [], F.NOT_COMPARABLE)])
+def test_budget_check_every_branch(long, short, verdict):
+    f = bw.budget_check(long, 6000, short, 3000)
+    assert f.verdict == verdict
+    assert (f.numbers["long_budget"], f.numbers["short_budget"], f.numbers["short_seeds"]) == (6000, 3000, len(short))
+    if verdict == bw.MOVES:
+        assert (f.numbers["short_median"], f.numbers["short_low"], f.numbers["long_low"]) == (2500, 2200, 5400)
+
+
 def test_steps_comparison_every_branch():
-    before = F.Finding(bw.BEFORE_ANNEALING)
-    bound = F.Finding(bw.SCHEDULE_BOUND).as_dict()
-    assert bw.steps_comparison([3000, 3100, 3200], [1000, 1100, 1200], before, before).verdict == F.BETTER
-    assert bw.steps_comparison([1000, 1100, 1200], [3000, 3100, 3200], before, before).verdict == F.WORSE
-    assert bw.steps_comparison([1000, 3100, 1200], [3000, 1100, 3200], before, before).verdict == F.SAME
-    assert bw.steps_comparison([5600, 5700, 5400], [3900, 3600, 3000], bound, before).verdict == F.NOT_COMPARABLE
-    assert bw.steps_comparison([None, 5700, 5400], [3900, 3600, 3000], before, before).verdict == F.NOT_COMPARABLE
+    stays = F.Finding(bw.STAYS)
+    moves = F.Finding(bw.MOVES).as_dict()
+    assert bw.steps_comparison([3000, 3100, 3200], [1000, 1100, 1200], stays, stays).verdict == F.BETTER
+    assert bw.steps_comparison([1000, 1100, 1200], [3000, 3100, 3200], stays, stays).verdict == F.WORSE
+    assert bw.steps_comparison([1000, 3100, 1200], [3000, 1100, 3200], stays, stays).verdict == F.SAME
+    assert bw.steps_comparison([5600, 5700, 5400], [3900, 3600, 3000], moves, stays).verdict == F.NOT_COMPARABLE
+    untested = F.Finding(F.NOT_COMPARABLE)
+    assert bw.steps_comparison([5600, 5700, 5400], [3900, 3600, 3000], stays, untested).verdict == F.NOT_COMPARABLE
+    assert bw.steps_comparison([None, 5700, 5400], [3900, 3600, 3000], stays, stays).verdict == F.NOT_COMPARABLE
+
+
+@pytest.mark.parametrize("low, high, verdict", [
+    ([2200, 2500, 2800], [1200, 1300, 1500], F.BETTER), ([1200, 1300, 1500], [2200, 2500, 2800], F.WORSE),
+    ([2200, 2500, 2800], [2100, 2600, 2900], F.SAME), ([2200, 2500, 2800], [2900, None, None], F.WORSE),
+    ([2200, 2500, 2800], [None, None, None], F.WORSE), ([None, 2500, None], [None, None, 1000], F.SAME),
+    ([None] * 3, [None] * 3, F.NOT_COMPARABLE), ([2200, 2500], [1200, 1300, 1500], F.NOT_COMPARABLE)])
+def test_same_schedule_comparison_every_branch(low, high, verdict):
+    f = bw.same_schedule_comparison(low, high, 3000)
+    assert f.verdict == verdict and f.numbers["budget"] == 3000
+
+
+def test_same_schedule_comparison_reports_an_unreached_side_as_not_reached():
+    f = bw.same_schedule_comparison([2200, 2500, 2800], [None, 2900, None], 3000)
+    assert (f.numbers["a"], f.numbers["a_low"], f.numbers["a_high"], f.numbers["reached_a"]) == (None, 2900, None, 1)
+    assert (f.numbers["b"], f.numbers["b_low"], f.numbers["b_high"]) == (2500, 2200, 2800)
 
 
 def test_floor_check_every_branch():

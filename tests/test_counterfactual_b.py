@@ -19,7 +19,7 @@ from hwkit.assignments import b_wgan as bw
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "runs"
-TASKS = ("b1", "b2", "b3", "b5", "b6", "b7", "b8")
+TASKS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8")
 
 # Every number any branch may print, so that a flipped verdict has what its sentence needs.
 NUMBERS = {"a": 0.1, "b": 0.2, "a_low": 0.05, "a_high": 0.15, "b_low": 0.15, "b_high": 0.25, "seeds_a": 3, "seeds_b": 3,
@@ -30,7 +30,11 @@ NUMBERS = {"a": 0.1, "b": 0.2, "a_low": 0.05, "a_high": 0.15, "b_low": 0.15, "b_
            "errors": [2.0, 1.0], "dims_not_falling": [16], "test_higher_at": [16], "test_lower_at": [2],
            "largest_relative_gap": 0.1, "median_steps": 5600, "total_steps": 6000, "decay_to": 0.01,
            "crossings": [5600], "rate_fraction": 0.1, "budget_fraction": 0.93, "collapsed": 2,
-           "seeds_with_dead_units": 3, "collapsed_with_dead_layer": 1, "final_training_loss": 1.0, "threshold": 2.0}
+           "seeds_with_dead_units": 3, "collapsed_with_dead_layer": 1, "final_training_loss": 1.0, "threshold": 2.0,
+           "depth": 8, "shallow": 8, "deep": 16, "long_budget": 6000, "short_budget": 3000, "long_median": 5600,
+           "long_low": 5400, "long_high": 5700, "long_reached": 3, "long_seeds": 3, "short_median": 2500,
+           "short_low": 2200, "short_high": 2800, "short_reached": 1, "short_seeds": 3, "budget": 3000,
+           "reached_a": 3, "reached_b": 3}
 
 
 def _runs_copy(tmp_path):
@@ -115,6 +119,17 @@ CASES = [
     ("b8", "steps", {F.BETTER: "d = 20 needed fewer generator steps", F.WORSE: "d = 20 needed more generator steps",
                      F.SAME: "no measurable difference between d = 20 and d = 5",
                      F.NOT_COMPARABLE: "are not compared as a cost of the problem"}),
+    ("b4", "families_8", {F.BETTER: "He better", F.WORSE: "Xavier better",
+                          F.SAME: "(15.00%–25.00%), no measurable difference",
+                          F.NOT_COMPARABLE: "not compared (fewer"}),
+    ("b8", "budget_5", {bw.MOVES: "the crossing moves with the budget, so it measures the schedule",
+                        bw.STAYS: "the crossing does not move with the budget",
+                        bw.SHORT_MISSED: "the target needs more than the shorter budget",
+                        F.NOT_COMPARABLE: "the budget test was not made"}, ("d = 5:", "d = 20:")),
+    ("b8", "steps_same_schedule", {F.BETTER: "d = 20 was faster to the target",
+                                   F.WORSE: "d = 20 was slower to the target",
+                                   F.SAME: "no measurable difference in speed",
+                                   F.NOT_COMPARABLE: "for both dimensions: not compared"}),
     ("b8", "floor_5", {F.WORSE: "measurably above the floor", F.SAME: "no measurable difference from a true sample",
                        F.BETTER: "measurably below the floor", F.NOT_COMPARABLE: "2× the floor: not compared"}),
 ]
@@ -160,6 +175,9 @@ SHEET_CASES = [
                          F.NOT_COMPARABLE: "l_d = 16: not compared (autoencoder failed to fit)"}),
     ("b8", "steps", {F.WORSE: "d = 20 needed more generator steps",
                      F.NOT_COMPARABLE: "not compared as a cost of the problem"}),
+    ("b8", "steps_same_schedule", {F.BETTER: "d = 20 was faster to the target", F.WORSE: "d = 20 was slower"}),
+    ("b4", "families_8", {F.BETTER: "He better", F.WORSE: "Xavier better", F.NOT_COMPARABLE: "not compared (fewer"},
+     ("Xavier normal/uniform and He", "(§4,")),
 ]
 
 

@@ -89,7 +89,6 @@ ALLOW: list[tuple[str, str, str]] = [
     ("B.html", "better = lower test error, only when the ranges do not overlap", "the verdict rule, defined"),
     ("B.html", "The strength of each regularisation was chosen on the held-out points", "method"),
     ("B.html", "a ReLU discards half of the signal, so the variance shrinks", "theory (He et al.), labelled as such"),
-    ("B.html", "no initialiser or depth is called better here", "says nothing is compared"),
     ("B.html", "whether that helps at a given l_d is what the comparisons above measure", "points to the findings"),
     ("B.html", "=worst axis", "a table header"),
     ("B.html", "=worst oblique", "a table header"),

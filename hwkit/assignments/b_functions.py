@@ -280,12 +280,48 @@ def initializer_family(label: str) -> str:
 
 
 def rank_initializers(mean_error: Mapping[str, float]) -> dict:
-    """B4: the initialisers ordered by mean error (best first), the spread best→worst, and the verdict.
+    """B4: the initialisers ordered by median error (best first), the spread best→worst, and which family ranks first.
 
-    ``verdict`` is "He" or "Xavier" when both best-ranked initialisers are of that family, else
-    "mixed" (one seed per setting and Adam's per-parameter step size blur the two scalings).
+    ``leader`` is "He" or "Xavier" when both best-ranked initialisers are of that family, else "mixed". An ordering
+    of medians, not a comparison: whether one family is better is ``compare_families``' verdict, per depth.
     """
     ranking = sorted(mean_error, key=mean_error.get)
     families = {initializer_family(label) for label in ranking[:2]}
     return {"ranking": ranking, "spread": float(mean_error[ranking[-1]] - mean_error[ranking[0]]),
-            "verdict": families.pop() if len(families) == 1 else "mixed"}
+            "leader": families.pop() if len(families) == 1 else "mixed"}
+
+
+def summarise_settings(rows: Sequence[Mapping], keys: Sequence[str] = ("initializer", "depth")) -> list[dict]:
+    """B4: one row per setting (the values of ``keys``): the test error's median and range over seeds, and how many
+    seeds passed the fit check (``function_fit``)."""
+    out = []
+    for setting in dict.fromkeys(tuple(r[k] for k in keys) for r in rows):
+        rs = [r for r in rows if tuple(r[k] for k in keys) == setting]
+        i = F.seed_interval([r["test_rel_l2_error"] for r in rs])
+        out.append({**dict(zip(keys, setting)), "seeds": i.n, "median_error": i.center, "min_error": i.low,
+                    "max_error": i.high, "fits": sum(F.fitted(function_fit(r["train_mse"])) for r in rs),
+                    "median_train_mse": float(np.median([r["train_mse"] for r in rs])),
+                    "median_output_std_at_init": float(np.median([r["output_std_at_init"] for r in rs]))})
+    return out
+
+
+def compare_families(rows: Sequence[Mapping], depth: int, family_a: str = "He", family_b: str = "Xavier") -> F.Finding:
+    """B4: at one depth, ``family_a``'s test errors (both variants, every seed) against ``family_b``'s: "better" only
+    when the whole range of one lies below the other's. A seed that fails to fit is counted, not excluded: whether
+    a deep net trains from this initialisation is part of the question."""
+    def errors(family):
+        return [r["test_rel_l2_error"] for r in rows
+                if r["depth"] == depth and initializer_family(r["initializer"]) == family]
+    f = F.compare_seeds(errors(family_a), errors(family_b), higher_is_better=False)
+    return F.Finding(f.verdict, {**f.numbers, "depth": depth}, f.interval,
+                     criterion=f.criterion + " (range over both variants and every seed)")
+
+
+def compare_depths(rows: Sequence[Mapping], shallow: int, deep: int) -> F.Finding:
+    """B4: the shallowest depth's test errors (every initialiser and seed) against the deepest's ("better": the
+    shallow nets' whole range lies below the deep nets')."""
+    def errors(depth):
+        return [r["test_rel_l2_error"] for r in rows if r["depth"] == depth]
+    f = F.compare_seeds(errors(shallow), errors(deep), higher_is_better=False)
+    return F.Finding(f.verdict, {**f.numbers, "shallow": shallow, "deep": deep}, f.interval,
+                     criterion=f.criterion + " (range over every initialiser and seed)")

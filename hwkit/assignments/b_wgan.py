@@ -70,6 +70,11 @@ MLPs, 5 critic updates, λ = 10, batch 256, Adam 5e-4 β = (0.5, 0.9), final EMA
   0.060, last iterate 0.106): never reached under the "stays below" rule. So in 5-D the crossing at steps
   5400–5700 is where the cosine annealing lets ε settle below 0.05 — B8's ``schedule_check`` calls such a crossing
   "set by the schedule" and does not compare it as a cost of the problem.
+* The recipe under half the budget (3000 steps, the cosine compressed into it), seed 0, noise = data dim,
+  2026-12-08, beside a test run (``/tmp/b8/short.py``): 5-D reached at step 2200 (final 0.043) — the crossing moved
+  from 5600 to 2200 with the budget; 20-D did not reach it (final 0.052, never below 0.05).
+  So B6/B7 train every matched seed again under this budget (``Recipe.short_epochs``) and B8 reports both
+  (``budget_check``, ``same_schedule_comparison``).
 """
 from __future__ import annotations
 
@@ -355,6 +360,8 @@ class Recipe:
     ema: float = 0.999             # EMA of the generator's weights (0: score the last iterate)
     train_samples: int = 100_000   # a fixed training sample of the target
     comparison: tuple[str, ...] = ()   # STANDARD_SETTINGS also trained (1 seed, noise dim = data dim)
+    short_epochs: int = 0          # a second, shorter budget (epochs) for noise dim = data dim, every seed: does
+                                   # the crossing move with the budget? (0: none)
 
     @property
     def steps(self) -> int:
@@ -532,6 +539,17 @@ def uniform_task(run, data_dim: int, recipe: Recipe, seed: int) -> None:
         settings.append({"setting": name, **_setting_row(row, other)})
         curves += [{"setting": name, "noise_dim": data_dim, "seed": seed, **r} for r in records]
     run.save_table("runs", rows)
+
+    # The same seeds, noise dim = data dim, under a shorter budget (the whole cosine schedule compressed): a crossing
+    # that moves with the budget measures the schedule (B8's ``budget_check``).
+    short_rows = []
+    if 0 < recipe.short_epochs < recipe.epochs:
+        short = dataclasses.replace(recipe, epochs=recipe.short_epochs)
+        for s in range(seed, seed + recipe.seeds):
+            row, _ = train_and_score(run, data_dim, data_dim, short, s, label=f"_budget{short.steps}")
+            short_rows.append({"budget": short.steps, **row})
+            run.save_table("short_budget", short_rows)
+    run.save_table("short_budget", short_rows)
     run.save_table("noise_dims", summary)
     run.save_table("settings", settings)
     run.save_table("curves", curves)
@@ -540,6 +558,7 @@ def uniform_task(run, data_dim: int, recipe: Recipe, seed: int) -> None:
     _figures(run, data_dim, recipe, rows, curves, floor, seed)
     matched_summary = next((s for s in summary if s["noise_dim"] == data_dim), None)
     run.log(data_dim=data_dim, recipe=dataclasses.asdict(recipe), steps=recipe.steps, target=TARGET,
+            short_budget=recipe.short_epochs * recipe.eval_every if 0 < recipe.short_epochs < recipe.epochs else None,
             sampling_floor=floor, eval_samples=EVAL_SAMPLES, random_directions=RANDOM_DIRECTIONS,
             matched=matched_summary, observations=observations(data_dim, summary, settings),
             reached={str(s["noise_dim"]): f"{s['reached_seeds']}/{s['seeds']}" for s in summary},
@@ -680,17 +699,73 @@ def schedule_check(steps_to_target: Sequence[float | None], total_steps: int, de
                      criterion=criterion)
 
 
+MOVES, STAYS, SHORT_MISSED = ("moves with the budget", "does not move with the budget",
+                              "not reached within the shorter budget")
+
+
+def budget_check(long_steps: Sequence[float | None], long_budget: int, short_steps: Sequence[float | None],
+                 short_budget: int) -> F.Finding:
+    """Does the crossing step move when the whole schedule is compressed into a shorter budget (same seeds)?
+
+    "moves with the budget": the seeds' crossing steps under the two budgets do not overlap — the step measures the
+    schedule, and the cost to the target is at most the shorter budget's crossing (an upper bound); "does not move
+    with the budget": they overlap — a property of the problem at this learning rate; "not reached within the
+    shorter budget": its median seed did not reach the target; "not comparable": the longer budget's median seed
+    did not reach it (or no shorter budget was trained)."""
+    def spread(steps):
+        hit = [float(s) for s in steps if s is not None]
+        return (median_or_none(steps) if steps else None, min(hit) if hit else None, max(hit) if hit else None,
+                len(hit))
+    (lm, llo, lhi, ln), (sm, slo, shi, sn) = spread(long_steps), spread(short_steps)
+    numbers = {"long_budget": long_budget, "short_budget": short_budget, "long_median": lm, "long_low": llo,
+               "long_high": lhi, "long_reached": ln, "long_seeds": len(long_steps), "short_median": sm,
+               "short_low": slo, "short_high": shi, "short_reached": sn, "short_seeds": len(short_steps)}
+    criterion = "the crossing steps under the two budgets (range over seeds that reached) do not overlap"
+    if lm is None or not short_steps:
+        return F.Finding(F.NOT_COMPARABLE, numbers, criterion="the longer budget's median seed did not reach the "
+                         "target" if lm is None else "no shorter budget was trained")
+    if sm is None:
+        return F.Finding(SHORT_MISSED, numbers, criterion="the shorter budget's median seed did not reach the target")
+    verdict = MOVES if shi < llo or slo > lhi else STAYS
+    return F.Finding(verdict, numbers, criterion=criterion)
+
+
 def steps_comparison(low_steps: Sequence[float | None], high_steps: Sequence[float | None],
-                     low_schedule, high_schedule) -> F.Finding:
+                     low_budget, high_budget) -> F.Finding:
     """Does the high-dimensional problem need fewer ("better"), more ("worse") or as many steps as the low one?
     Across seeds (ranges must not overlap); "not comparable" when a seed did not reach the target or a crossing
-    is set by the schedule (then the steps measure the schedule, not the problem)."""
-    verdicts = [(f["verdict"] if isinstance(f, dict) else f.verdict) for f in (low_schedule, high_schedule)]
+    moves with the budget (``budget_check``: then the steps measure the schedule, not the problem)."""
+    verdicts = [(f["verdict"] if isinstance(f, dict) else f.verdict) for f in (low_budget, high_budget)]
     if any(s is None for s in (*low_steps, *high_steps)):
         return F.Finding(F.NOT_COMPARABLE, {}, criterion="a seed did not reach the target")
-    if any(v != BEFORE_ANNEALING for v in verdicts):
-        return F.Finding(F.NOT_COMPARABLE, {}, criterion="a crossing is set by the learning-rate schedule")
+    if any(v != STAYS for v in verdicts):
+        return F.Finding(F.NOT_COMPARABLE, {}, criterion="a crossing moves with the training budget, or was not "
+                         "tested under a second budget")
     return F.compare_seeds(high_steps, low_steps, higher_is_better=False)
+
+
+def same_schedule_comparison(low_steps: Sequence[float | None], high_steps: Sequence[float | None],
+                             budget: int, min_seeds: int = F.MIN_SEEDS) -> F.Finding:
+    """The high- against the low-dimensional problem's crossing steps under one and the same budget and schedule
+    (the shorter budget of ``budget_check``), across seeds: a like-for-like comparison even where the crossings are
+    set by the schedule. A seed that did not reach the target within the budget needed more than every crossing
+    step, so it counts as infinite: "worse" = every d-high seed needed more steps than every d-low seed (ranges do
+    not overlap). "not comparable": fewer than ``min_seeds`` a side, or no seed of either reached the target."""
+    numbers = {"budget": budget, "seeds_a": len(high_steps), "seeds_b": len(low_steps),
+               "reached_a": sum(s is not None for s in high_steps), "reached_b": sum(s is not None for s in low_steps)}
+    if min(len(low_steps), len(high_steps)) < min_seeds or not (numbers["reached_a"] or numbers["reached_b"]):
+        return F.Finding(F.NOT_COMPARABLE, numbers, criterion=f"fewer than {min_seeds} seeds a side, or no seed "
+                         "reached the target within this budget")
+    a, b = (np.array([np.inf if s is None else float(s) for s in steps]) for steps in (high_steps, low_steps))
+
+    def finite(v):
+        return float(v) if np.isfinite(v) else None
+    for key, v in (("a", a), ("b", b)):
+        numbers.update({key: finite(np.median(v)), f"{key}_low": finite(v.min()), f"{key}_high": finite(v.max())})
+    verdict = F.BETTER if a.max() < b.min() else F.WORSE if b.max() < a.min() else F.SAME
+    return F.Finding(verdict, numbers, criterion="A is better (worse) than B only when A's whole range over seeds is "
+                     "better (worse) than B's; a seed that did not reach the target counts as needing more steps "
+                     "than the budget")
 
 
 def floor_check(fresh_errors: Sequence[float], floors: Sequence[float]) -> F.Finding:
@@ -719,6 +794,7 @@ COST_FILES = {
     "tables/curves.json": [{"noise_dim": int, "seed": int, "steps": NUMBER, "train_s": NUMBER,
                             "error": NUMBER, "setting?": str}],
     "tables/reference_laws.json": [dict],
+    "tables/short_budget.json": [{"noise_dim": int, "seed": int, "budget": int, "steps_to_target": MAYBE_NUMBER}],
 }
 
 
