@@ -1,9 +1,11 @@
-"""Assignment D (D1-D4, D6): numbers checked against independent computations, quick end-to-end runs, the PDF."""
+"""Assignment D (D1-D4, D6): numbers checked against independent computations, quick end-to-end runs, the PDF
+and the hand-in bundle."""
 from __future__ import annotations
 
 import json
 import math
 
+import bundle_checks  # tests/bundle_checks.py
 import keras
 import numpy as np
 import pdf_layout  # tests/pdf_layout.py
@@ -263,7 +265,7 @@ def test_d6_recipes():
 # ----------------------------------------------------------------------------- end to end
 
 @pytest.mark.slow
-def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
+def test_d_tasks_quick_end_to_end_pdf_and_bundle(run_task, data_dir, tmp_path):
     r1 = run_task("d1", "--quick")
     assert r1.metrics["gradient_max_abs_error"] < 1e-12 and r1.figure("gelu_descent")
     assert r1.metrics["a_x3"] == pytest.approx(d_theory.gradient_descent(0.0, 0.1)[-1])
@@ -273,6 +275,7 @@ def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     assert r3.metrics["worst_rel_error"] < 1e-6 and r3.metrics["non_onehot_rel_err_o_minus_y"] > 0.1
     r4 = run_task("d4", "--quick")
     assert r4.metrics["worst_check"] < 1e-9 and r4.metrics["a_output_size"] == r4.metrics["n"]
+    run_task("d5", "--quick", "--data-dir", str(data_dir))    # for the bundle (tests/test_d5.py checks the run)
     r6 = run_task("d6", "--quick", "--data-dir", str(data_dir))
     m6 = r6.metrics
     assert m6["test_rows"] == 500 and m6["search_trials"] >= 1
@@ -302,6 +305,8 @@ def test_d_tasks_quick_end_to_end_and_pdf(run_task, data_dir, tmp_path):
     flat = " ".join(text.split())
     assert not [t for t in ("d1", "d2", "d3", "d4", "d6") if f"full run of {t} was" in flat]
     assert pdf_layout.report_figures("D") >= 1
+
+    bundle_checks.check_d_bundle(tmp_path)   # the same quick runs, bundled as the course names its files
 
 
 @pytest.mark.slow

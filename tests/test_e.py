@@ -2,6 +2,7 @@
 Jacobians, models) and one quick end-to-end run of E1-E8 on the real MNIST data + the PDF."""
 from __future__ import annotations
 
+import bundle_checks  # tests/bundle_checks.py
 import keras
 import numpy as np
 import pdf_layout  # tests/pdf_layout.py
@@ -288,7 +289,7 @@ def test_test_evaluation_does_not_overwrite_the_training_metrics():
 # ----------------------------------------------------------------------------- end to end on MNIST
 
 @pytest.mark.slow
-def test_all_e_tasks_quick_and_the_report(run_task, data_dir, tmp_path):
+def test_all_e_tasks_quick_the_report_and_the_bundle(run_task, data_dir, tmp_path):
     args = ("--quick", "--data-dir", str(data_dir))
     e1 = run_task("e1", *args)
     assert set(e1.metrics["variants"]) == {"with_FC", "no_FC"} and 0 < e1.metrics["test_l1"] < 0.5
@@ -321,3 +322,5 @@ def test_all_e_tasks_quick_and_the_report(run_task, data_dir, tmp_path):
         assert needle in text, needle
     assert "not run" not in text
     assert pdf_layout.report_figures("E") >= 10
+
+    bundle_checks.check_e_bundle(tmp_path)   # the same quick runs, zipped as the course names the file
