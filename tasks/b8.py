@@ -9,18 +9,18 @@ generator has *reached* it at the first evaluation from which ε stays below 0.0
 training, provided the saved generator also passes on a fresh sample. This task reads the latest
 runs of B6 and B7 (it trains nothing) and reports, for noise dim = data dim, the median over
 seeds of the generator steps, training seconds and FLOP proxy to reach it, their ratio, and the
-sentence (computed by ``b_wgan.cost_comparison``) on why it scales that way. B6 and B7 also train
+sentence (computed by ``b_wgan_cost.cost_comparison``) on why it scales that way. B6 and B7 also train
 every seed under a second, shorter budget: whether the crossing moves with the budget
-(``b_wgan.budget_check``) decides whether the steps measure the problem or the schedule, and the
+(``b_wgan_cost.budget_check``) decides whether the steps measure the problem or the schedule, and the
 shorter budget compares both dimensions under one and the same schedule.
 """
 from __future__ import annotations
 
 from hwkit import findings, plots, runs
-from hwkit.assignments import b_wgan
+from hwkit.assignments import b_wgan, b_wgan_cost
 from hwkit.task import main
 
-REQUIRES = dict.fromkeys(("b6", "b7"), b_wgan.COST_FILES)  # the runs this task reads, and what of them
+REQUIRES = dict.fromkeys(("b6", "b7"), b_wgan_cost.COST_FILES)  # the runs this task reads, and what of them
 
 
 def run(args, run):
@@ -41,7 +41,7 @@ def run(args, run):
     # The headline comparison: noise dimension = data dimension in both tasks.
     matched = {row["data_dim"]: row for row in rows if row["noise_dim"] == row["data_dim"]}
     low, high = matched.get(5), matched.get(20)
-    comparison = b_wgan.cost_comparison(low, high) if low and high else None
+    comparison = b_wgan_cost.cost_comparison(low, high) if low and high else None
 
     # Findings: is each crossing set by the learning-rate schedule? Measured by a second, shorter budget on the same
     # seeds (a crossing that moves with the budget measures the schedule, not the problem); read off the rate at
@@ -56,26 +56,26 @@ def run(args, run):
         short = [r for r in record.table("short_budget") if r["noise_dim"] == d]
         matched_steps[d] = [r["steps_to_target"] for r in seeds]
         short_steps[d] = [r["steps_to_target"] for r in short]
-        found[f"schedule_{d}"] = b_wgan.schedule_check(matched_steps[d], m["steps"], m["recipe"]["decay_to"])
-        found[f"budget_{d}"] = b_wgan.budget_check(matched_steps[d], m["steps"], short_steps[d],
+        found[f"schedule_{d}"] = b_wgan_cost.schedule_check(matched_steps[d], m["steps"], m["recipe"]["decay_to"])
+        found[f"budget_{d}"] = b_wgan_cost.budget_check(matched_steps[d], m["steps"], short_steps[d],
                                                    short[0]["budget"] if short else 0)
-        floors[d] = b_wgan.sampling_floors(d)
-        found[f"floor_{d}"] = b_wgan.floor_check([r["fresh_error"] for r in seeds], floors[d])
+        floors[d] = b_wgan_cost.sampling_floors(d)
+        found[f"floor_{d}"] = b_wgan_cost.floor_check([r["fresh_error"] for r in seeds], floors[d])
     if sorted(floors) == [5, 20]:
-        found["steps"] = b_wgan.steps_comparison(matched_steps[5], matched_steps[20], found["budget_5"],
+        found["steps"] = b_wgan_cost.steps_comparison(matched_steps[5], matched_steps[20], found["budget_5"],
                                                  found["budget_20"])
         budgets = {found[f"budget_{d}"].numbers["short_budget"] for d in (5, 20)}
         if len(budgets) == 1 and 0 not in budgets:
-            found["steps_same_schedule"] = b_wgan.same_schedule_comparison(short_steps[5], short_steps[20],
+            found["steps_same_schedule"] = b_wgan_cost.same_schedule_comparison(short_steps[5], short_steps[20],
                                                                            budgets.pop())
     run.save_table("short_budget", [{"task": task.upper(), **r} for task, record in records.items()
                                     for r in record.table("short_budget")])
 
     # The same rule at the 5% target and at a looser 10% level, recomputed from the stored ε curves.
-    levels = [b_wgan.cost_to_threshold(record.table("runs"), record.table("curves"), record.metrics["data_dim"], t)
-              for t in b_wgan.LOOSER_TARGETS for record in records.values()]
+    levels = [b_wgan_cost.cost_to_threshold(record.table("runs"), record.table("curves"), record.metrics["data_dim"], t)
+              for t in b_wgan_cost.LOOSER_TARGETS for record in records.values()]
     run.save_table("cost_by_threshold", levels)
-    by_threshold = b_wgan.threshold_comparison(levels)
+    by_threshold = b_wgan_cost.threshold_comparison(levels)
     for line in by_threshold:
         print(line["text"])
 
@@ -102,7 +102,7 @@ def run(args, run):
             sources_quick={task: record.quick for task, record in records.items()},
             target=b_wgan.TARGET, sampling_floor={task: r.metrics["sampling_floor"] for task, r in records.items()},
             matched={str(k): v for k, v in matched.items()}, comparison=comparison, by_threshold=by_threshold,
-            anneal_fraction=b_wgan.ANNEAL_FRACTION, floors={str(d): f for d, f in floors.items()},
+            anneal_fraction=b_wgan_cost.ANNEAL_FRACTION, floors={str(d): f for d, f in floors.items()},
             findings=findings.as_dicts(found),
             reached={f"{row['data_dim']}/{row['noise_dim']}": f"{row['reached_seeds']}/{row['seeds']}" for row in rows})
 

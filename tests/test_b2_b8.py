@@ -8,7 +8,7 @@ import pdf_layout  # tests/pdf_layout.py
 import pytest
 
 from hwkit import pca, runs
-from hwkit.assignments import b_functions, b_wgan
+from hwkit.assignments import b_functions, b_wgan, b_wgan_cost
 
 B_TASKS = ["b2", "b3", "b4", "b5", "b6", "b7", "b8"]   # b8 reads b6 and b7, so it runs last
 
@@ -190,13 +190,13 @@ def test_cost_to_threshold_uses_the_reached_rule_and_fresh_score():
     runs5 = [{"noise_dim": 5, "seed": s, "fresh_error": f, "flops_per_step": 2.0}
              for s, f in ((0, 0.04), (1, 0.08), (2, 0.04))]
     curves5 = curve(0, [0.2, 0.04, 0.03]) + curve(1, [0.2, 0.09, 0.04]) + curve(2, [0.04, 0.2, 0.08])
-    at5 = b_wgan.cost_to_threshold(runs5, curves5, 5, 0.05)
+    at5 = b_wgan_cost.cost_to_threshold(runs5, curves5, 5, 0.05)
     # seed 0 reaches at step 200; seed 1 fails its fresh re-score; seed 2 ends above: median unreached
     assert at5["reached_seeds"] == 1 and at5["median_steps"] is None
-    at10 = b_wgan.cost_to_threshold(runs5, curves5, 5, 0.1)
+    at10 = b_wgan_cost.cost_to_threshold(runs5, curves5, 5, 0.1)
     assert at10["reached_seeds"] == 3 and at10["median_steps"] == 200 and at10["median_flops"] == 400
     high = dict(at10, data_dim=20, median_steps=600, median_seconds=60.0, median_flops=1200.0)
-    [ratio] = b_wgan.threshold_comparison([at10, high])
+    [ratio] = b_wgan_cost.threshold_comparison([at10, high])
     assert ratio["steps_ratio"] == 3 and "3.00× the steps" in ratio["text"]
 
 
@@ -221,11 +221,11 @@ def test_cost_comparison_explains_fewer_or_more_steps_in_the_higher_dimension():
                 "flops_per_step": 6.0 * params, "median_train_s": 100.0, "steps": 6000,
                 "median_steps_to_target": steps, "median_seconds_to_target": steps and steps / 60,
                 "median_flops_to_target": steps and steps * 6.0 * params}
-    fewer = b_wgan.cost_comparison(row(5, 5600, 1000), row(20, 3600, 1100))
+    fewer = b_wgan_cost.cost_comparison(row(5, 5600, 1000), row(20, 3600, 1100))
     assert fewer["steps_ratio"] == pytest.approx(3600 / 5600) and "no more in 20 dimensions" in fewer["sentence"]
-    more = b_wgan.cost_comparison(row(5, 2000, 1000), row(20, 4000, 1100))
+    more = b_wgan_cost.cost_comparison(row(5, 2000, 1000), row(20, 4000, 1100))
     assert more["steps_ratio"] == 2 and "comes mostly from the number of steps" in more["sentence"]
-    unreached = b_wgan.cost_comparison(row(5, 2000, 1000), row(20, None, 1100))
+    unreached = b_wgan_cost.cost_comparison(row(5, 2000, 1000), row(20, None, 1100))
     assert unreached["steps_ratio"] is None and "a lower bound" in unreached["sentence"]
     assert "A likely reason, not tested here" in more["steps_sentence"]   # a cause no run tests is a hypothesis
     assert more["sentence"] == f"{more['per_step_sentence']} {more['steps_sentence']}"

@@ -6,6 +6,7 @@ from hwkit import findings as F
 from hwkit.assignments import b_functions as bf
 from hwkit.assignments import b_reduction as br
 from hwkit.assignments import b_wgan as bw
+from hwkit.assignments import b_wgan_cost as bc
 
 # ----------------------------------------------------------------------------- B5
 
@@ -220,45 +221,46 @@ def test_dying_relu_cause_every_branch():
 
 
 def test_rate_fraction_follows_the_cosine_schedule():
-    assert bw.rate_fraction(0, 6000, 0.01) == pytest.approx(1.0)
-    assert bw.rate_fraction(3000, 6000, 0.01) == pytest.approx(0.505)
-    assert bw.rate_fraction(6000, 6000, 0.01) == pytest.approx(0.01)
-    assert bw.rate_fraction(5000, 6000, 1.0) == 1.0
+    assert bc.rate_fraction(0, 6000, 0.01) == pytest.approx(1.0)
+    assert bc.rate_fraction(3000, 6000, 0.01) == pytest.approx(0.505)
+    assert bc.rate_fraction(6000, 6000, 0.01) == pytest.approx(0.01)
+    assert bc.rate_fraction(5000, 6000, 1.0) == 1.0
 
 
 def test_schedule_check_every_branch():
-    late = bw.schedule_check([5600, 5700, 5400], 6000, 0.01)     # B6's crossings: the annealing's end
-    assert late.verdict == bw.SCHEDULE_BOUND and late.numbers["rate_fraction"] < bw.ANNEAL_FRACTION
-    early = bw.schedule_check([3900, 3600, 3000], 6000, 0.01)
-    assert early.verdict == bw.BEFORE_ANNEALING
-    assert bw.schedule_check([5600, 5700, 5400], 6000, 1.0).verdict == bw.BEFORE_ANNEALING   # constant rate
-    assert bw.schedule_check([None, None, 3000], 6000, 0.01).verdict == F.NOT_COMPARABLE
+    late = bc.schedule_check([5600, 5700, 5400], 6000, 0.01)     # B6's crossings: the annealing's end
+    assert late.verdict == bc.SCHEDULE_BOUND and late.numbers["rate_fraction"] < bc.ANNEAL_FRACTION
+    early = bc.schedule_check([3900, 3600, 3000], 6000, 0.01)
+    assert early.verdict == bc.BEFORE_ANNEALING
+    assert bc.schedule_check([5600, 5700, 5400], 6000, 1.0).verdict == bc.BEFORE_ANNEALING   # constant rate
+    assert bc.schedule_check([None, None, 3000], 6000, 0.01).verdict == F.NOT_COMPARABLE
 
 
 @pytest.mark.parametrize("long, short, verdict", [
-    ([5600, 5700, 5400], [2200, 2500, 2800], bw.MOVES),          # halved with the budget
-    ([3900, 3600, 3000], [2900, 3100, 2800], bw.STAYS),          # overlapping ranges
-    ([5600, 5700, 5400], [None, None, 2800], bw.SHORT_MISSED),
-    ([None, None, 5400], [2200, 2500, 2800], F.NOT_COMPARABLE),
+    ([5600, 5700, 5400], [2200, 2500, 2800], bc.MOVES),          # halved with the budget
+    ([3900, 3600, 3000], [2900, 3100, 2800], bc.STAYS),          # overlapping ranges
+    ([5600, 5700, 5400], [None, None, 2800], bc.SHORT_MISSED),
+    ([3900, 3600, 3000], [None, 2400, 2900], bc.SHORT_MISSED),   # B7's full run: one seed misses, the median not
+    ([None, 5700, 5400], [2200, 2500, 2800], F.NOT_COMPARABLE),
     ([5600, 5700, 5400], [], F.NOT_COMPARABLE)])
 def test_budget_check_every_branch(long, short, verdict):
-    f = bw.budget_check(long, 6000, short, 3000)
+    f = bc.budget_check(long, 6000, short, 3000)
     assert f.verdict == verdict
     assert (f.numbers["long_budget"], f.numbers["short_budget"], f.numbers["short_seeds"]) == (6000, 3000, len(short))
-    if verdict == bw.MOVES:
+    if verdict == bc.MOVES:
         assert (f.numbers["short_median"], f.numbers["short_low"], f.numbers["long_low"]) == (2500, 2200, 5400)
 
 
 def test_steps_comparison_every_branch():
-    stays = F.Finding(bw.STAYS)
-    moves = F.Finding(bw.MOVES).as_dict()
-    assert bw.steps_comparison([3000, 3100, 3200], [1000, 1100, 1200], stays, stays).verdict == F.BETTER
-    assert bw.steps_comparison([1000, 1100, 1200], [3000, 3100, 3200], stays, stays).verdict == F.WORSE
-    assert bw.steps_comparison([1000, 3100, 1200], [3000, 1100, 3200], stays, stays).verdict == F.SAME
-    assert bw.steps_comparison([5600, 5700, 5400], [3900, 3600, 3000], moves, stays).verdict == F.NOT_COMPARABLE
+    stays = F.Finding(bc.STAYS)
+    moves = F.Finding(bc.MOVES).as_dict()
+    assert bc.steps_comparison([3000, 3100, 3200], [1000, 1100, 1200], stays, stays).verdict == F.BETTER
+    assert bc.steps_comparison([1000, 1100, 1200], [3000, 3100, 3200], stays, stays).verdict == F.WORSE
+    assert bc.steps_comparison([1000, 3100, 1200], [3000, 1100, 3200], stays, stays).verdict == F.SAME
+    assert bc.steps_comparison([5600, 5700, 5400], [3900, 3600, 3000], moves, stays).verdict == F.NOT_COMPARABLE
     untested = F.Finding(F.NOT_COMPARABLE)
-    assert bw.steps_comparison([5600, 5700, 5400], [3900, 3600, 3000], stays, untested).verdict == F.NOT_COMPARABLE
-    assert bw.steps_comparison([None, 5700, 5400], [3900, 3600, 3000], stays, stays).verdict == F.NOT_COMPARABLE
+    assert bc.steps_comparison([5600, 5700, 5400], [3900, 3600, 3000], stays, untested).verdict == F.NOT_COMPARABLE
+    assert bc.steps_comparison([None, 5700, 5400], [3900, 3600, 3000], stays, stays).verdict == F.NOT_COMPARABLE
 
 
 @pytest.mark.parametrize("low, high, verdict", [
@@ -267,27 +269,27 @@ def test_steps_comparison_every_branch():
     ([2200, 2500, 2800], [None, None, None], F.WORSE), ([None, 2500, None], [None, None, 1000], F.SAME),
     ([None] * 3, [None] * 3, F.NOT_COMPARABLE), ([2200, 2500], [1200, 1300, 1500], F.NOT_COMPARABLE)])
 def test_same_schedule_comparison_every_branch(low, high, verdict):
-    f = bw.same_schedule_comparison(low, high, 3000)
+    f = bc.same_schedule_comparison(low, high, 3000)
     assert f.verdict == verdict and f.numbers["budget"] == 3000
 
 
 def test_same_schedule_comparison_reports_an_unreached_side_as_not_reached():
-    f = bw.same_schedule_comparison([2200, 2500, 2800], [None, 2900, None], 3000)
+    f = bc.same_schedule_comparison([2200, 2500, 2800], [None, 2900, None], 3000)
     assert (f.numbers["a"], f.numbers["a_low"], f.numbers["a_high"], f.numbers["reached_a"]) == (None, 2900, None, 1)
     assert (f.numbers["b"], f.numbers["b_low"], f.numbers["b_high"]) == (2500, 2200, 2800)
 
 
 def test_floor_check_every_branch():
     floors = [0.015, 0.016, 0.017]
-    above = bw.floor_check([0.04, 0.045, 0.05], floors)
+    above = bc.floor_check([0.04, 0.045, 0.05], floors)
     assert above.verdict == F.WORSE and above.numbers["over_floor"] == pytest.approx(0.045 / 0.016)
-    assert bw.floor_check([0.0155, 0.016, 0.02], floors).verdict == F.SAME
-    assert bw.floor_check([0.01, 0.011, 0.012], floors).verdict == F.BETTER
-    assert bw.floor_check([0.04], floors).verdict == F.NOT_COMPARABLE
+    assert bc.floor_check([0.0155, 0.016, 0.02], floors).verdict == F.SAME
+    assert bc.floor_check([0.01, 0.011, 0.012], floors).verdict == F.BETTER
+    assert bc.floor_check([0.04], floors).verdict == F.NOT_COMPARABLE
 
 
 def test_sampling_floors_are_independent_draws_below_the_target():
-    floors = bw.sampling_floors(5, draws=2)
+    floors = bc.sampling_floors(5, draws=2)
     assert len(set(floors)) == 2 and max(floors) < bw.TARGET
 
 
