@@ -139,8 +139,8 @@ def steps_comparison(low_steps: Sequence[float | None], high_steps: Sequence[flo
     if any(s is None for s in (*low_steps, *high_steps)):
         return F.Finding(F.NOT_COMPARABLE, {}, criterion="a seed did not reach the target")
     if any(v != STAYS for v in verdicts):
-        return F.Finding(F.NOT_COMPARABLE, {}, criterion="a crossing moves with the training budget, or its budget test "
-                         "did not decide")
+        return F.Finding(F.NOT_COMPARABLE, {},
+                         criterion="a crossing moves with the training budget, or its budget test did not decide")
     return F.compare_seeds(high_steps, low_steps, higher_is_better=False)
 
 
