@@ -12,6 +12,7 @@ which the README's and the docs' figures are generated.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -44,6 +45,20 @@ def from_log(text: str) -> dict:
     return {"tasks": tasks, "sum_s": round(sum(tasks.values()), 1), "wall_s": wall, "not_rerun": kept}
 
 
+def run_commits(runs_root: Path) -> dict[str, int]:
+    """How many of the task runs under ``runs_root`` each commit made (``env.json`` ``git.commit``, 10 characters;
+    "uncommitted changes" appended for a dirty tree): the code behind a logged regeneration, read from its runs."""
+    counts: dict[str, int] = {}
+    for env_path in sorted(runs_root.glob("*/*/env.json")):
+        try:
+            git = json.loads(env_path.read_text()).get("git") or {}
+        except (OSError, ValueError):
+            continue
+        key = str(git.get("commit") or "unknown")[:10] + (" with uncommitted changes" if git.get("dirty") else "")
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def from_runs() -> dict:
     from hwkit import runs
     from hwkit.task import discover_tasks
@@ -65,6 +80,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     result = from_log(args.log.read_text()) if args.log else from_runs()
     result["source"] = f"the timing table of {args.log.name}" if args.log else "the runs' metrics.json wall_time_s"
+    if args.log:   # the regenerated clone's runs (a task rerun later shows as a second commit)
+        result["run_commits"] = run_commits(args.log.resolve().parent / "runs")
     wall = "unknown" if result["wall_s"] is None else f"{result['wall_s']:.0f} s"
     print(f"{len(result['tasks'])} tasks, sum {result['sum_s']:.0f} s, wall {wall}")
     record("regeneration", result, args.machine_state, argv, script="benchmarks/regeneration_time.py")

@@ -299,6 +299,9 @@ def regeneration_section(_: str = "") -> str:
     return "\n".join([f"Start to last PDF: {wall} (goal 60 min); the tasks' own wall times add up to "
                       f"{r['sum_s']:.0f} s over {len(r['tasks'])} tasks (from {r['source']}).", "",
                       _table(["task", "wall s"], [[t, f"{s:.0f}"] for t, s in longest]), "",
+                      *(["The runs in that clone, by the commit that made them: "
+                         + ", ".join(f"`{c}` {n}" for c, n in r["run_commits"].items()) + ".", ""]
+                        if r.get("run_commits") else []),
                       f"Measured {provenance(entry)}."])
 
 

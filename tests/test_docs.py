@@ -152,6 +152,20 @@ def test_regeneration_times_are_read_back_from_the_report_command_output():
         regeneration_time.from_log("error: something else")
 
 
+def test_regeneration_records_which_commit_made_the_runs(tmp_path):
+    def run(task, name, commit, dirty=False):
+        (tmp_path / task / name).mkdir(parents=True)
+        (tmp_path / task / name / "env.json").write_text(json.dumps({"git": {"commit": commit, "dirty": dirty}}))
+    run("a1", "r1", "a" * 40)
+    run("b6", "r1", "a" * 40)
+    run("b6", "r2", "b" * 40)          # a task rerun later, by newer code
+    run("b7", "r1", "c" * 40, dirty=True)
+    (tmp_path / "b8" / "broken").mkdir(parents=True)
+    (tmp_path / "b8" / "broken" / "env.json").write_text("{not json")
+    assert regeneration_time.run_commits(tmp_path) == {"a" * 10: 2, "b" * 10: 1,
+                                                       "c" * 10 + " with uncommitted changes": 1}
+
+
 def test_test_suite_time_reads_pytest_summary_line():
     out = "....\n456 passed, 51 deselected in 114.20s (0:01:54)\n"
     assert test_suite_time.summary(out) == "456 passed, 51 deselected"
