@@ -10,8 +10,9 @@ the only thing that differs), full-batch Adam with cosine decay, 3 seeds per set
 Each run records the training loss and, for monitoring only, the test MSE every 100 steps; the
 tables give the final errors (median and range over seeds), the fit check and the output spread at
 initialisation (how much signal reaches the output before any training). The findings compare He
-with Xavier at each depth, and the shallowest depth with the deepest, over seeds
-(``b_functions.compare_families`` / ``compare_depths``).
+with Xavier at each depth, and the shallowest depth with the deepest, over the seeds whose run
+passed the fit check (``b_functions.compare_families`` / ``compare_depths``; a failed fit is
+counted and reported, never compared).
 """
 from __future__ import annotations
 
@@ -98,7 +99,8 @@ def run(args, run):
     run.log(width=WIDTH, depths=depths, steps=steps, learning_rate=LEARNING_RATE, seeds=recipe.seeds,
             median_error_by_initializer=median_by_init, shallowest=min(depths), deepest=max(depths),
             output_std_at_init=init_std, initializer_ranking=b_functions.rank_initializers(median_by_init),
-            failed_fits=sum(s["seeds"] - s["fits"] for s in settings), findings=findings.as_dicts(found))
+            fit_mse=b_functions.FIT_MSE, failed_fits=sum(s["seeds"] - s["fits"] for s in settings),
+            findings=findings.as_dicts(found))
 
 if __name__ == "__main__":
     raise SystemExit(main(__spec__.name))

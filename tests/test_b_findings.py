@@ -184,8 +184,18 @@ def _b4_rows(he, xavier, depth=8, train_mse=0.01):
 def test_compare_families_every_branch(he, xavier, verdict):
     rows = _b4_rows(he, xavier) + _b4_rows([9.0] * 3, [0.0] * 3, depth=16)   # another depth is not mixed in
     f = bf.compare_families(rows, 8)
-    assert f.verdict == verdict and f.numbers["depth"] == 8
-    assert f.numbers["seeds_a"] == 2 * len(he) and f.numbers["a"] == pytest.approx(float(np.median(he)))
+    assert f.verdict == verdict and f.numbers["depth"] == 8 and f.numbers["seeds_a"] == 2 * len(he)
+    if verdict != F.NOT_COMPARABLE:
+        assert f.numbers["a"] == pytest.approx(float(np.median(he)))
+
+
+def test_compare_families_leaves_out_runs_that_failed_the_fit_check():
+    fits = _b4_rows([0.1, 0.11, 0.12], [0.2, 0.21, 0.22])
+    failed = _b4_rows([0.9, 0.9, 0.9], [0.01, 0.01, 0.01], train_mse=bf.FIT_MSE * 2)   # would flip the verdict
+    f = bf.compare_families(fits + failed, 8)
+    assert f.verdict == F.BETTER and (f.numbers["failed_a"], f.numbers["failed_b"], f.numbers["seeds_a"]) == (6, 6, 6)
+    only_failed = bf.compare_families(_b4_rows([0.1] * 3, [0.2] * 3, train_mse=bf.FIT_MSE * 2), 8)
+    assert only_failed.verdict == F.NOT_COMPARABLE and only_failed.numbers["seeds_a"] == 0
 
 
 @pytest.mark.parametrize("shallow, deep, verdict", [

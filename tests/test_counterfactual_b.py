@@ -34,7 +34,7 @@ NUMBERS = {"a": 0.1, "b": 0.2, "a_low": 0.05, "a_high": 0.15, "b_low": 0.15, "b_
            "depth": 8, "shallow": 8, "deep": 16, "long_budget": 6000, "short_budget": 3000, "long_median": 5600,
            "long_low": 5400, "long_high": 5700, "long_reached": 3, "long_seeds": 3, "short_median": 2500,
            "short_low": 2200, "short_high": 2800, "short_reached": 1, "short_seeds": 3, "budget": 3000,
-           "reached_a": 3, "reached_b": 3}
+           "reached_a": 3, "reached_b": 3, "failed_a": 1, "failed_b": 2}
 
 
 def _runs_copy(tmp_path):

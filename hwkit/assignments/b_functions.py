@@ -305,23 +305,35 @@ def summarise_settings(rows: Sequence[Mapping], keys: Sequence[str] = ("initiali
     return out
 
 
+def _fitted_errors(rows: Sequence[Mapping]) -> tuple[list[float], int]:
+    """The test errors of the runs that passed the fit check (``function_fit``), and how many runs failed it."""
+    fitted = [r["test_rel_l2_error"] for r in rows if F.fitted(function_fit(r["train_mse"]))]
+    return fitted, len(rows) - len(fitted)
+
+
+def _compare_fitted(rows_a: Sequence[Mapping], rows_b: Sequence[Mapping], extra: Mapping) -> F.Finding:
+    """A's test errors against B's over the runs that fit (a failed fit is reported, never compared): "better" only
+    when the whole range of one lies below the other's; "not comparable" with fewer than 3 fitted runs a side."""
+    (a, failed_a), (b, failed_b) = _fitted_errors(rows_a), _fitted_errors(rows_b)
+    counts = {"failed_a": failed_a, "failed_b": failed_b, **extra}
+    if min(len(a), len(b)) < F.MIN_SEEDS:
+        return F.Finding(F.NOT_COMPARABLE, {"seeds_a": len(a), "seeds_b": len(b), **counts},
+                         criterion=f"fewer than {F.MIN_SEEDS} runs that passed the fit check on a side")
+    f = F.compare_seeds(a, b, higher_is_better=False)
+    return F.Finding(f.verdict, {**f.numbers, **counts}, f.interval,
+                     criterion=f.criterion + " (runs that passed the fit check only)")
+
+
 def compare_families(rows: Sequence[Mapping], depth: int, family_a: str = "He", family_b: str = "Xavier") -> F.Finding:
-    """B4: at one depth, ``family_a``'s test errors (both variants, every seed) against ``family_b``'s: "better" only
-    when the whole range of one lies below the other's. A seed that fails to fit is counted, not excluded: whether
-    a deep net trains from this initialisation is part of the question."""
-    def errors(family):
-        return [r["test_rel_l2_error"] for r in rows
-                if r["depth"] == depth and initializer_family(r["initializer"]) == family]
-    f = F.compare_seeds(errors(family_a), errors(family_b), higher_is_better=False)
-    return F.Finding(f.verdict, {**f.numbers, "depth": depth}, f.interval,
-                     criterion=f.criterion + " (range over both variants and every seed)")
+    """B4: at one depth, ``family_a``'s test errors (both variants, every seed that fits) against ``family_b``'s:
+    "better" only when the whole range of one lies below the other's."""
+    def runs(family):
+        return [r for r in rows if r["depth"] == depth and initializer_family(r["initializer"]) == family]
+    return _compare_fitted(runs(family_a), runs(family_b), {"depth": depth})
 
 
 def compare_depths(rows: Sequence[Mapping], shallow: int, deep: int) -> F.Finding:
-    """B4: the shallowest depth's test errors (every initialiser and seed) against the deepest's ("better": the
-    shallow nets' whole range lies below the deep nets')."""
-    def errors(depth):
-        return [r["test_rel_l2_error"] for r in rows if r["depth"] == depth]
-    f = F.compare_seeds(errors(shallow), errors(deep), higher_is_better=False)
-    return F.Finding(f.verdict, {**f.numbers, "shallow": shallow, "deep": deep}, f.interval,
-                     criterion=f.criterion + " (range over every initialiser and seed)")
+    """B4: the shallowest depth's test errors (every initialiser and seed that fits) against the deepest's
+    ("better": the shallow nets' whole range lies below the deep nets')."""
+    return _compare_fitted([r for r in rows if r["depth"] == shallow], [r for r in rows if r["depth"] == deep],
+                           {"shallow": shallow, "deep": deep})
